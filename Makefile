@@ -1,0 +1,52 @@
+# citizenbus: every target sets itself up from nothing (a fresh clone on a fresh machine).
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV_VERSION := 0.13.8
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+
+.PHONY: help run test lint format typecheck schemas demo clean
+
+help:
+	@echo "make run     start the local bus on 127.0.0.1:8000"
+	@echo "make test    install the dev dependencies and run the whole test suite"
+	@echo "make lint    ruff (lint + format check) and mypy"
+	@echo "make format  ruff format and autofix"
+	@echo "make schemas regenerate the JSON Schemas in schemas/json"
+	@echo "make demo    a narrated journey on an in-process bus"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+run: $(VENV)/.synced
+	$(RUN) citizenbus serve --host 127.0.0.1 --port 8000
+
+demo: $(VENV)/.synced
+	$(RUN) citizenbus demo
+
+test: $(VENV)/.synced
+	$(RUN) pytest
+
+lint: $(VENV)/.synced
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: $(VENV)/.synced
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+schemas: $(VENV)/.synced
+	$(RUN) python -m schemas.export
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

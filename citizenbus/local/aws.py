@@ -1,0 +1,102 @@
+"""Creating every table, bus, rule and queue of the bus in (moto's) AWS.
+
+Reads the same topology and catalog as the CDK app.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from functions.shared import aws
+from functions.shared.routing import agency_dlq, agency_pattern, agency_queue, agency_rule_name
+from functions.topology import TABLES, Table
+from schemas.catalog import Catalog
+
+LOCAL_PREFIX = "citizenbus"
+
+
+def table_name(table: Table) -> str:
+    return f"{LOCAL_PREFIX}-{table.name}"
+
+
+def table_env() -> dict[str, str]:
+    """Environment variables naming each table, as the CDK app also sets them."""
+    return {f"{t.name.upper()}_TABLE": table_name(t) for t in TABLES}
+
+
+def create_table(table: Table) -> None:
+    client = aws.dynamodb()
+    attributes = {table.key}
+    for _, hash_key, range_key in table.indexes:
+        attributes.add(hash_key)
+        if range_key:
+            attributes.add(range_key)
+    args: dict[str, Any] = {
+        "TableName": table_name(table),
+        "KeySchema": [{"AttributeName": table.key, "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if table.indexes:
+        args["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}]
+                + ([{"AttributeName": r, "KeyType": "RANGE"}] if r else []),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, h, r in table.indexes
+        ]
+    if table.stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    client.create_table(**args)
+    if table.ttl:
+        client.update_time_to_live(
+            TableName=table_name(table),
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl},
+        )
+
+
+def create_queue(name: str, dlq_arn: str | None = None, visibility: int = 30) -> tuple[str, str]:
+    """Create an SQS queue (with a redrive policy to ``dlq_arn``); its URL and ARN."""
+    attributes: dict[Any, str] = {"VisibilityTimeout": str(visibility)}
+    if dlq_arn:
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+        )
+    url = aws.sqs().create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = aws.sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
+    """Create everything; returns the queue URLs by queue name."""
+    for table in TABLES:
+        create_table(table)
+    events = aws.events()
+    events.create_event_bus(Name=bus_name)
+    queues: dict[str, str] = {}
+    for agency in catalog.agency_ids():
+        dlq_url, dlq_arn = create_queue(agency_dlq(agency))
+        url, arn = create_queue(agency_queue(agency), dlq_arn)
+        queues[agency_dlq(agency)] = dlq_url
+        queues[agency_queue(agency)] = url
+        events.put_rule(
+            Name=agency_rule_name(agency),
+            EventBusName=bus_name,
+            EventPattern=json.dumps(agency_pattern(catalog, agency)),
+            State="ENABLED",
+        )
+        events.put_targets(
+            Rule=agency_rule_name(agency),
+            EventBusName=bus_name,
+            Targets=[{"Id": "agency-queue", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+        )
+    url, _ = create_queue(f"{LOCAL_PREFIX}-outbox-dlq")
+    queues[f"{LOCAL_PREFIX}-outbox-dlq"] = url
+    return queues

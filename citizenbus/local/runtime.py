@@ -1,0 +1,510 @@
+"""The local bus: moto standing in for AWS, the Lambda handlers called in-process.
+
+``LocalBus`` maps HTTP requests onto API Gateway HTTP API (payload 2.0) events for the
+handlers, emulates the JWT authorizer, and plays the event source mappings: the outbox
+table's stream feeds the outbox publisher, SQS queues feed their consumer functions, and
+timers stand in for EventBridge Scheduler. Tests and ``citizenbus serve`` use the same class.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import re
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from citizenbus.local.aws import LOCAL_PREFIX, provision, table_env
+from functions import topology
+from functions.shared import aws
+from functions.shared.settings import get_settings
+from schemas.catalog import load_catalog
+
+REGION = "eu-north-1"
+ACCOUNT = "123456789012"
+DEFAULT_JWT_SECRET = "local-jwt-secret-for-citizenbus-dev-only"  # noqa: S105 - local identity provider only
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+TEXT_TYPES = ("application/json", "application/cloudevents+json", "text/", "application/xml")
+STREAM_MAX_RETRIES = 3
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as ``context``, enough for Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class _CompiledRoute:
+    route: topology.Route
+    function: str
+    pattern: re.Pattern[str]
+
+
+@dataclass
+class _StreamState:
+    arn: str
+    function: str
+    iterators: dict[str, str] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+
+
+def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the local bus runs its handlers in."""
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_ENDPOINT_URL": "",
+        "EVENT_BUS_NAME": LOCAL_PREFIX,
+        "CITIZENBUS_LOCAL": "1",
+        "CITIZENBUS_JWT_SECRET": os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
+        "POWERTOOLS_SERVICE_NAME": "citizenbus",
+        "POWERTOOLS_METRICS_NAMESPACE": "CitizenBus",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+    env.update(table_env())
+    env.update(overrides or {})
+    return env
+
+
+class LocalBus:
+    """The whole bus in one process. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, env: dict[str, str] | None = None, public_url: str | None = None) -> None:
+        self.env = local_environment(env)
+        self.public_url = public_url
+        self.lock = threading.RLock()
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self.handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self.routes: list[_CompiledRoute] = []
+        self.streams: list[_StreamState] = []
+        self.queue_urls: dict[str, str] = {}
+        self.queue_consumers: list[tuple[str, str]] = []  # (queue name, function)
+        self.schedules: dict[str, float] = {}  # function → next run (monotonic)
+        self.invocations: dict[str, int] = {}
+
+    # -- life cycle ---------------------------------------------------------------------
+    def start(self) -> LocalBus:
+        from moto import mock_aws
+
+        for key, value in self.env.items():
+            self._saved_env[key] = os.environ.get(key)
+            if value == "":
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._mock = mock_aws()
+        self._mock.start()
+        aws.reset()
+        get_settings.cache_clear()
+        load_catalog.cache_clear()
+        settings = get_settings()
+        catalog = load_catalog(settings.catalog_path)
+        self.queue_urls = provision(catalog, settings.event_bus)
+        for fn in topology.FUNCTIONS:
+            module_name, _, attr = fn.handler.rpartition(".")
+            self.handlers[fn.name] = getattr(importlib.import_module(module_name), attr)
+            for route in fn.routes:
+                regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+                self.routes.append(_CompiledRoute(route, fn.name, re.compile(f"^{regex}$")))
+            if fn.stream:
+                self.streams.append(self._stream_state(fn.stream, fn.name))
+            for queue in fn.queues:
+                names = (
+                    [queue.format(agency=a) for a in catalog.agency_ids()]
+                    if "{agency}" in queue
+                    else [queue]
+                )
+                self.queue_consumers += [(name, fn.name) for name in names]
+            if fn.schedule_minutes:
+                self.schedules[fn.name] = time.monotonic() + fn.schedule_minutes * 60
+        return self
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        aws.reset()
+        get_settings.cache_clear()
+
+    def __enter__(self) -> LocalBus:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- invoking functions ---------------------------------------------------------------
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Call a function's handler as Lambda would, one invocation at a time."""
+        with self.lock:
+            self.invocations[function] = self.invocations.get(function, 0) + 1
+            return self.handlers[function](event, LambdaContext(f"citizenbus-{function}"))
+
+    # -- HTTP -------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = None,
+        json_body: Any = None,
+        host: str = "127.0.0.1:8000",
+    ) -> HttpResponse:
+        """Serve one HTTP request the way API Gateway would, through the route's function."""
+        headers = {k.lower(): v for k, v in (headers or {}).items()}
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers.setdefault("content-type", "application/json")
+        raw = body.encode() if isinstance(body, str) else (body or b"")
+        path, _, query = path.partition("?")
+        for compiled in self.routes:
+            match = compiled.pattern.match(path)
+            if match and compiled.route.method == method.upper():
+                break
+        else:
+            allowed = any(c.pattern.match(path) for c in self.routes)
+            status = 405 if allowed else 404
+            message = "method not allowed" if allowed else "no such route"
+            return _json(status, {"errors": [{"field": "path", "message": message}]})
+        claims = None
+        if compiled.route.auth == "jwt":
+            claims = self._verify_jwt(headers.get("authorization", ""))
+            if claims is None:
+                return _json(
+                    401,
+                    {
+                        "message": "Unauthorized",
+                        "errors": [
+                            {
+                                "field": "authorization",
+                                "message": "a valid bearer token is required",
+                            }
+                        ],
+                    },
+                )
+        event = self._http_event(
+            compiled, match.groupdict(), method, path, query, headers, raw, host, claims
+        )
+        result = self.invoke(compiled.function, event)
+        return _http_result(result)
+
+    def _verify_jwt(self, authorization: str) -> dict[str, Any] | None:
+        import jwt
+
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token.strip(),
+                os.environ["CITIZENBUS_JWT_SECRET"],
+                algorithms=["HS256"],
+                options={"require": ["sub", "exp", "iat"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims
+
+    def _http_event(
+        self,
+        compiled: _CompiledRoute,
+        params: dict[str, str],
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        raw: bytes,
+        host: str,
+        claims: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        ctype = headers.get("content-type", "")
+        is_text = not raw or any(ctype.startswith(t) for t in TEXT_TYPES)
+        try:
+            body = raw.decode("utf-8") if is_text else base64.b64encode(raw).decode()
+        except UnicodeDecodeError:
+            is_text, body = False, base64.b64encode(raw).decode()
+        query_params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            query_params[key] = f"{query_params[key]},{value}" if key in query_params else value
+        now = datetime.now(UTC)
+        route_key = f"{compiled.route.method} {compiled.route.path}"
+        headers = {"host": host, "x-forwarded-proto": "http", **headers}
+        context: dict[str, Any] = {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": host.split(":", maxsplit=1)[0],
+            "domainPrefix": "local",
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        }
+        if claims is not None:
+            context["authorizer"] = {
+                "jwt": {"claims": {k: str(v) for k, v in claims.items()}, "scopes": None}
+            }
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": context,
+            "isBase64Encoded": not is_text,
+        }
+        if "cookie" in headers:
+            event["cookies"] = [c.strip() for c in headers.pop("cookie").split(";")]
+        if query_params:
+            event["queryStringParameters"] = query_params
+        if params:
+            event["pathParameters"] = params
+        if raw:
+            event["body"] = body
+        return event
+
+    # -- event sources ------------------------------------------------------------------------
+    def _stream_state(self, table: str, function: str) -> _StreamState:
+        name = os.environ[f"{table.upper()}_TABLE"]
+        arn = aws.dynamodb().describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        return _StreamState(arn=arn, function=function)
+
+    def _streams_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        # Newer botocore aims stream calls at account endpoints that moto does not serve.
+        return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+
+    def pump_streams(self) -> int:
+        """Deliver new stream records to their functions; the number of records handled."""
+        handled = 0
+        client = self._streams_client()
+        for state in self.streams:
+            with self.lock:
+                if not state.pending:
+                    state.pending = self._read_stream(client, state)
+                    state.attempts = 0
+                if not state.pending:
+                    continue
+                batch = state.pending[:100]
+                try:
+                    result = self.invoke(state.function, {"Records": batch}) or {}
+                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                except Exception:  # the whole batch failed: retry it
+                    failed = {batch[0]["dynamodb"]["SequenceNumber"]}
+                if not failed:
+                    state.pending = state.pending[len(batch) :]
+                    handled += len(batch)
+                    continue
+                first = min(
+                    i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed
+                )
+                handled += first
+                state.pending = state.pending[first:]
+                state.attempts += 1
+                if state.attempts > STREAM_MAX_RETRIES:
+                    # The on-failure destination keeps what could not be processed.
+                    aws.sqs().send_message(
+                        QueueUrl=self.queue_urls[f"{LOCAL_PREFIX}-outbox-dlq"],
+                        MessageBody=json.dumps({"Records": [state.pending[0]]}),
+                    )
+                    state.pending = state.pending[1:]
+                    state.attempts = 0
+        return handled
+
+    def _read_stream(self, client: Any, state: _StreamState) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        shards = client.describe_stream(StreamArn=state.arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = (
+                state.iterators.get(shard_id)
+                or client.get_shard_iterator(
+                    StreamArn=state.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
+            response = client.get_records(ShardIterator=iterator, Limit=1000)
+            state.iterators[shard_id] = response.get("NextShardIterator", iterator)
+            for raw in response.get("Records", []):
+                record = json.loads(json.dumps(raw, default=str))
+                created = record["dynamodb"].get("ApproximateCreationDateTime")
+                if isinstance(created, str):
+                    record["dynamodb"]["ApproximateCreationDateTime"] = datetime.fromisoformat(
+                        created
+                    ).timestamp()
+                record["eventSourceARN"] = state.arn
+                records.append(record)
+        return records
+
+    def pump_queues(self) -> int:
+        """Deliver SQS messages to their consumer functions (batches of 10, partial failures)."""
+        handled = 0
+        sqs = aws.sqs()
+        for queue, function in self.queue_consumers:
+            url = self.queue_urls[queue]
+            with self.lock:
+                messages = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    continue
+                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+                records = [_sqs_record(dict(m), arn) for m in messages]
+                try:
+                    result = self.invoke(function, {"Records": records}) or {}
+                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                except Exception:
+                    failed = {m["MessageId"] for m in messages}
+                done = [m for m in messages if m["MessageId"] not in failed]
+                if done:
+                    sqs.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(done)
+                        ],
+                    )
+                handled += len(done)
+        return handled
+
+    def run_schedules(self, force: bool = False) -> int:
+        ran = 0
+        for function, due in list(self.schedules.items()):
+            if force or time.monotonic() >= due:
+                fn = topology.function(function)
+                self.schedules[function] = time.monotonic() + (fn.schedule_minutes or 1) * 60
+                self.invoke(function, _scheduler_event(function))
+                ran += 1
+        return ran
+
+    def pump(self, max_rounds: int = 50) -> int:
+        """Run the event sources until nothing moves; the number of records handled."""
+        total = 0
+        for _ in range(max_rounds):
+            moved = self.pump_streams() + self.pump_queues()
+            total += moved
+            if not moved and not any(s.pending for s in self.streams):
+                break
+        return total
+
+    def run_workers(self, stop: threading.Event, interval: float = 0.1) -> None:
+        """Background loop for ``citizenbus serve``."""
+        while not stop.is_set():
+            try:
+                self.pump(max_rounds=5)
+                self.run_schedules()
+            except Exception as exc:  # keep the local bus alive; the error is printed
+                print(f"worker error: {exc!r}")
+            stop.wait(interval)
+
+    # -- inspection (local only) ----------------------------------------------------------------
+    def queue_messages(self, queue: str) -> list[dict[str, Any]]:
+        """The bodies waiting in a queue, read without receiving them (moto's own state)."""
+        from moto.sqs.models import sqs_backends
+
+        backend = sqs_backends[ACCOUNT][REGION]
+        q = backend.queues.get(queue)
+        if q is None:
+            return []
+        return [json.loads(m.body) for m in q._messages]
+
+
+def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }
+
+
+def _scheduler_event(function: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": REGION,
+        "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{function}"],
+        "detail": {},
+    }
+
+
+def _json(status: int, body: Any) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def _http_result(result: dict[str, Any]) -> HttpResponse:
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key] = ", ".join(values)
+    if result.get("cookies"):
+        headers["Set-Cookie"] = result["cookies"][0]
+    return HttpResponse(int(result.get("statusCode", 200)), headers, data)

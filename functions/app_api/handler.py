@@ -1,0 +1,82 @@
+"""The mobile app's JSON API: ``/app/v1/…``, a JWT bearer per citizen (``sub``).
+
+API Gateway's JWT authorizer checks the token and hands the claims over; the handler trusts
+them and only ever shows a citizen their own requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.citizen import pseudonym
+from functions.shared.errors import ApiError
+from functions.shared.http import install_error_handlers, json_body, json_response, model_from
+from functions.shared.intake import InvalidRequest, citizen_view, file_request
+from functions.shared.observability import logger, metrics
+from functions.shared.reference import is_valid
+from functions.shared.store import RequestStore
+from schemas.request import AppRequestBody, NewRequest
+
+app = APIGatewayHttpResolver()
+install_error_handlers(app)
+
+
+def current_citizen() -> str:
+    """The pseudonymous id of the caller, from the JWT ``sub`` claim; 401 without one."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = authorizer.jwt_claim if authorizer else None
+    sub = (claims or {}).get("sub")
+    if not sub:
+        raise ApiError.one(401, "authorization", "a bearer token with a subject is required")
+    return pseudonym("app", str(sub))
+
+
+@app.post("/app/v1/requests")
+def create_request() -> Response[Any]:
+    citizen = current_citizen()
+    body: AppRequestBody = model_from(AppRequestBody, json_body(app.current_event))
+    new = NewRequest(
+        service_code=body.service_code,
+        attributes=body.attributes,
+        description=body.description,
+        language=body.language or "sv",
+        notify_by=body.notify_by,
+        consent=True,  # the app asks for notification consent on the device
+    )
+    key = app.current_event.headers.get("idempotency-key")
+    try:
+        filed = file_request(new, channel="app", citizen=citizen, message_id=key)
+    except InvalidRequest as exc:
+        raise ApiError(400, exc.errors) from exc
+    if filed.created:
+        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
+    logger.info(
+        "request filed",
+        extra={"reference": filed.record["reference"], "new_request": filed.created},
+    )
+    return json_response(201 if filed.created else 200, citizen_view(filed.record))
+
+
+@app.get("/app/v1/requests")
+def list_requests() -> dict[str, Any]:
+    citizen = current_citizen()
+    return {"requests": [citizen_view(r) for r in RequestStore().list_by_citizen(citizen)]}
+
+
+@app.get("/app/v1/requests/<reference>")
+def get_request(reference: str) -> dict[str, Any]:
+    citizen = current_citizen()
+    record = RequestStore().get(reference) if is_valid(reference) else None
+    if record is None or record["citizen"] != citizen:
+        raise ApiError.one(404, "reference", "no such request")
+    return citizen_view(record)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

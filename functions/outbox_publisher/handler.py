@@ -1,0 +1,48 @@
+"""The outbox publisher: DynamoDB stream of the outbox table → the EventBridge bus.
+
+Each new outbox entry holds one CloudEvent, written in the same transaction as the change it
+announces. Entries go to EventBridge in batches of up to 10; an entry that still fails after
+retries is reported as a batch item failure, so Lambda retries from it (and after the last
+retry the stream's on-failure destination keeps it). Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.bus import EventPublisher
+from functions.shared.observability import logger, metrics
+
+_publisher: EventPublisher | None = None
+
+
+def publisher() -> EventPublisher:
+    global _publisher  # noqa: PLW0603 - one publisher per warm container
+    if _publisher is None:
+        _publisher = EventPublisher()
+    return _publisher
+
+
+def publish_records(records: list[dict[str, Any]], events_publisher: EventPublisher) -> list[str]:
+    """Publish the CloudEvents of new outbox entries; the sequence numbers that failed."""
+    inserted = [r for r in records if r.get("eventName") == "INSERT"]
+    events = [json.loads(r["dynamodb"]["NewImage"]["event"]["S"]) for r in inserted]
+    failed = events_publisher.publish(events)
+    if failed:
+        logger.warning(
+            "events not published, will retry",
+            extra={"event_ids": [events[i]["id"] for i in failed]},
+        )
+    metrics.add_metric(name="EventsPublished", unit="Count", value=len(events) - len(failed))
+    return [inserted[i]["dynamodb"]["SequenceNumber"] for i in failed]
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failed = publish_records(event.get("Records", []), publisher())
+    # For streams Lambda resumes from the lowest failed sequence number, so report them all.
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

@@ -1,0 +1,1 @@
+"""First-party code every function imports: settings, observability, data access, intake."""

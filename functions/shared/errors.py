@@ -1,0 +1,36 @@
+"""Errors a citizen or agency can fix, and how they look on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """A 4xx answer: ``{"errors": [{"field": …, "message": …}]}``."""
+
+    def __init__(self, status: int, errors: list[dict[str, str]]) -> None:
+        super().__init__(errors[0]["message"] if errors else str(status))
+        self.status = status
+        self.errors = errors
+
+    @classmethod
+    def one(cls, status: int, field: str, message: str) -> ApiError:
+        return cls(status, [{"field": field, "message": message}])
+
+    def body(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+def pydantic_errors(exc: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Field errors from a pydantic ``ValidationError``, with dotted field names."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "body")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "missing":
+            message = "this field is required"
+        out.append({"field": field, "message": message})
+    return out

@@ -1,0 +1,239 @@
+"""Intake: one validated request in, one stored record and one ``submitted`` event out.
+
+Every channel (SMS, phone, app, web e-service, Open311) ends here, so a request filed
+anywhere is checked against the same catalog and gets the same kind of reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from functions.shared.citizen import InvalidPhone, citizen_for_contact, normalize_phone
+from functions.shared.reference import new_reference
+from functions.shared.request_events import request_event
+from functions.shared.store import Created, ReferenceTaken, RequestStore
+from schemas.catalog import Catalog, Service, load_catalog
+from schemas.events import SUBMITTED
+from schemas.lifecycle import Status
+from schemas.request import Channel, NewRequest
+
+_MESSAGES = {
+    "unknown_service": {"sv": "Tjänsten finns inte.", "en": "There is no such service."},
+    "required": {"sv": "Uppgiften saknas.", "en": "This field is required."},
+    "unknown_attribute": {
+        "sv": "Tjänsten frågar inte efter den här uppgiften.",
+        "en": "This service does not ask for this field.",
+    },
+    "phone": {"sv": "Telefonnumret är inte giltigt.", "en": "The phone number is not valid."},
+    "contact": {
+        "sv": "Ange ett telefonnummer eller en e-postadress.",
+        "en": "Give a phone number or an e-mail address.",
+    },
+    "notify_sms": {
+        "sv": "Ange ett telefonnummer för att få sms.",
+        "en": "Give a phone number to be notified by SMS.",
+    },
+    "notify_email": {
+        "sv": "Ange en e-postadress för att få e-post.",
+        "en": "Give an e-mail address to be notified by e-mail.",
+    },
+    "notify_push": {
+        "sv": "Pushnotiser finns bara i appen.",
+        "en": "Push notifications are only available in the app.",
+    },
+}
+
+
+def message(key: str, language: str) -> str:
+    texts = _MESSAGES[key]
+    return texts.get(language, texts["sv"])
+
+
+class InvalidRequest(Exception):
+    """The request cannot be filed; ``errors`` says which fields to fix and why."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The outcome of filing: the stored record, and whether this call created it."""
+
+    record: dict[str, Any]
+    created: bool
+
+
+DEFAULT_NOTIFY: dict[str, str] = {"sms": "sms", "voice": "sms", "app": "push"}
+
+
+def check(request: NewRequest, catalog: Catalog, channel: Channel) -> tuple[Service, NewRequest]:
+    """Validate ``request`` against the catalog; return the service and a normalised request."""
+    lang = request.language
+    errors: list[dict[str, str]] = []
+    service = catalog.service(request.service_code)
+    if service is None:
+        raise InvalidRequest(
+            [{"field": "service_code", "message": message("unknown_service", lang)}]
+        )
+
+    attributes = dict(request.attributes)
+    description = request.description
+    if description and service.attribute("description") and "description" not in attributes:
+        attributes["description"] = description
+        description = None
+    for code in attributes:
+        if service.attribute(code) is None:
+            errors.append(
+                {"field": f"attributes.{code}", "message": message("unknown_attribute", lang)}
+            )
+    for attr in service.attributes:
+        value = attributes.get(attr.code, "").strip()
+        if not value:
+            attributes.pop(attr.code, None)
+            if attr.required:
+                errors.append(
+                    {"field": f"attributes.{attr.code}", "message": message("required", lang)}
+                )
+            continue
+        attributes[attr.code] = value
+        if attr.problem(value):
+            errors.append({"field": f"attributes.{attr.code}", "message": attr.error(lang)})
+
+    contact = request.contact
+    phone = contact.phone if contact else None
+    email = contact.email if contact else None
+    if phone:
+        try:
+            phone = normalize_phone(phone, catalog.jurisdiction.phone_region)
+        except InvalidPhone:
+            errors.append({"field": "phone", "message": message("phone", lang)})
+    if channel == "eservice" and not (phone or email) and not errors:
+        errors.append({"field": "phone", "message": message("contact", lang)})
+
+    notify_by = request.notify_by or DEFAULT_NOTIFY.get(channel) or ("email" if email else "sms")
+    if notify_by == "sms" and not phone and channel not in ("sms", "voice"):
+        if request.notify_by:
+            errors.append({"field": "notify_by", "message": message("notify_sms", lang)})
+        else:
+            notify_by = "none"
+    if notify_by == "email" and not email:
+        errors.append({"field": "notify_by", "message": message("notify_email", lang)})
+    if notify_by == "push" and channel != "app":
+        errors.append({"field": "notify_by", "message": message("notify_push", lang)})
+
+    if errors:
+        raise InvalidRequest(errors)
+    normalised = request.model_copy(
+        update={
+            "attributes": attributes,
+            "description": description,
+            "contact": request.contact.model_copy(update={"phone": phone})
+            if request.contact
+            else None,
+            "notify_by": notify_by,
+        }
+    )
+    return service, normalised
+
+
+def build_record(
+    service: Service,
+    request: NewRequest,
+    channel: Channel,
+    citizen: str,
+    now: datetime,
+    retention_days: int,
+) -> dict[str, Any]:
+    """The stored request: personal attributes and contact details kept apart from the rest."""
+    at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    expected = (now + timedelta(days=service.sla_days)).isoformat(timespec="seconds")
+    personal = service.personal_codes
+    contact = request.contact.model_dump(exclude_none=True) if request.contact else {}
+    return {
+        "reference": new_reference(),
+        "service_code": service.service_code,
+        "agency": service.agency,
+        "channel": channel,
+        "status": Status.RECEIVED.value,
+        "citizen": citizen,
+        "attributes": {k: v for k, v in request.attributes.items() if k not in personal},
+        "personal": {k: v for k, v in request.attributes.items() if k in personal},
+        "description": request.description,
+        "contact": contact,
+        "language": request.language,
+        "notify_by": request.notify_by,
+        "consent": request.consent,
+        "submitted_at": at,
+        "updated_at": at,
+        "expected_at": expected.replace("+00:00", "Z"),
+        "history": [{"status": Status.RECEIVED.value, "at": at, "by": "citizen"}],
+        "version": 1,
+        "expires_at": int((now + timedelta(days=retention_days)).timestamp()),
+    }
+
+
+def file_request(
+    request: NewRequest,
+    *,
+    channel: Channel,
+    citizen: str | None = None,
+    message_id: str | None = None,
+    store: RequestStore | None = None,
+    catalog: Catalog | None = None,
+    now: datetime | None = None,
+) -> Filed:
+    """File ``request`` once: validate, store with its event, and dedupe on ``message_id``.
+
+    ``citizen`` is the pseudonymous id when the channel knows who is asking (phone number, app
+    subject); without it the citizen is known by the contact details given. ``message_id`` is
+    scoped to the citizen, so one citizen's id can never answer with another's request.
+    Raises :class:`InvalidRequest` (nothing stored) when a field is wrong.
+    """
+    catalog = catalog or load_catalog()
+    store = store or RequestStore()
+    service, request = check(request, catalog, channel)
+    if citizen is None:
+        contact = request.contact
+        citizen = citizen_for_contact(
+            contact.phone if contact else None, contact.email if contact else None
+        )
+    now = now or datetime.now(UTC)
+    dedup_key = f"intake#{channel}#{citizen}#{message_id}" if message_id else None
+    for _ in range(5):
+        record = build_record(
+            service, request, channel, citizen, now, catalog.jurisdiction.retention_days
+        )
+        event = request_event(SUBMITTED, record, record["submitted_at"])
+        try:
+            created: Created = store.create(record, event, dedup_key)
+        except ReferenceTaken:
+            continue
+        if created.created:
+            return Filed(record, created=True)
+        original = store.get(created.reference)
+        if original is None:  # the message id outlived its request (erased): treat as new
+            dedup_key = None
+            continue
+        return Filed(original, created=False)
+    raise RuntimeError("could not draw a free reference")
+
+
+def citizen_view(record: dict[str, Any]) -> dict[str, Any]:
+    """What the citizen sees of their own request (no internal fields)."""
+    keys = (
+        "reference",
+        "service_code",
+        "agency",
+        "channel",
+        "status",
+        "attributes",
+        "submitted_at",
+        "updated_at",
+        "expected_at",
+        "history",
+    )
+    return {k: record[k] for k in keys if k in record}

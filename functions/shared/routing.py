@@ -1,0 +1,34 @@
+"""Routing on the bus: one EventBridge rule per agency, built from the service catalog.
+
+The local bus and the CDK app both build their rules here, so a catalog service is routed
+the same way on one machine and in AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.catalog import Catalog
+from schemas.events import BUS_SOURCE, EVENT_TYPES
+
+
+def agency_queue(agency: str) -> str:
+    return f"citizenbus-agency-{agency}"
+
+
+def agency_dlq(agency: str) -> str:
+    return f"citizenbus-agency-{agency}-dlq"
+
+
+def agency_rule_name(agency: str) -> str:
+    return f"citizenbus-to-{agency}"
+
+
+def agency_pattern(catalog: Catalog, agency: str) -> dict[str, Any]:
+    """The event pattern of an agency's rule: request events of the services it owns."""
+    codes = sorted(s.service_code for s in catalog.services if s.agency == agency)
+    return {
+        "source": [BUS_SOURCE],
+        "detail-type": list(EVENT_TYPES),
+        "detail": {"data": {"agency": [agency], "service_code": codes}},
+    }

@@ -1,0 +1,198 @@
+"""The only code that touches the requests, outbox and idempotency tables.
+
+A request and the event announcing it are written in one DynamoDB transaction together with
+the channel's message id, so the store and the bus cannot drift apart and a retried message
+cannot file a second request. The outbox table's stream feeds the outbox publisher.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from functions.shared import aws
+from functions.shared.dynamo import from_item, to_item
+from functions.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+OUTBOX_TTL_SECONDS = 2 * 24 * 3600
+_CONFLICT_RETRIES = 5
+
+
+class ReferenceTaken(Exception):
+    """The randomly drawn reference exists already; draw another."""
+
+
+class Conflict(Exception):
+    """The request changed underneath us (optimistic locking) or the transition is refused."""
+
+
+@dataclass(frozen=True)
+class Created:
+    reference: str
+    created: bool  # False: the channel's message id was seen before; reference is the original
+
+
+def outbox_item(event: dict[str, Any], now: int) -> dict[str, Any]:
+    return to_item(
+        {
+            "id": event["id"],
+            "type": event["type"],
+            "subject": event["subject"],
+            "event": json.dumps(event, separators=(",", ":")),
+            "expires_at": now + OUTBOX_TTL_SECONDS,
+        }
+    )
+
+
+class RequestStore:
+    """Requests with their outbox entries and channel message ids."""
+
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        settings = get_settings()
+        self._client = client
+        self.requests_table = settings.requests_table
+        self.outbox_table = settings.outbox_table
+        self.idempotency_table = settings.idempotency_table
+        self.dedup_ttl = settings.dedup_ttl_days * 24 * 3600
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def create(
+        self, record: dict[str, Any], event: dict[str, Any], dedup_key: str | None
+    ) -> Created:
+        """Store a new request, its ``submitted`` event and its message id in one transaction.
+
+        Raises :class:`ReferenceTaken` when the reference exists (the caller draws a new one).
+        """
+        now = int(time.time())
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.requests_table,
+                    "Item": to_item(record),
+                    "ConditionExpression": "attribute_not_exists(#ref)",
+                    "ExpressionAttributeNames": {"#ref": "reference"},
+                }
+            },
+            {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}},
+        ]
+        if dedup_key:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.idempotency_table,
+                        "Item": to_item(
+                            {
+                                "id": dedup_key,
+                                "reference": record["reference"],
+                                "expiration": now + self.dedup_ttl,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                }
+            )
+        reasons = self._transact(items)
+        if reasons is None:
+            return Created(record["reference"], created=True)
+        if dedup_key and reasons[2] == "ConditionalCheckFailed":
+            existing = self.client.get_item(
+                TableName=self.idempotency_table,
+                Key={"id": {"S": dedup_key}},
+                ConsistentRead=True,
+            ).get("Item")
+            if existing:
+                return Created(existing["reference"]["S"], created=False)
+        if reasons[0] == "ConditionalCheckFailed":
+            raise ReferenceTaken(record["reference"])
+        raise RuntimeError(f"transaction cancelled: {reasons}")
+
+    def update(
+        self,
+        reference: str,
+        expected_version: int,
+        changes: dict[str, Any],
+        append_history: dict[str, Any],
+        event: dict[str, Any] | None,
+    ) -> None:
+        """Apply ``changes`` to a request if it is still at ``expected_version``, with its event.
+
+        Raises :class:`Conflict` when someone else changed the request first.
+        """
+        now = int(time.time())
+        names = {f"#f{i}": k for i, k in enumerate(changes)} | {"#h": "history", "#v": "version"}
+        values = {f":v{i}": v for i, v in enumerate(changes.values())}
+        sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
+        sets += ["#h = list_append(#h, :h)", "#v = :next"]
+        expr_values = to_item(values) | {
+            ":h": {"L": [{"M": to_item(append_history)}]},
+            ":next": {"N": str(expected_version + 1)},
+            ":expected": {"N": str(expected_version)},
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.requests_table,
+                    "Key": {"reference": {"S": reference}},
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": "#v = :expected",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": expr_values,
+                }
+            }
+        ]
+        if event is not None:
+            items.append({"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}})
+        reasons = self._transact(items)
+        if reasons is not None:
+            raise Conflict(reference)
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """Run a transaction; None on success, else the cancellation reason of each item.
+
+        Conflicts with a concurrent transaction and throttling are retried with jittered
+        backoff (botocore retries throttling too; this covers ``TransactionConflict``).
+        """
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return None
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = [
+                    r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])
+                ]
+                retryable = {
+                    "TransactionConflict",
+                    "ThrottlingError",
+                    "ProvisionedThroughputExceeded",
+                }
+                if not retryable.intersection(reasons) or attempt == _CONFLICT_RETRIES - 1:
+                    return reasons
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+    def get(self, reference: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.requests_table, Key={"reference": {"S": reference}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def list_by_citizen(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+        """A citizen's requests, newest first."""
+        response = self.client.query(
+            TableName=self.requests_table,
+            IndexName="by-citizen",
+            KeyConditionExpression="citizen = :c",
+            ExpressionAttributeValues={":c": {"S": citizen}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(i) for i in response.get("Items", [])]

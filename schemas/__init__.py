@@ -1,0 +1,1 @@
+"""Shared contracts: the service catalog, requests, lifecycle and the events on the bus."""

@@ -1,0 +1,158 @@
+"""The service catalog: which services exist, who handles them and what they ask for.
+
+The catalog is data (``schemas/catalog.json``). Every channel, the routing rules (locally and
+in CDK) and Open311 ``services`` read it, so adding a service is a data change.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Language = Literal["sv", "en"]
+LANGUAGES: tuple[Language, ...] = ("sv", "en")
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+
+
+class Localized(BaseModel):
+    """A text in every supported language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sv: str
+    en: str
+
+    def __call__(self, language: str) -> str:
+        return self.en if language == "en" else self.sv
+
+
+class Attribute(BaseModel):
+    """One piece of information a service asks for (an Open311 attribute)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    datatype: Literal["string", "text", "number", "singlevaluelist"] = "string"
+    input: Literal["digits", "text", "choice"] = Field(
+        "text", description="How phone channels take it: DTMF digits, speech/text, or a choice."
+    )
+    required: bool = True
+    personal: bool = Field(
+        False, description="Personal data: never on the bus or in open data, only via agency API."
+    )
+    location: bool = Field(False, description="A street address; published no finer than street.")
+    pattern: str | None = None
+    min_length: int = 0
+    max_length: int = 500
+    values: tuple[str, ...] = ()
+    name: Localized
+    description: Localized
+    error: Localized
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not acceptable, as an error key, or None when it is fine."""
+        if not (self.min_length <= len(value) <= self.max_length):
+            return "length"
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            return "pattern"
+        if self.values and value not in self.values:
+            return "choice"
+        return None
+
+
+class Service(BaseModel):
+    """A service citizens can request, owned by one agency."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service_code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    agency: str
+    name: Localized
+    description: Localized
+    keywords: Localized = Field(description="The SMS keyword in each language.")
+    group: str
+    sla_days: int = Field(gt=0, description="Days until a request is expected to be closed.")
+    public_description: bool = Field(
+        False, description="Whether free text may be published in open data (after scrubbing)."
+    )
+    attributes: tuple[Attribute, ...]
+
+    def attribute(self, code: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.code == code), None)
+
+    @property
+    def personal_codes(self) -> frozenset[str]:
+        return frozenset(a.code for a in self.attributes if a.personal)
+
+
+class Agency(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    name: Localized
+
+
+class Jurisdiction(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: Localized
+    default_language: Language = "sv"
+    phone_region: str = "SE"
+    retention_days: int = Field(365, gt=0)
+
+
+class Catalog(BaseModel):
+    """The whole catalog of one jurisdiction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jurisdiction: Jurisdiction
+    agencies: tuple[Agency, ...]
+    services: tuple[Service, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalog:
+        agency_ids = {a.id for a in self.agencies}
+        codes = [s.service_code for s in self.services]
+        if len(set(codes)) != len(codes):
+            raise ValueError("service codes must be unique")
+        keywords = [k.upper() for s in self.services for k in (s.keywords.sv, s.keywords.en)]
+        if len(set(keywords)) != len(keywords):
+            raise ValueError("SMS keywords must be unique across services and languages")
+        for service in self.services:
+            if service.agency not in agency_ids:
+                raise ValueError(f"{service.service_code}: unknown agency {service.agency!r}")
+        return self
+
+    @cached_property
+    def _by_code(self) -> dict[str, Service]:
+        return {s.service_code: s for s in self.services}
+
+    def service(self, code: str) -> Service | None:
+        return self._by_code.get(code)
+
+    def agency_ids(self) -> list[str]:
+        return [a.id for a in self.agencies]
+
+    def by_keyword(self, word: str) -> tuple[Service, Language] | None:
+        """The service an SMS keyword names, and the keyword's language."""
+        upper = word.upper()
+        for service in self.services:
+            if service.keywords.sv.upper() == upper:
+                return service, "sv"
+            if service.keywords.en.upper() == upper:
+                return service, "en"
+        return None
+
+
+@lru_cache(maxsize=1)
+def load_catalog(path: str | None = None) -> Catalog:
+    """The catalog, parsed and checked once per process."""
+    source = Path(path) if path else CATALOG_PATH
+    return Catalog.model_validate_json(source.read_bytes())

@@ -1,0 +1,72 @@
+"""The CloudEvents that travel on the bus.
+
+Events are CloudEvents 1.0 in structured JSON mode; the same JSON object is the ``detail`` of
+the EventBridge event. They are thin: no phone number, e-mail, personal code or identity
+number. An agency fetches contact details through the agency API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.lifecycle import Status
+from schemas.request import Channel
+
+EVENT_SOURCE = "/citizenbus/requests"
+BUS_SOURCE = "org.citizenbus"
+
+SUBMITTED = "org.citizenbus.request.submitted.v1"
+STATUS_CHANGED = "org.citizenbus.request.status_changed.v1"
+SLA_BREACHED = "org.citizenbus.request.sla_breached.v1"
+EVENT_TYPES = (SUBMITTED, STATUS_CHANGED, SLA_BREACHED)
+EventType = Literal[
+    "org.citizenbus.request.submitted.v1",
+    "org.citizenbus.request.status_changed.v1",
+    "org.citizenbus.request.sla_breached.v1",
+]
+
+
+class RequestEventData(BaseModel):
+    """``data`` of every request event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(pattern=r"^[0-9]{8,12}$")
+    service_code: str
+    agency: str
+    channel: Channel
+    status: Status
+    previous_status: Status | None = None
+    attributes: dict[str, str] = Field(
+        description="Only the attributes the catalog does not mark personal."
+    )
+    submitted_at: datetime
+    expected_at: datetime | None = None
+    citizen: str = Field(pattern=r"^cit_[a-z0-9]+$", description="Pseudonymous citizen id.")
+    note: str | None = None
+
+
+class RequestEvent(BaseModel):
+    """A CloudEvents 1.0 envelope (structured mode) around :class:`RequestEventData`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str = EVENT_SOURCE
+    type: EventType
+    subject: str = Field(description="The request reference.")
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = None
+    dataclassification: Literal["public", "internal", "confidential", "restricted"] = Field(
+        "internal",
+        description="CloudEvents data-classification extension: what the consumer holds.",
+    )
+    datacategory: str | None = Field(
+        "non-sensitive", description="CloudEvents data-classification extension."
+    )
+    data: RequestEventData

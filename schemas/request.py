@@ -1,0 +1,97 @@
+"""What citizens file and what the bus stores and returns about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from schemas.catalog import Language
+from schemas.lifecycle import Status
+
+Channel = Literal["sms", "voice", "app", "eservice", "open311"]
+CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
+NotifyBy = Literal["sms", "email", "push", "none"]
+
+MAX_TEXT = 1000
+Reference = Annotated[str, StringConstraints(pattern=r"^[0-9]{8,12}$")]
+AttributeValue = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+
+
+class Contact(BaseModel):
+    """How to reach the citizen. Personal data: stored, never on the bus or in open data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="E.164 after normalisation, e.g. +46701234567."
+    )
+    email: EmailStr | None = None
+
+
+class NewRequest(BaseModel):
+    """A request as a channel hands it to intake, after the channel parsed its own format."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    service_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    attributes: dict[Annotated[str, StringConstraints(max_length=64)], AttributeValue] = Field(
+        default_factory=dict, max_length=50
+    )
+    description: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    contact: Contact | None = None
+    notify_by: NotifyBy | None = Field(
+        None, description="Channel for status notifications; default: the channel filed on."
+    )
+    language: Language = "sv"
+    consent: bool = Field(False, description="Explicit opt-in to status notifications.")
+
+
+class AppRequestBody(BaseModel):
+    """``POST /app/v1/requests`` body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    service_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    attributes: dict[Annotated[str, StringConstraints(max_length=64)], AttributeValue] = Field(
+        default_factory=dict, max_length=50
+    )
+    description: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    language: Language | None = None
+    notify_by: NotifyBy | None = None
+
+
+class StatusChange(BaseModel):
+    """One entry of a request's status history."""
+
+    status: Status
+    at: datetime
+    by: str = Field(description="Who made the change: 'citizen', 'system' or 'agency:<id>'.")
+    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+
+
+class RequestView(BaseModel):
+    """A request as its citizen sees it (app API, e-service receipt)."""
+
+    reference: Reference
+    service_code: str
+    agency: str
+    channel: Channel
+    status: Status
+    attributes: dict[str, str]
+    submitted_at: datetime
+    updated_at: datetime
+    expected_at: datetime = Field(description="When the service's SLA expects it closed.")
+    history: list[StatusChange]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx JSON answer: ``{"errors": [{"field": …, "message": …}]}``."""
+
+    errors: list[FieldError]
