@@ -36,6 +36,7 @@ class Function:
 class Table:
     name: str  # logical name; the env variable is f"{NAME}_TABLE"
     key: str
+    sort_key: str | None = None
     stream: bool = False
     ttl: str | None = None
     indexes: tuple[tuple[str, str, str | None], ...] = ()  # (index name, hash key, range key)

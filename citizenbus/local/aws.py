@@ -27,14 +27,15 @@ def table_env() -> dict[str, str]:
 
 def create_table(table: Table) -> None:
     client = aws.dynamodb()
-    attributes = {table.key}
+    attributes = {table.key} | ({table.sort_key} if table.sort_key else set())
     for _, hash_key, range_key in table.indexes:
         attributes.add(hash_key)
         if range_key:
             attributes.add(range_key)
     args: dict[str, Any] = {
         "TableName": table_name(table),
-        "KeySchema": [{"AttributeName": table.key, "KeyType": "HASH"}],
+        "KeySchema": [{"AttributeName": table.key, "KeyType": "HASH"}]
+        + ([{"AttributeName": table.sort_key, "KeyType": "RANGE"}] if table.sort_key else []),
         "AttributeDefinitions": [
             {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
         ],
