@@ -26,6 +26,7 @@ class Function:
     routes: tuple[Route, ...] = ()
     stream: str | None = None  # a table whose stream feeds the function
     queues: tuple[str, ...] = ()  # SQS queues that feed the function ("{agency}" per agency)
+    subscribes: tuple[str, ...] = ()  # event types: a rule on the bus feeds the function's queue
     schedule_minutes: int | None = None
     uses_twilio: bool = False
     tables: tuple[str, ...] = ()
@@ -47,10 +48,12 @@ TABLES: tuple[Table, ...] = (
         "requests",
         key="reference",
         ttl="expires_at",
-        indexes=(("by-citizen", "citizen", "submitted_at"),),
+        indexes=(("by-citizen", "citizen", "submitted_at"), ("by-due", "due", "expected_at")),
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
+    Table("notifications", key="id", ttl="expires_at"),
+    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -79,6 +82,29 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_publisher",
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
+    ),
+)
+
+
+NOTIFY_EVENTS = (
+    "org.citizenbus.request.submitted.v1",
+    "org.citizenbus.request.status_changed.v1",
+    "org.citizenbus.request.sla_breached.v1",
+)
+
+FUNCTIONS += (
+    Function(
+        "notifier",
+        "functions.notifier.handler.lambda_handler",
+        subscribes=NOTIFY_EVENTS,
+        uses_twilio=True,
+        tables=("requests", "citizens", "notifications", "idempotency"),
+    ),
+    Function(
+        "sla_monitor",
+        "functions.sla_monitor.handler.lambda_handler",
+        schedule_minutes=15,
+        tables=("requests", "outbox"),
     ),
 )
 

@@ -139,6 +139,7 @@ class LocalBus:
         aws.reset()
         get_settings.cache_clear()
         load_catalog.cache_clear()
+        _reset_process_state()
         settings = get_settings()
         catalog = load_catalog(settings.catalog_path)
         self.queue_urls = provision(catalog, settings.event_bus)
@@ -150,6 +151,10 @@ class LocalBus:
                 self.routes.append(_CompiledRoute(route, fn.name, re.compile(f"^{regex}$")))
             if fn.stream:
                 self.streams.append(self._stream_state(fn.stream, fn.name))
+            if fn.subscribes:
+                from functions.shared.routing import function_queue
+
+                self.queue_consumers.append((function_queue(fn.name), fn.name))
             for queue in fn.queues:
                 names = (
                     [queue.format(agency=a) for a in catalog.agency_ids()]
@@ -465,6 +470,18 @@ class LocalBus:
         if q is None:
             return []
         return [json.loads(m.body) for m in q._messages]
+
+
+def _reset_process_state() -> None:
+    """Forget what a previous bus in this process left in module state (tests start many)."""
+    import sys
+
+    recorder = sys.modules.get("functions.notifier.twilio_http")
+    if recorder is not None:
+        recorder.SENT.clear()
+    senders = sys.modules.get("functions.notifier.senders")
+    if senders is not None:
+        senders.reset()
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

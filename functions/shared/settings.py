@@ -26,6 +26,19 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(16_384, alias="MAX_BODY_BYTES")
     dedup_ttl_days: int = Field(7, alias="DEDUP_TTL_DAYS")
     local: bool = Field(False, alias="CITIZENBUS_LOCAL")
+    notifications_table: str = Field("citizenbus-notifications", alias="NOTIFICATIONS_TABLE")
+    notifier_queue_url: str | None = Field(None, alias="NOTIFIER_QUEUE_URL")
+    twilio_account_sid: str = Field(
+        "AC00000000000000000000000000000000", alias="TWILIO_ACCOUNT_SID"
+    )
+    twilio_auth_token: str = Field("local-twilio-auth-token", alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str = Field("+46766860000", alias="TWILIO_FROM_NUMBER")
+    twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
+    twilio_api_base: str | None = Field(
+        None, alias="TWILIO_API_BASE", description="Send Twilio API calls here (a mock) instead."
+    )
+    public_url: str | None = Field(None, alias="CITIZENBUS_PUBLIC_URL")
+    email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
 
 
 @lru_cache(maxsize=1)

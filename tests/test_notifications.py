@@ -1,0 +1,271 @@
+"""Status notifications: once, on the citizen's channel, in their language, only with consent."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from citizenbus.local.outbox import collect
+from citizenbus.local.runtime import LocalBus
+from functions.shared.request_events import request_event
+from functions.shared.store import RequestStore
+from schemas.events import STATUS_CHANGED
+
+
+def change_status(reference: str, status: str, note: str | None = None) -> None:
+    """An agency's status change, through the same store path as the agency API."""
+    store = RequestStore()
+    record = store.get(reference)
+    assert record is not None
+    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    event = request_event(
+        STATUS_CHANGED,
+        {**record, "status": status},
+        at,
+        previous_status=record["status"],
+        note=note,
+    )
+    store.update(
+        reference,
+        record["version"],
+        {"status": status, "updated_at": at},
+        {"status": status, "at": at, "by": "agency:test"},
+        event,
+    )
+
+
+def file_form(bus: LocalBus, **fields: str) -> str:
+    body = {"address": "Storgatan 1", **fields}
+    response = bus.request("POST", "/eservice/v1/forms/street-damage", json_body=body)
+    assert response.status == 201, response.text
+    return str(response.json()["reference"])
+
+
+def outbox(bus: LocalBus) -> list[dict[str, Any]]:
+    return json.loads(json.dumps(collect()))
+
+
+def test_a_status_change_sends_one_sms_in_the_citizens_language(bus: LocalBus) -> None:
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="true", language="en")
+    bus.pump()
+    change_status(ref, "in_progress")
+    bus.pump()
+    sent = outbox(bus)
+    # The e-service receipt and the status change, both by SMS, in English.
+    assert [m["channel"] for m in sent] == ["sms", "sms"]
+    assert all(m["to"] == "+46701234567" and m["reference"] == ref for m in sent)
+    assert "received your request" in sent[0]["body"]
+    assert "is now being handled" in sent[1]["body"]
+
+
+def test_no_consent_means_no_message(bus: LocalBus) -> None:
+    ref = file_form(bus, phone="0701234567", notify_by="sms")
+    change_status(ref, "in_progress")
+    bus.pump()
+    assert outbox(bus) == []
+
+
+def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
+    ref = file_form(
+        bus, phone="0701234567", email="anna@example.se", notify_by="email", consent="on"
+    )
+    change_status(ref, "in_progress")
+    change_status(ref, "resolved", note="Hålet är lagat.")
+    bus.pump()
+    sent = outbox(bus)
+    assert [m["channel"] for m in sent] == ["email", "email", "email"]
+    assert all(m["to"] == "anna@example.se" for m in sent)
+    assert "Hålet är lagat." in sent[-1]["body"]
+    assert "är klart" in sent[-1]["body"]
+
+
+def test_a_duplicate_event_sends_nothing_more(bus: LocalBus) -> None:
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
+    change_status(ref, "in_progress")
+    bus.pump()
+    before = len(outbox(bus))
+    # Deliver every event the notifier queue saw again, as EventBridge or SQS may.
+    store = RequestStore()
+    record = store.get(ref)
+    assert record is not None
+    import boto3
+
+    items = boto3.client("dynamodb").scan(TableName="citizenbus-outbox")["Items"]
+    for item in items:
+        event = json.loads(item["event"]["S"])
+        envelope = {"detail-type": event["type"], "source": "org.citizenbus", "detail": event}
+        bus.invoke(
+            "notifier",
+            {
+                "Records": [
+                    {
+                        "messageId": "dup-" + event["id"],
+                        "receiptHandle": "x",
+                        "body": json.dumps(envelope),
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "md5OfBody": "",
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:citizenbus-notifier",
+                        "awsRegion": "eu-north-1",
+                    }
+                ]
+            },
+        )
+    assert len(outbox(bus)) == before == 2
+
+
+def test_the_sla_monitor_flags_a_late_request_once_and_tells_the_citizen(bus: LocalBus) -> None:
+    ref = file_form(bus, email="anna@example.se", notify_by="email", consent="on", language="en")
+    bus.pump()
+    late = (
+        (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
+    import boto3
+
+    boto3.client("dynamodb").update_item(
+        TableName="citizenbus-requests",
+        Key={"reference": {"S": ref}},
+        UpdateExpression="SET expected_at = :e",
+        ExpressionAttributeValues={":e": {"S": late}},
+    )
+    results = [bus.invoke("sla_monitor", {}) for _ in range(3)]
+    assert [r["flagged"] for r in results] == [1, 0, 0]
+    bus.pump()
+    breaches = [
+        m
+        for m in bus.queue_messages("citizenbus-agency-streets")
+        if m["detail-type"].endswith("sla_breached.v1")
+    ]
+    assert len(breaches) == 1
+    notices = [m for m in outbox(bus) if "longer than promised" in m["body"]]
+    assert len(notices) == 1
+    assert notices[0]["reference"] == ref
+    results = [bus.invoke("sla_monitor", {}) for _ in range(2)]
+    bus.pump()
+    assert len([m for m in outbox(bus) if "longer than promised" in m["body"]]) == 1
+
+
+def test_closed_requests_are_never_flagged(bus: LocalBus) -> None:
+    ref = file_form(bus, email="anna@example.se")
+    change_status(ref, "in_progress")
+    change_status(ref, "resolved")
+    import boto3
+
+    boto3.client("dynamodb").update_item(
+        TableName="citizenbus-requests",
+        Key={"reference": {"S": ref}},
+        UpdateExpression="SET expected_at = :e",
+        ExpressionAttributeValues={":e": {"S": "2020-01-01T00:00:00Z"}},
+    )
+    assert bus.invoke("sla_monitor", {}) == {"flagged": 0, "closed": 1}
+    assert bus.invoke("sla_monitor", {}) == {"flagged": 0, "closed": 0}
+
+
+class ScriptedTwilio:
+    """Twilio's HTTP API answering with the given errors first, then as the recorder does."""
+
+    def __init__(self, errors: list[tuple[int, int]]) -> None:
+        from functions.notifier.twilio_http import RecordingHttpClient
+
+        self.recorder = RecordingHttpClient()
+        self.errors = list(errors)
+        self.calls = 0
+
+    def install(self) -> None:
+        from twilio.http import HttpClient
+        from twilio.http.response import Response
+        from twilio.rest import Client
+
+        from functions.notifier import senders
+
+        script = self
+
+        class Client_(HttpClient):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__(logger=None, is_async=False)
+
+            def request(self, method: str, uri: str, **kwargs: Any) -> Response:
+                script.calls += 1
+                if script.errors:
+                    status, code = script.errors.pop(0)
+                    return Response(
+                        status, json.dumps({"code": code, "message": "scripted", "status": status})
+                    )
+                return script.recorder.request(method, uri, **kwargs)
+
+        senders._twilio_client = Client("AC" + "0" * 32, "token", http_client=Client_())
+
+
+def wait_for(bus: LocalBus, predicate: Any, seconds: float = 12) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        bus.pump()
+        if predicate():
+            return
+        time.sleep(0.3)  # a failed message is visible again after its visibility timeout
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, 20503)])
+def test_twilio_throttling_and_outages_are_retried(bus: LocalBus, status: int, code: int) -> None:
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
+    bus.pump()  # the receipt
+    script = ScriptedTwilio([(status, code), (status, code)])
+    script.install()
+    change_status(ref, "in_progress")
+    wait_for(bus, lambda: len(outbox(bus)) == 2)
+    assert script.calls == 3
+    assert "handläggs nu" in outbox(bus)[-1]["body"]
+
+
+def test_twilio_opted_out_is_recorded_and_not_retried(bus: LocalBus) -> None:
+    from functions.shared.citizen import pseudonym
+    from functions.shared.citizens import CitizenStore
+
+    script = ScriptedTwilio([(400, 21610)])
+    script.install()
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
+    bus.pump()
+    assert script.calls == 1
+    assert CitizenStore().consent(pseudonym("phone", "+46701234567"), "sms") is False
+    change_status(ref, "in_progress")  # nothing more is sent to an opted-out number
+    bus.pump()
+    assert script.calls == 1
+    assert outbox(bus) == []
+
+
+def test_an_opted_out_number_gets_nothing(bus: LocalBus) -> None:
+    from functions.shared.citizen import pseudonym
+    from functions.shared.citizens import CitizenStore
+
+    CitizenStore().set_consent(pseudonym("phone", "+46701234567"), "sms", False, "sms:STOP")
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
+    change_status(ref, "in_progress")
+    bus.pump()
+    assert outbox(bus) == []
+
+
+def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
+    import boto3
+
+    from functions.shared.routing import function_queue
+
+    ref = file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
+    bus.pump()
+    [sms] = outbox(bus)
+    sid = boto3.client("dynamodb").scan(TableName="citizenbus-notifications")["Items"][0]["id"]["S"]
+    queue = bus.queue_urls[function_queue("notifier")]
+    for _ in range(2):  # the delivery receipt may arrive twice
+        boto3.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps({"fallback": sid}))
+    bus.pump()
+    sent = outbox(bus)
+    assert [m["channel"] for m in sent] == ["sms", "email"]
+    assert sent[1]["to"] == "anna@example.se"
+    assert sent[1]["reference"] == ref
+    assert sent[1]["body"] == sms["body"]
