@@ -269,3 +269,26 @@ def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
     assert sent[1]["to"] == "anna@example.se"
     assert sent[1]["reference"] == ref
     assert sent[1]["body"] == sms["body"]
+
+
+def test_journey_metrics_are_emitted_by_service_and_channel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with LocalBus(env={"POWERTOOLS_METRICS_DISABLED": "false"}) as bus:
+        ref = file_form(bus, email="anna@example.se", notify_by="email", consent="on")
+        change_status(ref, "in_progress")
+        change_status(ref, "resolved")
+        bus.pump()
+    emitted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    names = {
+        m["Name"]: e for e in emitted for d in e["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+    }
+    for name in ("TimeToFirstResponse", "TimeToResolution", "NotificationOutcome.sent"):
+        assert name in names, sorted(names)
+        assert names[name]["service"] == "street-damage"
+        assert names[name]["channel"] == "eservice" or name.startswith("NotificationOutcome")
+    assert names["NotificationOutcome.sent"]["channel"] == "email"
