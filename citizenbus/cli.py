@@ -93,6 +93,8 @@ def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
         try:
             with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
                 result = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            result = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
         except (urllib.error.URLError, OSError) as exc:
             print(f"redrive: cannot reach the local bus at {local}: {exc}", file=sys.stderr)
             return 1
