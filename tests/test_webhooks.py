@@ -191,6 +191,7 @@ def test_down_for_good_waits_in_the_dlq_and_redrive_delivers_it(
     fast_bus.pump()
     assert not receiver.accepted()  # nothing moves by itself out of the DLQ
     assert fast_bus.invoke("redrive", {"agency": "streets"}) == {"moved": {"streets": 1}}
+    assert fast_bus.invoke("redrive", {"agency": "nobody"})["errors"][0]["field"] == "agency"
     fast_bus.pump()
     (headers, body), *more = receiver.accepted()
     assert not more and parse(headers, body).get_subject() == reference
@@ -217,6 +218,30 @@ def test_citizenbus_redrive_against_the_local_bus(fast_bus: LocalBus, receiver: 
     receiver.status = 204
     fast_bus.pump()
     assert [parse(h, b).get_subject() for h, b in receiver.accepted()] == [reference]
+
+
+def test_citizenbus_redrive_against_aws(
+    fast_bus: LocalBus, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without --local the command talks to AWS with the usual boto3 credentials (here: moto).
+    subscribe(fast_bus, "streets", receiver.url("/hook"))
+    receiver.status = 502
+    for n in range(3):
+        file(fast_bus, "street-damage", {"address": f"Storgatan {n + 1}"})
+    for _ in range(DELIVERY_MAX_RECEIVES + 2):
+        fast_bus.pump()
+    assert len(fast_bus.queue_messages(delivery_dlq("streets"))) == 3
+    receiver.status = 200
+    capsys.readouterr()
+    assert cli.main(["redrive", "--agency", "streets", "--limit", "2"]) == 0
+    assert "streets: 2 message(s)" in capsys.readouterr().out
+    fast_bus.pump()
+    assert len(receiver.accepted()) == 2
+    assert cli.main(["redrive"]) == 0
+    fast_bus.pump()
+    assert len(receiver.accepted()) == 3
+    assert len({h["webhook-id"] for h, _ in receiver.accepted()}) == 3
+    assert cli.main(["redrive", "--agency", "nobody"]) == 2
 
 
 def test_410_gone_turns_the_subscription_off(fast_bus: LocalBus, receiver: Receiver) -> None:
