@@ -72,7 +72,7 @@ class RequestEvent(BaseModel):
     )
     dataregulation: str = Field(
         "GDPR",
-        pattern=r"^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$",
+        pattern=r"^ *[A-Za-z0-9-]+ *(, *[A-Za-z0-9-]+ *)*$",
         description="Data-classification extension: comma-delimited data protection regulations.",
     )
     datacategory: Literal["non-sensitive", "standard", "sensitive", "special-category"] = Field(

@@ -343,3 +343,26 @@ def test_a_subscription_needs_known_event_types(bus: LocalBus) -> None:
         assert response.status == 400
         assert response.json()["errors"][0]["field"].startswith("types")
     assert bus.request("PUT", "/agency/v1/subscriptions", json_body={}).status == 401
+
+
+def test_a_failed_delivery_backs_off_before_the_next_try(receiver: Receiver) -> None:
+    env = {**FAST, "WEBHOOK_ATTEMPTS": "3", "WEBHOOK_BACKOFF_SECONDS": "30"}
+    with LocalBus(env=env) as bus:
+        subscribe(bus, "streets", receiver.url("/hook"))
+        receiver.status = 503
+        file(bus, "street-damage", {"address": "Storgatan 1"})
+        bus.pump()
+        assert len(receiver.posts) == 3  # the in-invocation retries
+        bus.pump()
+        bus.pump()
+        assert len(receiver.posts) == 3  # then it waits out its visibility backoff
+        assert len(bus.queue_messages(delivery_queue("streets"))) == 1
+
+
+def test_the_backoff_grows_exponentially_with_jitter_up_to_a_cap() -> None:
+    from functions.shared.webhooks import backoff_seconds
+
+    for receives, low, high in ((1, 15, 30), (2, 30, 60), (4, 120, 240), (30, 1800, 3600)):
+        seen = {backoff_seconds(receives) for _ in range(50)}
+        assert all(low <= s <= high for s in seen), (receives, seen)
+        assert len(seen) > 1  # jittered

@@ -51,7 +51,9 @@ def signed_request(
     from cloudevents.core.v1.event import CloudEvent
     from standardwebhooks import Webhook
 
-    attributes = {k: v for k, v in event.items() if k not in ("data", "data_base64")}
+    attributes = {
+        k: v for k, v in event.items() if k not in ("data", "data_base64") and v is not None
+    }
     if "time" in attributes:
         attributes["time"] = datetime.fromisoformat(str(attributes["time"]).replace("Z", "+00:00"))
     message = to_structured(CloudEvent(attributes, event.get("data")), JSONFormat())
