@@ -223,3 +223,17 @@ def test_the_example_backend_verifies_and_answers_with_a_status() -> None:
             server.server_close()
             api.shutdown()
             api.server_close()
+
+
+def test_in_aws_the_keys_come_from_secrets_manager() -> None:
+    secret_id = "citizenbus/agency-keys-test"
+    with LocalBus(env={"AGENCY_KEYS_SECRET_ARN": secret_id}) as bus:
+        boto3.client("secretsmanager").create_secret(
+            Name=secret_id, SecretString=json.dumps({"streets": "from-the-vault"})
+        )
+        reference = file(bus, "street-damage", {"address": "Storgatan 1"})
+        path = f"/agency/v1/requests/{reference}"
+        vault = {"Authorization": "Bearer from-the-vault"}
+        assert bus.request("GET", path, headers=vault).status == 200
+        # The variable's keys do not count once a secret is configured.
+        assert bus.request("GET", path, headers=KEYS["streets"]).status == 401

@@ -60,9 +60,8 @@ def signed_request(
     body = message.body
     signature = Webhook(secret).sign(msg_id=event["id"], timestamp=now, data=body.decode())
     headers = {
-        **message.headers,
-        "Content-Type": JSONFormat.CONTENT_TYPE,
-        "User-Agent": USER_AGENT,
+        **message.headers,  # content-type: application/cloudevents+json (structured mode)
+        "user-agent": USER_AGENT,
         "webhook-id": event["id"],
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
