@@ -54,6 +54,9 @@ TABLES: tuple[Table, ...] = (
     Table("idempotency", key="id", ttl="expiration"),
     Table("notifications", key="id", ttl="expires_at"),
     Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
+    # Agencies (issue 4): one webhook subscription per agency, and the audit log of reads.
+    Table("subscriptions", key="agency"),
+    Table("agency_audit", key="agency", sort_key="entry"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -83,7 +86,35 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
     ),
+    # Agencies (issue 4)
+    Function(
+        "agency_api",
+        "functions.agency_api.handler.lambda_handler",
+        routes=(
+            Route("PUT", "/agency/v1/subscriptions", "agency"),
+            Route("GET", "/agency/v1/requests/{reference}", "agency"),
+            Route("POST", "/agency/v1/requests/{reference}/status", "agency"),
+        ),
+        tables=("requests", "outbox", "subscriptions", "agency_audit"),
+    ),
+    Function(
+        "agency_authorizer",
+        "functions.agency_authorizer.handler.lambda_handler",
+    ),
+    Function(
+        "webhook_delivery",
+        "functions.webhook_delivery.handler.lambda_handler",
+        queues=("citizenbus-delivery-{agency}",),
+        tables=("subscriptions", "idempotency"),
+    ),
+    Function(
+        "redrive",
+        "functions.redrive.handler.lambda_handler",
+    ),
 )
+
+# The Lambda authorizer of each route auth kind that API Gateway does not provide itself.
+AUTHORIZERS: dict[str, str] = {"agency": "agency_authorizer"}
 
 
 NOTIFY_EVENTS = (

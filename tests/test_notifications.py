@@ -10,31 +10,18 @@ import pytest
 
 from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
-from functions.shared.request_events import request_event
 from functions.shared.store import RequestStore
-from schemas.events import STATUS_CHANGED
+
+AGENCY = {"Authorization": "Bearer local-streets-key"}
 
 
-def change_status(reference: str, status: str, note: str | None = None) -> None:
-    """An agency's status change, through the same store path as the agency API."""
-    store = RequestStore()
-    record = store.get(reference)
-    assert record is not None
-    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    event = request_event(
-        STATUS_CHANGED,
-        {**record, "status": status},
-        at,
-        previous_status=record["status"],
-        note=note,
+def change_status(bus: LocalBus, reference: str, status: str, note: str | None = None) -> None:
+    """The streets department changes the status through the agency API."""
+    body = {"status": status, **({"note": note} if note else {})}
+    response = bus.request(
+        "POST", f"/agency/v1/requests/{reference}/status", headers=AGENCY, json_body=body
     )
-    store.update(
-        reference,
-        record["version"],
-        {"status": status, "updated_at": at},
-        {"status": status, "at": at, "by": "agency:test"},
-        event,
-    )
+    assert response.status == 200, response.text
 
 
 def file_form(bus: LocalBus, **fields: str) -> str:
@@ -51,7 +38,7 @@ def outbox(bus: LocalBus) -> list[dict[str, Any]]:
 def test_a_status_change_sends_one_sms_in_the_citizens_language(bus: LocalBus) -> None:
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="true", language="en")
     bus.pump()
-    change_status(ref, "in_progress")
+    change_status(bus, ref, "in_progress")
     bus.pump()
     sent = outbox(bus)
     # The e-service receipt and the status change, both by SMS, in English.
@@ -63,7 +50,7 @@ def test_a_status_change_sends_one_sms_in_the_citizens_language(bus: LocalBus) -
 
 def test_no_consent_means_no_message(bus: LocalBus) -> None:
     ref = file_form(bus, phone="0701234567", notify_by="sms")
-    change_status(ref, "in_progress")
+    change_status(bus, ref, "in_progress")
     bus.pump()
     assert outbox(bus) == []
 
@@ -72,8 +59,8 @@ def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
     ref = file_form(
         bus, phone="0701234567", email="anna@example.se", notify_by="email", consent="on"
     )
-    change_status(ref, "in_progress")
-    change_status(ref, "resolved", note="Hålet är lagat.")
+    change_status(bus, ref, "in_progress")
+    change_status(bus, ref, "resolved", note="Hålet är lagat.")
     bus.pump()
     sent = outbox(bus)
     assert [m["channel"] for m in sent] == ["email", "email", "email"]
@@ -84,7 +71,7 @@ def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
 
 def test_a_duplicate_event_sends_nothing_more(bus: LocalBus) -> None:
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
-    change_status(ref, "in_progress")
+    change_status(bus, ref, "in_progress")
     bus.pump()
     before = len(outbox(bus))
     # Deliver every event the notifier queue saw again, as EventBridge or SQS may.
@@ -151,8 +138,8 @@ def test_the_sla_monitor_flags_a_late_request_once_and_tells_the_citizen(bus: Lo
 
 def test_closed_requests_are_never_flagged(bus: LocalBus) -> None:
     ref = file_form(bus, email="anna@example.se")
-    change_status(ref, "in_progress")
-    change_status(ref, "resolved")
+    change_status(bus, ref, "in_progress")
+    change_status(bus, ref, "resolved")
     import boto3
 
     boto3.client("dynamodb").update_item(
@@ -218,7 +205,7 @@ def test_twilio_throttling_and_outages_are_retried(bus: LocalBus, status: int, c
     bus.pump()  # the receipt
     script = ScriptedTwilio([(status, code), (status, code)])
     script.install()
-    change_status(ref, "in_progress")
+    change_status(bus, ref, "in_progress")
     wait_for(bus, lambda: len(outbox(bus)) == 2)
     assert script.calls == 3
     assert "handläggs nu" in outbox(bus)[-1]["body"]
@@ -234,7 +221,7 @@ def test_twilio_opted_out_is_recorded_and_not_retried(bus: LocalBus) -> None:
     bus.pump()
     assert script.calls == 1
     assert CitizenStore().consent(pseudonym("phone", "+46701234567"), "sms") is False
-    change_status(ref, "in_progress")  # nothing more is sent to an opted-out number
+    change_status(bus, ref, "in_progress")  # nothing more is sent to an opted-out number
     bus.pump()
     assert script.calls == 1
     assert outbox(bus) == []
@@ -246,7 +233,7 @@ def test_an_opted_out_number_gets_nothing(bus: LocalBus) -> None:
 
     CitizenStore().set_consent(pseudonym("phone", "+46701234567"), "sms", False, "sms:STOP")
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
-    change_status(ref, "in_progress")
+    change_status(bus, ref, "in_progress")
     bus.pump()
     assert outbox(bus) == []
 
@@ -276,8 +263,8 @@ def test_journey_metrics_are_emitted_by_service_and_channel(
 ) -> None:
     with LocalBus(env={"POWERTOOLS_METRICS_DISABLED": "false"}) as bus:
         ref = file_form(bus, email="anna@example.se", notify_by="email", consent="on")
-        change_status(ref, "in_progress")
-        change_status(ref, "resolved")
+        change_status(bus, ref, "in_progress")
+        change_status(bus, ref, "resolved")
         bus.pump()
     emitted = [
         json.loads(line)

@@ -39,6 +39,30 @@ class Settings(BaseModel):
     )
     public_url: str | None = Field(None, alias="CITIZENBUS_PUBLIC_URL")
     email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
+    # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
+    agency_keys: str = Field(
+        "",
+        alias="CITIZENBUS_AGENCY_KEYS",
+        description="agency=key,agency=key (local); in AWS the keys come from Secrets Manager.",
+    )
+    agency_keys_secret: str | None = Field(
+        None,
+        alias="AGENCY_KEYS_SECRET_ARN",
+        description='Secrets Manager secret holding {"agency": "key", ...}.',
+    )
+    subscriptions_table: str = Field("citizenbus-subscriptions", alias="SUBSCRIPTIONS_TABLE")
+    agency_audit_table: str = Field("citizenbus-agency_audit", alias="AGENCY_AUDIT_TABLE")
+    webhook_timeout_seconds: float = Field(5.0, alias="WEBHOOK_TIMEOUT_SECONDS")
+    webhook_attempts: int = Field(
+        3, alias="WEBHOOK_ATTEMPTS", description="POSTs per receive before backing off."
+    )
+    webhook_attempt_delay_seconds: float = Field(
+        0.5, alias="WEBHOOK_ATTEMPT_DELAY_SECONDS", description="First in-invocation backoff."
+    )
+    webhook_backoff_seconds: int = Field(
+        30, alias="WEBHOOK_BACKOFF_SECONDS", description="Visibility backoff after 1 receive."
+    )
+    webhook_backoff_max_seconds: int = Field(3600, alias="WEBHOOK_BACKOFF_MAX_SECONDS")
 
 
 @lru_cache(maxsize=1)
