@@ -51,6 +51,8 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
+    # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
+    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -79,6 +81,20 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_publisher",
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
+    ),
+    Function(
+        "sms",
+        "functions.sms.handler.lambda_handler",
+        routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
+    Function(
+        "voice",
+        "functions.voice.handler.lambda_handler",
+        routes=(Route("POST", "/channels/voice"),),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
 )
 
