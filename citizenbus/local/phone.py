@@ -16,10 +16,14 @@ import sys
 import urllib.request
 import xml.etree.ElementTree as ET
 from urllib.error import HTTPError
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN
 from functions.shared.twilio_webhook import sign
+
+if TYPE_CHECKING:
+    from citizenbus.local.runtime import HttpResponse, LocalBus
 
 FORM = "application/x-www-form-urlencoded"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -102,6 +106,16 @@ def post(url: str, params: dict[str, str], token: str | None = None) -> tuple[in
             return response.status, response.read().decode()
     except HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+def twilio_request(
+    bus: LocalBus, path: str, params: dict[str, str], signature: str | None = None
+) -> HttpResponse:
+    """Post a Twilio webhook to an in-process bus, signed over the public URL (tests, demo)."""
+    url = _base() + path
+    headers = {"Content-Type": FORM}
+    headers["X-Twilio-Signature"] = sign(url, params) if signature is None else signature
+    return bus.request("POST", path, headers=headers, body=urlencode(params))
 
 
 def _base() -> str:

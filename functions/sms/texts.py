@@ -6,8 +6,8 @@ from schemas.catalog import Attribute, Catalog, Service
 
 TEXTS: dict[str, dict[str, str]] = {
     "help_intro": {
-        "sv": "{jurisdiction} via sms. Skriv kodord och uppgifter:",
-        "en": "{jurisdiction} by SMS. Text a keyword and details:",
+        "sv": "{jurisdiction} via sms. Skriv ett kodord:",
+        "en": "{jurisdiction} by SMS. Text a keyword:",
     },
     "help_outro": {
         "sv": "STATUS <ärendenr> visar läget. STOP stänger av sms, START slår på.",
@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "unknown": {
         "sv": "Det förstod vi inte.",
-        "en": "Sorry, we did not understand that.",
+        "en": "Sorry, we did not get that.",
     },
     "unknown_outro": {"sv": "", "en": "På svenska: skriv HJÄLP."},
     "ask": {
