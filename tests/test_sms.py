@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from citizenbus.local.phone import sms_params, twilio_request
-from citizenbus.local.runtime import LocalBus
+from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions.shared.citizen import pseudonym
 from functions.shared.citizens import CitizenStore
 from functions.shared.routing import agency_queue
@@ -20,7 +20,7 @@ ANNA = "+46701234567"
 BERIT = "+46702222222"
 
 
-def sms(bus: LocalBus, body: str, sender: str = ANNA, sid: str | None = None):
+def sms(bus: LocalBus, body: str, sender: str = ANNA, sid: str | None = None) -> HttpResponse:
     response = twilio_request(bus, "/channels/sms", sms_params(sender, body, sid))
     return response
 
@@ -50,7 +50,7 @@ def test_the_sample_inbound_sms_files_a_street_damage_report(bus: LocalBus) -> N
     sample = load_event("twilio/sms_inbound.json")
     response = twilio_request(bus, sample["path"], sample["params"])
     assert response.status == 200
-    text = ET.fromstring(response.body).find("Message").text
+    text = ET.fromstring(response.body).find("Message").text or ""
     assert text.startswith("Tack!") and "Skada på gata" in text  # GATA is Swedish
     item = stored(reference_in(text))
     assert item["channel"] == {"S": "sms"}
@@ -84,8 +84,22 @@ def test_the_sample_inbound_sms_files_a_street_damage_report(bus: LocalBus) -> N
             {"address": "Main Road 5", "description": "cracked asphalt"},
             {},
         ),
-        ("SOPOR Sopvägen 2", "missed-waste-collection", "waste", "sv", {"address": "Sopvägen 2"}, {}),
-        ("waste Dump Lane 7", "missed-waste-collection", "waste", "en", {"address": "Dump Lane 7"}, {}),
+        (
+            "SOPOR Sopvägen 2",
+            "missed-waste-collection",
+            "waste",
+            "sv",
+            {"address": "Sopvägen 2"},
+            {},
+        ),
+        (
+            "waste Dump Lane 7",
+            "missed-waste-collection",
+            "waste",
+            "en",
+            {"address": "Dump Lane 7"},
+            {},
+        ),
     ],
 )
 def test_each_service_is_filed_by_sms_and_reaches_its_agency_without_the_phone_number(
@@ -276,7 +290,7 @@ def test_a_missing_or_unusable_from_number_gets_a_reply_and_stores_nothing(
             params.pop("From")
         response = twilio_request(bus, "/channels/sms", params)
         assert response.status == 400
-        text = ET.fromstring(response.body).find("Message").text
+        text = ET.fromstring(response.body).find("Message").text or ""
         assert "which number" in text
     assert nothing_stored() and count_items("citizens") == 0
 

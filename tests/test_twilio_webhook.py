@@ -90,7 +90,7 @@ def test_parameters_twilio_adds_later_are_accepted_and_signed_over(bus: LocalBus
 def test_repeated_parameters_are_all_signed(bus: LocalBus) -> None:
     params = sms_params(ANNA, "HELP")
     pairs = [*params.items(), ("MediaUrl0", "https://a"), ("MediaUrl0", "https://b")]
-    signed = {k: v for k, v in params.items()}
+    signed = dict(params)
 
     class Multi(dict):
         def getall(self, name):

@@ -103,7 +103,7 @@ def test_the_call_starts_with_a_language_choice_in_both_languages(bus: LocalBus)
     response = twilio_request(bus, sample["path"], sample["params"])
     root = ET.fromstring(response.body)
     gather = root.find("Gather")
-    says = {s.attrib["language"]: s.text for s in gather.iter("Say")}
+    says = {s.attrib["language"]: s.text or "" for s in gather.iter("Say")}
     assert "svenska, tryck 1" in says["sv-SE"] and "English, press 2" in says["en-GB"]
     assert gather.attrib["numDigits"] == "1"
     assert gather.attrib["action"].startswith(f"{BASE}/channels/voice?step=language")
@@ -213,9 +213,7 @@ def test_a_wrong_code_is_explained_and_asked_again(bus: LocalBus) -> None:
     assert call.step == "answer"
     call.press("87654321")
     call.press("1")
-    assert stored(reference_said(call))["personal"]["M"] == {
-        "personal_code": {"S": "87654321"}
-    }
+    assert stored(reference_said(call))["personal"]["M"] == {"personal_code": {"S": "87654321"}}
 
 
 def test_start_again_at_confirmation_files_nothing(bus: LocalBus) -> None:
@@ -297,7 +295,7 @@ def test_a_withheld_number_cannot_file(bus: LocalBus) -> None:
     response = twilio_request(bus, "/channels/voice", params)
     root = ET.fromstring(response.body)
     assert response.status == 200 and root.find("Hangup") is not None
-    assert "dolt nummer" in " ".join(s.text for s in root.iter("Say"))
+    assert "dolt nummer" in " ".join(s.text or "" for s in root.iter("Say"))
     assert nothing_stored()
 
 

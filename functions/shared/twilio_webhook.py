@@ -49,7 +49,7 @@ class Form(dict[str, list[str]]):
 
 
 def route_path(event: APIGatewayProxyEventV2) -> str:
-    """The request path without a named stage's prefix (``/prod/channels/sms`` → ``/channels/sms``)."""
+    """The request path without a named stage's prefix (``/prod/channels/x`` → ``/channels/x``)."""
     path = event.raw_path or "/"
     stage = event.request_context.stage
     if stage and stage != "$default" and path.startswith(f"/{stage}/"):

@@ -39,9 +39,10 @@ from schemas.request import MAX_TEXT, Contact, NewRequest
 
 HELP_WORDS: dict[str, Language] = {"HELP": "en", "INFO": "en", "HJÄLP": "sv", "HJALP": "sv"}
 # Twilio's default opt-out and opt-in keywords, plus Swedish STOPP.
-STOP_WORDS: dict[str, Language] = {
-    w: "en" for w in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
-} | {"STOPP": "sv"}
+_EN: Language = "en"
+STOP_WORDS: dict[str, Language] = dict.fromkeys(
+    ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), _EN
+) | {"STOPP": "sv"}
 START_WORDS: dict[str, Language] = {"START": "en", "UNSTOP": "en"}
 STATUS_WORD = "STATUS"
 

@@ -78,9 +78,7 @@ def inbound_sms() -> Response[str]:
         caller=who, message_sid=sid, body=form.first("Body"), opt_out_type=form.first("OptOutType")
     )
     metrics.add_metric(name="SmsReceived", unit="Count", value=1)
-    reply = once(
-        who.citizen, sid, lambda: Dialogue(catalog).reply(message), app.lambda_context
-    )
+    reply = once(who.citizen, sid, lambda: Dialogue(catalog).reply(message), app.lambda_context)
     return twiml(200, reply)
 
 
@@ -107,9 +105,7 @@ def status_callback() -> Response[str]:
     return twiml(200)
 
 
-def once(
-    citizen: str, message_sid: str, compute: Callable[[], str], context: LambdaContext
-) -> str:
+def once(citizen: str, message_sid: str, compute: Callable[[], str], context: LambdaContext) -> str:
     """``compute()`` the first time this citizen's ``MessageSid`` is seen; the same reply after.
 
     Powertools idempotency on the idempotency table, keyed on citizen and MessageSid. If the
