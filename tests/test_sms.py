@@ -210,6 +210,7 @@ def test_status_shows_only_the_senders_own_requests(bus: LocalBus) -> None:
     listing = reply(bus, "STATUS")
     assert listing == f"Your latest requests: {reference} Street damage: received"
     assert reply(bus, "STATUS", sender=BERIT) == "You have no requests from this number."
+    assert reply(bus, reference) == mine  # a bare reference is a status question
 
 
 def test_help_in_both_languages_lists_every_service_keyword(bus: LocalBus) -> None:

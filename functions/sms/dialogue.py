@@ -14,7 +14,8 @@ Grammar (first word, case-insensitive; the catalog's keywords decide the service
 * A missing or invalid required field: the reply says what is wrong and asks for it; the
   conversation is kept per number for 15 minutes and the next text answers the question
   (unless it starts with a keyword or command, which starts over).
-* ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three).
+* ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three; a
+  bare valid reference, outside a conversation, is read as ``STATUS <reference>``).
 * ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
 
 Replies are in the language of the keyword (Swedish for DEKL/GATA/SOPOR/HJÄLP/STOPP, English
@@ -32,6 +33,7 @@ from functions.shared.gsm import strip_symbols, to_gsm7
 from functions.shared.intake import InvalidRequest, file_request
 from functions.shared.observability import logger, metrics
 from functions.shared.phone_channels import Caller, own_request, service_name, status_name
+from functions.shared.reference import is_valid
 from functions.shared.store import RequestStore
 from functions.sms.texts import ask, help_text, text
 from schemas.catalog import Catalog, Language, Service
@@ -116,6 +118,8 @@ class Dialogue:
                     body,
                     pending.get("description"),
                 )
+        if is_valid(body):  # a bare reference, as in our filing reply: its status
+            return self._status(citizen, body)
         return help_text(self.catalog, "en", unknown=True)
 
     # -- filing -------------------------------------------------------------------------------
