@@ -147,6 +147,48 @@ def test_an_api_gateway_event_on_a_named_stage_with_a_base64_body(bus: LocalBus)
     assert count_items("requests") == 1
 
 
+def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    from functions.shared.twilio_webhook import signed_url
+
+    base = load_event("twilio/apigw_sms_inbound_prod_stage.json")
+    host = base["headers"]["host"]
+    cases = [
+        ({}, f"https://{host}/prod/channels/sms"),
+        ({"rawQueryString": "a=1&b=%C3%A5"}, f"https://{host}/prod/channels/sms?a=1&b=%C3%A5"),
+        (
+            {"rawPath": "/channels/sms", "requestContext": {"stage": "$default"}},
+            f"https://{host}/channels/sms",
+        ),
+        (
+            {"rawPath": "/channels/sms", "headers": {"host": "api.example.se"}},
+            "https://api.example.se/channels/sms",
+        ),
+    ]
+    monkeypatch.delenv("CITIZENBUS_PUBLIC_URL", raising=False)
+    get_settings.cache_clear()
+    for changes, expected in cases:
+        event = copy.deepcopy(base)
+        for key, value in changes.items():
+            if isinstance(value, dict):
+                event[key].update(value)
+            else:
+                event[key] = value
+        assert signed_url(APIGatewayProxyEventV2(event)) == expected
+    monkeypatch.setenv("CITIZENBUS_PUBLIC_URL", "https://citizens.example.se/bus/")
+    get_settings.cache_clear()
+    try:
+        event = copy.deepcopy(base)
+        assert (
+            signed_url(APIGatewayProxyEventV2(event))
+            == "https://citizens.example.se/bus/channels/sms"
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
 def test_the_local_default_token_is_refused_outside_the_local_bus(
     bus: LocalBus, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,8 +7,9 @@ stage is a prefix of ``rawPath``. :func:`signed_url` rebuilds what Twilio signed
 
 * with ``CITIZENBUS_PUBLIC_URL`` (the base URL configured in Twilio, including any stage or
   custom-domain base path): that base + the route path + ``?`` + the raw query string;
-* without it: ``{x-forwarded-proto}://{host}`` + ``/{stage}`` (unless the stage is
-  ``$default``) + the route path + the raw query string.
+* without it: ``{x-forwarded-proto}://{host}`` + ``/{stage}`` (on the execute-api endpoint,
+  unless the stage is ``$default``) + the route path + the raw query string. Behind a custom
+  domain with a base path, set ``CITIZENBUS_PUBLIC_URL``.
 
 :func:`verified_form` checks the signature over every posted parameter (including any that
 Twilio adds in future) before anything else reads the form. ``twilio`` is imported lazily so
@@ -66,7 +67,9 @@ def public_base(event: APIGatewayProxyEventV2) -> str:
     scheme = (headers.get("x-forwarded-proto") or "https").split(",")[0].strip().lower()
     host = headers.get("host") or event.request_context.domain_name
     stage = event.request_context.stage
-    prefix = f"/{stage}" if stage and stage != "$default" else ""
+    # The stage is in the URL only on the execute-api endpoint; a custom domain maps it away.
+    on_execute_api = (host or "").split(":")[0].endswith(".amazonaws.com")
+    prefix = f"/{stage}" if stage and stage != "$default" and on_execute_api else ""
     return f"{scheme}://{host}{prefix}"
 
 
