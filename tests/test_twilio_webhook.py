@@ -74,7 +74,7 @@ def test_the_voice_step_in_the_query_string_is_covered_by_the_signature(bus: Loc
     signed_path = "/channels/voice?step=language&lang=sv&n=0"
     signature = sign(f"http://127.0.0.1:8000{signed_path}", params)
     ok = twilio_request(bus, signed_path, params, signature=signature)
-    assert ok.status == 200 and "For Approve your tax return" in ok.text
+    assert ok.status == 200 and "Approve your tax return: press 1" in ok.text
     forged = twilio_request(
         bus, "/channels/voice?step=confirmed&lang=sv&n=0", params, signature=signature
     )

@@ -115,9 +115,9 @@ def test_the_main_menu_is_the_catalog_in_order_plus_status(bus: LocalBus) -> Non
     assert call.step == "choose"
     said = call.said
     positions = [
-        said.index("Godkänn deklarationen, tryck 1"),
-        said.index("Skada på gata, tryck 2"),
-        said.index("Missad sophämtning, tryck 3"),
+        said.index("Godkänn deklarationen: tryck 1"),
+        said.index("Skada på gata: tryck 2"),
+        said.index("Missad sophämtning: tryck 3"),
         said.index("tryck 9"),
     ]
     assert positions == sorted(positions)

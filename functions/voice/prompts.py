@@ -9,7 +9,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "sv": "Välkommen till {jurisdiction}. För svenska, tryck 1.",
         "en": "Welcome to {jurisdiction}. For English, press 2.",
     },
-    "menu_item": {"sv": "För {service}, tryck {digit}.", "en": "For {service}, press {digit}."},
+    "menu_item": {"sv": "{service}: tryck {digit}.", "en": "{service}: press {digit}."},
     "menu_status": {
         "sv": "För att höra hur det går med ett ärende, tryck 9.",
         "en": "To hear the status of a request, press 9.",
