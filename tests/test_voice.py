@@ -303,3 +303,12 @@ def test_a_missing_call_sid_is_refused(bus: LocalBus) -> None:
     params = call_params(ANNA, sid("CA"))
     params.pop("CallSid")
     assert twilio_request(bus, "/channels/voice", params).status == 400
+
+
+def test_the_sample_gather_result_picks_english(bus: LocalBus) -> None:
+    sample = load_event("twilio/voice_gather_digits.json")
+    response = twilio_request(bus, sample["path"], sample["params"])
+    root = ET.fromstring(response.body)
+    says = list(root.iter("Say"))
+    assert response.status == 200 and all(s.attrib["language"] == "en-GB" for s in says)
+    assert "Street damage: press 2." in " ".join(s.text or "" for s in says)
