@@ -54,6 +54,8 @@ TABLES: tuple[Table, ...] = (
     # Agencies (issue 4): one webhook subscription per agency, and the audit log of reads.
     Table("subscriptions", key="agency"),
     Table("agency_audit", key="agency", sort_key="entry"),
+    # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
+    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -107,6 +109,20 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "redrive",
         "functions.redrive.handler.lambda_handler",
+    ),
+    Function(
+        "sms",
+        "functions.sms.handler.lambda_handler",
+        routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
+    Function(
+        "voice",
+        "functions.voice.handler.lambda_handler",
+        routes=(Route("POST", "/channels/voice"),),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
 )
 

@@ -115,6 +115,8 @@ class LocalBus:
 
     def __init__(self, env: dict[str, str] | None = None, public_url: str | None = None) -> None:
         self.env = local_environment(env)
+        if public_url:  # the base URL Twilio signs; handlers read CITIZENBUS_PUBLIC_URL
+            self.env["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
         self.lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token-dev-only"  # noqa: S105 - documented local default
+
 
 class Settings(BaseModel):
     """Everything a function reads from its environment. Names are the env variable names."""
@@ -50,6 +52,17 @@ class Settings(BaseModel):
         30, alias="WEBHOOK_BACKOFF_SECONDS", description="Visibility backoff after 1 receive."
     )
     webhook_backoff_max_seconds: int = Field(3600, alias="WEBHOOK_BACKOFF_MAX_SECONDS")
+    citizens_table: str = Field("citizenbus-citizens", alias="CITIZENS_TABLE")
+    twilio_auth_token: str = Field(
+        LOCAL_TWILIO_AUTH_TOKEN,
+        alias="TWILIO_AUTH_TOKEN",
+        description="Validates X-Twilio-Signature; the default is refused outside the local bus.",
+    )
+    public_url: str | None = Field(
+        None,
+        alias="CITIZENBUS_PUBLIC_URL",
+        description="The base URL Twilio signs (scheme, host, any stage or base path).",
+    )
 
 
 @lru_cache(maxsize=1)
