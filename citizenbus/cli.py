@@ -24,6 +24,7 @@ def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
 def serve(host: str, port: int) -> int:
     from citizenbus.local.runtime import LocalBus
     from citizenbus.local.server import make_server
+    from functions.shared.settings import get_settings
 
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     bus = LocalBus(public_url=public_url).start()
@@ -39,6 +40,8 @@ def serve(host: str, port: int) -> int:
   health          GET  {base}/healthz
   app API         POST {base}/app/v1/requests        (Authorization: Bearer <token>)
   e-service form  POST {base}/eservice/v1/forms/{{service_code}}
+  SMS (Twilio)    POST {base}/channels/sms  (status callback: /channels/sms/status)
+  voice (Twilio)  POST {base}/channels/voice
   agency queues   GET  {base}/_local/queues  and  {base}/_local/queues/{{agency}}
   agency API      GET  {base}/agency/v1/requests/{{reference}}  (Bearer <agency key>)
                   POST {base}/agency/v1/requests/{{reference}}/status
@@ -48,6 +51,8 @@ Local credentials (set the variables to change them):
   CITIZENBUS_PUBLIC_URL  = {public_url}
   CITIZENBUS_JWT_SECRET  = {os.environ["CITIZENBUS_JWT_SECRET"]}
   CITIZENBUS_AGENCY_KEYS = {os.environ["CITIZENBUS_AGENCY_KEYS"]}
+  TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
+    (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h):
     {token}
 

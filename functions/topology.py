@@ -52,11 +52,11 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
-    Table("notifications", key="id", ttl="expires_at"),
-    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
     # Agencies (issue 4): one webhook subscription per agency, and the audit log of reads.
     Table("subscriptions", key="agency"),
     Table("agency_audit", key="agency", sort_key="entry"),
+    # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
+    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -72,8 +72,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests/{reference}", "jwt"),
+            Route("PUT", "/app/v1/me/preferences", "jwt"),
         ),
-        tables=("requests", "outbox", "idempotency"),
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
     Function(
         "eservice",
@@ -111,6 +112,20 @@ FUNCTIONS: tuple[Function, ...] = (
         "redrive",
         "functions.redrive.handler.lambda_handler",
     ),
+    Function(
+        "sms",
+        "functions.sms.handler.lambda_handler",
+        routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
+    Function(
+        "voice",
+        "functions.voice.handler.lambda_handler",
+        routes=(Route("POST", "/channels/voice"),),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
 )
 
 # The Lambda authorizer of each route auth kind that API Gateway does not provide itself.
@@ -129,7 +144,7 @@ FUNCTIONS += (
         "functions.notifier.handler.lambda_handler",
         subscribes=NOTIFY_EVENTS,
         uses_twilio=True,
-        tables=("requests", "citizens", "notifications", "idempotency"),
+        tables=("requests", "citizens", "idempotency"),
     ),
     Function(
         "sla_monitor",

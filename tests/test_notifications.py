@@ -12,14 +12,15 @@ from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
 from functions.shared.store import RequestStore
 
-AGENCY = {"Authorization": "Bearer local-streets-key"}
 
-
-def change_status(bus: LocalBus, reference: str, status: str, note: str | None = None) -> None:
-    """The streets department changes the status through the agency API."""
+def change_status(
+    bus: LocalBus, reference: str, status: str, note: str | None = None, agency: str = "streets"
+) -> None:
+    """The agency changes the status through the agency API."""
     body = {"status": status, **({"note": note} if note else {})}
+    headers = {"Authorization": f"Bearer local-{agency}-key"}
     response = bus.request(
-        "POST", f"/agency/v1/requests/{reference}/status", headers=AGENCY, json_body=body
+        "POST", f"/agency/v1/requests/{reference}/status", headers=headers, json_body=body
     )
     assert response.status == 200, response.text
 
@@ -238,24 +239,55 @@ def test_an_opted_out_number_gets_nothing(bus: LocalBus) -> None:
     assert outbox(bus) == []
 
 
+def sent_sids() -> list[str]:
+    from functions.notifier.twilio_http import SENT
+
+    return [m["sid"] for m in SENT]
+
+
+def status_callback(bus: LocalBus, sid: str, status: str, error_code: str | None = None) -> None:
+    from citizenbus.local.phone import twilio_request
+
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+46766860000",
+        "To": "+46701234567",
+        "ApiVersion": "2010-04-01",
+    }
+    if error_code:
+        params["ErrorCode"] = error_code
+    response = twilio_request(bus, "/channels/sms/status", params)
+    assert response.status == 200, response.text
+
+
 def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
-    import boto3
-
-    from functions.shared.routing import function_queue
-
     ref = file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
     bus.pump()
     [sms] = outbox(bus)
-    sid = boto3.client("dynamodb").scan(TableName="citizenbus-notifications")["Items"][0]["id"]["S"]
-    queue = bus.queue_urls[function_queue("notifier")]
-    for _ in range(2):  # the delivery receipt may arrive twice
-        boto3.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps({"fallback": sid}))
+    [sid] = sent_sids()
+    status_callback(bus, sid, "sent")
+    status_callback(bus, sid, "undelivered", "30003")
+    status_callback(bus, sid, "undelivered", "30003")  # Twilio may call back twice
     bus.pump()
     sent = outbox(bus)
     assert [m["channel"] for m in sent] == ["sms", "email"]
     assert sent[1]["to"] == "anna@example.se"
     assert sent[1]["reference"] == ref
     assert sent[1]["body"] == sms["body"]
+
+
+def test_a_delivered_sms_needs_no_fallback(bus: LocalBus) -> None:
+    file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
+    bus.pump()
+    [sid] = sent_sids()
+    status_callback(bus, sid, "delivered")
+    status_callback(bus, sid, "failed")  # late and out of order: delivered stays
+    bus.pump()
+    assert [m["channel"] for m in outbox(bus)] == ["sms"]
 
 
 def test_journey_metrics_are_emitted_by_service_and_channel(
@@ -279,3 +311,73 @@ def test_journey_metrics_are_emitted_by_service_and_channel(
         assert names[name]["service"] == "street-damage"
         assert names[name]["channel"] == "eservice" or name.startswith("NotificationOutcome")
     assert names["NotificationOutcome.sent"]["channel"] == "email"
+
+
+def test_app_preferences_choose_the_channel_and_consent_is_audited(bus: LocalBus) -> None:
+    from tests.conftest import auth
+
+    prefs = {"notify_by": "email", "email": "bo@example.se", "language": "en", "consent": True}
+    saved = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=prefs)
+    assert saved.status == 200, saved.text
+    filed = bus.request(
+        "POST",
+        "/app/v1/requests",
+        headers=auth("bo"),
+        json_body={
+            "service_code": "missed-waste-collection",
+            "attributes": {"address": "Sopvägen 2"},
+        },
+    ).json()
+    change_status(bus, filed["reference"], "in_progress", agency="waste")
+    bus.pump()
+    [mail] = outbox(bus)
+    assert mail["channel"] == "email"
+    assert mail["to"] == "bo@example.se"
+    assert "now being handled" in mail["body"]
+    # Opting out stops it, and the ledger keeps both decisions.
+    bus.request(
+        "PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body={**prefs, "consent": False}
+    )
+    change_status(bus, filed["reference"], "resolved", agency="waste")
+    bus.pump()
+    assert len(outbox(bus)) == 1
+    from functions.shared.citizen import pseudonym
+    from functions.shared.citizens import CitizenStore
+
+    ledger = CitizenStore().consent_ledger(pseudonym("app", "bo"), "email")
+    assert [e["opted_in"] for e in ledger] == [True, False]
+    assert {e["source"] for e in ledger} == {"app:preferences"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"notify_by": "email", "consent": True}, "email"),
+        ({"notify_by": "sms", "consent": True, "phone": "12"}, "phone"),
+        ({"notify_by": "pigeon", "consent": True}, "notify_by"),
+        (
+            {"notify_by": "push", "consent": True, "push_endpoint": "https://evil.example"},
+            "push_endpoint",
+        ),
+        ({"notify_by": "none"}, "consent"),
+    ],
+)
+def test_bad_preferences_are_refused(bus: LocalBus, body: dict[str, Any], field: str) -> None:
+    from tests.conftest import auth
+
+    response = bus.request("PUT", "/app/v1/me/preferences", headers=auth(), json_body=body)
+    assert response.status == 400
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert bus.request("PUT", "/app/v1/me/preferences", json_body=body).status == 401
+
+
+def test_stop_by_sms_silences_notifications_for_requests_filed_elsewhere(bus: LocalBus) -> None:
+    from citizenbus.local.phone import sms_params, twilio_request
+
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
+    bus.pump()
+    assert len(outbox(bus)) == 1  # the receipt
+    assert twilio_request(bus, "/channels/sms", sms_params("+46701234567", "STOP")).status == 200
+    change_status(bus, ref, "in_progress")
+    bus.pump()
+    assert len(outbox(bus)) == 1

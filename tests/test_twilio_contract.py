@@ -131,7 +131,8 @@ def test_the_notifier_sends_through_the_real_sdk_to_the_mock(prism: str) -> None
         bus.pump()
         import boto3
 
-        items = boto3.client("dynamodb").scan(TableName="citizenbus-notifications")["Items"]
-        assert [i["channel"]["S"] for i in items] == ["sms"]
-        assert items[0]["id"]["S"].startswith("SM")  # Twilio's example message sid
+        items = boto3.client("dynamodb").scan(TableName="citizenbus-citizens")["Items"]
+        sent = [i for i in items if i["pk"]["S"].startswith("message#")]
+        assert [i["channel"]["S"] for i in sent] == ["sms"]
+        assert sent[0]["pk"]["S"].startswith("message#SM")  # Twilio's example message sid
     os.environ.pop("TWILIO_API_BASE", None)

@@ -115,6 +115,8 @@ class LocalBus:
 
     def __init__(self, env: dict[str, str] | None = None, public_url: str | None = None) -> None:
         self.env = local_environment(env)
+        if public_url:  # the base URL Twilio signs; handlers read CITIZENBUS_PUBLIC_URL
+            self.env["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
         self.lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
@@ -146,6 +148,16 @@ class LocalBus:
         settings = get_settings()
         catalog = load_catalog(settings.catalog_path)
         self.queue_urls = provision(catalog, settings.event_bus)
+        # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
+        for fn in topology.FUNCTIONS:
+            if fn.subscribes:
+                from functions.shared.routing import function_queue
+
+                os.environ[f"{fn.name.upper()}_QUEUE_URL"] = self.queue_urls[
+                    function_queue(fn.name)
+                ]
+                self._saved_env.setdefault(f"{fn.name.upper()}_QUEUE_URL", None)
+        get_settings.cache_clear()
         for fn in topology.FUNCTIONS:
             module_name, _, attr = fn.handler.rpartition(".")
             self.handlers[fn.name] = getattr(importlib.import_module(module_name), attr)
@@ -520,6 +532,9 @@ def _reset_process_state() -> None:
     senders = sys.modules.get("functions.notifier.senders")
     if senders is not None:
         senders.reset()
+    notifier = sys.modules.get("functions.notifier.handler")
+    if notifier is not None:  # its idempotency store holds a client of the previous moto
+        vars(notifier)["_deliver_once"] = None
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

@@ -37,9 +37,6 @@ from functions.shared.store import RequestStore
 from schemas.events import SLA_BREACHED, STATUS_CHANGED
 
 processor = BatchProcessor(event_type=EventType.SQS)
-persistence = DynamoDBPersistenceLayer(
-    table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
-)
 idempotency = IdempotencyConfig(
     event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=7 * 24 * 3600
 )
@@ -68,11 +65,25 @@ def send(message: Message, record: dict[str, Any]) -> str:
     return senders.send_push(message.to, message.subject, message.body, record["reference"])
 
 
-@idempotent_function(
-    data_keyword_argument="event", config=idempotency, persistence_store=persistence
-)
+_deliver_once: Any = None
+
+
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the citizen about one CloudEvent, once."""
+    """Notify the citizen about one CloudEvent, once (Powertools idempotency on its id)."""
+    global _deliver_once  # noqa: PLW0603 - built on first use: its DynamoDB client is not free
+    if _deliver_once is None:
+        persistence = DynamoDBPersistenceLayer(
+            table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
+        )
+        _deliver_once = idempotent_function(
+            data_keyword_argument="event", config=idempotency, persistence_store=persistence
+        )(notify)
+    result: dict[str, Any] = _deliver_once(event=event)
+    return result
+
+
+def notify(event: dict[str, Any]) -> dict[str, Any]:
+    """Notify the citizen about one CloudEvent."""
     record = RequestStore().get(event["subject"])
     if record is None:
         return {"skipped": "no such request (erased)"}
@@ -99,13 +110,19 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
             extra={"reference": record["reference"], "error": str(exc)},
         )
         return {"failed": str(exc)}
-    NotificationStore().record(
-        provider_id,
-        reference=record["reference"],
-        event_id=event["id"],
-        channel=decision.channel,
-        kind=decision.kind,
-    )
+    try:
+        NotificationStore().record(
+            provider_id,
+            reference=record["reference"],
+            event_id=event["id"],
+            channel=decision.channel,
+            kind=decision.kind,
+            citizen=record["citizen"],
+        )
+    except Exception:  # sent is sent: a retry now would notify twice; only the receipt is lost
+        logger.exception(
+            "notification sent but not recorded", extra={"reference": record["reference"]}
+        )
     outcome("sent", record, decision.channel)
     logger.info(
         "notified",
@@ -163,6 +180,7 @@ def fallback(provider_id: str) -> dict[str, Any]:
         event_id=notification["event_id"],
         channel="email",
         kind=notification["kind"],
+        citizen=record["citizen"],
     )
     outcome("fallback", record, "email")
     return {"sent": message_id, "channel": "email"}
@@ -173,8 +191,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     if "fallback" in body:
         return fallback(str(body["fallback"]))
     event = body.get("detail", body)  # EventBridge envelope → CloudEvent
-    result: dict[str, Any] = deliver(event=event)
-    return result
+    return deliver(event)
 
 
 @logger.inject_lambda_context

@@ -110,6 +110,12 @@ def plan(event: dict[str, Any], record: dict[str, Any], citizens: Citizens) -> M
     if not to:
         return Skip(f"no {channel} address")
     ledger = citizens.consent(record["citizen"], channel)
+    if channel == "sms" and ledger is not False:
+        # A STOP texted from this number counts whoever filed (the app, a web form, a call).
+        from functions.shared.citizen import pseudonym
+
+        if citizens.consent(pseudonym("phone", to), "sms") is False:
+            ledger = False
     implied = record["channel"] in ("sms", "voice") and channel == "sms"
     if ledger is False or (
         ledger is None and not (record.get("consent") or implied or prefs.get("consent"))

@@ -1,28 +1,35 @@
-"""What was sent to whom (by provider message id), and what the provider said about it.
+"""What the bus sent (by provider message id), for delivery receipts and the e-mail fallback.
 
-Delivery receipts (Twilio status callbacks) update these records; an SMS that fails or is
-undelivered falls back to e-mail where the citizen gave one.
+Each notification is the ``message#<provider id>`` item of the citizens table, the same item
+Twilio's status callbacks update (``CitizenStore.record_message_status``): the notifier adds
+what it sent (reference, event, channel, template) when it sends, the callback adds how far
+the message got. An SMS that ends ``failed`` or ``undelivered`` is queued for an e-mail
+fallback, which is claimed once.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from functions.shared import aws
-from functions.shared.dynamo import from_item, to_item
+from functions.shared.citizens import MESSAGE_TTL_SECONDS, CitizenStore
+from functions.shared.dynamo import to_item
 from functions.shared.settings import get_settings
 
-RETENTION_SECONDS = 90 * 24 * 3600
 FAILED = frozenset({"failed", "undelivered"})
-# Twilio's message statuses in the order they progress; a late callback never goes back.
-ORDER = ["accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read"]
 
 
 class NotificationStore:
     def __init__(self) -> None:
-        self.table = get_settings().notifications_table
+        self.citizens = CitizenStore()
+        self.table = self.citizens.table
+
+    @staticmethod
+    def _key(provider_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"message#{provider_id}"}, "sk": {"S": "status"}}
 
     def record(
         self,
@@ -32,53 +39,33 @@ class NotificationStore:
         event_id: str,
         channel: str,
         kind: str,
-        status: str = "sent",
+        citizen: str,
     ) -> None:
-        now = datetime.now(UTC)
-        aws.dynamodb().put_item(
+        """Remember a sent notification (a status callback may already have created the item)."""
+        values = to_item(
+            {
+                ":reference": reference,
+                ":event": event_id,
+                ":channel": channel,
+                ":kind": kind,
+                ":citizen": citizen,
+                ":sent": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                ":ttl": int(time.time()) + MESSAGE_TTL_SECONDS,
+            }
+        )
+        aws.dynamodb().update_item(
             TableName=self.table,
-            Item=to_item(
-                {
-                    "id": provider_id,
-                    "reference": reference,
-                    "event_id": event_id,
-                    "channel": channel,
-                    "kind": kind,
-                    "status": status,
-                    "sent_at": now.isoformat(timespec="milliseconds"),
-                    "expires_at": int(time.time()) + RETENTION_SECONDS,
-                }
+            Key=self._key(provider_id),
+            UpdateExpression=(
+                "SET #ref = :reference, event_id = :event, channel = :channel, kind = :kind,"
+                " citizen = :citizen, sent_at = :sent, expires_at = :ttl"
             ),
+            ExpressionAttributeNames={"#ref": "reference"},
+            ExpressionAttributeValues=values,
         )
 
     def get(self, provider_id: str) -> dict[str, Any] | None:
-        item = (
-            aws.dynamodb()
-            .get_item(TableName=self.table, Key={"id": {"S": provider_id}}, ConsistentRead=True)
-            .get("Item")
-        )
-        return from_item(item) if item else None
-
-    def update_status(
-        self, provider_id: str, status: str, error_code: str | None = None
-    ) -> dict[str, Any] | None:
-        """Record a delivery receipt; returns the notification, or None when it is unknown."""
-        notification = self.get(provider_id)
-        if notification is None:
-            return None
-        current = notification.get("status", "sent")
-        if current in FAILED or (
-            status in ORDER and current in ORDER and ORDER.index(status) < ORDER.index(current)
-        ):
-            return notification  # out of order or already final
-        aws.dynamodb().update_item(
-            TableName=self.table,
-            Key={"id": {"S": provider_id}},
-            UpdateExpression="SET #s = :s, error_code = :e",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status}, ":e": {"S": error_code or ""}},
-        )
-        return {**notification, "status": status}
+        return self.citizens.message_status(provider_id)
 
     def claim_fallback(self, provider_id: str) -> bool:
         """True exactly once per notification: the caller may send the fallback."""
@@ -86,9 +73,10 @@ class NotificationStore:
         try:
             client.update_item(
                 TableName=self.table,
-                Key={"id": {"S": provider_id}},
+                Key=self._key(provider_id),
                 UpdateExpression="SET fallback_at = :t",
-                ConditionExpression="attribute_exists(id) AND attribute_not_exists(fallback_at)",
+                ConditionExpression="attribute_exists(#ref) AND attribute_not_exists(fallback_at)",
+                ExpressionAttributeNames={"#ref": "reference"},
                 ExpressionAttributeValues={":t": {"S": datetime.now(UTC).isoformat()}},
             )
         except client.exceptions.ConditionalCheckFailedException:
@@ -98,7 +86,13 @@ class NotificationStore:
     def release_fallback(self, provider_id: str) -> None:
         """The fallback could not be sent: let a retry claim it again."""
         aws.dynamodb().update_item(
-            TableName=self.table,
-            Key={"id": {"S": provider_id}},
-            UpdateExpression="REMOVE fallback_at",
+            TableName=self.table, Key=self._key(provider_id), UpdateExpression="REMOVE fallback_at"
         )
+
+
+def request_fallback(provider_id: str) -> None:
+    """Ask the notifier to send a failed SMS again by e-mail (through its own queue)."""
+    url = get_settings().notifier_queue_url
+    if not url:
+        raise RuntimeError("NOTIFIER_QUEUE_URL is not set")
+    aws.sqs().send_message(QueueUrl=url, MessageBody=json.dumps({"fallback": provider_id}))

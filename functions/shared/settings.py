@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token-dev-only"  # noqa: S105 - documented local default
+
 
 class Settings(BaseModel):
     """Everything a function reads from its environment. Names are the env variable names."""
@@ -26,18 +28,15 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(16_384, alias="MAX_BODY_BYTES")
     dedup_ttl_days: int = Field(7, alias="DEDUP_TTL_DAYS")
     local: bool = Field(False, alias="CITIZENBUS_LOCAL")
-    notifications_table: str = Field("citizenbus-notifications", alias="NOTIFICATIONS_TABLE")
     notifier_queue_url: str | None = Field(None, alias="NOTIFIER_QUEUE_URL")
     twilio_account_sid: str = Field(
         "AC00000000000000000000000000000000", alias="TWILIO_ACCOUNT_SID"
     )
-    twilio_auth_token: str = Field("local-twilio-auth-token", alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str = Field("+46766860000", alias="TWILIO_FROM_NUMBER")
     twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
     twilio_api_base: str | None = Field(
         None, alias="TWILIO_API_BASE", description="Send Twilio API calls here (a mock) instead."
     )
-    public_url: str | None = Field(None, alias="CITIZENBUS_PUBLIC_URL")
     email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
     # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
     agency_keys: str = Field(
@@ -63,6 +62,17 @@ class Settings(BaseModel):
         30, alias="WEBHOOK_BACKOFF_SECONDS", description="Visibility backoff after 1 receive."
     )
     webhook_backoff_max_seconds: int = Field(3600, alias="WEBHOOK_BACKOFF_MAX_SECONDS")
+    citizens_table: str = Field("citizenbus-citizens", alias="CITIZENS_TABLE")
+    twilio_auth_token: str = Field(
+        LOCAL_TWILIO_AUTH_TOKEN,
+        alias="TWILIO_AUTH_TOKEN",
+        description="Validates X-Twilio-Signature; the default is refused outside the local bus.",
+    )
+    public_url: str | None = Field(
+        None,
+        alias="CITIZENBUS_PUBLIC_URL",
+        description="The base URL Twilio signs (scheme, host, any stage or base path).",
+    )
 
 
 @lru_cache(maxsize=1)
