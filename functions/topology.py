@@ -26,6 +26,7 @@ class Function:
     routes: tuple[Route, ...] = ()
     stream: str | None = None  # a table whose stream feeds the function
     queues: tuple[str, ...] = ()  # SQS queues that feed the function ("{agency}" per agency)
+    subscribes: tuple[str, ...] = ()  # event types: a rule on the bus feeds the function's queue
     schedule_minutes: int | None = None
     uses_twilio: bool = False
     tables: tuple[str, ...] = ()
@@ -47,7 +48,7 @@ TABLES: tuple[Table, ...] = (
         "requests",
         key="reference",
         ttl="expires_at",
-        indexes=(("by-citizen", "citizen", "submitted_at"),),
+        indexes=(("by-citizen", "citizen", "submitted_at"), ("by-due", "due", "expected_at")),
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
@@ -71,8 +72,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests/{reference}", "jwt"),
+            Route("PUT", "/app/v1/me/preferences", "jwt"),
         ),
-        tables=("requests", "outbox", "idempotency"),
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
     Function(
         "eservice",
@@ -128,6 +130,29 @@ FUNCTIONS: tuple[Function, ...] = (
 
 # The Lambda authorizer of each route auth kind that API Gateway does not provide itself.
 AUTHORIZERS: dict[str, str] = {"agency": "agency_authorizer"}
+
+
+NOTIFY_EVENTS = (
+    "org.citizenbus.request.submitted.v1",
+    "org.citizenbus.request.status_changed.v1",
+    "org.citizenbus.request.sla_breached.v1",
+)
+
+FUNCTIONS += (
+    Function(
+        "notifier",
+        "functions.notifier.handler.lambda_handler",
+        subscribes=NOTIFY_EVENTS,
+        uses_twilio=True,
+        tables=("requests", "citizens", "idempotency"),
+    ),
+    Function(
+        "sla_monitor",
+        "functions.sla_monitor.handler.lambda_handler",
+        schedule_minutes=15,
+        tables=("requests", "outbox"),
+    ),
+)
 
 
 def function(name: str) -> Function:

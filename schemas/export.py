@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from schemas.catalog import Catalog
 from schemas.events import RequestEvent, RequestEventData
-from schemas.request import AppRequestBody, ErrorBody, NewRequest, RequestView, StatusChange
+from schemas.request import (
+    AppRequestBody,
+    ErrorBody,
+    NewRequest,
+    Preferences,
+    RequestView,
+    StatusChange,
+)
 
 OUT = Path(__file__).with_name("json")
 
@@ -26,6 +33,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "request-event": RequestEvent,
     "request-event-data": RequestEventData,
     "errors": ErrorBody,
+    "preferences": Preferences,
 }
 
 

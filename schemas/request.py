@@ -62,6 +62,27 @@ class AppRequestBody(BaseModel):
     notify_by: NotifyBy | None = None
 
 
+class Preferences(BaseModel):
+    """``PUT /app/v1/me/preferences``: how and whether the citizen wants status notifications."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    notify_by: NotifyBy
+    language: Language = "sv"
+    consent: bool = Field(description="Opt in (true) or out (false) of notifications.")
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    email: EmailStr | None = None
+    push_endpoint: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^arn:aws:sns:[a-z0-9-]+:[0-9]{12}:endpoint/.+$", max_length=512
+            ),
+        ]
+        | None
+    ) = Field(None, description="The SNS platform endpoint ARN of the citizen's device.")
+
+
 class StatusChange(BaseModel):
     """One entry of a request's status history."""
 

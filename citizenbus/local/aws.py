@@ -17,8 +17,12 @@ from functions.shared.routing import (
     agency_rule_name,
     delivery_dlq,
     delivery_queue,
+    function_dlq,
+    function_queue,
+    subscription_pattern,
 )
-from functions.topology import TABLES, Table
+from functions.shared.settings import get_settings
+from functions.topology import FUNCTIONS, TABLES, Table
 from schemas.catalog import Catalog
 
 LOCAL_PREFIX = "citizenbus"
@@ -122,6 +126,24 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
                 {"Id": "webhook-delivery", "Arn": darn, "DeadLetterConfig": {"Arn": ddlq_arn}}
             ],
         )
+    for fn in FUNCTIONS:
+        if not fn.subscribes:
+            continue
+        dlq_url, dlq_arn = create_queue(function_dlq(fn.name))
+        url, arn = create_queue(function_queue(fn.name), dlq_arn, visibility=2)
+        queues[function_dlq(fn.name)], queues[function_queue(fn.name)] = dlq_url, url
+        events.put_rule(
+            Name=f"{LOCAL_PREFIX}-to-{fn.name.replace('_', '-')}",
+            EventBusName=bus_name,
+            EventPattern=json.dumps(subscription_pattern(fn.subscribes)),
+            State="ENABLED",
+        )
+        events.put_targets(
+            Rule=f"{LOCAL_PREFIX}-to-{fn.name.replace('_', '-')}",
+            EventBusName=bus_name,
+            Targets=[{"Id": "queue", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+        )
+    aws.client("sesv2").create_email_identity(EmailIdentity=get_settings().email_from)
     url, _ = create_queue(f"{LOCAL_PREFIX}-outbox-dlq")
     queues[f"{LOCAL_PREFIX}-outbox-dlq"] = url
     return queues

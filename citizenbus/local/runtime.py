@@ -144,9 +144,20 @@ class LocalBus:
         aws.reset()
         get_settings.cache_clear()
         load_catalog.cache_clear()
+        _reset_process_state()
         settings = get_settings()
         catalog = load_catalog(settings.catalog_path)
         self.queue_urls = provision(catalog, settings.event_bus)
+        # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
+        for fn in topology.FUNCTIONS:
+            if fn.subscribes:
+                from functions.shared.routing import function_queue
+
+                os.environ[f"{fn.name.upper()}_QUEUE_URL"] = self.queue_urls[
+                    function_queue(fn.name)
+                ]
+                self._saved_env.setdefault(f"{fn.name.upper()}_QUEUE_URL", None)
+        get_settings.cache_clear()
         for fn in topology.FUNCTIONS:
             module_name, _, attr = fn.handler.rpartition(".")
             self.handlers[fn.name] = getattr(importlib.import_module(module_name), attr)
@@ -155,6 +166,10 @@ class LocalBus:
                 self.routes.append(_CompiledRoute(route, fn.name, re.compile(f"^{regex}$")))
             if fn.stream:
                 self.streams.append(self._stream_state(fn.stream, fn.name))
+            if fn.subscribes:
+                from functions.shared.routing import function_queue
+
+                self.queue_consumers.append((function_queue(fn.name), fn.name))
             for queue in fn.queues:
                 names = (
                     [queue.format(agency=a) for a in catalog.agency_ids()]
@@ -505,6 +520,21 @@ class LocalBus:
         if q is None:
             return []
         return [json.loads(m.body) for m in q._messages]
+
+
+def _reset_process_state() -> None:
+    """Forget what a previous bus in this process left in module state (tests start many)."""
+    import sys
+
+    recorder = sys.modules.get("functions.notifier.twilio_http")
+    if recorder is not None:
+        recorder.SENT.clear()
+    senders = sys.modules.get("functions.notifier.senders")
+    if senders is not None:
+        senders.reset()
+    notifier = sys.modules.get("functions.notifier.handler")
+    if notifier is not None:  # its idempotency store holds a client of the previous moto
+        vars(notifier)["_deliver_once"] = None
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

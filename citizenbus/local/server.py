@@ -79,8 +79,13 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
         return None
     path = path.split("?", maxsplit=1)[0].rstrip("/")
     agencies = load_catalog().agency_ids()
-    if path == "/_local/queues":
-        body: Any = {a: len(bus.queue_messages(agency_queue(a))) for a in agencies}
+    body: Any
+    if path == "/_local/outbox":
+        from citizenbus.local.outbox import collect
+
+        body = collect()
+    elif path == "/_local/queues":
+        body = {a: len(bus.queue_messages(agency_queue(a))) for a in agencies}
     elif path.startswith("/_local/queues/") and path.rsplit("/", 1)[1] in agencies:
         body = bus.queue_messages(agency_queue(path.rsplit("/", 1)[1]))
     else:

@@ -76,6 +76,39 @@ def get_request(reference: str) -> dict[str, Any]:
     return citizen_view(record)
 
 
+@app.put("/app/v1/me/preferences")
+def put_preferences() -> dict[str, Any]:
+    """Notification channel, language and consent; each consent change goes to the ledger."""
+    from functions.shared.citizen import InvalidPhone, normalize_phone
+    from functions.shared.citizens import CitizenStore
+    from schemas.catalog import load_catalog
+    from schemas.request import Preferences
+
+    citizen = current_citizen()
+    prefs: Preferences = model_from(Preferences, json_body(app.current_event))
+    phone = None
+    if prefs.phone:
+        try:
+            phone = normalize_phone(prefs.phone, load_catalog().jurisdiction.phone_region)
+        except InvalidPhone as exc:
+            raise ApiError.one(400, "phone", "not a valid phone number") from exc
+    needs = {
+        "sms": ("phone", phone),
+        "email": ("email", prefs.email),
+        "push": ("push_endpoint", prefs.push_endpoint),
+    }
+    if prefs.notify_by in needs and not needs[prefs.notify_by][1]:
+        field = needs[prefs.notify_by][0]
+        raise ApiError.one(400, field, f"{field} is needed to be notified by {prefs.notify_by}")
+    saved = prefs.model_dump(exclude_none=True) | ({"phone": phone} if phone else {})
+    store = CitizenStore()
+    store.save_preferences(citizen, saved)
+    if prefs.notify_by != "none":
+        store.set_consent(citizen, prefs.notify_by, prefs.consent, "app:preferences")
+    logger.info("preferences saved", extra={"notify_by": prefs.notify_by, "consent": prefs.consent})
+    return saved
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -170,6 +170,7 @@ def build_record(
         "submitted_at": at,
         "updated_at": at,
         "expected_at": expected.replace("+00:00", "Z"),
+        "due": "open",  # in the deadline index until closed or flagged late
         "history": [{"status": Status.RECEIVED.value, "at": at, "by": "citizen"}],
         "version": 1,
         "expires_at": int((now + timedelta(days=retention_days)).timestamp()),

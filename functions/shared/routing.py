@@ -24,6 +24,19 @@ def agency_rule_name(agency: str) -> str:
     return f"citizenbus-to-{agency}"
 
 
+def function_queue(function: str) -> str:
+    """The queue a bus rule fills for a function that subscribes to events (e.g. the notifier)."""
+    return f"citizenbus-{function.replace('_', '-')}"
+
+
+def function_dlq(function: str) -> str:
+    return function_queue(function) + "-dlq"
+
+
+def subscription_pattern(event_types: tuple[str, ...]) -> dict[str, Any]:
+    return {"source": [BUS_SOURCE], "detail-type": list(event_types)}
+
+
 def agency_pattern(catalog: Catalog, agency: str) -> dict[str, Any]:
     """The event pattern of an agency's rule: request events of the services it owns."""
     codes = sorted(s.service_code for s in catalog.services if s.agency == agency)

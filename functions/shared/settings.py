@@ -28,6 +28,16 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(16_384, alias="MAX_BODY_BYTES")
     dedup_ttl_days: int = Field(7, alias="DEDUP_TTL_DAYS")
     local: bool = Field(False, alias="CITIZENBUS_LOCAL")
+    notifier_queue_url: str | None = Field(None, alias="NOTIFIER_QUEUE_URL")
+    twilio_account_sid: str = Field(
+        "AC00000000000000000000000000000000", alias="TWILIO_ACCOUNT_SID"
+    )
+    twilio_from_number: str = Field("+46766860000", alias="TWILIO_FROM_NUMBER")
+    twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
+    twilio_api_base: str | None = Field(
+        None, alias="TWILIO_API_BASE", description="Send Twilio API calls here (a mock) instead."
+    )
+    email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
     # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
     agency_keys: str = Field(
         "",

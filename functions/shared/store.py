@@ -179,6 +179,59 @@ class RequestStore:
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
+    def overdue(self, now_iso: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Requests still marked due whose expected date is before ``now_iso``, oldest first."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.requests_table,
+            "IndexName": "by-due",
+            "KeyConditionExpression": "#d = :open AND expected_at < :now",
+            "ExpressionAttributeNames": {"#d": "due"},
+            "ExpressionAttributeValues": {":open": {"S": "open"}, ":now": {"S": now_iso}},
+        }
+        while len(items) < limit:
+            response = self.client.query(**kwargs)
+            items += [from_item(i) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items[:limit]
+
+    def mark_breached(self, reference: str, at: str, event: dict[str, Any]) -> bool:
+        """Flag a request late and queue its ``sla_breached`` event, once; False if done before."""
+        now = int(time.time())
+        reasons = self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self.requests_table,
+                        "Key": {"reference": {"S": reference}},
+                        "UpdateExpression": "SET sla_breached_at = :at REMOVE #d",
+                        "ConditionExpression": (
+                            "attribute_not_exists(sla_breached_at) AND NOT #s IN (:r, :x)"
+                        ),
+                        "ExpressionAttributeNames": {"#d": "due", "#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":at": {"S": at},
+                            ":r": {"S": "resolved"},
+                            ":x": {"S": "rejected"},
+                        },
+                    }
+                },
+                {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}},
+            ]
+        )
+        return reasons is None
+
+    def clear_due(self, reference: str) -> None:
+        """A closed request leaves the deadline index."""
+        self.client.update_item(
+            TableName=self.requests_table,
+            Key={"reference": {"S": reference}},
+            UpdateExpression="REMOVE #d",
+            ExpressionAttributeNames={"#d": "due"},
+        )
+
     def get(self, reference: str) -> dict[str, Any] | None:
         item = self.client.get_item(
             TableName=self.requests_table, Key={"reference": {"S": reference}}, ConsistentRead=True

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.shared import aws
 from functions.shared.citizens import CitizenStore
 from functions.shared.errors import ApiError
+from functions.shared.notifications import FAILED, request_fallback
 from functions.shared.observability import logger, metrics
 from functions.shared.phone_channels import caller
 from functions.shared.settings import get_settings
@@ -98,6 +99,10 @@ def status_callback() -> Response[str]:
     moved = citizens.record_message_status(sid, status, error_code or None, citizen)
     if error_code == UNSUBSCRIBED and citizen and citizens.consent(citizen, "sms") is not False:
         citizens.set_consent(citizen, "sms", False, f"twilio:{UNSUBSCRIBED}")
+    elif moved and status in FAILED:
+        notification = citizens.message_status(sid) or {}
+        if notification.get("reference"):  # one of our notifications: try e-mail instead
+            request_fallback(sid)
     logger.info(
         "sms status",
         extra={"message_sid": sid, "status": status, "error_code": error_code, "moved": moved},

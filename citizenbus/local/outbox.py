@@ -1,0 +1,63 @@
+"""``GET /_local/outbox``: what the bus would have sent, newest last (local bus only).
+
+SMS come from the Twilio SDK's recording HTTP client, e-mail from moto's SES and push from
+moto's SNS; each is matched to its notification record for the request reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from citizenbus.local.runtime import ACCOUNT, REGION
+from functions.shared.notifications import NotificationStore
+
+
+def collect() -> list[dict[str, Any]]:
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    from functions.notifier.twilio_http import SENT
+
+    store = NotificationStore()
+    items: list[dict[str, Any]] = []
+    for sms in list(SENT):
+        note = store.get(sms["sid"]) or {}
+        items.append(
+            {
+                "channel": "sms",
+                "to": sms["to"],
+                "body": sms["body"],
+                "reference": note.get("reference"),
+                "sent_at": sms["sent_at"],
+            }
+        )
+    for mail in ses_backends[ACCOUNT][REGION].sent_messages:
+        note = store.get(mail.id) or {}
+        to = (
+            mail.destinations.get("ToAddresses", [])
+            if isinstance(mail.destinations, dict)
+            else mail.destinations
+        )
+        items.append(
+            {
+                "channel": "email",
+                "to": ", ".join(to),
+                "body": getattr(mail, "body", ""),
+                "subject": getattr(mail, "subject", None),
+                "reference": note.get("reference"),
+                "sent_at": note.get("sent_at"),
+            }
+        )
+    for endpoint in sns_backends[ACCOUNT][REGION].platform_endpoints.values():
+        for message_id, message in endpoint.messages.items():
+            note = store.get(message_id) or {}
+            items.append(
+                {
+                    "channel": "push",
+                    "to": endpoint.arn,
+                    "body": message,
+                    "reference": note.get("reference"),
+                    "sent_at": note.get("sent_at"),
+                }
+            )
+    return sorted(items, key=lambda i: i.get("sent_at") or "")

@@ -1,0 +1,204 @@
+"""The notifier: request events from the bus → SMS, e-mail or push to the citizen.
+
+An SQS consumer (its queue is subscribed to ``submitted``, ``status_changed`` and
+``sla_breached`` on the bus). Powertools' batch processor reports partial batch failures, so
+one failing message is retried alone; Powertools idempotency keyed on the CloudEvent id makes
+a duplicate event send nothing more. The same queue carries e-mail fallbacks for SMS that a
+delivery receipt says failed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.notifier import senders
+from functions.notifier.logic import Message, Skip, plan, render
+from functions.shared.citizens import CitizenStore
+from functions.shared.notifications import NotificationStore
+from functions.shared.observability import NAMESPACE, logger, metrics
+from functions.shared.settings import get_settings
+from functions.shared.store import RequestStore
+from schemas.events import SLA_BREACHED, STATUS_CHANGED
+
+processor = BatchProcessor(event_type=EventType.SQS)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=7 * 24 * 3600
+)
+
+
+def outcome(name: str, record: dict[str, Any], channel: str) -> None:
+    journey_metric("NotificationOutcome." + name, 1, MetricUnit.Count, record, channel)
+
+
+def journey_metric(
+    name: str, value: float, unit: MetricUnit, record: dict[str, Any], channel: str
+) -> None:
+    """An EMF metric with the service and channel as dimensions."""
+    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="service", value=record["service_code"])
+        metric.add_dimension(name="channel", value=channel)
+
+
+def send(message: Message, record: dict[str, Any]) -> str:
+    if message.channel == "sms":
+        base = get_settings().public_url
+        callback = f"{base.rstrip('/')}/channels/sms/status" if base else None
+        return senders.send_sms(message.to, message.body, callback)
+    if message.channel == "email":
+        return senders.send_email(message.to, message.subject, message.body, record["reference"])
+    return senders.send_push(message.to, message.subject, message.body, record["reference"])
+
+
+_deliver_once: Any = None
+
+
+def deliver(event: dict[str, Any]) -> dict[str, Any]:
+    """Notify the citizen about one CloudEvent, once (Powertools idempotency on its id)."""
+    global _deliver_once  # noqa: PLW0603 - built on first use: its DynamoDB client is not free
+    if _deliver_once is None:
+        persistence = DynamoDBPersistenceLayer(
+            table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
+        )
+        _deliver_once = idempotent_function(
+            data_keyword_argument="event", config=idempotency, persistence_store=persistence
+        )(notify)
+    result: dict[str, Any] = _deliver_once(event=event)
+    return result
+
+
+def notify(event: dict[str, Any]) -> dict[str, Any]:
+    """Notify the citizen about one CloudEvent."""
+    record = RequestStore().get(event["subject"])
+    if record is None:
+        return {"skipped": "no such request (erased)"}
+    record_journey(event, record)
+    citizens = CitizenStore()
+    decision = plan(event, record, citizens)
+    if isinstance(decision, Skip):
+        outcome("skipped", record, record.get("notify_by") or "none")
+        logger.info(
+            "not notified", extra={"reference": record["reference"], "reason": decision.reason}
+        )
+        return {"skipped": decision.reason}
+    try:
+        provider_id = send(decision, record)
+    except senders.SendFailed as exc:
+        outcome("failed", record, decision.channel)
+        if exc.opted_out:
+            citizens.set_consent(record["citizen"], "sms", False, "twilio:opted-out")
+            return {"skipped": "opted out at the provider"}
+        if exc.retryable:
+            raise  # the message stays on the queue and is retried; idempotency lets it through
+        logger.warning(
+            "notification refused by provider",
+            extra={"reference": record["reference"], "error": str(exc)},
+        )
+        return {"failed": str(exc)}
+    try:
+        NotificationStore().record(
+            provider_id,
+            reference=record["reference"],
+            event_id=event["id"],
+            channel=decision.channel,
+            kind=decision.kind,
+            citizen=record["citizen"],
+        )
+    except Exception:  # sent is sent: a retry now would notify twice; only the receipt is lost
+        logger.exception(
+            "notification sent but not recorded", extra={"reference": record["reference"]}
+        )
+    outcome("sent", record, decision.channel)
+    logger.info(
+        "notified",
+        extra={
+            "reference": record["reference"],
+            "channel": decision.channel,
+            "kind": decision.kind,
+        },
+    )
+    return {"sent": provider_id, "channel": decision.channel}
+
+
+def record_journey(event: dict[str, Any], record: dict[str, Any]) -> None:
+    """Time to first response, time to resolution and SLA breaches, by service and channel."""
+    data = event["data"]
+    if event["type"] == SLA_BREACHED:
+        journey_metric("SlaBreached", 1, MetricUnit.Count, record, record["channel"])
+        return
+    if event["type"] != STATUS_CHANGED:
+        return
+    at = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    submitted = datetime.fromisoformat(record["submitted_at"].replace("Z", "+00:00"))
+    seconds = (at - submitted).total_seconds()
+    if data.get("previous_status") == "received":
+        journey_metric(
+            "TimeToFirstResponse", seconds, MetricUnit.Seconds, record, record["channel"]
+        )
+    if data["status"] in ("resolved", "rejected"):
+        journey_metric("TimeToResolution", seconds, MetricUnit.Seconds, record, record["channel"])
+
+
+def fallback(provider_id: str) -> dict[str, Any]:
+    """An SMS that could not be delivered: send the same text by e-mail, once."""
+    notifications = NotificationStore()
+    notification = notifications.get(provider_id)
+    if notification is None or notification["channel"] != "sms":
+        return {"skipped": "unknown notification"}
+    record = RequestStore().get(notification["reference"])
+    email = (record or {}).get("contact", {}).get("email") or (
+        CitizenStore().preferences(record["citizen"]).get("email") if record else None
+    )
+    if record is None or not email:
+        return {"skipped": "no e-mail address"}
+    if not notifications.claim_fallback(provider_id):
+        return {"skipped": "fallback already sent"}
+    subject, body = render(notification["kind"], record.get("language", "sv"), record, None)
+    try:
+        message_id = senders.send_email(email, subject, body, record["reference"])
+    except senders.SendFailed:
+        notifications.release_fallback(provider_id)
+        raise
+    notifications.record(
+        message_id,
+        reference=record["reference"],
+        event_id=notification["event_id"],
+        channel="email",
+        kind=notification["kind"],
+        citizen=record["citizen"],
+    )
+    outcome("fallback", record, "email")
+    return {"sent": message_id, "channel": "email"}
+
+
+def handle_record(record: SQSRecord) -> dict[str, Any]:
+    body = json.loads(record.body)
+    if "fallback" in body:
+        return fallback(str(body["fallback"]))
+    event = body.get("detail", body)  # EventBridge envelope → CloudEvent
+    return deliver(event)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    response = process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )
+    return dict(response)

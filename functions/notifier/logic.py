@@ -1,0 +1,125 @@
+"""Deciding who hears what: one notification per event, on the citizen's channel and language.
+
+Rules, in order:
+- a ``submitted`` event only gets a receipt on channels that had no synchronous reply that
+  the citizen keeps (web e-service and Open311; SMS, phone and the app answered at once);
+- the channel is the citizen's preference, else the request's ``notify_by`` (by default the
+  channel filed on); ``none`` means no notifications;
+- nothing is sent without consent: the request's own opt-in (web forms ask explicitly; a
+  citizen who texts or calls us may STOP at any time), and never after an opt-out in the
+  consent ledger (STOP by SMS, ``PUT /app/v1/me/preferences``);
+- the text is the template for the event (and status) in the citizen's language.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from schemas.catalog import load_catalog
+from schemas.events import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
+
+TEMPLATES = Path(__file__).with_name("templates.json")
+RECEIPT_CHANNELS = frozenset({"eservice", "open311"})
+
+
+class Citizens(Protocol):
+    def consent(self, citizen: str, channel: str) -> bool | None: ...
+
+    def preferences(self, citizen: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str  # sms | email | push
+    to: str
+    subject: str
+    body: str
+    kind: str  # template key
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@cache
+def templates() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads(TEMPLATES.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def template_key(event: dict[str, Any]) -> str | None:
+    kind = event["type"]
+    if kind == SUBMITTED:
+        return "submitted"
+    if kind == STATUS_CHANGED:
+        key = f"status_changed.{event['data']['status']}"
+        return key if key in templates() else None
+    if kind == SLA_BREACHED:
+        return "sla_breached"
+    return None
+
+
+def render(key: str, language: str, record: dict[str, Any], note: str | None) -> tuple[str, str]:
+    """The subject and body for ``key`` in ``language``, filled from the request."""
+    texts = templates()
+    lang = language if language in texts[key] else "sv"
+    catalog = load_catalog()
+    service = catalog.service(record["service_code"])
+    agency = next((a for a in catalog.agencies if a.id == record["agency"]), None)
+    expected = (
+        datetime.fromisoformat(record["expected_at"].replace("Z", "+00:00")).date().isoformat()
+    )
+    values = {
+        "reference": record["reference"],
+        "service": service.name(lang) if service else record["service_code"],
+        "agency": agency.name(lang) if agency else record["agency"],
+        "expected_date": expected,
+        "note": note or "",
+    }
+    values["note_line"] = texts["note_line"][lang].format(**values) if note else ""
+    return texts["subject"][lang].format(**values), texts[key][lang].format(**values)
+
+
+def plan(event: dict[str, Any], record: dict[str, Any], citizens: Citizens) -> Message | Skip:
+    """What to send for ``event`` about ``record``, or why nothing is sent."""
+    key = template_key(event)
+    if key is None:
+        return Skip("no template for this event")
+    if key == "submitted" and record["channel"] not in RECEIPT_CHANNELS:
+        return Skip("the channel answered at once")
+    prefs = citizens.preferences(record["citizen"])
+    channel = prefs.get("notify_by") or record.get("notify_by") or "none"
+    if channel == "none":
+        return Skip("the citizen asked for no notifications")
+    language = prefs.get("language") or record.get("language") or "sv"
+    contact = {
+        **record.get("contact", {}),
+        **{k: v for k, v in prefs.items() if k in ("phone", "email", "push_endpoint") and v},
+    }
+    to = {
+        "sms": contact.get("phone"),
+        "email": contact.get("email"),
+        "push": contact.get("push_endpoint"),
+    }.get(channel)
+    if not to:
+        return Skip(f"no {channel} address")
+    ledger = citizens.consent(record["citizen"], channel)
+    if channel == "sms" and ledger is not False:
+        # A STOP texted from this number counts whoever filed (the app, a web form, a call).
+        from functions.shared.citizen import pseudonym
+
+        if citizens.consent(pseudonym("phone", to), "sms") is False:
+            ledger = False
+    implied = record["channel"] in ("sms", "voice") and channel == "sms"
+    if ledger is False or (
+        ledger is None and not (record.get("consent") or implied or prefs.get("consent"))
+    ):
+        return Skip("no consent")
+    subject, body = render(key, language, record, event["data"].get("note"))
+    return Message(channel=channel, to=to, subject=subject, body=body, kind=key)

@@ -1,0 +1,126 @@
+"""The three ways a notification leaves the bus: SMS (Twilio), e-mail (SES v2), push (SNS).
+
+Each sender returns the provider's message id, or raises :class:`SendFailed` saying whether a
+retry can help and whether the recipient has opted out at the provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.shared import aws
+from functions.shared.settings import get_settings
+
+# Twilio error codes: https://www.twilio.com/docs/api/errors
+TWILIO_OPTED_OUT = 21610  # the recipient replied STOP to this sender
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class SendFailed(Exception):
+    def __init__(self, message: str, *, retryable: bool, opted_out: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.opted_out = opted_out
+
+
+_twilio_client: Any = None
+
+
+def twilio_client() -> Any:
+    """Twilio's REST client; imported on first SMS only (it is heavy)."""
+    global _twilio_client  # noqa: PLW0603 - one client per warm container
+    if _twilio_client is None:
+        from twilio.rest import Client
+
+        settings = get_settings()
+        http_client: Any = None
+        if settings.twilio_api_base:
+            from functions.notifier.twilio_http import RedirectingHttpClient
+
+            http_client = RedirectingHttpClient(settings.twilio_api_base)
+        elif settings.local:
+            from functions.notifier.twilio_http import RecordingHttpClient
+
+            http_client = RecordingHttpClient()
+        _twilio_client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
+        )
+    return _twilio_client
+
+
+def reset() -> None:
+    global _twilio_client  # noqa: PLW0603
+    _twilio_client = None
+
+
+def send_sms(to: str, body: str, status_callback: str | None) -> str:
+    from twilio.base.exceptions import TwilioRestException
+
+    settings = get_settings()
+    args: dict[str, Any] = {"to": to, "body": body}
+    if settings.twilio_messaging_service_sid:
+        args["messaging_service_sid"] = settings.twilio_messaging_service_sid
+    else:
+        args["from_"] = settings.twilio_from_number
+    if status_callback:
+        args["status_callback"] = status_callback
+    try:
+        message = twilio_client().messages.create(**args)
+    except TwilioRestException as exc:
+        raise SendFailed(
+            f"twilio {exc.status} code {exc.code}",
+            retryable=exc.status in RETRYABLE_STATUS,
+            opted_out=exc.code == TWILIO_OPTED_OUT,
+        ) from exc
+    return str(message.sid)
+
+
+def send_email(to: str, subject: str, body: str, reference: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        response = aws.client("sesv2").send_email(
+            FromEmailAddress=get_settings().email_from,
+            Destination={"ToAddresses": [to]},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+                }
+            },
+            EmailTags=[{"Name": "reference", "Value": reference}],
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        retryable = code in {
+            "TooManyRequestsException",
+            "Throttling",
+            "LimitExceededException",
+            "InternalFailure",
+        }
+        raise SendFailed(f"ses {code}", retryable=retryable) from exc
+    return str(response["MessageId"])
+
+
+def send_push(endpoint_arn: str, title: str, body: str, reference: str) -> str:
+    import json
+
+    from botocore.exceptions import ClientError
+
+    payload = {
+        "default": body,
+        "GCM": json.dumps(
+            {"notification": {"title": title, "body": body}, "data": {"reference": reference}}
+        ),
+        "APNS": json.dumps(
+            {"aps": {"alert": {"title": title, "body": body}}, "reference": reference}
+        ),
+    }
+    try:
+        response = aws.client("sns").publish(
+            TargetArn=endpoint_arn, Message=json.dumps(payload), MessageStructure="json"
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise SendFailed(f"sns {code}", retryable=code in {"Throttling", "InternalError"}) from exc
+    return str(response["MessageId"])
