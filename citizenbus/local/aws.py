@@ -10,7 +10,7 @@ from typing import Any
 
 from functions.shared import aws
 from functions.shared.routing import agency_dlq, agency_pattern, agency_queue, agency_rule_name
-from functions.topology import TABLES, Table
+from functions.topology import BUCKETS, TABLES, Bucket, Table
 from schemas.catalog import Catalog
 
 LOCAL_PREFIX = "citizenbus"
@@ -23,6 +23,15 @@ def table_name(table: Table) -> str:
 def table_env() -> dict[str, str]:
     """Environment variables naming each table, as the CDK app also sets them."""
     return {f"{t.name.upper()}_TABLE": table_name(t) for t in TABLES}
+
+
+def bucket_name(bucket: Bucket) -> str:
+    return f"{LOCAL_PREFIX}-{bucket.name}"
+
+
+def bucket_env() -> dict[str, str]:
+    """Environment variables naming each S3 bucket, as the CDK app also sets them."""
+    return {f"{b.name.upper().replace('-', '_')}_BUCKET": bucket_name(b) for b in BUCKETS}
 
 
 def create_table(table: Table) -> None:
@@ -97,6 +106,11 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
             Rule=agency_rule_name(agency),
             EventBusName=bus_name,
             Targets=[{"Id": "agency-queue", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+        )
+    for bucket in BUCKETS:
+        aws.s3().create_bucket(
+            Bucket=bucket_name(bucket),
+            CreateBucketConfiguration={"LocationConstraint": aws.s3().meta.region_name},  # type: ignore[typeddict-item]
         )
     url, _ = create_queue(f"{LOCAL_PREFIX}-outbox-dlq")
     queues[f"{LOCAL_PREFIX}-outbox-dlq"] = url

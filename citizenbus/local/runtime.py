@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from citizenbus.local.aws import LOCAL_PREFIX, provision, table_env
+from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
 from functions import topology
 from functions.shared import aws
 from functions.shared.settings import get_settings
@@ -32,6 +32,7 @@ from schemas.catalog import load_catalog
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
 DEFAULT_JWT_SECRET = "local-jwt-secret-for-citizenbus-dev-only"  # noqa: S105 - local identity provider only
+DEFAULT_OPEN311_KEY = "local-open311-key"  # the api_key Open311 POST accepts locally
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 TEXT_TYPES = ("application/json", "application/cloudevents+json", "text/", "application/xml")
@@ -96,6 +97,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "EVENT_BUS_NAME": LOCAL_PREFIX,
         "CITIZENBUS_LOCAL": "1",
         "CITIZENBUS_JWT_SECRET": os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
+        "CITIZENBUS_OPEN311_KEYS": os.environ.get("CITIZENBUS_OPEN311_KEYS", DEFAULT_OPEN311_KEY),
         "POWERTOOLS_SERVICE_NAME": "citizenbus",
         "POWERTOOLS_METRICS_NAMESPACE": "CitizenBus",
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
@@ -103,6 +105,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
     env.update(table_env())
+    env.update(bucket_env())
     env.update(overrides or {})
     return env
 
