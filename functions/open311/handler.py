@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from functions.shared import open311
+from functions.shared.citizen import pseudonym
 from functions.shared.errors import ApiError
 from functions.shared.http import FORM, content_type, form_body
 from functions.shared.intake import InvalidRequest, file_request
@@ -265,10 +266,14 @@ def post_request(resource: str) -> Response[str]:
         )
     except ValueError as exc:  # pydantic's ValidationError
         raise Open311Error(400, _validation_text(exc)) from exc
+    # Without contact details the citizen is the client app (its api_key, pseudonymised), so a
+    # retried POST with the same Idempotency-Key still files once.
+    citizen = None if email or phone else pseudonym("open311", key)
     try:
         filed = file_request(
             new,
             channel="open311",
+            citizen=citizen,
             message_id=event.headers.get("idempotency-key"),
             catalog=catalog,
         )
