@@ -40,10 +40,13 @@ def serve(host: str, port: int) -> int:
   app API         POST {base}/app/v1/requests        (Authorization: Bearer <token>)
   e-service form  POST {base}/eservice/v1/forms/{{service_code}}
   agency queues   GET  {base}/_local/queues  and  {base}/_local/queues/{{agency}}
+  Open311         GET  {base}/open311/v2/services.json  (requests.json, POST requests.json)
+  open data       GET  {base}/open-data/  and  {base}/open-data/v1/stats.csv
 
 Local credentials (set the variables to change them):
   CITIZENBUS_PUBLIC_URL  = {public_url}
   CITIZENBUS_JWT_SECRET  = {os.environ["CITIZENBUS_JWT_SECRET"]}
+  CITIZENBUS_OPEN311_KEYS = {os.environ["CITIZENBUS_OPEN311_KEYS"]}  (Open311 POST api_key)
   app token (sub=demo-citizen, 12 h):
     {token}
 
