@@ -88,8 +88,8 @@ def test_aggregates_suppress_small_cells_and_agree_in_json_csv_and_s3(
     stats = response.json()
     assert stats == json.loads(files["open-data/v1/stats.json"])
     assert stats["suppression_threshold"] == 5
-    suppressed = {"count": None, "median_resolution_hours": None, "p90_resolution_hours": None}
-    suppressed |= {"sla_breach_rate": None, "suppressed": True}
+    suppressed: dict[str, Any] = {"count": None, "median_resolution_hours": None}
+    suppressed |= {"p90_resolution_hours": None, "sla_breach_rate": None, "suppressed": True}
     assert stats["rows"] == [
         {"date": d1, "service_code": "street-damage", "channel": "eservice", "status": "received"}
         | suppressed,
