@@ -16,7 +16,7 @@ Format = Literal["json", "xml"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Endpoint(_Model):
