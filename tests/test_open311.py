@@ -160,35 +160,33 @@ def test_post_in_xml_and_with_attribute_fields(open_data: PublicWatch) -> None:
     assert got[0]["address"] == "Sopvägen" and got[0]["service_code"] == "missed-waste-collection"
 
 
-@pytest.mark.parametrize(
-    ("fields", "status", "words"),
-    [
-        ({"api_key": ""}, 401, "api_key"),
-        ({"api_key": "wrong"}, 403, "api_key"),
-        ({"service_code": ""}, 400, "service_code"),
-        ({"service_code": "no-such"}, 400, "service_code"),
-        ({"jurisdiction_id": "elsewhere.example"}, 404, "jurisdiction_id"),
-        ({"address_string": ""}, 400, "address"),
-        ({"lat": "95", "long": "18"}, 400, "lat"),
-        ({"email": "not-an-address"}, 400, "email"),
-        ({"phone": "12"}, 400, "phone"),
-        ({"attribute[colour]": "red"}, 400, "colour"),
-        ({"attribute[address]x": "A"}, 400, "attribute"),
-    ],
-)
+BAD_POSTS: list[tuple[dict[str, str], int, str]] = [
+    ({"api_key": ""}, 401, "api_key"),
+    ({"api_key": "wrong"}, 403, "api_key"),
+    ({"service_code": ""}, 400, "service_code"),
+    ({"service_code": "no-such"}, 400, "service_code"),
+    ({"jurisdiction_id": "elsewhere.example"}, 404, "jurisdiction_id"),
+    ({"address_string": ""}, 400, "address"),
+    ({"lat": "95", "long": "18"}, 400, "lat"),
+    ({"email": "not-an-address"}, 400, "email"),
+    ({"phone": "12"}, 400, "phone"),
+    ({"attribute[colour]": "red"}, 400, "colour"),
+    ({"attribute[address]x": "A"}, 400, "attribute"),
+]
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_bad_posts_get_open311_errors_and_store_nothing(
-    open_data: PublicWatch, fields: dict[str, str], status: int, words: str, fmt: str
-) -> None:
+def test_bad_posts_get_open311_errors_and_store_nothing(open_data: PublicWatch, fmt: str) -> None:
     base = {"service_code": "street-damage", "address_string": "Storgatan 3"}
-    response = open_data.post_open311(base | fields, fmt=fmt)
-    open_data.saw("error", response.text)
-    assert response.status == status, response.text
-    if fmt == "json":
-        (error,) = response.json()
-    else:
-        (error,) = xml_list(response.text, "errors", "error")
-    assert int(error["code"]) == status and words in error["description"]
+    for fields, status, words in BAD_POSTS:
+        response = open_data.post_open311(base | fields, fmt=fmt)
+        open_data.saw("error", response.text)
+        assert response.status == status, (fields, response.text)
+        if fmt == "json":
+            (error,) = response.json()
+        else:
+            (error,) = xml_list(response.text, "errors", "error")
+        assert int(error["code"]) == status and words in error["description"], fields
     assert count_items("requests") == 0 and count_items("outbox") == 0
 
 
@@ -205,39 +203,39 @@ def test_a_tax_request_with_a_bad_code_is_refused(open_data: PublicWatch) -> Non
     open_data.saw("errors", response.text + form.text)
 
 
-@pytest.mark.parametrize(
-    ("path", "status"),
-    [
-        ("/open311/v2/requests.json?start_date=yesterday", 400),
-        (
-            "/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",
-            400,
-        ),
-        ("/open311/v2/requests.json?start_date=2026-03-01&end_date=2026-02-01", 400),
-        ("/open311/v2/requests.json?status=pending", 400),
-        ("/open311/v2/requests.json?page=0", 400),
-        ("/open311/v2/requests.json?page_size=1001", 400),
-        ("/open311/v2/requests.json?service_code=nope", 400),
-        ("/open311/v2/requests.json?jurisdiction_id=other", 404),
-        ("/open311/v2/requests/1234567890.json", 404),
-        ("/open311/v2/requests/abc.xml", 404),
-        ("/open311/v2/tokens/1234567890-deadbeef.json", 404),
-        ("/open311/v2/services/nope.json", 404),
-        ("/open311/v2/services.html", 404),
-        ("/open311/v2/services", 404),
-        ("/open311/v2/elsewhere.json", 404),
-    ],
-)
-def test_bad_parameters_get_open311_errors(open_data: PublicWatch, path: str, status: int) -> None:
-    response = open_data.get(path)
-    assert response.status == status, response.text
-    if path.split("?")[0].endswith(".xml"):
-        (error,) = xml_list(response.text, "errors", "error")
-        assert error["code"] == str(status)
-    else:
-        (error,) = response.json()
-        assert error["code"] == status
-    assert error["description"]
+BAD_GETS: list[tuple[str, int]] = [
+    ("/open311/v2/requests.json?start_date=yesterday", 400),
+    (
+        "/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",
+        400,
+    ),
+    ("/open311/v2/requests.json?start_date=2026-03-01&end_date=2026-02-01", 400),
+    ("/open311/v2/requests.json?status=pending", 400),
+    ("/open311/v2/requests.json?page=0", 400),
+    ("/open311/v2/requests.json?page_size=1001", 400),
+    ("/open311/v2/requests.json?service_code=nope", 400),
+    ("/open311/v2/requests.json?jurisdiction_id=other", 404),
+    ("/open311/v2/requests/1234567890.json", 404),
+    ("/open311/v2/requests/abc.xml", 404),
+    ("/open311/v2/tokens/1234567890-deadbeef.json", 404),
+    ("/open311/v2/services/nope.json", 404),
+    ("/open311/v2/services.html", 404),
+    ("/open311/v2/services", 404),
+    ("/open311/v2/elsewhere.json", 404),
+]
+
+
+def test_bad_parameters_get_open311_errors(open_data: PublicWatch) -> None:
+    for path, status in BAD_GETS:
+        response = open_data.get(path)
+        assert response.status == status, (path, response.text)
+        if path.split("?")[0].endswith(".xml"):
+            (error,) = xml_list(response.text, "errors", "error")
+            assert error["code"] == str(status)
+        else:
+            (error,) = response.json()
+            assert error["code"] == status
+        assert error["description"], path
 
 
 def test_errors_follow_the_format_asked_for(open_data: PublicWatch) -> None:
