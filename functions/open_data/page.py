@@ -16,8 +16,8 @@ COLORS = ("#1f6feb", "#d97706", "#15803d", "#b91c1c", "#7c3aed", "#0e7490", "#a1
 DAYS_SHOWN = 60
 
 
-def _bars(title: str, totals: dict[str, int], unit: str = "requests") -> str:
-    """A horizontal bar chart of ``totals`` (label → value)."""
+def _bars(title: str, totals: dict[str, int], colors: dict[str, str] | None = None) -> str:
+    """A horizontal bar chart of ``totals`` (label → value), coloured per label if given."""
     if not totals:
         return (
             f"<figure><figcaption>{escape(title)}</figcaption><p>No published cells.</p></figure>"
@@ -25,17 +25,18 @@ def _bars(title: str, totals: dict[str, int], unit: str = "requests") -> str:
     top = max(totals.values()) or 1
     height = 26 * len(totals) + 10
     parts = [
-        f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 520 {height}" width="520" '
+        f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 420 {height}" width="420" '
         f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (label, value) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])):
         y = 5 + i * 26
-        width = int(300 * value / top)
+        width = int(200 * value / top)
+        color = (colors or {}).get(label, COLORS[(i + 3) % len(COLORS)])
         parts.append(
             f'<text x="0" y="{y + 16}" font-size="13">{escape(label)}</text>'
-            f'<rect x="190" y="{y}" width="{width}" height="20" fill="{COLORS[i % len(COLORS)]}">'
-            f"<title>{escape(label)}: {value} {unit}</title></rect>"
-            f'<text x="{196 + width}" y="{y + 16}" font-size="13">{value}</text>'
+            f'<rect x="170" y="{y}" width="{width}" height="20" fill="{color}">'
+            f"<title>{escape(label)}: {value} requests</title></rect>"
+            f'<text x="{176 + width}" y="{y + 16}" font-size="13">{value}</text>'
         )
     parts.append("</svg>")
     return f"<figure><figcaption>{escape(title)}</figcaption>{''.join(parts)}</figure>"
@@ -50,27 +51,29 @@ def _daily(stats: Stats, codes: list[str]) -> str:
         if row.count:
             per_day[row.date][row.service_code] += row.count
     top = max((sum(v.values()) for v in per_day.values()), default=0) or 1
-    width, height, bar = 8 * DAYS_SHOWN + 40, 200, 7
+    step = 12
+    width, height, bar = step * DAYS_SHOWN + 40, 200, step - 2
     parts = [
         f'<svg role="img" aria-label="Requests per day" viewBox="0 0 {width} {height + 30}" '
         f'width="{width}" height="{height + 30}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="0" y="12" font-size="12">{top}</text>',
+        f'<text x="0" y="{height}" font-size="12">0</text>',
         f'<line x1="30" y1="{height}" x2="{width}" y2="{height}" stroke="#888"/>',
     ]
     for i, day in enumerate(days):
-        x, y = 32 + i * 8, height
+        x, y = 32 + i * step, height
         for code in codes:
             value = per_day.get(day.isoformat(), {}).get(code, 0)
             if not value:
                 continue
             h = max(1, int((height - 20) * value / top))
             y -= h
-            color = COLORS[codes.index(code) % len(COLORS)]
+            color = _color(codes, code)
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{bar}" height="{h}" fill="{color}">'
                 f"<title>{day.isoformat()} {escape(code)}: {value}</title></rect>"
             )
-        if i % 10 == 0:
+        if i % 7 == 0:
             parts.append(
                 f'<text x="{x}" y="{height + 16}" font-size="11">{day.isoformat()[5:]}</text>'
             )
@@ -84,6 +87,10 @@ def _daily(stats: Stats, codes: list[str]) -> str:
         f"<figure><figcaption>Requests per day, last {DAYS_SHOWN} days</figcaption>"
         f"{''.join(parts)}<p>{legend}</p></figure>"
     )
+
+
+def _color(codes: list[str], code: str) -> str:
+    return COLORS[codes.index(code) % len(COLORS)] if code in codes else COLORS[-1]
 
 
 def _resolution(stats: Stats) -> str:
@@ -139,11 +146,11 @@ these figures. Cells with fewer than {stats.suppression_threshold} requests are 
 <a href="/open311/v2/requests.json">requests</a> (also <code>.xml</code>).</p>
 {_daily(stats, codes)}
 <div class="grid">
-{_bars("By service", dict(by_service))}
+{_bars("By service", dict(by_service), {c: _color(codes, c) for c in codes})}
 {_bars("By channel", dict(by_channel))}
 {_bars("By current status", dict(by_status))}
 </div>
-<h2>Time to close and SLA breaches</h2>
+<h2>Time to close and SLA breaches (latest 30 published closed cells)</h2>
 {_resolution(stats)}
 </body></html>
 """
