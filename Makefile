@@ -47,6 +47,7 @@ format: $(VENV)/.synced
 
 schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.export
+	$(RUN) python -m schemas.asyncapi
 	$(RUN) python -m schemas.openapi
 
 clean:

@@ -24,6 +24,7 @@ def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
 def serve(host: str, port: int) -> int:
     from citizenbus.local.runtime import LocalBus
     from citizenbus.local.server import make_server
+    from functions.shared.settings import get_settings
 
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     bus = LocalBus(public_url=public_url).start()
@@ -39,14 +40,22 @@ def serve(host: str, port: int) -> int:
   health          GET  {base}/healthz
   app API         POST {base}/app/v1/requests        (Authorization: Bearer <token>)
   e-service form  POST {base}/eservice/v1/forms/{{service_code}}
+  SMS (Twilio)    POST {base}/channels/sms  (status callback: /channels/sms/status)
+  voice (Twilio)  POST {base}/channels/voice
   agency queues   GET  {base}/_local/queues  and  {base}/_local/queues/{{agency}}
+  agency API      GET  {base}/agency/v1/requests/{{reference}}  (Bearer <agency key>)
+                  POST {base}/agency/v1/requests/{{reference}}/status
+                  PUT  {base}/agency/v1/subscriptions  (webhooks; citizenbus redrive --local)
   Open311         GET  {base}/open311/v2/services.json  (requests.json, POST requests.json)
   open data       GET  {base}/open-data/  and  {base}/open-data/v1/stats.csv
 
 Local credentials (set the variables to change them):
   CITIZENBUS_PUBLIC_URL  = {public_url}
   CITIZENBUS_JWT_SECRET  = {os.environ["CITIZENBUS_JWT_SECRET"]}
+  CITIZENBUS_AGENCY_KEYS = {os.environ["CITIZENBUS_AGENCY_KEYS"]}
   CITIZENBUS_OPEN311_KEYS = {os.environ["CITIZENBUS_OPEN311_KEYS"]}  (Open311 POST api_key)
+  TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
+    (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h):
     {token}
 
@@ -70,6 +79,50 @@ Press Ctrl+C to stop.""",
     return 0
 
 
+def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
+    """Move webhook deliveries from the DLQs back to the delivery queues; print the counts.
+
+    Against AWS with the usual boto3 credentials and region; with ``--local`` through the
+    running local bus (its AWS lives inside that process).
+    """
+    import json
+
+    request: dict[str, object] = {k: v for k, v in (("agency", agency), ("limit", limit)) if v}
+    if local:
+        import urllib.error
+        import urllib.request
+
+        http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
+            local.rstrip("/") + "/_local/redrive",
+            data=json.dumps(request).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
+                result = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            result = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"redrive: cannot reach the local bus at {local}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        from functions.shared.webhooks import redrive as move
+        from schemas.catalog import load_catalog
+
+        agencies = load_catalog().agency_ids()
+        if agency and agency not in agencies:
+            print(f"redrive: no such agency: {agency}", file=sys.stderr)
+            return 2
+        result = {"moved": move([agency] if agency else agencies, limit)}
+    if "errors" in result:
+        print(f"redrive: {result['errors'][0]['message']}", file=sys.stderr)
+        return 2
+    for name, count in result["moved"].items():
+        print(f"{name}: {count} message(s) back on the delivery queue")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="citizenbus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +130,21 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     commands.add_parser("demo", help="a scripted journey on an in-process bus")
+    redrive_cmd = commands.add_parser(
+        "redrive", help="send webhook deliveries waiting in the dead-letter queues again"
+    )
+    redrive_cmd.add_argument("--agency", help="only this agency (default: every agency)")
+    redrive_cmd.add_argument("--limit", type=int, help="at most this many messages per agency")
+    redrive_cmd.add_argument(
+        "--local",
+        nargs="?",
+        const="http://127.0.0.1:8000",
+        metavar="URL",
+        help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
+    )
     args = parser.parse_args(argv)
+    if args.command == "redrive":
+        return redrive(args.agency, args.limit, args.local)
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "demo":

@@ -42,4 +42,17 @@ def run_demo() -> int:
             "Routed over EventBridge to the streets department's queue as a CloudEvent",
             messages[-1]["detail"],
         )
+
+        from citizenbus.local.phone import sms_params, twilio_request
+
+        say("Another citizen texts 'SOPOR Sopvägen 2' (a Twilio webhook, signature checked)")
+        twiml = twilio_request(
+            bus, "/channels/sms", sms_params("+46701234567", "SOPOR Sopvägen 2")
+        ).text
+        say("The TwiML reply", twiml)
+        bus.pump()
+        say(
+            "Routed to the waste department's queue: channel sms, no phone number",
+            bus.queue_messages(agency_queue("waste"))[-1]["detail"]["data"],
+        )
     return 0

@@ -57,6 +57,11 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
+    # Agencies (issue 4): one webhook subscription per agency, and the audit log of reads.
+    Table("subscriptions", key="agency"),
+    Table("agency_audit", key="agency", sort_key="entry"),
+    # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
+    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
 
 
@@ -94,6 +99,45 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
     ),
+    # Agencies (issue 4)
+    Function(
+        "agency_api",
+        "functions.agency_api.handler.lambda_handler",
+        routes=(
+            Route("PUT", "/agency/v1/subscriptions", "agency"),
+            Route("GET", "/agency/v1/requests/{reference}", "agency"),
+            Route("POST", "/agency/v1/requests/{reference}/status", "agency"),
+        ),
+        tables=("requests", "outbox", "subscriptions", "agency_audit"),
+    ),
+    Function(
+        "agency_authorizer",
+        "functions.agency_authorizer.handler.lambda_handler",
+    ),
+    Function(
+        "webhook_delivery",
+        "functions.webhook_delivery.handler.lambda_handler",
+        queues=("citizenbus-delivery-{agency}",),
+        tables=("subscriptions", "idempotency"),
+    ),
+    Function(
+        "redrive",
+        "functions.redrive.handler.lambda_handler",
+    ),
+    Function(
+        "sms",
+        "functions.sms.handler.lambda_handler",
+        routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
+    Function(
+        "voice",
+        "functions.voice.handler.lambda_handler",
+        routes=(Route("POST", "/channels/voice"),),
+        uses_twilio=True,
+        tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
     Function(
         "open311",
         "functions.open311.handler.lambda_handler",
@@ -127,6 +171,9 @@ FUNCTIONS: tuple[Function, ...] = (
         buckets=("open-data",),
     ),
 )
+
+# The Lambda authorizer of each route auth kind that API Gateway does not provide itself.
+AUTHORIZERS: dict[str, str] = {"agency": "agency_authorizer"}
 
 
 def function(name: str) -> Function:

@@ -62,11 +62,21 @@ class RequestEvent(BaseModel):
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
+    # The CloudEvents data-classification extension (cloudevents/spec
+    # cloudevents/extensions/data-classification.md): ``dataclassification`` is REQUIRED when
+    # the extension is used; ``dataregulation`` names the regulation that gives
+    # ``datacategory`` its meaning. The data is pseudonymised (a keyed-hash citizen id, no
+    # contact details, no personal attributes): internal, GDPR, non-sensitive.
     dataclassification: Literal["public", "internal", "confidential", "restricted"] = Field(
-        "internal",
-        description="CloudEvents data-classification extension: what the consumer holds.",
+        description="Data-classification extension: the classification level of the payload."
     )
-    datacategory: str | None = Field(
-        "non-sensitive", description="CloudEvents data-classification extension."
+    dataregulation: str = Field(
+        "GDPR",
+        pattern=r"^ *[A-Za-z0-9-]+ *(, *[A-Za-z0-9-]+ *)*$",
+        description="Data-classification extension: comma-delimited data protection regulations.",
+    )
+    datacategory: Literal["non-sensitive", "standard", "sensitive", "special-category"] = Field(
+        "non-sensitive",
+        description="Data-classification extension: the GDPR personal data category.",
     )
     data: RequestEventData

@@ -75,7 +75,7 @@ def test_aggregates_suppress_small_cells_and_agree_in_json_csv_and_s3(
     open_data: PublicWatch, bus: LocalBus
 ) -> None:
     d1, d2 = scenario(open_data)
-    assert bus.run_schedules(force=True) == 1  # the scheduled export
+    assert bus.run_schedules(force=True) >= 1  # the scheduled export among them
     files = open_data.exports()
     assert set(files) == {
         "open-data/v1/stats.json",

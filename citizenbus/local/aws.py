@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from functions.shared import aws
-from functions.shared.routing import agency_dlq, agency_pattern, agency_queue, agency_rule_name
+from functions.shared.routing import (
+    DELIVERY_MAX_RECEIVES,
+    agency_dlq,
+    agency_pattern,
+    agency_queue,
+    agency_rule_name,
+    delivery_dlq,
+    delivery_queue,
+)
 from functions.topology import BUCKETS, TABLES, Bucket, Table
 from schemas.catalog import Catalog
 
@@ -70,12 +78,14 @@ def create_table(table: Table) -> None:
         )
 
 
-def create_queue(name: str, dlq_arn: str | None = None, visibility: int = 30) -> tuple[str, str]:
+def create_queue(
+    name: str, dlq_arn: str | None = None, visibility: int = 30, max_receives: int = 5
+) -> tuple[str, str]:
     """Create an SQS queue (with a redrive policy to ``dlq_arn``); its URL and ARN."""
     attributes: dict[Any, str] = {"VisibilityTimeout": str(visibility)}
     if dlq_arn:
         attributes["RedrivePolicy"] = json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}
         )
     url = aws.sqs().create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = aws.sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -106,6 +116,20 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
             Rule=agency_rule_name(agency),
             EventBusName=bus_name,
             Targets=[{"Id": "agency-queue", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+        )
+        # Webhook deliveries: a second target, its own queue and DLQ (issue 4).
+        ddlq_url, ddlq_arn = create_queue(delivery_dlq(agency))
+        durl, darn = create_queue(
+            delivery_queue(agency), ddlq_arn, max_receives=DELIVERY_MAX_RECEIVES
+        )
+        queues[delivery_dlq(agency)] = ddlq_url
+        queues[delivery_queue(agency)] = durl
+        events.put_targets(
+            Rule=agency_rule_name(agency),
+            EventBusName=bus_name,
+            Targets=[
+                {"Id": "webhook-delivery", "Arn": darn, "DeadLetterConfig": {"Arn": ddlq_arn}}
+            ],
         )
     for bucket in BUCKETS:
         aws.s3().create_bucket(

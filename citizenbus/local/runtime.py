@@ -32,6 +32,8 @@ from schemas.catalog import load_catalog
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
 DEFAULT_JWT_SECRET = "local-jwt-secret-for-citizenbus-dev-only"  # noqa: S105 - local identity provider only
+# Local agency bearer keys (in AWS: Secrets Manager). Printed by ``citizenbus serve``.
+DEFAULT_AGENCY_KEYS = "tax=local-tax-key,streets=local-streets-key,waste=local-waste-key"
 DEFAULT_OPEN311_KEY = "local-open311-key"  # the api_key Open311 POST accepts locally
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -97,6 +99,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "EVENT_BUS_NAME": LOCAL_PREFIX,
         "CITIZENBUS_LOCAL": "1",
         "CITIZENBUS_JWT_SECRET": os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
+        "CITIZENBUS_AGENCY_KEYS": os.environ.get("CITIZENBUS_AGENCY_KEYS", DEFAULT_AGENCY_KEYS),
         "CITIZENBUS_OPEN311_KEYS": os.environ.get("CITIZENBUS_OPEN311_KEYS", DEFAULT_OPEN311_KEY),
         "POWERTOOLS_SERVICE_NAME": "citizenbus",
         "POWERTOOLS_METRICS_NAMESPACE": "CitizenBus",
@@ -115,6 +118,8 @@ class LocalBus:
 
     def __init__(self, env: dict[str, str] | None = None, public_url: str | None = None) -> None:
         self.env = local_environment(env)
+        if public_url:  # the base URL Twilio signs; handlers read CITIZENBUS_PUBLIC_URL
+            self.env["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
         self.lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
@@ -235,8 +240,43 @@ class LocalBus:
         event = self._http_event(
             compiled, match.groupdict(), method, path, query, headers, raw, host, claims
         )
+        authorizer = topology.AUTHORIZERS.get(compiled.route.auth)
+        if authorizer is not None:
+            denied = self._lambda_authorizer(authorizer, event, method, path)
+            if denied is not None:
+                return denied
         result = self.invoke(compiled.function, event)
         return _http_result(result)
+
+    def _lambda_authorizer(
+        self, function: str, event: dict[str, Any], method: str, path: str
+    ) -> HttpResponse | None:
+        """API Gateway's Lambda authorizer (payload 2.0, simple responses) for ``event``.
+
+        No ``Authorization`` header (the identity source): 401 without calling anything.
+        ``isAuthorized`` false: 403. Otherwise the context lands in
+        ``requestContext.authorizer.lambda``; None means go on to the route's function.
+        """
+        identity = event["headers"].get("authorization")
+        if not identity:
+            return _json(
+                401,
+                {
+                    "message": "Unauthorized",
+                    "errors": [{"field": "authorization", "message": "an agency key is required"}],
+                },
+            )
+        request = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
+        request.update(
+            type="REQUEST",
+            routeArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/$default/{method.upper()}{path}",
+            identitySource=[identity],
+        )
+        answer = self.invoke(function, request) or {}
+        if answer.get("isAuthorized") is not True:
+            return _json(403, {"message": "Forbidden"})
+        event["requestContext"]["authorizer"] = {"lambda": answer.get("context") or {}}
+        return None
 
     def _verify_jwt(self, authorization: str) -> dict[str, Any] | None:
         import jwt

@@ -33,6 +33,9 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
             for key, value in self.headers.items():
                 k = key.lower()
                 headers[k] = f"{headers[k]},{value}" if k in headers else value
+            if self.command == "POST" and self.path.rstrip("/") == "/_local/redrive":
+                self._send(*local_redrive(bus, body))
+                return
             if self.path.startswith("/_local/"):
                 response = local_route(bus, self.command, self.path)
                 if response is not None:
@@ -83,3 +86,17 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
     else:
         return None
     return 200, {"Content-Type": "application/json"}, json.dumps(body, indent=2).encode()
+
+
+def local_redrive(bus: LocalBus, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``citizenbus redrive --local``: run the redrive function inside the local bus."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        errors = {"errors": [{"field": "body", "message": "send a JSON object"}]}
+        return 400, {"Content-Type": "application/json"}, json.dumps(errors).encode()
+    result = bus.invoke("redrive", request)
+    status = 400 if "errors" in result else 200
+    return status, {"Content-Type": "application/json"}, json.dumps(result).encode()

@@ -37,7 +37,9 @@ def request_event(
         "subject": record["reference"],
         "time": time,
         "datacontenttype": "application/json",
+        # CloudEvents data-classification extension (see schemas.events.RequestEvent).
         "dataclassification": "internal",
+        "dataregulation": "GDPR",
         "datacategory": "non-sensitive",
         "data": data,
     }

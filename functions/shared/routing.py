@@ -32,3 +32,16 @@ def agency_pattern(catalog: Catalog, agency: str) -> dict[str, Any]:
         "detail-type": list(EVENT_TYPES),
         "detail": {"data": {"agency": [agency], "service_code": codes}},
     }
+
+
+# Receives of a webhook delivery (each with a few in-invocation POSTs) before the DLQ keeps it.
+DELIVERY_MAX_RECEIVES = 8
+
+
+def delivery_queue(agency: str) -> str:
+    """The queue feeding the agency's webhook deliveries (a second target of its rule)."""
+    return f"citizenbus-delivery-{agency}"
+
+
+def delivery_dlq(agency: str) -> str:
+    return f"citizenbus-delivery-{agency}-dlq"

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token-dev-only"  # noqa: S105 - documented local default
+
 
 class Settings(BaseModel):
     """Everything a function reads from its environment. Names are the env variable names."""
@@ -26,6 +28,41 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(16_384, alias="MAX_BODY_BYTES")
     dedup_ttl_days: int = Field(7, alias="DEDUP_TTL_DAYS")
     local: bool = Field(False, alias="CITIZENBUS_LOCAL")
+    # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
+    agency_keys: str = Field(
+        "",
+        alias="CITIZENBUS_AGENCY_KEYS",
+        description="agency=key,agency=key (local); in AWS the keys come from Secrets Manager.",
+    )
+    agency_keys_secret: str | None = Field(
+        None,
+        alias="AGENCY_KEYS_SECRET_ARN",
+        description='Secrets Manager secret holding {"agency": "key", ...}.',
+    )
+    subscriptions_table: str = Field("citizenbus-subscriptions", alias="SUBSCRIPTIONS_TABLE")
+    agency_audit_table: str = Field("citizenbus-agency_audit", alias="AGENCY_AUDIT_TABLE")
+    webhook_timeout_seconds: float = Field(5.0, alias="WEBHOOK_TIMEOUT_SECONDS")
+    webhook_attempts: int = Field(
+        3, alias="WEBHOOK_ATTEMPTS", description="POSTs per receive before backing off."
+    )
+    webhook_attempt_delay_seconds: float = Field(
+        0.5, alias="WEBHOOK_ATTEMPT_DELAY_SECONDS", description="First in-invocation backoff."
+    )
+    webhook_backoff_seconds: int = Field(
+        30, alias="WEBHOOK_BACKOFF_SECONDS", description="Visibility backoff after 1 receive."
+    )
+    webhook_backoff_max_seconds: int = Field(3600, alias="WEBHOOK_BACKOFF_MAX_SECONDS")
+    citizens_table: str = Field("citizenbus-citizens", alias="CITIZENS_TABLE")
+    twilio_auth_token: str = Field(
+        LOCAL_TWILIO_AUTH_TOKEN,
+        alias="TWILIO_AUTH_TOKEN",
+        description="Validates X-Twilio-Signature; the default is refused outside the local bus.",
+    )
+    public_url: str | None = Field(
+        None,
+        alias="CITIZENBUS_PUBLIC_URL",
+        description="The base URL Twilio signs (scheme, host, any stage or base path).",
+    )
     open311_keys: str = Field(
         "",
         alias="CITIZENBUS_OPEN311_KEYS",

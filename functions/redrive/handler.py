@@ -1,0 +1,30 @@
+"""Redrive: send what waits in the agencies' webhook delivery DLQs to their delivery queues.
+
+Invoke with ``{"agency": "streets"}`` for one agency, ``{}`` for all, and optionally
+``"limit"`` (messages per agency). ``citizenbus redrive`` does the same from a terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.observability import logger
+from functions.shared.settings import get_settings
+from functions.shared.webhooks import redrive
+from schemas.catalog import load_catalog
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    agencies = load_catalog(get_settings().catalog_path).agency_ids()
+    wanted = event.get("agency")
+    if wanted is not None:
+        if wanted not in agencies:
+            return {"errors": [{"field": "agency", "message": "no such agency"}]}
+        agencies = [wanted]
+    limit = event.get("limit")
+    moved = redrive(list(agencies), int(limit) if limit else None)
+    logger.info("redriven", extra={"moved": moved})
+    return {"moved": moved}

@@ -1,0 +1,120 @@
+"""Who is calling: agency bearer keys, checked the same way by the authorizer and the API.
+
+Keys are ``CITIZENBUS_AGENCY_KEYS`` (``agency=key,agency=key``) locally; in AWS they are a
+Secrets Manager secret (``{"agency": "key"}``, named by ``AGENCY_KEYS_SECRET_ARN``), read at
+most every few minutes. Only SHA-256 digests of the keys are kept in memory, and a presented
+key is compared with every agency's digest in constant time, so neither the timing nor a
+memory dump gives a key away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from functools import lru_cache
+
+from functions.shared import aws
+from functions.shared.settings import get_settings
+
+_SECRET_TTL_SECONDS = 300
+_secret_cache: tuple[float, str, dict[str, bytes]] | None = None
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@lru_cache(maxsize=4)
+def parse_keys(text: str) -> dict[str, bytes]:
+    """``agency=key,agency=key`` → ``{agency: sha256(key)}``; malformed pairs are ignored."""
+    keys: dict[str, bytes] = {}
+    for pair in text.split(","):
+        agency, sep, key = pair.strip().partition("=")
+        if sep and agency.strip() and key.strip():
+            keys[agency.strip()] = _digest(key.strip())
+    return keys
+
+
+def _secret_keys(secret_id: str) -> dict[str, bytes]:
+    global _secret_cache  # noqa: PLW0603 - one cache per warm container
+    now = time.monotonic()
+    if _secret_cache and _secret_cache[1] == secret_id and now < _secret_cache[0]:
+        return _secret_cache[2]
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    keys = {str(a): _digest(str(k)) for a, k in json.loads(raw).items() if a and k}
+    _secret_cache = (now + _SECRET_TTL_SECONDS, secret_id, keys)
+    return keys
+
+
+def agency_key_digests() -> dict[str, bytes]:
+    settings = get_settings()
+    if settings.agency_keys_secret:
+        return _secret_keys(settings.agency_keys_secret)
+    return parse_keys(settings.agency_keys)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def authenticate(authorization: str | None) -> str | None:
+    """The agency whose key the ``Authorization`` header carries, or None."""
+    token = bearer(authorization)
+    if token is None:
+        return None
+    presented = _digest(token)
+    found = None
+    for agency, digest in agency_key_digests().items():
+        # Compare with every key, without stopping early.
+        if hmac.compare_digest(presented, digest):
+            found = agency
+    return found
+
+
+class AuditLog:
+    """Who read which request, when, and which kinds of fields they saw: never the values.
+
+    One item per read, keyed by agency and ``<time>#<id>`` so an agency's reads list in order.
+    """
+
+    def __init__(self) -> None:
+        self.table = get_settings().agency_audit_table
+
+    def record(
+        self,
+        agency: str,
+        reference: str,
+        action: str,
+        outcome: str,
+        fields: list[str],
+        request_id: str,
+        source_ip: str,
+    ) -> None:
+        import uuid
+        from datetime import UTC, datetime
+
+        from functions.shared.dynamo import to_item
+
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        aws.dynamodb().put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "agency": agency,
+                    "entry": f"{at}#{uuid.uuid4().hex[:12]}",
+                    "at": at,
+                    "by": f"agency:{agency}",
+                    "action": action,
+                    "outcome": outcome,
+                    "reference": reference,
+                    "fields": fields,
+                    "request_id": request_id,
+                    "source_ip": source_ip,
+                }
+            ),
+        )

@@ -1,0 +1,228 @@
+"""The citizen store: consent ledger, preferences, conversations and SMS delivery statuses.
+
+One DynamoDB table (``citizens``, keys ``pk``/``sk``, TTL on ``expires_at``). Everything about
+a citizen sits under ``pk = <citizen id>`` (the pseudonymous ``cit_…`` id, never a phone
+number or e-mail address):
+
+=====================================  ===================================================
+``sk``                                 item
+=====================================  ===================================================
+``consent#<channel>``                  current consent on a channel (``opted_in``, ``source``)
+``consent#<channel>#<at>#<id>``        one append-only ledger entry (the audit trail)
+``preferences``                        notification channel, language, … (``PUT …/me/preferences``)
+``conversation#<key>``                 an unfinished SMS (``sms``) or call (``call#<CallSid>``)
+=====================================  ===================================================
+
+Outbound SMS delivery statuses sit under ``pk = message#<MessageSid>``, ``sk = status``, so the
+notifier can match Twilio's status callbacks to what it sent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from functions.shared import aws
+from functions.shared.dynamo import from_item, to_item
+from functions.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CONVERSATION_TTL_SECONDS = 15 * 60
+MESSAGE_TTL_SECONDS = 90 * 24 * 3600
+
+# How far along a message is; a late callback never moves the status backwards.
+MESSAGE_STATUS_RANK = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "partially_delivered": 5,
+    "delivered": 6,
+    "undelivered": 6,
+    "failed": 6,
+    "canceled": 6,
+    "read": 7,
+}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CitizenStore:
+    """Consent, preferences, conversation state and message statuses, by citizen id."""
+
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        self._client = client
+        self.table = get_settings().citizens_table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    # -- consent ---------------------------------------------------------------------------
+    def set_consent(self, citizen: str, channel: str, opted_in: bool, source: str) -> None:
+        """Record a consent change: the current state and an audit entry, in one transaction."""
+        at = _now_iso()
+        entry = {"citizen": citizen, "channel": channel, "opted_in": opted_in, "source": source}
+        self.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(
+                            {"pk": citizen, "sk": f"consent#{channel}", "at": at, **entry}
+                        ),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(
+                            {
+                                "pk": citizen,
+                                "sk": f"consent#{channel}#{at}#{uuid.uuid4().hex[:8]}",
+                                "at": at,
+                                **entry,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                },
+            ]
+        )
+
+    def consent(self, citizen: str, channel: str) -> bool | None:
+        """True/False when the citizen opted in/out on ``channel``; None when never asked."""
+        item = self._get(citizen, f"consent#{channel}")
+        return bool(item["opted_in"]) if item else None
+
+    def consent_ledger(self, citizen: str, channel: str) -> list[dict[str, Any]]:
+        """Every recorded consent change on ``channel``, oldest first."""
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={
+                ":pk": {"S": citizen},
+                ":prefix": {"S": f"consent#{channel}#"},
+            },
+            ConsistentRead=True,
+        )
+        return [
+            {k: v for k, v in from_item(i).items() if k not in ("pk", "sk")}
+            for i in response.get("Items", [])
+        ]
+
+    # -- preferences -----------------------------------------------------------------------
+    def preferences(self, citizen: str) -> dict[str, Any]:
+        item = self._get(citizen, "preferences") or {}
+        return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+    def save_preferences(self, citizen: str, preferences: dict[str, Any]) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {**preferences, "pk": citizen, "sk": "preferences", "updated_at": _now_iso()}
+            ),
+        )
+
+    # -- conversations (SMS dialogues, calls) -----------------------------------------------
+    def get_conversation(self, citizen: str, key: str = "sms") -> dict[str, Any] | None:
+        """The unfinished conversation, or None when there is none or it expired."""
+        item = self._get(citizen, f"conversation#{key}")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None  # DynamoDB deletes expired items lazily; expiry is checked here
+        state: dict[str, Any] = item.get("state") or {}
+        return state
+
+    def save_conversation(
+        self,
+        citizen: str,
+        state: dict[str, Any],
+        key: str = "sms",
+        ttl_seconds: int = CONVERSATION_TTL_SECONDS,
+    ) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": citizen,
+                    "sk": f"conversation#{key}",
+                    "state": state,
+                    "expires_at": int(time.time()) + ttl_seconds,
+                }
+            ),
+        )
+
+    def clear_conversation(self, citizen: str, key: str = "sms") -> None:
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": citizen}, "sk": {"S": f"conversation#{key}"}},
+        )
+
+    # -- outbound message statuses ----------------------------------------------------------
+    def record_message_status(
+        self, message_sid: str, status: str, error_code: str | None, citizen: str | None
+    ) -> bool:
+        """Record a Twilio status callback; True when it moved the message's status forward.
+
+        Each status keeps the time it was first seen (``at_<status>``); ``status`` only moves
+        forward, so callbacks arriving out of order do not undo ``delivered``.
+        """
+        client = self.client
+        key = {"pk": {"S": f"message#{message_sid}"}, "sk": {"S": "status"}}
+        at = _now_iso()
+        values: dict[str, Any] = {
+            ":at": {"S": at},
+            ":ttl": {"N": str(int(time.time()) + MESSAGE_TTL_SECONDS)},
+        }
+        sets = ["#seen = if_not_exists(#seen, :at)", "expires_at = :ttl"]
+        if citizen:
+            sets.append("citizen = :citizen")
+            values[":citizen"] = {"S": citizen}
+        client.update_item(
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames={"#seen": f"at_{status}"},
+            ExpressionAttributeValues=values,
+        )
+        rank = MESSAGE_STATUS_RANK.get(status, 0)
+        changes: dict[str, Any] = {
+            ":status": {"S": status},
+            ":rank": {"N": str(rank)},
+            ":at": {"S": at},
+            ":error": {"S": error_code} if error_code else {"NULL": True},
+        }
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=(
+                    "SET #status = :status, #rank = :rank, updated_at = :at, error_code = :error"
+                ),
+                ConditionExpression="attribute_not_exists(#rank) OR #rank < :rank",
+                ExpressionAttributeNames={"#status": "status", "#rank": "status_rank"},
+                ExpressionAttributeValues=changes,
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def message_status(self, message_sid: str) -> dict[str, Any] | None:
+        """What is known about an outbound message (``status``, ``error_code``, ``at_*``)."""
+        item = self._get(f"message#{message_sid}", "status")
+        if item is None:
+            return None
+        return {k: v for k, v in item.items() if k not in ("pk", "sk")}

@@ -1,0 +1,63 @@
+"""What the SMS and voice channels share: the caller's identity and their requests' status.
+
+On these channels the phone number is the identity: Twilio's ``From`` in E.164 becomes the
+pseudonymous citizen id, and a status look-up only ever finds that citizen's own requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from functions.shared.citizen import InvalidPhone, normalize_phone, pseudonym
+from functions.shared.reference import is_valid
+from functions.shared.store import RequestStore
+from schemas.catalog import Catalog
+
+STATUS_NAMES: dict[str, dict[str, str]] = {
+    "received": {"sv": "mottaget", "en": "received"},
+    "in_progress": {"sv": "handläggs", "en": "in progress"},
+    "needs_info": {"sv": "vi behöver mer information", "en": "we need more information"},
+    "resolved": {"sv": "klart", "en": "resolved"},
+    "rejected": {"sv": "avslaget", "en": "rejected"},
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is texting or calling: the E.164 number (stored as contact only) and citizen id."""
+
+    phone: str
+    citizen: str
+
+
+def caller(raw_from: str, region: str) -> Caller | None:
+    """The caller behind Twilio's ``From``; None for a withheld, alphanumeric or bad number."""
+    raw = raw_from.strip()
+    if not raw or not raw.lstrip("+").isdigit():
+        return None
+    try:
+        phone = normalize_phone(raw, region)
+    except InvalidPhone:
+        return None
+    return Caller(phone=phone, citizen=pseudonym("phone", phone))
+
+
+def status_name(status: str, language: str) -> str:
+    names = STATUS_NAMES.get(status, {"sv": status, "en": status})
+    return names["en" if language == "en" else "sv"]
+
+
+def own_request(reference: str, citizen: str, store: RequestStore | None = None) -> Any:
+    """The citizen's own request with this reference, or None (also for anyone else's)."""
+    if not is_valid(reference):
+        return None
+    record = (store or RequestStore()).get(reference)
+    if record is None or record.get("citizen") != citizen:
+        return None
+    return record
+
+
+def service_name(catalog: Catalog, code: str, language: str) -> str:
+    service = catalog.service(code)
+    return service.name(language) if service else code

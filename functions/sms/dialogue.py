@@ -1,0 +1,257 @@
+"""The SMS dialogue: one incoming text in, one reply out.
+
+Grammar (first word, case-insensitive; the catalog's keywords decide the services):
+
+* ``HELP`` / ``INFO`` (English), ``HJÄLP`` (Swedish), empty or unknown text: the services and
+  their keywords.
+* ``<KEYWORD> <text>``: files a request. The text fills the service's attributes in catalog
+  order: a ``digits`` attribute takes the next word (dashes dropped; the whole rest when it is
+  the last attribute), a ``location`` attribute takes the text up to and including its first
+  house number (``Storgatan 12B``, ``Storgatan 1-3``) and leaves the rest for the next
+  attribute, the last attribute takes whatever is left. ``GATA Storgatan 1 deep hole`` gives
+  address ``Storgatan 1`` and description ``deep hole``; without a number the whole text is
+  the address. Left-over text with nowhere to go becomes the request's description.
+* A missing or invalid required field: the reply says what is wrong and asks for it; the
+  conversation is kept per number for 15 minutes and the next text answers the question
+  (unless it starts with a keyword or command, which starts over).
+* ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three; a
+  bare valid reference, outside a conversation, is read as ``STATUS <reference>``).
+* ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
+
+Replies are in the language of the keyword (Swedish for DEKL/GATA/SOPOR/HJÄLP/STOPP, English
+otherwise) and are rewritten into GSM-7 so that one odd character never triples the cost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from functions.shared.citizens import CitizenStore
+from functions.shared.gsm import strip_symbols, to_gsm7
+from functions.shared.intake import InvalidRequest, file_request
+from functions.shared.observability import logger, metrics
+from functions.shared.phone_channels import Caller, own_request, service_name, status_name
+from functions.shared.reference import is_valid
+from functions.shared.store import RequestStore
+from functions.sms.texts import ask, help_text, text
+from schemas.catalog import Catalog, Language, Service
+from schemas.request import MAX_TEXT, Contact, NewRequest
+
+HELP_WORDS: dict[str, Language] = {"HELP": "en", "INFO": "en", "HJÄLP": "sv", "HJALP": "sv"}
+# Twilio's default opt-out and opt-in keywords, plus Swedish STOPP.
+_EN: Language = "en"
+STOP_WORDS: dict[str, Language] = dict.fromkeys(
+    ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), _EN
+) | {"STOPP": "sv"}
+START_WORDS: dict[str, Language] = {"START": "en", "UNSTOP": "en"}
+STATUS_WORD = "STATUS"
+
+_LOCATION = re.compile(
+    r"^(?P<value>.*?\d+(?:-\d+)?(?:\s?[A-Za-z](?![\wÅÄÖåäö]))?)(?:[\s,.;:]+(?P<rest>.*))?$",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One inbound text: who sent it, Twilio's id for it, the text, and Twilio's opt-out type."""
+
+    caller: Caller
+    message_sid: str
+    body: str
+    opt_out_type: str = ""
+
+
+class Dialogue:
+    """Turns texts into replies, filing requests and recording consent on the way."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        citizens: CitizenStore | None = None,
+        requests: RequestStore | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.citizens = citizens or CitizenStore()
+        self.requests = requests or RequestStore()
+
+    def reply(self, message: Incoming) -> str:
+        """The reply to ``message`` (GSM-7)."""
+        return to_gsm7(self._reply(message))
+
+    def _reply(self, message: Incoming) -> str:
+        citizen = message.caller.citizen
+        body = " ".join(strip_symbols(message.body).split())
+        word, _, rest = body.partition(" ")
+        command = word.upper().strip(".,:;!?")
+        opt_out = message.opt_out_type.upper()
+
+        if opt_out == "STOP" or command in STOP_WORDS:
+            self.citizens.set_consent(citizen, "sms", False, f"sms:{command or opt_out}")
+            self.citizens.clear_conversation(citizen)
+            metrics.add_metric(name="SmsOptOut", unit="Count", value=1)
+            return text("stop", STOP_WORDS.get(command, "en"))
+        if opt_out == "START" or command in START_WORDS:
+            self.citizens.set_consent(citizen, "sms", True, f"sms:{command or opt_out}")
+            return text("start", "en")
+        if command in HELP_WORDS:
+            return help_text(self.catalog, HELP_WORDS[command])
+        if command == STATUS_WORD:
+            self.citizens.clear_conversation(citizen)
+            return self._status(citizen, rest)
+        found = self.catalog.by_keyword(command) if command else None
+        if found:
+            service, language = found
+            return self._fill(message, service, language, {}, None, rest)
+        pending = self.citizens.get_conversation(citizen)
+        if pending:
+            service_or_none = self.catalog.service(pending.get("service", ""))
+            if service_or_none is not None:
+                return self._fill(
+                    message,
+                    service_or_none,
+                    "en" if pending.get("language") == "en" else "sv",
+                    dict(pending.get("attributes") or {}),
+                    pending.get("awaiting"),
+                    body,
+                    pending.get("description"),
+                )
+        if is_valid(body):  # a bare reference, as in our filing reply: its status
+            return self._status(citizen, body)
+        return help_text(self.catalog, "en", unknown=True)
+
+    # -- filing -------------------------------------------------------------------------------
+    def _fill(
+        self,
+        message: Incoming,
+        service: Service,
+        language: Language,
+        attributes: dict[str, str],
+        start: str | None,
+        body: str,
+        description: str | None = None,
+    ) -> str:
+        citizen = message.caller.citizen
+        extra = parse_into(service, attributes, start, body)
+        if extra:
+            description = f"{description} {extra}".strip() if description else extra
+        for attr in service.attributes:
+            value = attributes.get(attr.code, "")
+            problem = attr.problem(value) if value else None
+            if problem:
+                attributes.pop(attr.code)
+            if problem or (attr.required and not value):
+                self.citizens.save_conversation(
+                    citizen,
+                    {
+                        "service": service.service_code,
+                        "language": language,
+                        "attributes": attributes,
+                        "awaiting": attr.code,
+                        "description": description,
+                    },
+                )
+                question = ask(service, attr, language)
+                logger.info(
+                    "sms asks for a field",
+                    extra={"citizen": citizen, "field": attr.code, "invalid": bool(problem)},
+                )
+                return f"{attr.error(language)} {question}" if problem else question
+        consent = self.citizens.consent(citizen, "sms")
+        request = NewRequest(
+            service_code=service.service_code,
+            attributes=attributes,
+            description=(description or "")[:MAX_TEXT] or None,
+            contact=Contact(phone=message.caller.phone),
+            notify_by="sms",
+            language=language,
+            consent=consent is not False,
+        )
+        try:
+            filed = file_request(
+                request,
+                channel="sms",
+                citizen=citizen,
+                message_id=message.message_sid,
+                store=self.requests,
+                catalog=self.catalog,
+            )
+        except InvalidRequest as exc:
+            return exc.errors[0]["message"]
+        self.citizens.clear_conversation(citizen)
+        reference = filed.record["reference"]
+        if filed.created:
+            metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
+        logger.info(
+            "sms filed a request",
+            extra={"reference": reference, "citizen": citizen, "new_request": filed.created},
+        )
+        return text("filed", language, service=service.name(language), reference=reference)
+
+    # -- status -------------------------------------------------------------------------------
+    def _status(self, citizen: str, rest: str) -> str:
+        language: Language = "en"
+        wanted = re.sub(r"[\s-]", "", rest)
+        if not wanted:
+            records = self.requests.list_by_citizen(citizen, limit=3)
+            if not records:
+                return text("status_none", language)
+            items = "; ".join(
+                f"{r['reference']} {service_name(self.catalog, r['service_code'], language)}: "
+                f"{status_name(r['status'], language)}"
+                for r in records
+            )
+            return text("status_list", language, items=items)
+        shown = wanted[:20]
+        if not wanted.isdigit() or not 8 <= len(wanted) <= 12:
+            return text("status_invalid", language, reference=shown)
+        record = own_request(wanted, citizen, self.requests)
+        if record is None:
+            return text("status_not_found", language, reference=shown)
+        return status_line(self.catalog, record, language)
+
+
+def status_line(catalog: Catalog, record: dict[str, Any], language: Language) -> str:
+    line = text(
+        "status",
+        language,
+        reference=record["reference"],
+        service=service_name(catalog, record["service_code"], language),
+        status=status_name(record["status"], language),
+    )
+    if record["status"] not in ("resolved", "rejected") and record.get("expected_at"):
+        line += text("status_expected", language, date=str(record["expected_at"])[:10])
+    return line
+
+
+def parse_into(
+    service: Service, attributes: dict[str, str], start: str | None, body: str
+) -> str | None:
+    """Fill ``attributes`` from ``body`` (see the module doc); the left-over text, if any."""
+    codes = [a.code for a in service.attributes]
+    first = codes.index(start) if start in codes else 0
+    targets = [a for a in service.attributes[first:] if a.code not in attributes or a.code == start]
+    rest = body.strip()
+    for i, attr in enumerate(targets):
+        if not rest:
+            break
+        last = i == len(targets) - 1
+        if attr.input == "digits":
+            if last:
+                value, rest = re.sub(r"[\s-]", "", rest), ""
+            else:
+                word, _, rest = rest.partition(" ")
+                value = word.replace("-", "")
+        elif attr.location:
+            match = _LOCATION.match(rest)
+            if match:
+                value, rest = match.group("value"), match.group("rest") or ""
+            else:
+                value, rest = rest, ""
+        else:
+            value, rest = rest, ""
+        attributes[attr.code] = value.strip(" ,.;:")
+        rest = rest.strip()
+    return rest or None

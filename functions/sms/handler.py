@@ -1,0 +1,153 @@
+"""Twilio Messaging webhooks: ``POST /channels/sms`` and ``POST /channels/sms/status``.
+
+Every request is checked against ``X-Twilio-Signature`` before anything is read (403 and
+nothing stored otherwise). Inbound texts are answered with TwiML in the keyword's language;
+the reply to a ``MessageSid`` is kept (Powertools idempotency on the idempotency table), so
+a Twilio retry gets the same reply and never files a second request. Status callbacks record
+the delivery status of what the bus sent, for the notifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared import aws
+from functions.shared.citizens import CitizenStore
+from functions.shared.errors import ApiError
+from functions.shared.observability import logger, metrics
+from functions.shared.phone_channels import caller
+from functions.shared.settings import get_settings
+from functions.shared.twilio_webhook import Forbidden, verified_form
+from functions.sms.dialogue import Dialogue, Incoming
+from functions.sms.texts import text
+from schemas.catalog import load_catalog
+
+app = APIGatewayHttpResolver()
+
+XML = "application/xml"
+MESSAGE_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+STATUS = re.compile(r"^[a-z_]{1,32}$")
+UNSUBSCRIBED = "21610"  # Twilio: the recipient has replied STOP to this sender
+
+
+def twiml(status: int, message: str | None = None) -> Response[str]:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    response = MessagingResponse()
+    if message:
+        response.message(message)
+    return Response(status_code=status, content_type=XML, body=str(response))
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(exc: Forbidden) -> Response[str]:
+    metrics.add_metric(name="TwilioSignatureRejected", unit="Count", value=1)
+    logger.warning("twilio webhook refused", extra={"reason": str(exc)})
+    return twiml(403)
+
+
+@app.exception_handler(ApiError)
+def _bad_request(exc: ApiError) -> Response[str]:
+    logger.info("twilio webhook bad request", extra={"status": exc.status})
+    return twiml(exc.status)
+
+
+@app.not_found
+def _not_found(exc: NotFoundError) -> Response[str]:
+    return twiml(404)
+
+
+@app.post("/channels/sms")
+def inbound_sms() -> Response[str]:
+    form = verified_form(app.current_event)
+    catalog = load_catalog(get_settings().catalog_path)
+    who = caller(form.first("From"), catalog.jurisdiction.phone_region)
+    if who is None:
+        return twiml(400, f"{text('no_sender', 'sv')} {text('no_sender', 'en')}")
+    sid = form.first("MessageSid") or form.first("SmsMessageSid")
+    if not MESSAGE_SID.match(sid):
+        return twiml(400)
+    message = Incoming(
+        caller=who, message_sid=sid, body=form.first("Body"), opt_out_type=form.first("OptOutType")
+    )
+    metrics.add_metric(name="SmsReceived", unit="Count", value=1)
+    reply = once(who.citizen, sid, lambda: Dialogue(catalog).reply(message), app.lambda_context)
+    return twiml(200, reply)
+
+
+@app.post("/channels/sms/status")
+def status_callback() -> Response[str]:
+    form = verified_form(app.current_event)
+    sid = form.first("MessageSid") or form.first("SmsSid")
+    status = (form.first("MessageStatus") or form.first("SmsStatus")).lower()
+    if not MESSAGE_SID.match(sid) or not STATUS.match(status):
+        return twiml(400)
+    error_code = form.first("ErrorCode")
+    error_code = error_code if error_code.isdigit() else ""
+    region = load_catalog(get_settings().catalog_path).jurisdiction.phone_region
+    recipient = caller(form.first("To"), region)
+    citizen = recipient.citizen if recipient else None
+    citizens = CitizenStore()
+    moved = citizens.record_message_status(sid, status, error_code or None, citizen)
+    if error_code == UNSUBSCRIBED and citizen and citizens.consent(citizen, "sms") is not False:
+        citizens.set_consent(citizen, "sms", False, f"twilio:{UNSUBSCRIBED}")
+    logger.info(
+        "sms status",
+        extra={"message_sid": sid, "status": status, "error_code": error_code, "moved": moved},
+    )
+    return twiml(200)
+
+
+def once(citizen: str, message_sid: str, compute: Callable[[], str], context: LambdaContext) -> str:
+    """``compute()`` the first time this citizen's ``MessageSid`` is seen; the same reply after.
+
+    Powertools idempotency on the idempotency table, keyed on citizen and MessageSid. If the
+    first delivery is still being handled, the reply is computed again (filing is itself
+    deduplicated on the MessageSid, so that cannot file twice).
+    """
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=aws.dynamodb()
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[citizen, sid]",
+        expires_after_seconds=settings.dedup_ttl_days * 24 * 3600,
+    )
+    config.register_lambda_context(context)
+
+    @idempotent_function(
+        data_keyword_argument="message",
+        persistence_store=persistence,
+        config=config,
+        key_prefix="sms-reply",
+    )
+    def handle(message: dict[str, str]) -> dict[str, str]:
+        return {"reply": compute()}
+
+    try:
+        result: dict[str, str] = handle(message={"citizen": citizen, "sid": message_sid})
+    except IdempotencyAlreadyInProgressError:
+        return compute()
+    return result["reply"]
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
