@@ -300,3 +300,23 @@ def test_the_sample_event_is_served_by_the_handler(open_data: PublicWatch, bus: 
     assert "<service_code>street-damage</service_code>" in result["body"]
     post = bus.invoke("open311", load_event("open311/post_request_form.json"))
     assert post["statusCode"] == 201, post["body"]
+
+
+def test_agency_status_changes_show_in_open311_and_the_aggregates(
+    open_data: PublicWatch, bus: LocalBus
+) -> None:
+    reference = open_data.file("street-damage", description="Hål vid busshållplatsen")
+    open_data.remember("08-123 456 78")
+    key = {"Authorization": "Bearer local-streets-key"}
+    for status, note in (("in_progress", None), ("resolved", "Lagat. Frågor: 08-123 456 78")):
+        body = {"status": status} | ({"note": note} if note else {})
+        changed = bus.request(
+            "POST", f"/agency/v1/requests/{reference}/status", headers=key, json_body=body
+        )
+        assert changed.status == 200, changed.text
+    (got,) = open_data.get(f"/open311/v2/requests/{reference}.json").json()
+    assert got["status"] == "closed" and got["status_notes"] == "Lagat. Frågor: […]"
+    assert open_data.get("/open311/v2/requests.json?status=open").json() == []
+    bus.run_schedules(force=True)
+    (row,) = open_data.get("/open-data/v1/stats.json").json()["rows"]
+    assert (row["status"], row["suppressed"], row["count"]) == ("resolved", True, None)
