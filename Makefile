@@ -48,6 +48,7 @@ format: $(VENV)/.synced
 schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.export
 	$(RUN) python -m schemas.asyncapi
+	$(RUN) python -m schemas.openapi
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

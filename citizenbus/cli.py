@@ -46,11 +46,14 @@ def serve(host: str, port: int) -> int:
   agency API      GET  {base}/agency/v1/requests/{{reference}}  (Bearer <agency key>)
                   POST {base}/agency/v1/requests/{{reference}}/status
                   PUT  {base}/agency/v1/subscriptions  (webhooks; citizenbus redrive --local)
+  Open311         GET  {base}/open311/v2/services.json  (requests.json, POST requests.json)
+  open data       GET  {base}/open-data/  and  {base}/open-data/v1/stats.csv
 
 Local credentials (set the variables to change them):
   CITIZENBUS_PUBLIC_URL  = {public_url}
   CITIZENBUS_JWT_SECRET  = {os.environ["CITIZENBUS_JWT_SECRET"]}
   CITIZENBUS_AGENCY_KEYS = {os.environ["CITIZENBUS_AGENCY_KEYS"]}
+  CITIZENBUS_OPEN311_KEYS = {os.environ["CITIZENBUS_OPEN311_KEYS"]}  (Open311 POST api_key)
   TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
     (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h):

@@ -31,6 +31,7 @@ class Function:
     uses_twilio: bool = False
     tables: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    buckets: tuple[str, ...] = ()  # S3 buckets the function writes/reads (see BUCKETS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,14 @@ TABLES: tuple[Table, ...] = (
         "requests",
         key="reference",
         ttl="expires_at",
-        indexes=(("by-citizen", "citizen", "submitted_at"), ("by-due", "due", "expected_at")),
+        indexes=(
+            ("by-citizen", "citizen", "submitted_at"),
+            # Open311 GET requests and the open-data aggregates: by service, and by month
+            ("by-service", "service_code", "submitted_at"),
+            ("by-month", "submitted_month", "submitted_at"),
+            # The deadline index: open requests not yet flagged late, by expected date
+            ("by-due", "due", "expected_at"),
+        ),
     ),
     Table("outbox", key="id", stream=True, ttl="expires_at"),
     Table("idempotency", key="id", ttl="expiration"),
@@ -58,6 +66,14 @@ TABLES: tuple[Table, ...] = (
     # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
     Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
 )
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str  # logical name; the env variable is f"{NAME}_BUCKET" (dashes as underscores)
+
+
+BUCKETS: tuple[Bucket, ...] = (Bucket("open-data"),)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -125,6 +141,38 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/channels/voice"),),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),
+    ),
+    Function(
+        "open311",
+        "functions.open311.handler.lambda_handler",
+        # API Gateway path variables are whole segments: the handler splits ".json"/".xml".
+        routes=(
+            Route("GET", "/open311/v2/{resource}"),
+            Route("POST", "/open311/v2/{resource}"),
+            Route("GET", "/open311/v2/services/{service}"),
+            Route("GET", "/open311/v2/requests/{request}"),
+            Route("GET", "/open311/v2/tokens/{token}"),
+        ),
+        tables=("requests", "outbox", "idempotency"),
+    ),
+    Function(
+        "open_data",
+        "functions.open_data.handler.lambda_handler",
+        routes=(
+            Route("GET", "/open-data/v1/stats.json"),
+            Route("GET", "/open-data/v1/stats.csv"),
+            Route("GET", "/open-data"),
+            Route("GET", "/open-data/"),
+        ),
+        tables=("requests",),
+        buckets=("open-data",),
+    ),
+    Function(
+        "open_data_export",
+        "functions.open_data.export.lambda_handler",
+        schedule_minutes=60,
+        tables=("requests",),
+        buckets=("open-data",),
     ),
 )
 

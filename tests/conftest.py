@@ -54,3 +54,14 @@ def count_items(table: str) -> int:
 
 def nothing_stored() -> bool:
     return count_items("requests") == 0 and count_items("outbox") == 0
+
+
+@pytest.fixture
+def open_data(bus: LocalBus) -> Iterator[Any]:
+    """Open-data tests: a :class:`tests.test_privacy.PublicWatch` over the bus that fails the
+    test when any personal data filed in it shows up in a public answer or export."""
+    from tests.test_privacy import PublicWatch
+
+    watch = PublicWatch(bus)
+    yield watch
+    watch.assert_clean()

@@ -22,7 +22,7 @@ from functions.shared.routing import (
     subscription_pattern,
 )
 from functions.shared.settings import get_settings
-from functions.topology import FUNCTIONS, TABLES, Table
+from functions.topology import BUCKETS, FUNCTIONS, TABLES, Bucket, Table
 from schemas.catalog import Catalog
 
 LOCAL_PREFIX = "citizenbus"
@@ -35,6 +35,15 @@ def table_name(table: Table) -> str:
 def table_env() -> dict[str, str]:
     """Environment variables naming each table, as the CDK app also sets them."""
     return {f"{t.name.upper()}_TABLE": table_name(t) for t in TABLES}
+
+
+def bucket_name(bucket: Bucket) -> str:
+    return f"{LOCAL_PREFIX}-{bucket.name}"
+
+
+def bucket_env() -> dict[str, str]:
+    """Environment variables naming each S3 bucket, as the CDK app also sets them."""
+    return {f"{b.name.upper().replace('-', '_')}_BUCKET": bucket_name(b) for b in BUCKETS}
 
 
 def create_table(table: Table) -> None:
@@ -144,6 +153,11 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
             Targets=[{"Id": "queue", "Arn": arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
         )
     aws.client("sesv2").create_email_identity(EmailIdentity=get_settings().email_from)
+    for bucket in BUCKETS:
+        aws.s3().create_bucket(
+            Bucket=bucket_name(bucket),
+            CreateBucketConfiguration={"LocationConstraint": aws.s3().meta.region_name},  # type: ignore[typeddict-item]
+        )
     url, _ = create_queue(f"{LOCAL_PREFIX}-outbox-dlq")
     queues[f"{LOCAL_PREFIX}-outbox-dlq"] = url
     return queues

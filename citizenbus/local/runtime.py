@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from citizenbus.local.aws import LOCAL_PREFIX, provision, table_env
+from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
 from functions import topology
 from functions.shared import aws
 from functions.shared.settings import get_settings
@@ -34,6 +34,7 @@ ACCOUNT = "123456789012"
 DEFAULT_JWT_SECRET = "local-jwt-secret-for-citizenbus-dev-only"  # noqa: S105 - local identity provider only
 # Local agency bearer keys (in AWS: Secrets Manager). Printed by ``citizenbus serve``.
 DEFAULT_AGENCY_KEYS = "tax=local-tax-key,streets=local-streets-key,waste=local-waste-key"
+DEFAULT_OPEN311_KEY = "local-open311-key"  # the api_key Open311 POST accepts locally
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 TEXT_TYPES = ("application/json", "application/cloudevents+json", "text/", "application/xml")
@@ -99,6 +100,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "CITIZENBUS_LOCAL": "1",
         "CITIZENBUS_JWT_SECRET": os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
         "CITIZENBUS_AGENCY_KEYS": os.environ.get("CITIZENBUS_AGENCY_KEYS", DEFAULT_AGENCY_KEYS),
+        "CITIZENBUS_OPEN311_KEYS": os.environ.get("CITIZENBUS_OPEN311_KEYS", DEFAULT_OPEN311_KEY),
         "POWERTOOLS_SERVICE_NAME": "citizenbus",
         "POWERTOOLS_METRICS_NAMESPACE": "CitizenBus",
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
@@ -106,6 +108,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
     env.update(table_env())
+    env.update(bucket_env())
     env.update(overrides or {})
     return env
 

@@ -168,6 +168,7 @@ def build_record(
         "notify_by": request.notify_by,
         "consent": request.consent,
         "submitted_at": at,
+        "submitted_month": at[:7],  # key of the by-month index (Open311 lists, open data)
         "updated_at": at,
         "expected_at": expected.replace("+00:00", "Z"),
         "due": "open",  # in the deadline index until closed or flagged late

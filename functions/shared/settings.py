@@ -73,6 +73,22 @@ class Settings(BaseModel):
         alias="CITIZENBUS_PUBLIC_URL",
         description="The base URL Twilio signs (scheme, host, any stage or base path).",
     )
+    open311_keys: str = Field(
+        "",
+        alias="CITIZENBUS_OPEN311_KEYS",
+        description="Comma-separated api_key values accepted by Open311 POST requests.",
+    )
+    open_data_bucket: str = Field("citizenbus-open-data", alias="OPEN_DATA_BUCKET")
+    open_data_suppression: int = Field(
+        5, alias="OPEN_DATA_SUPPRESSION", ge=1, description="Aggregate cells below are withheld."
+    )
+    open_data_days: int = Field(
+        365, alias="OPEN_DATA_DAYS", gt=0, description="Days of requests the aggregates cover."
+    )
+
+    @property
+    def open311_api_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.open311_keys.split(",") if k.strip())
 
 
 @lru_cache(maxsize=1)

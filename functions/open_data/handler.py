@@ -1,0 +1,52 @@
+"""Open-data aggregates: ``GET /open-data/v1/stats.{json,csv}`` and the ``/open-data/`` page.
+
+Both serve the last scheduled export (``open_data_export``) from the open-data bucket, so the
+API, the page and the files in S3 always show the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared import stats
+from functions.shared.http import install_error_handlers
+from functions.shared.observability import logger, metrics
+from functions.shared.settings import get_settings
+from schemas.catalog import load_catalog
+
+app = APIGatewayHttpResolver()
+install_error_handlers(app)
+
+HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
+
+
+@app.get("/open-data/v1/stats.json")
+def stats_json() -> Response[str]:
+    body = stats.to_json(stats.latest())
+    return Response(200, "application/json; charset=utf-8", body, HEADERS)
+
+
+@app.get("/open-data/v1/stats.csv")
+def stats_csv() -> Response[str]:
+    body = stats.to_csv(stats.latest())
+    headers = HEADERS | {"Content-Disposition": 'inline; filename="stats.csv"'}
+    return Response(200, "text/csv; charset=utf-8", body, headers)
+
+
+@app.get("/open-data")
+@app.get("/open-data/")
+def page() -> Response[str]:
+    from functions.open_data.page import render
+
+    html = render(stats.latest(), load_catalog(get_settings().catalog_path))
+    return Response(200, "text/html; charset=utf-8", html, HEADERS)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

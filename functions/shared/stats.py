@@ -1,0 +1,188 @@
+"""Anonymized aggregates for open data: daily counts by service, channel and status.
+
+One grain only (day x service x channel x current status), so no published total can be
+subtracted from published cells to recover a withheld one. A cell with fewer requests than
+the suppression threshold keeps its keys but has ``count`` and every measure set to null and
+``suppressed`` true (it holds between 1 and threshold-1 requests). The same rows are served as
+JSON and CSV, and exported to S3 on a schedule.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from functions.shared import aws
+from functions.shared.open311_store import RequestIndex, iso
+from functions.shared.settings import get_settings
+from schemas.lifecycle import CLOSED, Status
+from schemas.open311 import Stats, StatsRow
+
+PREFIX = "open-data/v1"
+JSON_KEY = f"{PREFIX}/stats.json"
+CSV_KEY = f"{PREFIX}/stats.csv"
+COLUMNS = tuple(StatsRow.model_fields)
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def closed_at(record: dict[str, Any]) -> datetime | None:
+    """When the request was closed (its first move to a closed status), or None."""
+    if Status(record["status"]) not in CLOSED:
+        return None
+    for entry in record.get("history", []):
+        if entry.get("status") in CLOSED:
+            return _at(entry["at"])
+    return _at(record["updated_at"])
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation between closest ranks (inclusive)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def compute(
+    records: Iterable[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    threshold: int,
+    now: datetime | None = None,
+) -> Stats:
+    """Aggregate ``records`` into suppressed daily cells."""
+    now = now or datetime.now(UTC)
+    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        key = (record["submitted_at"][:10], record["service_code"], record["channel"])
+        cells[(*key, record["status"])].append(record)
+    rows = []
+    for (day, code, channel, status), members in sorted(cells.items()):
+        count = len(members)
+        if count < threshold:
+            rows.append(
+                StatsRow(
+                    date=day,
+                    service_code=code,
+                    channel=channel,
+                    status=status,
+                    count=None,
+                    median_resolution_hours=None,
+                    p90_resolution_hours=None,
+                    sla_breach_rate=None,
+                    suppressed=True,
+                )
+            )
+            continue
+        hours: list[float] = []
+        breached = 0
+        for record in members:
+            closed = closed_at(record)
+            if closed is not None:
+                hours.append((closed - _at(record["submitted_at"])).total_seconds() / 3600)
+            if (closed or now) > _at(record["expected_at"]):
+                breached += 1
+        rows.append(
+            StatsRow(
+                date=day,
+                service_code=code,
+                channel=channel,
+                status=status,
+                count=count,
+                median_resolution_hours=round(statistics.median(hours), 1) if hours else None,
+                p90_resolution_hours=round(percentile(hours, 0.9), 1) if hours else None,
+                sla_breach_rate=round(breached / count, 3),
+                suppressed=False,
+            )
+        )
+    return Stats(
+        generated_at=iso(now),
+        start_date=start.date().isoformat(),
+        end_date=end.date().isoformat(),
+        suppression_threshold=threshold,
+        rows=rows,
+    )
+
+
+def current(now: datetime | None = None) -> Stats:
+    """The aggregates over the configured window, read from the requests table."""
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    start = (now - timedelta(days=settings.open_data_days)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    records = RequestIndex().submitted_between(start, now)
+    return compute(records, start, now, settings.open_data_suppression, now)
+
+
+def to_json(stats: Stats) -> str:
+    return json.dumps(stats.model_dump(mode="json"), ensure_ascii=False, indent=1)
+
+
+def to_csv(stats: Stats) -> str:
+    """The rows as CSV (header first; null as an empty cell, booleans as true/false)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in stats.rows:
+        values = row.model_dump()
+        writer.writerow(
+            [
+                ("true" if v else "false") if isinstance(v, bool) else ("" if v is None else v)
+                for v in (values[c] for c in COLUMNS)
+            ]
+        )
+    return out.getvalue()
+
+
+def publish(stats: Stats) -> list[str]:
+    """Write ``stats.json`` and ``stats.csv`` (latest, and a dated copy) to the bucket."""
+    bucket = get_settings().open_data_bucket
+    day = stats.generated_at[:10]
+    files = {
+        JSON_KEY: (to_json(stats), "application/json; charset=utf-8"),
+        CSV_KEY: (to_csv(stats), "text/csv; charset=utf-8"),
+    }
+    written = []
+    for key, (body, kind) in files.items():
+        for target in (key, key.replace(f"{PREFIX}/", f"{PREFIX}/daily/{day}/")):
+            aws.s3().put_object(
+                Bucket=bucket,
+                Key=target,
+                Body=body.encode("utf-8"),
+                ContentType=kind,
+                CacheControl="public, max-age=300",
+            )
+            written.append(target)
+    return written
+
+
+def published() -> Stats | None:
+    """The last exported aggregates, or None before the first export."""
+    s3 = aws.s3()
+    try:
+        body = s3.get_object(Bucket=get_settings().open_data_bucket, Key=JSON_KEY)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    return Stats.model_validate_json(body)
+
+
+def latest() -> Stats:
+    """What the API serves: the last export, made now if there is none yet."""
+    stats = published()
+    if stats is None:
+        stats = current()
+        publish(stats)
+    return stats
