@@ -126,7 +126,7 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     Notifications need the explicit opt-in: ``notify_by`` sms/email without ``consent`` is
     refused here (API clients state consent in the JSON they send).
     """
-    from functions.shared.intake import check
+    from functions.shared.intake import check, message
     from schemas.catalog import load_catalog
     from web import render
     from web.http import html_response, redirect
@@ -141,6 +141,10 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     submission_id = values.get("submission_id", "")[:128]
 
     def again(errors: list[dict[str, str]]) -> Response[Any]:
+        # Intake names a missing contact only when all else is fine; a form shows it at once.
+        named = {e["field"] for e in errors}
+        if not (values.get("phone") or values.get("email")) and not named & {"phone", "email"}:
+            errors = [*errors, {"field": "phone", "message": message("contact", language)}]
         logger.info("form refused", extra={"fields": [e["field"] for e in errors]})
         page = render.service_form(service, language, values, errors, submission_id)
         return html_response(400, page)
