@@ -395,3 +395,19 @@ def test_the_static_build_writes_a_plain_folder(tmp_path: Path) -> None:
 )
 def test_who_counts_as_a_browser(accept: str | None, html: bool) -> None:
     assert prefers_html(accept) is html
+
+
+def test_the_page_functions_import_lightly() -> None:
+    """Cold start: the page function and the e-service load Jinja2, boto3 and phonenumbers
+    only when a request needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, functions.web.handler, functions.eservice.handler; "
+        "print(sorted(m for m in ('jinja2', 'boto3', 'phonenumbers', 'twilio') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

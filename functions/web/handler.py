@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.errors import ApiError
 from functions.shared.http import FORM, JSON, content_type, form_body, json_body, json_response
-from functions.shared.intake import citizen_view
 from functions.shared.observability import logger, metrics
 from functions.shared.reference import is_valid
 from web import render
@@ -128,6 +127,8 @@ def status_lookup() -> Response[Any]:
     metrics.add_metric(name="StatusLookups", unit="Count", value=1)
     if html:
         return html_response(200, render.status_result(record, language))
+    from functions.shared.intake import citizen_view
+
     return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
 
 
