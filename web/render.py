@@ -32,6 +32,8 @@ PHONE_MAX = 32  # schemas.request.Contact.phone
 EMAIL_MAX = 254
 # A hint only: the server decides with phonenumbers. Escaped for the `v` flag of pattern.
 PHONE_PATTERN = r"[\d\s\+\-\(\)]{6,32}"
+# The server (email-validator) wants a dot in the domain; a browser's type=email does not.
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 
 def prefix(language: str) -> str:
@@ -242,6 +244,7 @@ def service_form(
         attrs={
             "autocomplete": "email",
             "maxlength": EMAIL_MAX,
+            "pattern": EMAIL_PATTERN,
             "spellcheck": "false",
             "data-error": t["err_email"],
         },

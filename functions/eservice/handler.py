@@ -139,12 +139,20 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
         return html_response(404, render.not_found(language))
     values = {k: v for k, v in fields.items() if isinstance(v, str)}
     submission_id = values.get("submission_id", "")[:128]
+    needs_consent = (
+        values.get("notify_by") in ("sms", "email")
+        and values.get("consent", "").lower() not in TRUE
+    )
 
     def again(errors: list[dict[str, str]]) -> Response[Any]:
         # Intake names a missing contact only when all else is fine; a form shows it at once.
         named = {e["field"] for e in errors}
         if not (values.get("phone") or values.get("email")) and not named & {"phone", "email"}:
-            errors = [*errors, {"field": "phone", "message": message("contact", language)}]
+            # Asking for contact details covers "give a phone number to get SMS" too.
+            errors = [e for e in errors if e["field"] != "notify_by"]
+            errors.append({"field": "phone", "message": message("contact", language)})
+        if needs_consent and "consent" not in named:
+            errors = [*errors, {"field": "consent", "message": text(language)["err_consent"]}]
         logger.info("form refused", extra={"fields": [e["field"] for e in errors]})
         page = render.service_form(service, language, values, errors, submission_id)
         return html_response(400, page)
@@ -154,14 +162,12 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     except ApiError as exc:
         found = _browser_messages(exc.errors, service_code, language)
         return again(found + _attribute_errors(service_code, fields, found))
-    errors: list[dict[str, str]] = []
-    if request.notify_by in ("sms", "email") and not request.consent:
-        errors.append({"field": "consent", "message": text(language)["err_consent"]})
+    if needs_consent:
         try:
             check(request, catalog, "eservice")
         except InvalidRequest as exc:
-            errors = exc.errors + errors
-        return again(errors)
+            return again(exc.errors)
+        return again([])
     try:
         filed = file_request(request, channel="eservice", message_id=submission_id_or_none)
     except InvalidRequest as exc:

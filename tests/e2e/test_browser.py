@@ -139,8 +139,11 @@ def test_without_javascript_the_server_draws_the_errors(server: Server, pages: P
     page.wait_for_selector("#error-summary")
     assert page.title().startswith("Fel: ")
     texts = page.locator("#error-summary li").all_inner_texts()
-    assert "Skriv en gatuadress (3 till 200 tecken)." in texts
-    assert "Kryssa i rutan om du vill få besked, eller välj Nej tack." in texts
+    assert texts == [
+        "Skriv en gatuadress (3 till 200 tecken).",
+        "Ange ett telefonnummer eller en e-postadress.",
+        "Kryssa i rutan om du vill få besked, eller välj Nej tack.",
+    ]
     assert page.locator("#field-address").get_attribute("aria-invalid") == "true"
     assert page.locator("#field-address").input_value() == "x"
     screenshot(page, "form-error-server-nojs")  # axe needs script: see the test below
@@ -242,3 +245,39 @@ def test_the_accessibility_check_catches_what_it_should(pages: Pages) -> None:
     with pytest.raises(AssertionError) as failure:
         check_accessibility(page, "axe-self-check")
     assert "label" in str(failure.value) and "color-contrast" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("service", "fill", "notify"),
+    [
+        ("street-damage", {"field-address": "x"}, "sms"),
+        ("street-damage", {"field-address": "Storgatan 1", "field-email": "a@b"}, "email"),
+        ("tax-return-approve", {"field-personal_code": "12ab5678", "field-phone": "07"}, "none"),
+        ("missed-waste-collection", {"field-email": "anna@example.se"}, "sms"),
+    ],
+)
+def test_the_script_and_the_server_find_the_same_errors(
+    server: Server, pages: Pages, service: str, fill: dict[str, str], notify: str
+) -> None:
+    """The browser's checks are hints that match the server: same fields, same words."""
+    found = []
+    for send in ("click", "submit"):  # the script's check, then a plain post to the server
+        page = pages.new()
+        page.goto(f"{server.base}/forms/{service}")
+        for field, value in fill.items():
+            page.locator(f"#{field}").fill(value)
+        page.locator(f"#field-notify_by-{notify}").check()
+        if send == "click":
+            page.get_by_role("button", name="Skicka").click()
+        else:
+            page.locator("form").evaluate("form => form.submit()")
+        page.wait_for_selector("#error-summary")
+        links = page.locator("#error-summary a")
+        found.append(
+            [
+                (links.nth(i).get_attribute("href"), links.nth(i).inner_text())
+                for i in range(links.count())
+            ]
+        )
+    assert found[0] == found[1]
+    assert found[0]
