@@ -216,7 +216,8 @@ def test_errors_are_drawn_next_to_their_fields_and_nothing_is_stored(bus: LocalB
     summary = page.one("div", id="error-summary")
     assert summary["role"] == "alert" and summary["tabindex"] == "-1"
     links = [a["href"] for a in page.find("a") if a.get("href", "").startswith("#field-")]
-    assert links == ["#field-personal_code", "#field-email"]
+    # Every error at once, in page order: the model's, the catalog's and the missing consent.
+    assert links == ["#field-personal_code", "#field-email", "#field-consent"]
     for name, message in (
         ("personal_code", "The personal code must be exactly 8 digits."),
         ("email", "Enter a valid e-mail address, for example name@example.com."),
