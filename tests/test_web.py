@@ -412,3 +412,22 @@ def test_the_page_functions_import_lightly() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_sample_status_look_up_event(bus: LocalBus) -> None:
+    """A browser's status look-up as API Gateway delivers it (form body base64-encoded)."""
+    import base64
+
+    from tests.conftest import load_event
+
+    event = load_event("apigw/web_status_lookup.json")
+    missing = bus.invoke("web", event)
+    assert missing["statusCode"] == 404
+    assert "We found no request" in missing["body"]
+    reference = file(bus, phone="070-123 45 67")
+    body = base64.b64decode(event["body"]).decode().replace("1754800504", reference)
+    event["body"] = base64.b64encode(body.encode()).decode()
+    found = bus.invoke("web", event)
+    assert found["statusCode"] == 200
+    assert found["headers"]["Content-Type"].startswith("text/html")
+    assert "Being handled" not in found["body"] and "Received" in found["body"]
