@@ -431,3 +431,14 @@ def test_the_sample_status_look_up_event(bus: LocalBus) -> None:
     assert found["statusCode"] == 200
     assert found["headers"]["Content-Type"].startswith("text/html")
     assert "Being handled" not in found["body"] and "Received" in found["body"]
+
+
+def test_an_unreadable_status_look_up_gets_its_form_back(bus: LocalBus) -> None:
+    response = bus.request(
+        "POST", "/status", headers={**BROWSER, "Content-Type": "text/plain"}, body="hello"
+    )
+    assert response.status == 415
+    page = Page(response.text)
+    assert page.one(id="field-reference")["aria-invalid"] == "true"
+    api = bus.request("POST", "/status", headers={"Content-Type": "text/plain"}, body="hello")
+    assert api.status == 415 and api.json()["errors"][0]["field"] == "content-type"

@@ -37,8 +37,11 @@ def _current_language() -> str:
 
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response[Any]:
+    # Only the status look-up reads a body: an unreadable one gets its form back.
     if prefers_html(app.current_event.headers.get("accept")):
-        return html_response(exc.status, render.not_found(_current_language()))
+        language = _current_language()
+        errors = [{"field": "reference", "message": text(language)["err_form"]}]
+        return html_response(exc.status, render.status_form(language, errors=errors))
     return json_response(exc.status, exc.body())
 
 
