@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean
+.PHONY: help run test lint format typecheck schemas demo clean e2e web
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -18,6 +18,8 @@ help:
 	@echo "make format  ruff format and autofix"
 	@echo "make schemas regenerate the JSON Schemas in schemas/json"
 	@echo "make demo    a narrated journey on an in-process bus"
+	@echo "make e2e     the browser tests (headless chromium, axe-core)"
+	@echo "make web     build the web e-service's static files into web/dist/"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,3 +54,12 @@ schemas: $(VENV)/.synced
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+
+# The browser tests: Debian's chromium (apt, if missing) driven by Playwright, axe-core from npm.
+e2e: $(VENV)/.synced
+	bash tests/e2e/install.sh
+	CITIZENBUS_E2E=1 $(RUN) pytest tests/e2e
+
+# The web e-service as a plain folder of static files (web/dist/) for S3 + CloudFront.
+web: $(VENV)/.synced
+	$(RUN) python -m web.build

@@ -37,6 +37,7 @@ def serve(host: str, port: int) -> int:
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
 
+  web e-service   GET  {base}/  (English: {base}/en)
   health          GET  {base}/healthz
   app API         POST {base}/app/v1/requests        (Authorization: Bearer <token>)
   e-service form  POST {base}/eservice/v1/forms/{{service_code}}

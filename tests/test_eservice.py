@@ -145,5 +145,8 @@ def test_the_sample_api_gateway_form_event(bus: LocalBus) -> None:
     event = load_event("apigw/eservice_form.json")
     first = bus.invoke("eservice", event)
     again = bus.invoke("eservice", event)  # a browser re-post: same submission id
-    assert first["statusCode"] == 201 and again["statusCode"] == 200
+    # A browser (Accept: text/html) is sent on to the receipt page, both times the same one.
+    assert first["statusCode"] == 303 and again["statusCode"] == 303
+    assert first["headers"]["Location"] == again["headers"]["Location"]
+    assert first["headers"]["Location"].startswith("/en/receipt/")
     assert count_items("requests") == 1

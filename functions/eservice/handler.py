@@ -3,6 +3,10 @@
 The fields are the service's attributes (by their catalog code) plus the contact details
 (``phone`` and/or ``email``), ``notify_by``, ``consent`` and ``language``. A form may carry a
 ``submission_id`` (or an ``Idempotency-Key`` header) so a double click files once.
+
+API clients (a JSON body, or an ``Accept`` that does not prefer HTML) get 201 JSON. A browser's
+form post (form-encoded, ``Accept`` ranking ``text/html`` first) gets ``303`` to the receipt
+page, or the form drawn again (400) with each error next to its field.
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ def submit_form(service_code: str) -> Response[Any]:
         fields = _flatten(data)
     else:
         raise ApiError.one(415, "content-type", f"send the form as {FORM} or {JSON}")
+    if kind == FORM and _from_browser(event.headers.get("accept")):
+        return _browser_submit(service_code, fields)
     request, submission_id = to_new_request(service_code, fields)
     submission_id = event.headers.get("idempotency-key") or submission_id
     try:
@@ -105,6 +111,117 @@ def submit_form(service_code: str) -> Response[Any]:
         extra={"reference": filed.record["reference"], "new_request": filed.created},
     )
     return json_response(201 if filed.created else 200, citizen_view(filed.record))
+
+
+def _from_browser(accept: str | None) -> bool:
+    from web.http import prefers_html
+
+    return prefers_html(accept)
+
+
+def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
+    """A plain HTML form post: 303 to the receipt, or the form again with its errors (400).
+
+    Browsers without JavaScript land here too, so every error is drawn next to its field.
+    Notifications need the explicit opt-in: ``notify_by`` sms/email without ``consent`` is
+    refused here (API clients state consent in the JSON they send).
+    """
+    from functions.shared.intake import check, message
+    from schemas.catalog import load_catalog
+    from web import render
+    from web.http import html_response, redirect
+    from web.texts import text
+
+    catalog = load_catalog()
+    language = "en" if fields.get("language") == "en" else "sv"
+    service = catalog.service(service_code)
+    if service is None:
+        return html_response(404, render.not_found(language))
+    values = {k: v for k, v in fields.items() if isinstance(v, str)}
+    submission_id = values.get("submission_id", "")[:128]
+    needs_consent = (
+        values.get("notify_by") in ("sms", "email")
+        and values.get("consent", "").lower() not in TRUE
+    )
+
+    def again(errors: list[dict[str, str]]) -> Response[Any]:
+        # Intake names a missing contact only when all else is fine; a form shows it at once.
+        named = {e["field"] for e in errors}
+        if not (values.get("phone") or values.get("email")) and not named & {"phone", "email"}:
+            # Asking for contact details covers "give a phone number to get SMS" too.
+            errors = [e for e in errors if e["field"] != "notify_by"]
+            errors.append({"field": "phone", "message": message("contact", language)})
+        if needs_consent and "consent" not in named:
+            errors = [*errors, {"field": "consent", "message": text(language)["err_consent"]}]
+        logger.info("form refused", extra={"fields": [e["field"] for e in errors]})
+        page = render.service_form(service, language, values, errors, submission_id)
+        return html_response(400, page)
+
+    try:
+        request, submission_id_or_none = to_new_request(service_code, fields)
+    except ApiError as exc:
+        found = _browser_messages(exc.errors, service_code, language)
+        return again(found + _attribute_errors(service_code, fields, found))
+    if needs_consent:
+        try:
+            check(request, catalog, "eservice")
+        except InvalidRequest as exc:
+            return again(exc.errors)
+        return again([])
+    try:
+        filed = file_request(request, channel="eservice", message_id=submission_id_or_none)
+    except InvalidRequest as exc:
+        return again(exc.errors)
+    reference = filed.record["reference"]
+    if filed.created:
+        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
+    logger.info("request filed", extra={"reference": reference, "new_request": filed.created})
+    return redirect(render.receipt_path(language, reference, service_code))
+
+
+def _attribute_errors(
+    service_code: str, fields: dict[str, Any], known: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """The attributes' own errors, when a contact field failed first: show all at once."""
+    from functions.shared.intake import check
+    from schemas.catalog import load_catalog
+
+    bad = {e["field"].removeprefix("contact.") for e in known}
+    rest = {k: v for k, v in fields.items() if k not in bad}
+    try:
+        request, _ = to_new_request(service_code, rest)
+        check(request, load_catalog(), "eservice")
+    except ApiError:
+        return []
+    except InvalidRequest as exc:
+        return [e for e in exc.errors if e["field"].startswith("attributes.")]
+    return []
+
+
+def _browser_messages(
+    errors: list[dict[str, str]], service_code: str, language: str
+) -> list[dict[str, str]]:
+    """Plain-language messages for the model's checks (which speak developer English)."""
+    from functions.shared.intake import message
+    from schemas.catalog import load_catalog
+    from web.texts import text
+
+    service = load_catalog().service(service_code)
+    t = text(language)
+    out = []
+    for error in errors:
+        name = error["field"].removeprefix("attributes.").removeprefix("contact.")
+        attr = service.attribute(name) if service else None
+        if attr is not None:
+            msg = attr.error(language)
+        elif name == "email":
+            msg = t["err_email"]
+        elif name == "phone":
+            msg = message("phone", language)
+        else:
+            msg = t["err_form"]
+        out.append({"field": error["field"], "message": msg})
+    return out
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,0 +1,162 @@
+"""The citizen web e-service pages: ``GET /`` and the pages under it, in Swedish and English.
+
+Swedish lives at ``/``, English under ``/en``. The forms post to the e-service function
+(``POST /eservice/v1/forms/{service_code}``), which answers a browser with ``303`` to the
+receipt page here. The status look-up is POSTed so the phone number or e-mail address never
+appears in a URL (or in a log).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.errors import ApiError
+from functions.shared.http import FORM, JSON, content_type, form_body, json_body, json_response
+from functions.shared.observability import logger, metrics
+from functions.shared.reference import is_valid
+from web import render
+from web.http import html_response, prefers_html
+from web.texts import text
+
+app = APIGatewayHttpResolver()
+
+
+def _language(path: str) -> str:
+    return "en" if path == "/en" or path.startswith("/en/") else "sv"
+
+
+def _current_language() -> str:
+    return _language(app.current_event.path)
+
+
+@app.exception_handler(ApiError)
+def _api_error(exc: ApiError) -> Response[Any]:
+    # Only the status look-up reads a body: an unreadable one gets its form back.
+    if prefers_html(app.current_event.headers.get("accept")):
+        language = _current_language()
+        errors = [{"field": "reference", "message": text(language)["err_form"]}]
+        return html_response(exc.status, render.status_form(language, errors=errors))
+    return json_response(exc.status, exc.body())
+
+
+@app.not_found
+def _not_found(exc: NotFoundError) -> Response[Any]:
+    return html_response(404, render.not_found(_current_language()))
+
+
+@app.get("/")
+@app.get("/en")
+def home() -> Response[Any]:
+    return html_response(200, render.home(_current_language()), cache="public, max-age=300")
+
+
+@app.get("/forms/<service_code>")
+@app.get("/en/forms/<service_code>")
+def service_form(service_code: str) -> Response[Any]:
+    from schemas.catalog import load_catalog
+
+    language = _current_language()
+    service = load_catalog().service(service_code)
+    if service is None:
+        return html_response(404, render.not_found(language))
+    # A fresh submission id per rendered form: a double submit files once.
+    page = render.service_form(service, language, submission_id=str(uuid.uuid4()))
+    return html_response(200, page)
+
+
+@app.get("/receipt/<reference>")
+@app.get("/en/receipt/<reference>")
+def receipt(reference: str) -> Response[Any]:
+    """The receipt shows only what its URL holds: the reference and the service's name."""
+    from schemas.catalog import load_catalog
+
+    language = _current_language()
+    code = (app.current_event.query_string_parameters or {}).get("service", "")
+    service = load_catalog().service(code)
+    if service is None or not is_valid(reference):
+        return html_response(404, render.not_found(language))
+    return html_response(200, render.receipt(reference, service, language))
+
+
+@app.get("/status")
+@app.get("/en/status")
+def status_form() -> Response[Any]:
+    return html_response(200, render.status_form(_current_language()), cache="public, max-age=300")
+
+
+@app.post("/status")
+@app.post("/en/status")
+def status_lookup() -> Response[Any]:
+    from functions.web.lookup import find_request
+    from schemas.catalog import load_catalog
+
+    event = app.current_event
+    language = _current_language()
+    html = prefers_html(event.headers.get("accept"))
+    kind = content_type(event)
+    if kind == FORM:
+        fields = {k: v[0] for k, v in form_body(event).items()}
+    elif kind == JSON:
+        data = json_body(event)
+        fields = data if isinstance(data, dict) else {}
+    else:
+        raise ApiError.one(415, "content-type", f"send the look-up as {FORM} or {JSON}")
+    reference = str(fields.get("reference") or "")[:40]
+    contact = str(fields.get("contact") or "")[:254]
+    t = text(language)
+    errors = []
+    if not reference.strip():
+        errors.append({"field": "reference", "message": t["err_reference"]})
+    if not contact.strip():
+        errors.append({"field": "contact", "message": t["err_contact"]})
+    values = {"reference": reference, "contact": contact}
+    if errors:
+        if html:
+            return html_response(400, render.status_form(language, values, errors))
+        return json_response(400, {"errors": errors})
+    region = load_catalog().jurisdiction.phone_region
+    record = find_request(reference, contact, region)
+    logger.info("status looked up", extra={"found": record is not None})
+    if record is None:
+        if html:
+            return html_response(404, render.status_form(language, values, not_found=True))
+        return json_response(404, {"errors": [{"field": "reference", "message": t["not_found"]}]})
+    metrics.add_metric(name="StatusLookups", unit="Count", value=1)
+    if html:
+        return html_response(200, render.status_result(record, language))
+    from functions.shared.intake import citizen_view
+
+    return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
+
+
+@app.get("/static/<name>")
+def static_asset(name: str) -> Response[Any]:
+    """The stylesheet and script (CloudFront serves them from S3 in AWS)."""
+    found = render.asset(name)
+    if found is None:
+        return html_response(404, render.not_found("sv"))
+    body, kind = found
+    versioned = "v" in (app.current_event.query_string_parameters or {})
+    return Response(
+        status_code=200,
+        content_type=kind,
+        body=body.decode("utf-8"),
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable"
+            if versioned
+            else "public, max-age=300",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
