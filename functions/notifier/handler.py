@@ -50,6 +50,10 @@ def journey_metric(
     name: str, value: float, unit: MetricUnit, record: dict[str, Any], channel: str
 ) -> None:
     """An EMF metric with the service and channel as dimensions."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():  # single_metric does not check this itself
+        return
     with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="service", value=record["service_code"])
         metric.add_dimension(name="channel", value=channel)
