@@ -30,6 +30,9 @@ class Function:
     uses_twilio: bool = False
     tables: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # What the function reaches beyond its tables and event sources, for its IAM role in AWS
+    # (the vocabulary is in infra/cdk/constants.py PERMISSIONS), e.g. "events:put".
+    permissions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_publisher",
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
+        permissions=("events:put",),
     ),
 )
 
