@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.topology import FUNCTIONS
+from functions import topology
 from infra.cdk.constants import AGENCY_AUTHORIZER, EnvSettings
 from infra.cdk.nag import REASONS, acknowledge
 
@@ -126,7 +126,7 @@ class ApiConstruct(Construct):
                 results_cache_ttl=Duration.minutes(5),
             )
         wired: dict[str, str] = {}
-        for fn in FUNCTIONS:
+        for fn in topology.FUNCTIONS:
             if not fn.routes:
                 continue
             integration = integrations.HttpLambdaIntegration(

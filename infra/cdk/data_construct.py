@@ -7,7 +7,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from functions.topology import TABLES, Table
+from functions import topology
+from functions.topology import Table
 from infra.cdk.constants import EnvSettings
 
 
@@ -36,7 +37,7 @@ class DataConstruct(Construct):
             removal_policy=removal,
         )
         self.tables: dict[str, dynamodb.Table] = {}
-        for table in TABLES:
+        for table in topology.TABLES:
             self.tables[table.name] = self._table(table, removal)
 
     def table_name(self, table: Table) -> str:

@@ -10,7 +10,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from functions.topology import FUNCTIONS, TABLES, Function
+from functions import topology
+from functions.topology import Function
 from infra.cdk import assets
 from infra.cdk.constants import (
     AGENCY_AUTHORIZER,
@@ -95,7 +96,7 @@ class FunctionsConstruct(Construct):
         self.twilio_layer = self._layer("twilio", "twilio and its dependencies")
 
         self.functions: dict[str, lambda_.Function] = {}
-        for fn in FUNCTIONS:
+        for fn in topology.FUNCTIONS:
             self.functions[fn.name] = self._function(fn)
 
     def _layer(self, name: str, description: str) -> lambda_.LayerVersion:
@@ -117,7 +118,7 @@ class FunctionsConstruct(Construct):
             "EVENT_BUS_NAME": self.bus_name,
             "CITIZENBUS_ENV": self.settings.name,
         }
-        for table in TABLES:
+        for table in topology.TABLES:
             env[f"{table.name.upper()}_TABLE"] = self.data.table_name(table)
         env.update(fn.env)
         return env

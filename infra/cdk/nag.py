@@ -13,8 +13,9 @@ from constructs import IConstruct
 
 REASONS = {
     "xray": (
-        "X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions, "
-        "so active tracing needs Resource *; no other action is granted on *."
+        "X-Ray PutTraceSegments/PutTelemetryRecords and dynamodb:ListStreams (stream event "
+        "sources) have no resource-level permissions, so they need Resource *; no other "
+        "action is granted on * (tests/infra checks the statements)."
     ),
     "index": "Queries go to the table's own GSIs (e.g. by-citizen); the grant is this table's indexes only.",
     "kms": (

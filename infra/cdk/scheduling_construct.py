@@ -8,7 +8,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
-from functions.topology import FUNCTIONS
+from functions import topology
 from infra.cdk.constants import EnvSettings
 from infra.cdk.queues_construct import QueuesConstruct
 
@@ -26,7 +26,7 @@ class SchedulingConstruct(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.schedules: dict[str, scheduler.Schedule] = {}
-        scheduled = [fn for fn in FUNCTIONS if fn.schedule_minutes]
+        scheduled = [fn for fn in topology.FUNCTIONS if fn.schedule_minutes]
         if not scheduled:
             return
         group = scheduler.ScheduleGroup(

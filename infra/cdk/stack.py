@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack, Tags
 from constructs import Construct
 
+from functions import topology
 from infra.cdk.api_construct import ApiConstruct
 from infra.cdk.bus_construct import BusConstruct
 from infra.cdk.constants import EnvSettings
@@ -54,9 +55,9 @@ class CitizenBusStack(Stack):
             open_data_bucket=self.open_data.bucket,
         )
         functions = self.functions.functions
-        from functions.topology import FUNCTIONS
 
-        for fn in FUNCTIONS:
+
+        for fn in topology.FUNCTIONS:
             if fn.uses_twilio:  # the URL Twilio signs
                 functions[fn.name].add_environment("CITIZENBUS_PUBLIC_URL", self.api.url)
         self.routes = self.api.add_routes(functions)
