@@ -43,6 +43,10 @@ REASONS = {
         "This queue is itself a dead-letter queue / on-failure destination; what lands here "
         "waits for redrive and is alarmed on, a DLQ of a DLQ would only move it."
     ),
+    "invoke": (
+        "CDK grants the scheduler lambda:InvokeFunction on each scheduled function and its "
+        "versions (ARN:*); nothing else."
+    ),
     "mfa": (
         "Citizens sign in to file requests about themselves; MFA is offered (TOTP) but not "
         "forced, as forcing it would push citizens back to the SMS channel."

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
+from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
 from functions import topology
 from infra.cdk.constants import EnvSettings
+from infra.cdk.nag import REASONS, acknowledge
 from infra.cdk.queues_construct import QueuesConstruct
 
 
@@ -33,6 +36,12 @@ class SchedulingConstruct(Construct):
             self, "Group", schedule_group_name=f"{settings.prefix}-schedules"
         )
         dlq = queues.dead_letter("citizenbus-schedules-dlq")
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),  # type: ignore[arg-type]
+            description="EventBridge Scheduler: invokes the scheduled functions only",
+        )
         for fn in scheduled:
             assert fn.schedule_minutes is not None
             self.schedules[fn.name] = scheduler.Schedule(
@@ -44,8 +53,16 @@ class SchedulingConstruct(Construct):
                 schedule=scheduler.ScheduleExpression.rate(Duration.minutes(fn.schedule_minutes)),
                 target=scheduler_targets.LambdaInvoke(
                     functions[fn.name],
+                    role=role,  # type: ignore[arg-type]
                     dead_letter_queue=dlq,
                     retry_attempts=3,
                     max_event_age=Duration.hours(1),
                 ),
             )
+        # after the schedules: their grants create the policy this applies to
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5",
+            REASONS["invoke"],
+            [RegexAppliesTo(regex="/^Resource::<FunctionsFn.+\\.Arn>:\\*$/g")],
+        )
