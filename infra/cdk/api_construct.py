@@ -98,9 +98,7 @@ class ApiConstruct(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            removal_policy=RemovalPolicy.RETAIN
-            if settings.retain_data
-            else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY,
         )
         acknowledge(self.user_pool, "AwsSolutions-COG2", REASONS["mfa"])
         client = self.user_pool.add_client(

@@ -18,6 +18,7 @@ import aws_cdk as cdk
 import cdk_nag
 from aws_cdk import cx_api
 
+from infra.cdk import assets
 from infra.cdk.constants import ENVIRONMENTS, OUTDIR, STACK_NAME
 from infra.cdk.stack import CitizenBusStack
 from schemas.catalog import load_catalog
@@ -73,6 +74,17 @@ def synth(envs: tuple[str, ...] = ("dev", "prod"), outdir: Path | str = OUTDIR) 
     return Synth(stacks, assembly, errors, warnings)
 
 
+def print_sizes(stack: CitizenBusStack) -> None:
+    """Each function's asset and each layer, unzipped and zipped (kB)."""
+    built = stack.functions
+    rows = [(f"function {name}", Path(p)) for name, p in sorted(built.asset_dirs.items())]
+    rows += [(f"layer {name}", p) for name, p in built.layer_dirs.items()]
+    print(f"{'asset':32} {'unzipped kB':>12} {'zipped kB':>10}")
+    for label, path in rows:
+        unzipped, zipped = assets.dir_size(path) / 1024, assets.zipped_size(path) / 1024
+        print(f"{label:32} {unzipped:12.0f} {zipped:10.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", choices=sorted(ENVIRONMENTS), action="append")
@@ -88,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(result.errors)} unsuppressed cdk-nag error(s)", file=sys.stderr)
         return 1
     print(f"synthesized {', '.join(result.stacks)} into {outdir}; cdk-nag: no errors")
+    print_sizes(next(iter(result.stacks.values())))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The custom event bus, its archive, and one rule per agency built by functions/shared/routing.py."""
+"""The custom event bus, its archive, and one rule per agency from routing.py."""
 
 from __future__ import annotations
 

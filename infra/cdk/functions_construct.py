@@ -139,7 +139,7 @@ class FunctionsConstruct(Construct):
         role = iam.Role(
             self,
             f"Role-{fn.name}",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),  # type: ignore[arg-type]
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"citizenbus {fn.name}: only what its topology entry names",
         )
         role.add_to_policy(
@@ -148,9 +148,7 @@ class FunctionsConstruct(Construct):
                 resources=[log_group.log_group_arn],
             )
         )
-        reserved = (
-            RESERVED_CONCURRENCY.get(fn.name) if self.settings.reserved_concurrency else None
-        )
+        reserved = RESERVED_CONCURRENCY.get(fn.name) if self.settings.reserved_concurrency else None
         function = lambda_.Function(
             self,
             f"Fn-{fn.name}",
@@ -164,7 +162,7 @@ class FunctionsConstruct(Construct):
             memory_size=self.settings.lambda_memory_mb,
             timeout=Duration.seconds(self.settings.lambda_timeout_s),
             environment=self.environment(fn),
-            role=role,  # type: ignore[arg-type]
+            role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
@@ -211,7 +209,9 @@ class FunctionsConstruct(Construct):
                     iam.PolicyStatement(
                         actions=["sns:Publish"],
                         resources=[
-                            stack.format_arn(service="sns", resource="endpoint/*", resource_name=None)
+                            stack.format_arn(
+                                service="sns", resource="endpoint/*", resource_name=None
+                            )
                         ],
                     )
                 )

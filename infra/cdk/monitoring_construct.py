@@ -60,12 +60,16 @@ class MonitoringConstruct(Construct):
         for name, dlq in sorted(dlqs.items()):
             alarm(
                 f"dlq-{name}",
-                dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                dlq.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
                 f"messages wait in {name} for redrive",
             )
         for name, function in sorted(functions.items()):
             alarm(f"errors-{name}", function.metric_errors(period=PERIOD), f"{name} failed")
-            alarm(f"throttles-{name}", function.metric_throttles(period=PERIOD), f"{name} throttled")
+            alarm(
+                f"throttles-{name}", function.metric_throttles(period=PERIOD), f"{name} throttled"
+            )
         alarm("api-5xx", api.metric_server_error(period=PERIOD), "the API answered 5xx")
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{settings.prefix}")
@@ -100,5 +104,5 @@ class MonitoringConstruct(Construct):
                 ],
                 width=24,
             ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),  # type: ignore[arg-type]
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
         )

@@ -17,10 +17,14 @@ REASONS = {
         "sources) have no resource-level permissions, so they need Resource *; no other "
         "action is granted on * (tests/infra checks the statements)."
     ),
-    "index": "Queries go to the table's own GSIs (e.g. by-citizen); the grant is this table's indexes only.",
+    "index": (
+        "Queries go to the table's own GSIs (e.g. by-citizen); the grant is this table's "
+        "indexes only."
+    ),
     "kms": (
-        "CDK's table/stream grant on the one customer key of the tables: GenerateDataKey*/ReEncrypt* "
-        "are the envelope-encryption actions DynamoDB needs, on that key ARN only."
+        "CDK's table/stream grant on the one customer key of the tables: "
+        "GenerateDataKey*/ReEncrypt* are the envelope-encryption actions DynamoDB needs, on "
+        "that key ARN only."
     ),
     "s3": (
         "CDK's read/write grant on the open-data bucket only (objects under it): the export "

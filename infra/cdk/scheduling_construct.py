@@ -39,7 +39,7 @@ class SchedulingConstruct(Construct):
         role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),  # type: ignore[arg-type]
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description="EventBridge Scheduler: invokes the scheduled functions only",
         )
         for fn in scheduled:
@@ -53,7 +53,7 @@ class SchedulingConstruct(Construct):
                 schedule=scheduler.ScheduleExpression.rate(Duration.minutes(fn.schedule_minutes)),
                 target=scheduler_targets.LambdaInvoke(
                     functions[fn.name],
-                    role=role,  # type: ignore[arg-type]
+                    role=role,
                     dead_letter_queue=dlq,
                     retry_attempts=3,
                     max_event_age=Duration.hours(1),

@@ -56,7 +56,6 @@ class CitizenBusStack(Stack):
         )
         functions = self.functions.functions
 
-
         for fn in topology.FUNCTIONS:
             if fn.uses_twilio:  # the URL Twilio signs
                 functions[fn.name].add_environment("CITIZENBUS_PUBLIC_URL", self.api.url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 pytest.importorskip("aws_cdk", reason="the infra dependency group is not installed")
 
-from infra.cdk.app import Synth, synth  # noqa: E402
+from infra.cdk.app import Synth, synth
 
 
 class Template:
@@ -44,6 +43,6 @@ class Template:
 
 
 @pytest.fixture(scope="session")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Synth, Template]]:
+def prod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, Template]:
     result = synth(("prod",), tmp_path_factory.mktemp("cdk-prod"))
-    yield result, Template(result.template("prod"))
+    return result, Template(result.template("prod"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 from moto.events.models import EventPattern  # EventBridge's matching as moto emulates it
@@ -51,7 +53,10 @@ def test_every_route_reaches_the_function_the_topology_names(prod):
         integration = integrations[route["Target"]["Fn::Join"][1][1]["Ref"]]
         fn_logical = integration["IntegrationUri"]["Fn::GetAtt"][0]
         owner = next(
-            fn.name for fn in FUNCTIONS for r in fn.routes if f"{r.method} {r.path}" == route["RouteKey"]
+            fn.name
+            for fn in FUNCTIONS
+            for r in fn.routes
+            if f"{r.method} {r.path}" == route["RouteKey"]
         )
         assert t.function_of(owner)[0] == fn_logical
 
@@ -89,7 +94,7 @@ def test_the_bus_is_archived(prod):
     assert archive["RetentionDays"] == PROD.archive_days
 
 
-def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod, bus: LocalBus):
+def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod: Any, bus: LocalBus) -> None:
     """Same rule names, patterns, queues and DLQs (read back from the local bus's moto
     EventBridge); and each service's events match the same agency's rule in both."""
     _, t = prod
@@ -97,13 +102,19 @@ def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod, bus: Local
     events = boto3.client("events")
     cdk_rules = {p["Name"]: p for p in t.of_type("AWS::Events::Rule").values()}
 
-    def local_route(agency: str) -> tuple[dict, str, str]:
+    def local_route(agency: str) -> tuple[dict[str, Any], str, str]:
         name = agency_rule_name(agency)
-        pattern = json.loads(events.describe_rule(Name=name, EventBusName="citizenbus")["EventPattern"])
+        pattern = json.loads(
+            events.describe_rule(Name=name, EventBusName="citizenbus")["EventPattern"]
+        )
         (target,) = events.list_targets_by_rule(Rule=name, EventBusName="citizenbus")["Targets"]
-        return pattern, target["Arn"].rsplit(":", 1)[1], target["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1]
+        return (
+            pattern,
+            target["Arn"].rsplit(":", 1)[1],
+            target["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1],
+        )
 
-    def cdk_route(agency: str) -> tuple[dict, str, str]:
+    def cdk_route(agency: str) -> tuple[dict[str, Any], str, str]:
         rule = cdk_rules[PROD.physical(agency_rule_name(agency))]
         (target,) = rule["Targets"]
         return (
@@ -118,17 +129,22 @@ def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod, bus: Local
     for service in catalog.services:
         for event_type in EVENT_TYPES:
             event = {
-                    "id": "1",
-                    "account": "123456789012",
-                    "region": "eu-north-1",
-                    "time": "2026-01-01T00:00:00Z",
-                    "resources": [],
-                    "source": BUS_SOURCE,
-                    "detail-type": event_type,
-                    "detail": {"data": {"agency": service.agency, "service_code": service.service_code}},
-                }
+                "id": "1",
+                "account": "123456789012",
+                "region": "eu-north-1",
+                "time": "2026-01-01T00:00:00Z",
+                "resources": [],
+                "source": BUS_SOURCE,
+                "detail-type": event_type,
+                "detail": {
+                    "data": {"agency": service.agency, "service_code": service.service_code}
+                },
+            }
 
-            def matched(route) -> set[str]:
+            def matched(
+                route: Callable[[str], tuple[dict[str, Any], str, str]],
+                event: dict[str, Any] = event,
+            ) -> set[str]:
                 return {
                     route(a)[1]
                     for a in catalog.agency_ids()
@@ -141,7 +157,11 @@ def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod, bus: Local
 def test_every_queue_is_encrypted_tls_only_and_has_a_dlq_or_is_one(prod):
     _, t = prod
     queues = t.of_type("AWS::SQS::Queue")
-    dlq_ids = {q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in queues.values() if "RedrivePolicy" in q}
+    dlq_ids = {
+        q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q
+    }
     for logical, queue in queues.items():
         assert queue["SqsManagedSseEnabled"] is True, logical
         assert "RedrivePolicy" in queue or queue["QueueName"].endswith("-dlq"), logical
@@ -153,7 +173,9 @@ def test_every_queue_is_encrypted_tls_only_and_has_a_dlq_or_is_one(prod):
     tls_only = set()
     for policy in t.of_type("AWS::SQS::QueuePolicy").values():
         for statement in policy["PolicyDocument"]["Statement"]:
-            if statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}:
+            if statement["Effect"] == "Deny" and statement["Condition"] == {
+                "Bool": {"aws:SecureTransport": "false"}
+            }:
                 tls_only |= {q["Ref"] for q in policy["Queues"]}
     assert tls_only == set(queues)
 
@@ -212,7 +234,8 @@ def test_functions_run_arm64_python312_traced_with_json_logs(prod):
 def test_twilio_layer_only_on_functions_that_use_twilio(prod):
     _, t = prod
     layers = {
-        logical: props["Description"] for logical, props in t.of_type("AWS::Lambda::LayerVersion").items()
+        logical: props["Description"]
+        for logical, props in t.of_type("AWS::Lambda::LayerVersion").items()
     }
     for fn in FUNCTIONS:
         _, props = t.function_of(fn.name)
@@ -224,8 +247,16 @@ def test_twilio_layer_only_on_functions_that_use_twilio(prod):
 def _statements(t):
     for logical, policy in t.of_type("AWS::IAM::Policy").items():
         for statement in policy["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            resources = (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
             yield logical, actions, resources
 
 
@@ -245,23 +276,38 @@ def test_iam_no_star_actions_and_star_resources_only_where_aws_allows_nothing_el
 
 def test_table_access_is_scoped_to_the_functions_own_tables(prod):
     _, t = prod
-    table_ids = {props["TableName"]: logical for logical, props in t.of_type("AWS::DynamoDB::Table").items()}
-    roles = {props["Roles"][0]["Ref"]: logical for logical, props in t.of_type("AWS::IAM::Policy").items()}
+    table_ids = {
+        props["TableName"]: logical for logical, props in t.of_type("AWS::DynamoDB::Table").items()
+    }
+    roles = {
+        props["Roles"][0]["Ref"]: logical
+        for logical, props in t.of_type("AWS::IAM::Policy").items()
+    }
     for fn in FUNCTIONS:
         _, props = t.function_of(fn.name)
         role = props["Role"]["Fn::GetAtt"][0]
         policy = t.props(roles[role])
         reached = set()
         for statement in policy["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
             if not any(a.startswith("dynamodb:") for a in actions) or set(actions) <= STAR_ONLY:
                 continue
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            resources = (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
             assert "*" not in resources
             for resource in resources:
                 text = json.dumps(resource)
                 reached |= {name for name, logical in table_ids.items() if f'"{logical}"' in text}
-        expected = {f"citizenbus-{name}" for name in fn.tables} | ({f"citizenbus-{fn.stream}"} if fn.stream else set())
+        expected = {f"citizenbus-{name}" for name in fn.tables} | (
+            {f"citizenbus-{fn.stream}"} if fn.stream else set()
+        )
         assert reached == expected, fn.name
 
 
@@ -276,7 +322,11 @@ def test_outbox_publisher_may_put_events_on_the_bus_only(prod):
 def test_secrets_reach_functions_by_reference_never_by_value(prod):
     _, t = prod
     secrets = t.of_type("AWS::SecretsManager::Secret")
-    assert {p["Name"] for p in secrets.values()} >= {"citizenbus/twilio-auth-token", "citizenbus/agency-keys", "citizenbus/pseudonym-key"}
+    assert {p["Name"] for p in secrets.values()} >= {
+        "citizenbus/twilio-auth-token",
+        "citizenbus/agency-keys",
+        "citizenbus/pseudonym-key",
+    }
     for fn in FUNCTIONS:
         _, props = t.function_of(fn.name)
         env = props["Environment"]["Variables"]
@@ -291,11 +341,19 @@ def test_alarms_cover_every_dlq_and_every_function(prod):
     alarms = t.of_type("AWS::CloudWatch::Alarm").values()
     queues = t.of_type("AWS::SQS::Queue")
     watched_queues = {
-        d["Value"]["Fn::GetAtt"][0] for a in alarms if a.get("Namespace") == "AWS/SQS" for d in a["Dimensions"]
+        d["Value"]["Fn::GetAtt"][0]
+        for a in alarms
+        if a.get("Namespace") == "AWS/SQS"
+        for d in a["Dimensions"]
     }
     assert {q for q, p in queues.items() if p["QueueName"].endswith("-dlq")} <= watched_queues
     for metric in ("Errors", "Throttles"):
-        watched = {d["Value"]["Ref"] for a in alarms if a.get("MetricName") == metric for d in a["Dimensions"]}
+        watched = {
+            d["Value"]["Ref"]
+            for a in alarms
+            if a.get("MetricName") == metric
+            for d in a["Dimensions"]
+        }
         assert watched == {t.function_of(fn.name)[0] for fn in FUNCTIONS}
     assert t.of_type("AWS::CloudWatch::Dashboard")
 
@@ -314,7 +372,9 @@ def test_open_data_bucket_is_private_encrypted_and_tls_only(prod):
     denied = set()
     for policy in t.of_type("AWS::S3::BucketPolicy").values():
         for statement in policy["PolicyDocument"]["Statement"]:
-            if statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(statement.get("Condition", {})):
+            if statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(
+                statement.get("Condition", {})
+            ):
                 denied.add(policy["Bucket"]["Ref"])
     assert denied == set(buckets)
 

@@ -93,10 +93,14 @@ NEW = [f for f in GROWN_FUNCTIONS if f not in topology.FUNCTIONS]
 def _fake_repo(root: Path) -> Path:
     """The repo's functions and schemas plus a handler folder per new function."""
     for folder in ("functions", "schemas"):
-        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     for fn in NEW:
         (root / "functions" / fn.name).mkdir(exist_ok=True)
-        (root / "functions" / fn.name / "handler.py").write_text("def lambda_handler(event, context): ...\n")
+        (root / "functions" / fn.name / "handler.py").write_text(
+            "def lambda_handler(event, context): ...\n"
+        )
     return root
 
 
@@ -107,7 +111,11 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Synth, dic
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(topology, "FUNCTIONS", GROWN_FUNCTIONS)
         mp.setattr(topology, "TABLES", GROWN_TABLES)
-        mp.setattr(assets, "build_function", functools.partial(assets.build_function, root=root, build_dir=build))
+        mp.setattr(
+            assets,
+            "build_function",
+            functools.partial(assets.build_function, root=root, build_dir=build),
+        )
         result = synth(("dev", "prod"), tmp_path_factory.mktemp("cdk-grown"))
         yield result, {env: Template(result.template(env)) for env in ("dev", "prod")}
 
@@ -123,7 +131,9 @@ def test_agency_routes_sit_behind_the_agency_authorizer_function(grown):
     authorizer_fn, _ = t.function_of("agency_authorizer")
     authorizers = t.of_type("AWS::ApiGatewayV2::Authorizer")
     agency_routes = [
-        r for r in t.of_type("AWS::ApiGatewayV2::Route").values() if r["RouteKey"].split(" ")[1].startswith("/agency/")
+        r
+        for r in t.of_type("AWS::ApiGatewayV2::Route").values()
+        if r["RouteKey"].split(" ")[1].startswith("/agency/")
     ]
     assert len(agency_routes) == 3
     for route in agency_routes:
@@ -132,19 +142,27 @@ def test_agency_routes_sit_behind_the_agency_authorizer_function(grown):
         assert authorizer_fn in json.dumps(authorizer["AuthorizerUri"])
         assert authorizer["EnableSimpleResponses"] is True
     invokers = [
-        p for p in t.of_type("AWS::Lambda::Permission").values()
-        if p["Principal"] == "apigateway.amazonaws.com" and p["FunctionName"] == {"Fn::GetAtt": [authorizer_fn, "Arn"]}
+        p
+        for p in t.of_type("AWS::Lambda::Permission").values()
+        if p["Principal"] == "apigateway.amazonaws.com"
+        and p["FunctionName"] == {"Fn::GetAtt": [authorizer_fn, "Arn"]}
     ]
     assert invokers
     _, props = t.function_of("agency_authorizer")
-    assert "resolve:secretsmanager" in json.dumps(props["Environment"]["Variables"]["CITIZENBUS_AGENCY_KEYS"])
+    assert "resolve:secretsmanager" in json.dumps(
+        props["Environment"]["Variables"]["CITIZENBUS_AGENCY_KEYS"]
+    )
 
 
 def test_per_agency_delivery_queues_feed_their_consumer_with_dlqs(grown):
     _, templates = grown
     t = templates["prod"]
     consumer, _ = t.function_of("webhook_delivery")
-    mappings = [m for m in t.of_type("AWS::Lambda::EventSourceMapping").values() if m["FunctionName"] == {"Ref": consumer}]
+    mappings = [
+        m
+        for m in t.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["FunctionName"] == {"Ref": consumer}
+    ]
     fed_by = sorted(t.queue_name(m["EventSourceArn"]) for m in mappings)
     assert fed_by == sorted(f"citizenbus-delivery-{a}" for a in load_catalog().agency_ids())
     queues = {p["QueueName"]: p for p in t.of_type("AWS::SQS::Queue").values()}
@@ -158,7 +176,9 @@ def test_twilio_functions_get_the_twilio_layer_token_and_public_url(grown):
     _, templates = grown
     t = templates["prod"]
     twilio_layer = next(
-        k for k, p in t.of_type("AWS::Lambda::LayerVersion").items() if "twilio and" in p["Description"]
+        k
+        for k, p in t.of_type("AWS::Lambda::LayerVersion").items()
+        if "twilio and" in p["Description"]
     )
     for fn in GROWN_FUNCTIONS:
         _, props = t.function_of(fn.name)
@@ -184,17 +204,25 @@ def test_new_tables_and_permissions_are_scoped(grown):
     t = templates["prod"]
     tables = {p["TableName"]: p for p in t.of_type("AWS::DynamoDB::Table").values()}
     citizens = tables["citizenbus-citizens"]
-    assert {k["KeyType"]: k["AttributeName"] for k in citizens["KeySchema"]} == {"HASH": "citizen", "RANGE": "channel"}
+    assert {k["KeyType"]: k["AttributeName"] for k in citizens["KeySchema"]} == {
+        "HASH": "citizen",
+        "RANGE": "channel",
+    }
     assert citizens["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     statements = {
-        logical: p["PolicyDocument"]["Statement"] for logical, p in t.of_type("AWS::IAM::Policy").items()
+        logical: p["PolicyDocument"]["Statement"]
+        for logical, p in t.of_type("AWS::IAM::Policy").items()
     }
     text = json.dumps(statements)
     assert "sqs:StartMessageMoveTask" in text
     assert "ses:SendEmail" in text and ":identity/" in text
     for actions_resources in statements.values():
         for statement in actions_resources:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
             if any(a.startswith("s3:") for a in actions):
                 assert "OpenDataBucket" in json.dumps(statement["Resource"])
     _, props = t.function_of("open_data")
@@ -209,8 +237,12 @@ def test_environments_get_their_names_and_reserved_concurrency(grown):
         assert settings.physical("citizenbus-delivery-tax") in names
         _, props = t.function_of("webhook_delivery")
         reserved = props.get("ReservedConcurrentExecutions")
-        assert reserved == (RESERVED_CONCURRENCY["webhook_delivery"] if settings.reserved_concurrency else None)
-    assert "citizenbus-dev-delivery-tax" in {p["QueueName"] for p in templates["dev"].of_type("AWS::SQS::Queue").values()}
+        assert reserved == (
+            RESERVED_CONCURRENCY["webhook_delivery"] if settings.reserved_concurrency else None
+        )
+    assert "citizenbus-dev-delivery-tax" in {
+        p["QueueName"] for p in templates["dev"].of_type("AWS::SQS::Queue").values()
+    }
 
 
 def test_an_agency_route_without_the_authorizer_function_fails_the_synth(tmp_path, monkeypatch):
@@ -218,13 +250,20 @@ def test_an_agency_route_without_the_authorizer_function_fails_the_synth(tmp_pat
     root = _fake_repo(tmp_path / "repo")
     monkeypatch.setattr(topology, "FUNCTIONS", functions)
     monkeypatch.setattr(topology, "TABLES", GROWN_TABLES)
-    monkeypatch.setattr(assets, "build_function", functools.partial(assets.build_function, root=root, build_dir=tmp_path / "b"))
+    monkeypatch.setattr(
+        assets,
+        "build_function",
+        functools.partial(assets.build_function, root=root, build_dir=tmp_path / "b"),
+    )
     with pytest.raises(ValueError, match="agency_authorizer"):
         synth(("dev",), tmp_path / "out")
 
 
 def test_an_unknown_permission_fails_the_synth(tmp_path, monkeypatch):
-    functions = (*topology.FUNCTIONS, Function("health2", "functions.health.handler.lambda_handler", permissions=("s3:*",)))
+    functions = (
+        *topology.FUNCTIONS,
+        Function("health2", "functions.health.handler.lambda_handler", permissions=("s3:*",)),
+    )
     monkeypatch.setattr(topology, "FUNCTIONS", functions)
     with pytest.raises(ValueError, match="unknown permissions"):
         synth(("dev",), tmp_path / "out")
