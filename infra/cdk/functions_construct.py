@@ -117,6 +117,9 @@ class FunctionsConstruct(Construct):
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry personal data
             "EVENT_BUS_NAME": self.bus_name,
             "CITIZENBUS_ENV": self.settings.name,
+            # Secrets reach functions as dynamic references, resolved when CloudFormation
+            # updates the function: `-c secretsVersion=N` forces that after a secret changes.
+            "CITIZENBUS_SECRETS_VERSION": str(self.node.try_get_context("secretsVersion") or 1),
         }
         for table in topology.TABLES:
             env[f"{table.name.upper()}_TABLE"] = self.data.table_name(table)
