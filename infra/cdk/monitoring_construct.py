@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -30,11 +31,29 @@ class MonitoringConstruct(Construct):
         functions: dict[str, lambda_.Function],
         dlqs: dict[str, sqs.Queue],
         api: apigw.HttpApi,
-        key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
+        # A key of its own: CloudWatch must be allowed to use it to publish alarms, which
+        # the tables' key (personal data) should not allow.
+        alarm_key = kms.Key(
+            self,
+            "AlarmsKey",
+            alias=f"alias/{settings.prefix}-alarms",
+            description="citizenbus alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        alarm_key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+            "kms:Decrypt",
+            "kms:GenerateDataKey*",
+        )
         self.topic = sns.Topic(
-            self, "Alarms", topic_name=f"{settings.prefix}-alarms", master_key=key, enforce_ssl=True
+            self,
+            "Alarms",
+            topic_name=f"{settings.prefix}-alarms",
+            master_key=alarm_key,
+            enforce_ssl=True,
         )
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))

@@ -69,6 +69,5 @@ class CitizenBusStack(Stack):
             functions,
             self.queues.dlqs,
             self.api.api,
-            self.data.key,
         )
         suppress(self)

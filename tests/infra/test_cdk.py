@@ -198,7 +198,9 @@ def test_tables_follow_the_topology_encrypted_with_pitr_and_ttl(prod):
     _, t = prod
     tables = {p["TableName"]: p for p in t.of_type("AWS::DynamoDB::Table").values()}
     assert set(tables) == {f"citizenbus-{table.name}" for table in TABLES}
-    (key_id,) = t.of_type("AWS::KMS::Key")
+    key_ids = {p["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0] for p in tables.values()}
+    (key_id,) = key_ids  # one customer key for the tables, rotated
+    assert t.resources[key_id]["Type"] == "AWS::KMS::Key"
     assert t.props(key_id)["EnableKeyRotation"] is True
     for table in TABLES:
         props = tables[f"citizenbus-{table.name}"]
@@ -356,6 +358,15 @@ def test_alarms_cover_every_dlq_and_every_function(prod):
         }
         assert watched == {t.function_of(fn.name)[0] for fn in FUNCTIONS}
     assert t.of_type("AWS::CloudWatch::Dashboard")
+    # alarms reach the (encrypted) topic: CloudWatch may use its key, and only its key
+    (topic,) = t.of_type("AWS::SNS::Topic").values()
+    for action in (a["AlarmActions"] for a in alarms):
+        assert action == [{"Ref": next(iter(t.of_type("AWS::SNS::Topic")))}]
+    topic_key = t.props(topic["KmsMasterKeyId"]["Fn::GetAtt"][0])
+    assert "cloudwatch.amazonaws.com" in json.dumps(topic_key["KeyPolicy"])
+    for key in t.of_type("AWS::KMS::Key").values():
+        if key is not topic_key:
+            assert "cloudwatch.amazonaws.com" not in json.dumps(key["KeyPolicy"])
 
 
 def test_open_data_bucket_is_private_encrypted_and_tls_only(prod):
