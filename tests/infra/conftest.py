@@ -44,5 +44,5 @@ class Template:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, Template]:
-    result = synth(("prod",), tmp_path_factory.mktemp("cdk-prod"))
+    result = synth(("prod",), tmp_path_factory.mktemp("cdk-prod"), stage_assets=False)
     return result, Template(result.template("prod"))

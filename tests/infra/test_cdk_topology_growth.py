@@ -116,7 +116,7 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Synth, dic
             "build_function",
             functools.partial(assets.build_function, root=root, build_dir=build),
         )
-        result = synth(("dev", "prod"), tmp_path_factory.mktemp("cdk-grown"))
+        result = synth(("dev", "prod"), tmp_path_factory.mktemp("cdk-grown"), stage_assets=False)
         yield result, {env: Template(result.template(env)) for env in ("dev", "prod")}
 
 
