@@ -128,29 +128,30 @@ def build_layer(spec: LayerSpec, build_dir: Path = BUILD_DIR) -> Path:
     site.mkdir(parents=True)
     requirements = target.parent / f"{spec.name}-{digest}.txt"
     requirements.write_text("\n".join(spec.requirements) + "\n")
-    subprocess.run(  # noqa: S603 - our uv, requirements pinned by our uv.lock
-        [
-            _uv(),
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",  # the export is already the whole pinned closure
-            "--target",
-            str(site),
-            "--python-platform",
-            LAMBDA_PLATFORM,
-            "--python-version",
-            LAMBDA_PYTHON,
-            "--only-binary",
-            ":all:",
-            "--no-compile",
-            "-r",
-            str(requirements),
-        ],
-        cwd=REPO_ROOT,
-        check=True,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-    )
+    command = [
+        _uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",  # the export is already the whole pinned closure
+        "--target",
+        str(site),
+        "--python-platform",
+        LAMBDA_PLATFORM,
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--only-binary",
+        ":all:",
+        "--no-compile",
+        "-r",
+        str(requirements),
+    ]
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    # our uv, requirements pinned by our uv.lock; without a network, uv's wheel cache
+    try:
+        subprocess.run(command, cwd=REPO_ROOT, check=True, env=env)  # noqa: S603
+    except subprocess.CalledProcessError:
+        subprocess.run([*command, "--offline"], cwd=REPO_ROOT, check=True, env=env)  # noqa: S603
     for junk in list(site.rglob("__pycache__")):
         shutil.rmtree(junk, ignore_errors=True)
     for path in target.rglob("*"):

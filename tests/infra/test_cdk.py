@@ -410,3 +410,6 @@ def test_function_assets_hold_only_their_own_code_and_stay_small(prod):
     assert not list(functions.layer_dirs["base"].glob("python/boto*"))
     assert not list(functions.layer_dirs["base"].glob("python/twilio"))
     assert list(functions.layer_dirs["twilio"].glob("python/twilio"))
+    # compiled for the Lambda runtime (arm64, CPython 3.12), not for this machine
+    (core,) = functions.layer_dirs["base"].glob("python/pydantic_core/_pydantic_core*.so")
+    assert "cpython-312-aarch64-linux-gnu" in core.name
