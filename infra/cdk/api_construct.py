@@ -14,7 +14,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions import topology
-from infra.cdk.constants import AGENCY_AUTHORIZER, EnvSettings
+from infra.cdk.constants import EnvSettings
+from infra.cdk.functions_construct import agency_authorizer_name
 from infra.cdk.nag import REASONS, acknowledge
 
 # What API Gateway writes per request: no headers, no query strings, no bodies (they carry
@@ -115,10 +116,11 @@ class ApiConstruct(Construct):
     def add_routes(self, functions: dict[str, lambda_.Function]) -> dict[str, str]:
         """One route per topology route; returns route key -> auth kind (for tests/reports)."""
         agency_authorizer: apigw.IHttpRouteAuthorizer | None = None
-        if AGENCY_AUTHORIZER in functions:
+        authorizer_name = agency_authorizer_name()
+        if authorizer_name in functions:
             agency_authorizer = authorizers.HttpLambdaAuthorizer(
                 "AgencyKey",
-                functions[AGENCY_AUTHORIZER],
+                functions[authorizer_name],
                 response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
                 identity_source=["$request.header.Authorization"],
                 results_cache_ttl=Duration.minutes(5),
@@ -137,7 +139,7 @@ class ApiConstruct(Construct):
                 elif route.auth == "agency":
                     if agency_authorizer is None:  # never deploy an agency route unprotected
                         raise ValueError(
-                            f"{route.method} {route.path} needs the {AGENCY_AUTHORIZER} function"
+                            f"{route.method} {route.path} needs the {authorizer_name} function"
                         )
                     authorizer = agency_authorizer
                 else:

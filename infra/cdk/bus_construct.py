@@ -9,9 +9,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
-from functions.shared.routing import agency_dlq, agency_pattern, agency_queue, agency_rule_name
+from functions import topology
+from functions.shared.routing import agency_pattern, agency_queue, agency_rule_name
 from infra.cdk.constants import EnvSettings
-from infra.cdk.queues_construct import QueuesConstruct
+from infra.cdk.queues_construct import QueuesConstruct, dlq_name
 from schemas.catalog import Catalog
 
 TARGET_RETRIES = 185  # EventBridge's maximum: an agency queue outage loses nothing
@@ -27,6 +28,18 @@ def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
         detail_type=pattern.get("detail-type"),
         detail=pattern.get("detail"),
     )
+
+
+def agency_target_queues(agency: str) -> list[str]:
+    """The queues an agency's rule fills: its own queue, and every per-agency queue a function
+    of the topology consumes (e.g. ``citizenbus-delivery-{agency}`` for webhooks), as the
+    local bus adds them as further targets of the same rule."""
+    names = [agency_queue(agency)]
+    for fn in topology.FUNCTIONS:
+        for queue in fn.queues:
+            if "{agency}" in queue and queue.format(agency=agency) not in names:
+                names.append(queue.format(agency=agency))
+    return names
 
 
 class BusConstruct(Construct):
@@ -53,8 +66,6 @@ class BusConstruct(Construct):
         )
         self.rules: dict[str, events.Rule] = {}
         for agency in catalog.agency_ids():
-            queue = queues.queue(agency_queue(agency))
-            dlq = queues.dead_letter(agency_dlq(agency))
             rule = events.Rule(
                 self,
                 f"Rule-{agency}",
@@ -63,12 +74,13 @@ class BusConstruct(Construct):
                 event_bus=self.bus,
                 event_pattern=_event_pattern(agency_pattern(catalog, agency)),
             )
-            rule.add_target(
-                targets.SqsQueue(
-                    queue,
-                    dead_letter_queue=dlq,
-                    retry_attempts=TARGET_RETRIES,
-                    max_event_age=Duration.hours(24),
+            for name in agency_target_queues(agency):
+                rule.add_target(
+                    targets.SqsQueue(
+                        queues.queue(name),
+                        dead_letter_queue=queues.dead_letter(dlq_name(name)),
+                        retry_attempts=TARGET_RETRIES,
+                        max_event_age=Duration.hours(24),
+                    )
                 )
-            )
             self.rules[agency] = rule

@@ -43,8 +43,19 @@ PERMISSIONS: dict[str, str] = {
     "scheduler:manage": "create one-off schedules (e.g. SLA timers) in the bus's group",
 }
 
-# Function names with a role of their own in the wiring.
+# Function names with a role of their own in the wiring (topology.AUTHORIZERS wins if present).
 AGENCY_AUTHORIZER = "agency_authorizer"
+
+# Permissions of functions registered without ``permissions`` in the topology; added to what
+# the topology says (prefer the topology field for new functions).
+DEFAULT_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "redrive": ("sqs:redrive",),
+    "open_data": ("s3:open-data",),
+}
+
+# maxReceiveCount per queue name prefix, as the local bus provisions them (routing.py); the
+# rest get queues_construct.MAX_RECEIVES. tests/infra compares every queue with the local bus.
+MAX_RECEIVES_BY_PREFIX: dict[str, int] = {"citizenbus-delivery-": 8}
 
 # Reserved concurrency where it protects a dependency (not a quota grab): webhook delivery
 # protects agencies' endpoints, SMS/voice protect Twilio's API rate and the open-data export

@@ -15,6 +15,7 @@ from functions.topology import Function
 from infra.cdk import assets
 from infra.cdk.constants import (
     AGENCY_AUTHORIZER,
+    DEFAULT_PERMISSIONS,
     LOCAL_PREFIX,
     METRICS_NAMESPACE,
     PERMISSIONS,
@@ -42,13 +43,20 @@ def expand_queues(names: tuple[str, ...], catalog: Catalog) -> list[str]:
     return out
 
 
+def agency_authorizer_name() -> str:
+    """The function behind routes with auth "agency"."""
+    authorizers: dict[str, str] = getattr(topology, "AUTHORIZERS", {})
+    return authorizers.get("agency", AGENCY_AUTHORIZER)
+
+
 def effective_permissions(fn: Function) -> tuple[str, ...]:
     """The topology's permissions plus those its shape implies."""
     implied: list[str] = []
     if fn.uses_twilio:
         implied.append("secret:twilio")
-    if fn.name == AGENCY_AUTHORIZER:
+    if fn.name == agency_authorizer_name():
         implied.append("secret:agency-keys")
+    implied += DEFAULT_PERMISSIONS.get(fn.name, ())
     if "requests" in fn.tables:
         implied.append("secret:pseudonym")
     return tuple(dict.fromkeys((*fn.permissions, *implied)))
@@ -127,7 +135,7 @@ class FunctionsConstruct(Construct):
         return env
 
     def _function(self, fn: Function) -> lambda_.Function:
-        unknown = [p for p in fn.permissions if not _known(p)]
+        unknown = [p for p in effective_permissions(fn) if not _known(p)]
         if unknown:
             raise ValueError(f"{fn.name}: unknown permissions {unknown}; see constants.PERMISSIONS")
         code_dir = assets.build_function(fn.name)
@@ -187,9 +195,10 @@ class FunctionsConstruct(Construct):
             if permission in self.secrets.secrets:
                 secret = self.secrets.secrets[permission]
                 secret.grant_read(function)
-                env = self.secrets.env_name(permission)
-                function.add_environment(env, secret.secret_value.unsafe_unwrap())
-                function.add_environment(f"{env}_SECRET_ARN", secret.secret_arn)
+                value_env, arn_env = self.secrets.env_names(permission)
+                if value_env:
+                    function.add_environment(value_env, secret.secret_value.unsafe_unwrap())
+                function.add_environment(arn_env, secret.secret_arn)
             elif permission == "events:put":
                 function.add_to_role_policy(
                     iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus_arn])

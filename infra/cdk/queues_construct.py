@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.cdk.constants import EnvSettings
+from infra.cdk.constants import MAX_RECEIVES_BY_PREFIX, EnvSettings
 from infra.cdk.nag import REASONS, acknowledge
 
 MAX_RECEIVES = 5  # as the local bus's redrive policy
@@ -14,6 +14,14 @@ MAX_RECEIVES = 5  # as the local bus's redrive policy
 
 def dlq_name(queue: str) -> str:
     return f"{queue}-dlq"
+
+
+def max_receives(queue: str) -> int:
+    """Receives before a message moves to the DLQ, as the local bus sets them."""
+    for prefix, count in MAX_RECEIVES_BY_PREFIX.items():
+        if queue.startswith(prefix):
+            return count
+    return MAX_RECEIVES
 
 
 class QueuesConstruct(Construct):
@@ -54,6 +62,8 @@ class QueuesConstruct(Construct):
             self.queues[name] = self._queue(
                 name,
                 visibility_timeout=self.visibility,
-                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=dlq),
+                dead_letter_queue=sqs.DeadLetterQueue(
+                    max_receive_count=max_receives(name), queue=dlq
+                ),
             )
         return self.queues[name]

@@ -9,23 +9,35 @@ from constructs import Construct
 from infra.cdk.constants import EnvSettings
 from infra.cdk.nag import REASONS, acknowledge
 
-# permission name -> (secret suffix, env variable read by functions/shared/settings.py or the
-# channel code, description). The value reaches the function as a CloudFormation dynamic
-# reference resolved at deploy time (never in the template); the ARN is passed as well so the
-# code can re-read a rotated value.
-SECRETS: dict[str, tuple[str, str, str]] = {
-    "secret:twilio": ("twilio-auth-token", "TWILIO_AUTH_TOKEN", "Twilio auth token"),
+# permission name -> (secret suffix, env variable with the value, env variable with the ARN,
+# description). A value reaches the function as a CloudFormation dynamic reference resolved
+# at deploy time (never in the template); functions that read the secret at run time get
+# only its ARN (no value env), e.g. the agency keys (a JSON object {"agency": "key"}).
+SECRETS: dict[str, tuple[str, str | None, str, str]] = {
+    "secret:twilio": (
+        "twilio-auth-token",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_AUTH_TOKEN_SECRET_ARN",
+        "Twilio auth token",
+    ),
     "secret:agency-keys": (
         "agency-keys",
-        "CITIZENBUS_AGENCY_KEYS",
-        "agency=key,agency=key bearer keys of the agency routes",
+        None,
+        "AGENCY_KEYS_SECRET_ARN",
+        'the agencies\' bearer keys, {"agency": "key", ...}',
     ),
     "secret:open311-keys": (
         "open311-keys",
         "CITIZENBUS_OPEN311_KEYS",
+        "OPEN311_KEYS_SECRET_ARN",
         "comma-separated Open311 api_key values",
     ),
-    "secret:pseudonym": ("pseudonym-key", "PSEUDONYM_KEY", "HMAC key of citizen ids"),
+    "secret:pseudonym": (
+        "pseudonym-key",
+        "PSEUDONYM_KEY",
+        "PSEUDONYM_KEY_SECRET_ARN",
+        "HMAC key of citizen ids",
+    ),
 }
 
 
@@ -33,7 +45,7 @@ class SecretsConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, settings: EnvSettings) -> None:
         super().__init__(scope, construct_id)
         self.secrets: dict[str, secretsmanager.Secret] = {}
-        for permission, (suffix, _env, description) in SECRETS.items():
+        for permission, (suffix, _value_env, _arn_env, description) in SECRETS.items():
             self.secrets[permission] = secretsmanager.Secret(
                 self,
                 suffix,
@@ -52,5 +64,7 @@ class SecretsConstruct(Construct):
             acknowledge(self.secrets[permission], "AwsSolutions-SMG4", REASONS["rotation"])
 
     @staticmethod
-    def env_name(permission: str) -> str:
-        return SECRETS[permission][1]
+    def env_names(permission: str) -> tuple[str | None, str]:
+        """The env variables for the secret's value (or None) and for its ARN."""
+        _, value_env, arn_env, _ = SECRETS[permission]
+        return value_env, arn_env

@@ -13,6 +13,7 @@ from citizenbus.local.runtime import LocalBus
 from functions.shared.routing import agency_dlq, agency_pattern, agency_queue, agency_rule_name
 from functions.topology import FUNCTIONS, TABLES
 from infra.cdk import assets
+from infra.cdk.bus_construct import agency_target_queues
 from infra.cdk.constants import ENVIRONMENTS
 from schemas.catalog import load_catalog
 from schemas.events import BUS_SOURCE, EVENT_TYPES
@@ -81,10 +82,15 @@ def test_one_rule_per_catalog_agency_with_routing_pattern_queue_and_dlq(prod):
         rule = rules[PROD.physical(agency_rule_name(agency))]
         assert json.loads(json.dumps(rule["EventPattern"])) == agency_pattern(catalog, agency)
         assert rule["EventBusName"] == {"Ref": bus_id}
-        (target,) = rule["Targets"]
-        assert t.queue_name(target["Arn"]) == PROD.physical(agency_queue(agency))
-        assert t.queue_name(target["DeadLetterConfig"]["Arn"]) == PROD.physical(agency_dlq(agency))
-        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        targets = {
+            (t.queue_name(target["Arn"]), t.queue_name(target["DeadLetterConfig"]["Arn"]))
+            for target in rule["Targets"]
+        }
+        assert (PROD.physical(agency_queue(agency)), PROD.physical(agency_dlq(agency))) in targets
+        assert targets == {
+            (PROD.physical(q), PROD.physical(f"{q}-dlq")) for q in agency_target_queues(agency)
+        }
+        assert all(target["RetryPolicy"]["MaximumRetryAttempts"] > 0 for target in rule["Targets"])
     assert len(rules) == len(catalog.agency_ids())
 
 
@@ -95,32 +101,28 @@ def test_the_bus_is_archived(prod):
 
 
 def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod: Any, bus: LocalBus) -> None:
-    """Same rule names, patterns, queues and DLQs (read back from the local bus's moto
-    EventBridge); and each service's events match the same agency's rule in both."""
+    """Same rule names, patterns, target queues and DLQs (read back from the local bus's moto
+    EventBridge); and each service's events reach the same queues in both."""
     _, t = prod
     catalog = load_catalog()
     events = boto3.client("events")
     cdk_rules = {p["Name"]: p for p in t.of_type("AWS::Events::Rule").values()}
+    Route = tuple[dict[str, Any], frozenset[tuple[str, str]]]  # pattern, (queue, dlq) targets
 
-    def local_route(agency: str) -> tuple[dict[str, Any], str, str]:
+    def local_route(agency: str) -> Route:
         name = agency_rule_name(agency)
-        pattern = json.loads(
-            events.describe_rule(Name=name, EventBusName="citizenbus")["EventPattern"]
-        )
-        (target,) = events.list_targets_by_rule(Rule=name, EventBusName="citizenbus")["Targets"]
-        return (
-            pattern,
-            target["Arn"].rsplit(":", 1)[1],
-            target["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1],
+        rule = events.describe_rule(Name=name, EventBusName="citizenbus")
+        targets = events.list_targets_by_rule(Rule=name, EventBusName="citizenbus")["Targets"]
+        return json.loads(rule["EventPattern"]), frozenset(
+            (x["Arn"].rsplit(":", 1)[1], x["DeadLetterConfig"]["Arn"].rsplit(":", 1)[1])
+            for x in targets
         )
 
-    def cdk_route(agency: str) -> tuple[dict[str, Any], str, str]:
+    def cdk_route(agency: str) -> Route:
         rule = cdk_rules[PROD.physical(agency_rule_name(agency))]
-        (target,) = rule["Targets"]
-        return (
-            rule["EventPattern"],
-            t.queue_name(target["Arn"]),
-            t.queue_name(target["DeadLetterConfig"]["Arn"]),
+        return rule["EventPattern"], frozenset(
+            (t.queue_name(x["Arn"]), t.queue_name(x["DeadLetterConfig"]["Arn"]))
+            for x in rule["Targets"]
         )
 
     for agency in catalog.agency_ids():
@@ -141,17 +143,40 @@ def test_local_bus_and_cdk_route_every_catalog_service_the_same(prod: Any, bus: 
                 },
             }
 
-            def matched(
-                route: Callable[[str], tuple[dict[str, Any], str, str]],
-                event: dict[str, Any] = event,
-            ) -> set[str]:
+            def matched(route: Callable[[str], Route], event: dict[str, Any] = event) -> set[str]:
                 return {
-                    route(a)[1]
+                    queue
                     for a in catalog.agency_ids()
                     if EventPattern.load(json.dumps(route(a)[0])).matches_event(event)
+                    for queue, _ in route(a)[1]
                 }
 
-            assert matched(local_route) == matched(cdk_route) == {agency_queue(service.agency)}
+            assert matched(local_route) == matched(cdk_route)
+            assert agency_queue(service.agency) in matched(cdk_route)
+            assert all(q.endswith(f"-{service.agency}") for q in matched(cdk_route))
+
+
+def test_every_local_queue_exists_in_cdk_with_the_same_dlq_and_receives(
+    prod: Any, bus: LocalBus
+) -> None:
+    _, t = prod
+    sqs = boto3.client("sqs")
+    cdk_queues = {p["QueueName"]: p for p in t.of_type("AWS::SQS::Queue").values()}
+    assert bus.queue_urls
+    for name, url in bus.queue_urls.items():
+        assert PROD.physical(name) in cdk_queues, name
+        answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        local = answer.get("Attributes", {})
+        cdk = cdk_queues[PROD.physical(name)].get("RedrivePolicy")
+        if "RedrivePolicy" not in local:
+            assert cdk is None, name
+            continue
+        policy = json.loads(local["RedrivePolicy"])
+        assert (
+            t.queue_name(cdk["deadLetterTargetArn"])
+            == policy["deadLetterTargetArn"].rsplit(":", 1)[1]
+        )
+        assert cdk["maxReceiveCount"] == int(policy["maxReceiveCount"]), name
 
 
 def test_every_queue_is_encrypted_tls_only_and_has_a_dlq_or_is_one(prod):

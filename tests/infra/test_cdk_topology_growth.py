@@ -149,9 +149,9 @@ def test_agency_routes_sit_behind_the_agency_authorizer_function(grown):
     ]
     assert invokers
     _, props = t.function_of("agency_authorizer")
-    assert "resolve:secretsmanager" in json.dumps(
-        props["Environment"]["Variables"]["CITIZENBUS_AGENCY_KEYS"]
-    )
+    env = props["Environment"]["Variables"]
+    assert "AGENCY_KEYS_SECRET_ARN" in env  # read at run time; the keys are not in its env
+    assert "CITIZENBUS_AGENCY_KEYS" not in env
 
 
 def test_per_agency_delivery_queues_feed_their_consumer_with_dlqs(grown):
@@ -170,6 +170,12 @@ def test_per_agency_delivery_queues_feed_their_consumer_with_dlqs(grown):
         assert t.queue_name(queues[name]["RedrivePolicy"]["deadLetterTargetArn"]) == f"{name}-dlq"
     for m in mappings:
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # each agency's rule fills its delivery queue too (as the local bus does)
+    for rule in t.of_type("AWS::Events::Rule").values():
+        agency = rule["Name"].removeprefix("citizenbus-to-")
+        filled = {t.queue_name(target["Arn"]) for target in rule["Targets"]}
+        assert filled == {f"citizenbus-agency-{agency}", f"citizenbus-delivery-{agency}"}
+        assert queues[f"citizenbus-delivery-{agency}"]["RedrivePolicy"]["maxReceiveCount"] == 8
 
 
 def test_twilio_functions_get_the_twilio_layer_token_and_public_url(grown):
