@@ -1,0 +1,108 @@
+"""One cold-start sample: run in a fresh ``python`` process by :mod:`bench.cold`.
+
+Only the standard library is imported before the clock starts, so the figure is what a
+Lambda init + first invocation costs (AWS answers from a loopback moto server whose service
+time the parent subtracts). Usage::
+
+    python bench/_child.py handler <module.attr> <event.json | -> <function name>
+    python bench/_child.py floor <service,service,...>
+
+Prints one JSON line with the timings and what the process ended up holding.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+
+
+class _Context:
+    """What the Lambda runtime passes as ``context`` (enough for Powertools)."""
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.memory_limit_in_mb = 256
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:eu-north-1:123456789012:function:{name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def _fresh(event: dict[str, object]) -> dict[str, object]:
+    """A new idempotency key per sample, so each sample files a new request."""
+    headers = event.get("headers")
+    if isinstance(headers, dict) and event.get("requestContext", {}):
+        method = event.get("requestContext", {}).get("http", {}).get("method")  # type: ignore[union-attr]
+        if method in ("POST", "PUT"):
+            headers["idempotency-key"] = str(uuid.uuid4())
+    return event
+
+
+def _clients() -> list[str]:
+    """The AWS services this process created clients for."""
+    if "botocore.client" not in sys.modules:
+        return []
+    import gc
+
+    from botocore.client import BaseClient
+
+    found = {o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient)}
+    return sorted(found)
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    result: dict[str, object] = {}
+    if mode == "handler":
+        target, event_path, name = sys.argv[2], sys.argv[3], sys.argv[4]
+        event = None
+        if event_path != "-":
+            with open(event_path, encoding="utf-8") as fh:
+                event = _fresh(json.load(fh))
+        module_name, _, attr = target.rpartition(".")
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        import importlib
+
+        handler = getattr(importlib.import_module(module_name), attr)
+        t1 = time.perf_counter()
+        c1 = time.process_time()
+        outcome: object = None
+        if event is not None:
+            try:
+                answer = handler(event, _Context(f"citizenbus-{name}"))
+                outcome = answer.get("statusCode", "ok") if isinstance(answer, dict) else "ok"
+                if isinstance(answer, dict) and answer.get("batchItemFailures"):
+                    outcome = "batchItemFailures"
+            except Exception as exc:  # reported, not hidden: the bench marks the sample failed
+                outcome = f"error: {type(exc).__name__}: {exc}"
+        t2 = time.perf_counter()
+        c2 = time.process_time()
+        result = {
+            "import_ms": (t1 - t0) * 1000,
+            "first_call_ms": (t2 - t1) * 1000,
+            "total_ms": (t2 - t0) * 1000,
+            "cpu_ms": (c2 - c0) * 1000,
+            "outcome": outcome,
+        }
+    else:
+        services = [s for s in sys.argv[2].split(",") if s]
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        import boto3
+
+        for service in services:
+            boto3.client(service)  # type: ignore[call-overload]
+        t1 = time.perf_counter()
+        result = {"total_ms": (t1 - t0) * 1000, "cpu_ms": (time.process_time() - c0) * 1000}
+    result["clients"] = _clients()
+    result["twilio"] = any(m == "twilio" or m.startswith("twilio.") for m in sys.modules)
+    result["modules"] = len(sys.modules)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
