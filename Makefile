@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean
+.PHONY: help run test lint format typecheck schemas demo clean bench
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -18,6 +18,7 @@ help:
 	@echo "make format  ruff format and autofix"
 	@echo "make schemas regenerate the JSON Schemas in schemas/json"
 	@echo "make demo    a narrated journey on an in-process bus"
+	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +48,10 @@ format: $(VENV)/.synced
 
 schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.export
+
+# Writes bench/report.md and bench/report.json and refreshes the README's Performance figures.
+bench: $(VENV)/.synced
+	$(RUN) python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ import json
 import sys
 import time
 import uuid
+from typing import Any
 
 
 class _Context:
@@ -31,11 +32,11 @@ class _Context:
         return 30_000
 
 
-def _fresh(event: dict[str, object]) -> dict[str, object]:
+def _fresh(event: dict[str, Any]) -> dict[str, Any]:
     """A new idempotency key per sample, so each sample files a new request."""
     headers = event.get("headers")
-    if isinstance(headers, dict) and event.get("requestContext", {}):
-        method = event.get("requestContext", {}).get("http", {}).get("method")  # type: ignore[union-attr]
+    if isinstance(headers, dict):
+        method = (event.get("requestContext") or {}).get("http", {}).get("method")
         if method in ("POST", "PUT"):
             headers["idempotency-key"] = str(uuid.uuid4())
     return event
@@ -49,7 +50,9 @@ def _clients() -> list[str]:
 
     from botocore.client import BaseClient
 
-    found = {o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient)}
+    found = {
+        o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient)
+    }
     return sorted(found)
 
 
@@ -69,7 +72,6 @@ def main() -> None:
 
         handler = getattr(importlib.import_module(module_name), attr)
         t1 = time.perf_counter()
-        c1 = time.process_time()
         outcome: object = None
         if event is not None:
             try:

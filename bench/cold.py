@@ -57,7 +57,7 @@ class _ServiceClock:
 @contextmanager
 def moto_server() -> Iterator[tuple[str, _ServiceClock]]:
     """A moto server on a free loopback port; yields its URL and its service clock."""
-    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
@@ -183,7 +183,7 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
         own = result.median("own_ms")
         outcomes = sorted({str(s.get("outcome", s.get("error"))) for s in result.samples})
         twilio = any(s.get("twilio") for s in result.samples)
-        ratio = own / floor if floor == floor and floor > 0 else float("nan")
+        ratio = own / floor if floor > 0 else float("nan")
         rows.append(
             {
                 "function": result.function,

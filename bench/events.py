@@ -53,7 +53,7 @@ def _route_key(route: Route) -> str:
 
 def http_event(route: Route, body: str | None = None, sub: str = "bench-citizen") -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event for ``route`` with placeholder parameters."""
-    params = {name: "1234567897" for name in re.findall(r"{(\w+)}", route.path)}
+    params = dict.fromkeys(re.findall(r"{(\w+)}", route.path), "1234567897")
     path = route.path
     for name, value in params.items():
         path = path.replace("{" + name + "}", value)
@@ -158,7 +158,9 @@ def bench_event(fn: Function) -> BenchEvent:
             queue = fn.queues[0].replace("{agency}", "streets")
             body = bridge[0].read_text(encoding="utf-8")
             return BenchEvent(
-                sqs_event(body, queue), f"SQS record wrapping events/eventbridge/{bridge[0].name}", "queue"
+                sqs_event(body, queue),
+                f"SQS record wrapping events/eventbridge/{bridge[0].name}",
+                "queue",
             )
     if fn.schedule_minutes:
         return BenchEvent(scheduler_event(fn.name), "scheduler event (synthesized)", "schedule")

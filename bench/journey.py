@@ -35,7 +35,9 @@ SYNC_BUDGET = 2
 def twilio_signature(url: str, params: dict[str, str], token: str) -> str:
     """``X-Twilio-Signature``: HMAC-SHA1 of the URL and the sorted form fields, base64."""
     payload = url + "".join(k + params[k] for k in sorted(params))
-    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(
+        hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    ).decode()
 
 
 def _routes() -> dict[tuple[str, str], str]:
@@ -148,8 +150,8 @@ def _reference(response: Any) -> str | None:
 
 def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Per channel: AWS calls on the synchronous path and in the rest of the journey."""
-    from citizenbus.local.runtime import LocalBus
     from citizenbus.cli import local_token
+    from citizenbus.local.runtime import LocalBus
 
     env = {
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
@@ -196,9 +198,7 @@ def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
             started = time.perf_counter()
             response = bus.request(method, path, **kwargs)
             sync_ms = (time.perf_counter() - started) * 1000
-            sync = Counter(
-                f"{s}.{o}" for fn, s, o, _ in calls.calls if fn == sync_function
-            )
+            sync = Counter(f"{s}.{o}" for fn, s, o, _ in calls.calls if fn == sync_function)
             sync_params = [(s, o, p) for fn, s, o, p in calls.calls if fn == sync_function]
             reference = _reference(response)
             steps = [f"filed via {channel}: HTTP {response.status}"]
@@ -219,15 +219,15 @@ def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
             else:
                 steps.append("status change: no agency API in the topology yet")
             rest = Counter(
-                f"{s}.{o}"
-                for fn, s, o, _ in calls.calls
-                if fn is not None and fn != sync_function
+                f"{s}.{o}" for fn, s, o, _ in calls.calls if fn is not None and fn != sync_function
             )
             rest_params = [
                 (s, o, p) for fn, s, o, p in calls.calls if fn is not None and fn != sync_function
             ]
             queued_after = _queued(bus)
-            into_queues = sum(max(0, queued_after[q] - queued_before.get(q, 0)) for q in queued_after)
+            into_queues = sum(
+                max(0, queued_after[q] - queued_before.get(q, 0)) for q in queued_after
+            )
             local = Counter(f"{s}.{o}" for fn, s, o, _ in calls.calls if fn is None)
             journeys.append(
                 {
@@ -251,7 +251,9 @@ def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
                     "_params": sync_params + rest_params,
                 }
             )
-            progress(f"journey: {channel} sync {sum(sync.values())} calls, rest {sum(rest.values())}")
+            progress(
+                f"journey: {channel} sync {sum(sync.values())} calls, rest {sum(rest.values())}"
+            )
         queued = _queued(bus)
     return {"sync_budget": SYNC_BUDGET, "journeys": journeys, "left_in_queues": queued}
 

@@ -89,7 +89,9 @@ def _file(
             errors.append({"field": f"attributes.{name}", "message": "required"})
         elif value and spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
             errors.append({"field": f"attributes.{name}", "message": "invalid"})
-    errors += [{"field": f"attributes.{n}", "message": "unknown"} for n in attributes if n not in known]
+    errors += [
+        {"field": f"attributes.{n}", "message": "unknown"} for n in attributes if n not in known
+    ]
     if errors:
         return _answer(400, {"errors": errors})
     body = str(secrets.randbelow(9 * 10**8) + 10**8)

@@ -19,7 +19,10 @@ PRICES_AS_OF = "2025 (published list prices, transcribed; not re-fetched by the 
 UNIT_PRICES: dict[str, tuple[float, str]] = {
     "lambda_request": (0.20 / 1e6, "Lambda request"),
     "lambda_gb_second_arm64": (0.0000133334, "Lambda duration, arm64, per GB-second"),
-    "http_api_request": (1.00 / 1e6, "API Gateway HTTP API request (first 300 M/month, per 512 KB)"),
+    "http_api_request": (
+        1.00 / 1e6,
+        "API Gateway HTTP API request (first 300 M/month, per 512 KB)",
+    ),
     "eventbridge_event": (1.00 / 1e6, "EventBridge custom event published (per 64 KB)"),
     "sqs_request": (0.40 / 1e6, "SQS standard request (per 64 KB)"),
     "dynamodb_wru": (0.625 / 1e6, "DynamoDB on-demand write request unit"),
@@ -28,11 +31,15 @@ UNIT_PRICES: dict[str, tuple[float, str]] = {
     "ses_email": (0.10 / 1e3, "SES outbound e-mail"),
     "sms_segment": (0.0083, "Twilio SMS segment, US list price (other countries differ)"),
 }
-ASSUMPTIONS = {
-    "memory_mb": 256,
-    "full_vcpu_memory_mb": 1769,
-    "aws_latency_ms_per_call": 10.0,
-    "status_changes_per_request": 2,
+MEMORY_MB = 256
+FULL_VCPU_MEMORY_MB = 1769
+AWS_LATENCY_MS_PER_CALL = 10.0
+STATUS_CHANGES_PER_REQUEST = 2
+ASSUMPTIONS: dict[str, Any] = {
+    "memory_mb": MEMORY_MB,
+    "full_vcpu_memory_mb": FULL_VCPU_MEMORY_MB,
+    "aws_latency_ms_per_call": AWS_LATENCY_MS_PER_CALL,
+    "status_changes_per_request": STATUS_CHANGES_PER_REQUEST,
     "notes": [
         "Lambda duration = warm CPU ms x (1769 / memory MB) + calls x 10 ms, billed per 1 ms;"
         " local x86 CPU time stands in for Graviton CPU time.",
@@ -65,13 +72,15 @@ def _units(service: str, operation: str, params: dict[str, Any]) -> Counter[str]
     if service == "dynamodb":
         if operation == "TransactWriteItems":
             for item in body.get("TransactItems", []):
-                (kind, spec), = item.items()
+                ((kind, spec),) = item.items()
                 units["dynamodb_wru"] += 2 * _kb(spec.get("Item", {})) if kind == "Put" else 2
         elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
             units["dynamodb_wru"] += _kb(body.get("Item", {}))
         elif operation == "BatchWriteItem":
             for requests in body.get("RequestItems", {}).values():
-                units["dynamodb_wru"] += sum(_kb(r.get("PutRequest", {}).get("Item", {})) for r in requests)
+                units["dynamodb_wru"] += sum(
+                    _kb(r.get("PutRequest", {}).get("Item", {})) for r in requests
+                )
         elif operation == "TransactGetItems":
             units["dynamodb_rru"] += 2 * len(body.get("TransactItems", []))
         elif operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
@@ -89,8 +98,8 @@ def _units(service: str, operation: str, params: dict[str, Any]) -> Counter[str]
 
 def measure(journey: dict[str, Any], warm: dict[str, Any]) -> dict[str, Any]:
     cpu = {r["function"]: r["median_ms"] for r in warm["functions"] if "median_ms" in r}
-    mem = ASSUMPTIONS["memory_mb"]
-    scale = ASSUMPTIONS["full_vcpu_memory_mb"] / mem
+    mem = MEMORY_MB
+    scale = FULL_VCPU_MEMORY_MB / mem
     per_channel = []
     for trip in journey["journeys"]:
         units: Counter[str] = Counter()
@@ -103,17 +112,19 @@ def measure(journey: dict[str, Any], warm: dict[str, Any]) -> dict[str, Any]:
             units["lambda_request"] += count
             own_cpu = cpu.get(function, max(cpu.values(), default=5.0))
             calls = trip["sync_calls"] if function == trip["function"] else 0
-            duration_ms = math.ceil(own_cpu * scale + calls * ASSUMPTIONS["aws_latency_ms_per_call"])
+            duration_ms = math.ceil(own_cpu * scale + calls * AWS_LATENCY_MS_PER_CALL)
             gb_seconds += count * duration_ms / 1000 * mem / 1024
         rest_calls = trip["rest_calls"]
         other = [f for f in trip["invocations"] if f != trip["function"]]
         if other:  # the rest's AWS latency, spread over the other invocations
-            gb_seconds += rest_calls * ASSUMPTIONS["aws_latency_ms_per_call"] / 1000 * mem / 1024
-        units_f = dict(units)
+            gb_seconds += rest_calls * AWS_LATENCY_MS_PER_CALL / 1000 * mem / 1024
+        units_f: dict[str, float] = dict(units)
         units_f["lambda_gb_second_arm64"] = gb_seconds
         delivery = {"sms_segment", "ses_email"}
         aws_cost = sum(
-            UNIT_PRICES[k][0] * v for k, v in units_f.items() if k in UNIT_PRICES and k not in delivery
+            UNIT_PRICES[k][0] * v
+            for k, v in units_f.items()
+            if k in UNIT_PRICES and k not in delivery
         )
         per_channel.append(
             {
@@ -126,7 +137,7 @@ def measure(journey: dict[str, Any], warm: dict[str, Any]) -> dict[str, Any]:
                 "complete_journey": any("agency sets" in s for s in trip["steps"]),
             }
         )
-    notifications = ASSUMPTIONS["status_changes_per_request"] + 1
+    notifications = STATUS_CHANGES_PER_REQUEST + 1
     return {
         "region": REGION,
         "prices_as_of": PRICES_AS_OF,

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - Markdown table rows read best one per line
 """``make bench``: measure everything and write ``bench/report.json`` and ``bench/report.md``.
 
 Also refreshes the figures in the README's "Performance" section (between the
@@ -49,7 +50,7 @@ def machine() -> dict[str, Any]:
 
 
 def _ms(value: float) -> str:
-    if value != value:  # NaN
+    if math.isnan(value):
         return "n/a"
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.3f}"
 
@@ -76,9 +77,21 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
         if not row["twilio_ok"]:
-            out.append({"budget": f"{row['function']} never imports twilio", "figure": "twilio imported", "holds": False})
+            out.append(
+                {
+                    "budget": f"{row['function']} never imports twilio",
+                    "figure": "twilio imported",
+                    "holds": False,
+                }
+            )
     twilio_clean = all(r["twilio_ok"] for r in report["cold_start"]["functions"])
-    out.append({"budget": "twilio only in functions that send SMS", "figure": "checked after first call", "holds": twilio_clean})
+    out.append(
+        {
+            "budget": "twilio only in functions that send SMS",
+            "figure": "checked after first call",
+            "holds": twilio_clean,
+        }
+    )
     for row in report["warm_cost"]["functions"]:
         if "ratio" in row:
             out.append(
@@ -98,7 +111,13 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
     tp = report.get("throughput")
     if tp:
-        out.append({"budget": "local burst: zero lost", "figure": f"{tp['lost']} lost of {tp['filed']}", "holds": tp["lost"] == 0 and tp["failed"] == 0})
+        out.append(
+            {
+                "budget": "local burst: zero lost",
+                "figure": f"{tp['lost']} lost of {tp['filed']}",
+                "holds": tp["lost"] == 0 and tp["failed"] == 0,
+            }
+        )
     return out
 
 
@@ -274,7 +293,9 @@ def readme_summary(report: dict[str, Any]) -> str:
         + "; price per million citizen requests (AWS, "
         + report["price"]["region"]
         + "): "
-        + ", ".join(f"{c['channel']} ${c['aws_usd_per_million']:.2f}" for c in report["price"]["channels"])
+        + ", ".join(
+            f"{c['channel']} ${c['aws_usd_per_million']:.2f}" for c in report["price"]["channels"]
+        )
         + ".",
     ]
     tp = report.get("throughput")
@@ -284,7 +305,10 @@ def readme_summary(report: dict[str, Any]) -> str:
             f"p99 {_ms(tp['p99_ms'])} ms, {tp['lost']} lost of {tp['filed']}."
         )
     if missed:
-        lines += ["", "Budgets missed: " + "; ".join(f"{b['budget']}: {b['figure']}" for b in missed) + "."]
+        lines += [
+            "",
+            "Budgets missed: " + "; ".join(f"{b['budget']}: {b['figure']}" for b in missed) + ".",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
@@ -335,12 +359,17 @@ def main(argv: list[str] | None = None) -> int:
         trip.pop("_params", None)
     report["elapsed_s"] = time.perf_counter() - started
     report["budgets"] = budgets(report)
-    (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    (OUT / "report.json").write_text(
+        json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     (OUT / "report.md").write_text(markdown(report), encoding="utf-8")
     if not args.no_readme:
         update_readme(report)
     missed = [b for b in report["budgets"] if not b["holds"]]
-    print(f"bench: wrote bench/report.md and bench/report.json in {report['elapsed_s']:.0f} s", file=sys.stderr)
+    print(
+        f"bench: wrote bench/report.md and bench/report.json in {report['elapsed_s']:.0f} s",
+        file=sys.stderr,
+    )
     for b in report["budgets"]:
         print(f"  {'ok  ' if b['holds'] else 'MISS'} {b['budget']}: {b['figure']}", file=sys.stderr)
     return 1 if missed and args.strict else 0

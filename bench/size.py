@@ -1,4 +1,4 @@
-"""Deployment size: each function's asset and the shared dependency layers, zipped as Lambda takes them.
+"""Deployment size: each function's asset and the dependency layers, zipped as Lambda takes them.
 
 A function's asset is ``functions/__init__.py``, ``functions/topology.py``,
 ``functions/shared/``, ``functions/<name>/`` and ``schemas/`` (the code and the catalog data
@@ -22,7 +22,15 @@ from typing import Any
 from bench.events import ROOT
 from functions import topology
 
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+RUNTIME_PROVIDED = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "python-dateutil",
+    "six",
+    "urllib3",
+}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 
@@ -119,15 +127,17 @@ def _dist_files(names: Iterable[str]) -> list[tuple[Path, str]]:
 
 
 def measure() -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for fn in topology.FUNCTIONS:
         zipped, raw, count = _zip(function_files(fn.name))
-        rows.append({"function": fn.name, "zip_bytes": zipped, "unzipped_bytes": raw, "files": count})
+        rows.append(
+            {"function": fn.name, "zip_bytes": zipped, "unzipped_bytes": raw, "files": count}
+        )
     roots = _requirements("citizenbus")
     everything = _closure(roots)
     without_twilio = _closure(r for r in roots if not r.startswith("twilio"))
     twilio_only = everything - without_twilio
-    layers = []
+    layers: list[dict[str, Any]] = []
     for name, members in (("shared", without_twilio), ("twilio", twilio_only)):
         zipped, raw, count = _zip(_dist_files(members))
         layers.append(
@@ -139,10 +149,11 @@ def measure() -> dict[str, Any]:
                 "files": count,
             }
         )
-    shared_raw = layers[0]["unzipped_bytes"]
+    shared_raw = int(layers[0]["unzipped_bytes"])
+    twilio_raw = int(layers[1]["unzipped_bytes"])
     for row in rows:
-        fn = topology.function(row["function"])
-        total = row["unzipped_bytes"] + shared_raw + (layers[1]["unzipped_bytes"] if fn.uses_twilio else 0)
+        fn = topology.function(str(row["function"]))
+        total = int(row["unzipped_bytes"]) + shared_raw + (twilio_raw if fn.uses_twilio else 0)
         row["layers"] = ["shared", "twilio"] if fn.uses_twilio else ["shared"]
         row["unzipped_with_layers_bytes"] = total
         row["within_lambda_limit"] = total <= LAMBDA_UNZIPPED_LIMIT

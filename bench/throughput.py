@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -57,14 +58,23 @@ def measure(
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
     env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
     server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "citizenbus.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log,
     )
     try:
         deadline = time.monotonic() + 60
@@ -75,7 +85,8 @@ def measure(
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"citizenbus serve did not start: {server.stderr.read() if server.stderr else ''}")
+                log.seek(0)
+                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
             time.sleep(0.2)
         references: list[str] = []
         latencies: list[float] = []
@@ -134,6 +145,7 @@ def measure(
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
     return {
         "route": f"POST /eservice/v1/forms/{SERVICE}",
         "requested": requests,
