@@ -180,6 +180,8 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
     for result in results.values():
         floor_key = ",".join(result.clients)
         floor = _median(s["total_ms"] for s in floors.get(floor_key, []) if "total_ms" in s)
+        floor_cpu = _median(s["cpu_ms"] for s in floors.get(floor_key, []) if "cpu_ms" in s)
+        cpu = result.median("cpu_ms")
         own = result.median("own_ms")
         outcomes = sorted({str(s.get("outcome", s.get("error"))) for s in result.samples})
         twilio = any(s.get("twilio") for s in result.samples)
@@ -198,6 +200,9 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
                 "floor_ms": floor,
                 "floor_clients": result.clients,
                 "ratio": ratio,
+                "cpu_ms": cpu,
+                "floor_cpu_ms": floor_cpu,
+                "cpu_ratio": cpu / floor_cpu if floor_cpu > 0 else float("nan"),
                 "budget_ratio": BUDGET_RATIO,
                 "within_budget": bool(ratio <= BUDGET_RATIO),
                 "outcomes": outcomes,
