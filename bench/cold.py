@@ -4,6 +4,7 @@ AWS is a moto server on a free loopback port, provisioned once from the topology
 catalog (the same ``provision`` the local bus uses). The server counts the time it spends
 answering, and that service time is taken off each sample: what is left is the function's
 own init + first-invocation cost, which is what a faster or slower AWS does not change.
+The budget is judged on CPU time (wall time is reported beside it).
 The floor of a function is a fresh process that imports boto3 and creates the same clients
 the function created. Samples run round-robin (every function and floor once per round) so
 load on the machine spreads evenly over all of them.
@@ -186,6 +187,7 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
         outcomes = sorted({str(s.get("outcome", s.get("error"))) for s in result.samples})
         twilio = any(s.get("twilio") for s in result.samples)
         ratio = own / floor if floor > 0 else float("nan")
+        cpu_ratio = cpu / floor_cpu if floor_cpu > 0 else float("nan")
         rows.append(
             {
                 "function": result.function,
@@ -202,9 +204,11 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
                 "ratio": ratio,
                 "cpu_ms": cpu,
                 "floor_cpu_ms": floor_cpu,
-                "cpu_ratio": cpu / floor_cpu if floor_cpu > 0 else float("nan"),
+                "cpu_ratio": cpu_ratio,
                 "budget_ratio": BUDGET_RATIO,
-                "within_budget": bool(ratio <= BUDGET_RATIO),
+                # Judged on CPU time: on an idle core it equals the wall time of this
+                # import-bound work, and unlike wall time it does not swing with machine load.
+                "within_budget": bool(cpu_ratio <= BUDGET_RATIO),
                 "outcomes": outcomes,
                 "uses_twilio": result.uses_twilio,
                 "twilio_imported": twilio,
