@@ -300,6 +300,14 @@ def readme_summary(report: dict[str, Any]) -> str:
         )
         + ".",
     ]
+    lines.append(
+        "Layers: "
+        + ", ".join(
+            f"{layer['layer']} {_kb(layer['zip_bytes'])} zipped ({_kb(layer['unzipped_bytes'])} unzipped)"
+            for layer in report["deployment_size"]["layers"]
+        )
+        + "."
+    )
     tp = report.get("throughput")
     if tp:
         lines.append(
