@@ -32,13 +32,56 @@ class _Context:
         return 30_000
 
 
-def _fresh(event: dict[str, Any]) -> dict[str, Any]:
-    """A new idempotency key per sample, so each sample files a new request."""
+TWILIO_IDS = ("MessageSid", "SmsSid", "SmsMessageSid", "CallSid")
+
+
+def _resign_twilio(event: dict[str, Any], headers: dict[str, Any]) -> None:
+    """New Twilio message/call ids, signed again as Twilio would for this environment.
+
+    The signature covers the URL Twilio called (``CITIZENBUS_PUBLIC_URL`` + the route path)
+    and every form field, so a sample signed elsewhere is re-signed with the bench's token.
+    """
+    import base64
+    import hashlib
+    import hmac
+    import os
+    from urllib.parse import parse_qsl, urlencode
+
+    raw = event.get("body") or ""
+    text = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
+    pairs = parse_qsl(text, keep_blank_values=True)
+    fresh = uuid.uuid4().hex
+    pairs = [(k, (k[:2].upper() + fresh) if k in TWILIO_IDS else v) for k, v in pairs]
+    body = urlencode(pairs)
+    event["body"] = (
+        base64.b64encode(body.encode()).decode() if event.get("isBase64Encoded") else body
+    )
+    path = str(event.get("rawPath", ""))
+    stage = (event.get("requestContext") or {}).get("stage")
+    if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1 :]
+    query = event.get("rawQueryString")
+    url = (
+        os.environ.get("CITIZENBUS_PUBLIC_URL", "").rstrip("/")
+        + path
+        + (f"?{query}" if query else "")
+    )
+    payload = url + "".join(k + v for k, v in sorted(pairs))
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "").encode()
+    digest = hmac.new(token, payload.encode(), hashlib.sha1).digest()
+    for key in [k for k in headers if k.lower() == "x-twilio-signature"]:
+        headers[key] = base64.b64encode(digest).decode()
+
+
+def fresh_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A new idempotency key (and Twilio ids) per sample, so each sample files a new request."""
     headers = event.get("headers")
     if isinstance(headers, dict):
         method = (event.get("requestContext") or {}).get("http", {}).get("method")
         if method in ("POST", "PUT"):
             headers["idempotency-key"] = str(uuid.uuid4())
+        if any(k.lower() == "x-twilio-signature" for k in headers):
+            _resign_twilio(event, headers)
     return event
 
 
@@ -64,7 +107,7 @@ def main() -> None:
         event = None
         if event_path != "-":
             with open(event_path, encoding="utf-8") as fh:
-                event = _fresh(json.load(fh))
+                event = fresh_event(json.load(fh))
         module_name, _, attr = target.rpartition(".")
         t0 = time.perf_counter()
         c0 = time.process_time()

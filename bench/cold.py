@@ -78,10 +78,11 @@ def moto_server() -> Iterator[tuple[str, _ServiceClock]]:
 
 def child_env(endpoint: str) -> dict[str, str]:
     """The environment a function runs in during the bench: the local bus's, AWS at ``endpoint``."""
+    from bench.journey import bench_environment
     from citizenbus.local.runtime import local_environment
 
     env = dict(os.environ)
-    env.update(local_environment({"AWS_ENDPOINT_URL": endpoint}))
+    env.update(local_environment(bench_environment() | {"AWS_ENDPOINT_URL": endpoint}))
     env["PYTHONPATH"] = str(ROOT)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

@@ -3,12 +3,14 @@
 Picked in this order, so a function that lands later is measured with no change here:
 
 1. ``events/bench/<function>.json`` (a function's own bench event, when it has one);
-2. a sample in ``events/apigw/`` whose ``routeKey`` is one of the function's routes (POST first);
-3. for a stream: a sample in ``events/dynamodb/`` from that table's stream;
-4. for a queue: a sample in ``events/sqs/`` from a matching queue, else an SQS record whose body
-   is the EventBridge sample (what an EventBridge → SQS target delivers);
-5. for a schedule: an EventBridge Scheduler event;
-6. for a route without a sample: a synthesized API Gateway HTTP API v2 event.
+2. a sample anywhere in ``events/`` whose ``routeKey`` is one of the function's routes (POST
+   first; authorizer requests excluded);
+3. for a Lambda authorizer named in ``topology.AUTHORIZERS``: a sample authorizer request;
+4. for a stream: a sample from that table's stream (matched by ``eventSourceARN``);
+5. for a queue: a sample from a matching queue, else an SQS record whose body is the
+   EventBridge sample (what an EventBridge → SQS target delivers);
+6. for a schedule: an EventBridge Scheduler event;
+7. for a route without a sample: a synthesized API Gateway HTTP API v2 event.
 
 A function with none of these is measured on import only.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from functions import topology
 from functions.topology import Function, Route
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,28 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _samples(folder: str) -> list[Path]:
     return sorted((EVENTS / folder).glob("*.json"))
+
+
+def _all_samples() -> list[tuple[str, dict[str, Any]]]:
+    """Every sample payload in ``events/`` but the bench's own, with its path."""
+    found = []
+    for path in sorted(EVENTS.rglob("*.json")):
+        if path.parent.name == "bench":
+            continue
+        try:
+            data = _load(path)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            found.append((str(path.relative_to(EVENTS.parent)), data))
+    return found
+
+
+def _source_arn(data: dict[str, Any]) -> str:
+    records = data.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        return str(records[0].get("eventSourceARN", ""))
+    return ""
 
 
 def _route_key(route: Route) -> str:
@@ -135,24 +160,31 @@ def bench_event(fn: Function) -> BenchEvent:
     if own.exists():
         kind = "http" if fn.routes else "stream" if fn.stream else "queue" if fn.queues else "event"
         return BenchEvent(_load(own), f"events/bench/{own.name}", kind)
+    samples = _all_samples()
     if fn.routes:
         keys = {_route_key(r) for r in fn.routes}
-        matches = [p for p in _samples("apigw") if _load(p).get("routeKey") in keys]
-        matches.sort(key=lambda p: 0 if _load(p)["routeKey"].startswith("POST") else 1)
+        matches = [
+            (path, data)
+            for path, data in samples
+            if data.get("routeKey") in keys and data.get("type") != "REQUEST"
+        ]
+        matches.sort(key=lambda m: 0 if str(m[1]["routeKey"]).startswith("POST") else 1)
         if matches:
-            return BenchEvent(_load(matches[0]), f"events/apigw/{matches[0].name}", "http")
+            return BenchEvent(matches[0][1], matches[0][0], "http")
+    if fn.name in getattr(topology, "AUTHORIZERS", {}).values():
+        for path, data in samples:
+            if data.get("type") == "REQUEST" and data.get("routeKey"):
+                return BenchEvent(data, path, "authorizer")
     if fn.stream:
-        for path in _samples("dynamodb"):
-            arn = str(_load(path).get("Records", [{}])[0].get("eventSourceARN", ""))
-            if f"-{fn.stream}/stream/" in arn:
-                return BenchEvent(_load(path), f"events/dynamodb/{path.name}", "stream")
+        for path, data in samples:
+            if f"-{fn.stream}/stream/" in _source_arn(data):
+                return BenchEvent(data, path, "stream")
     if fn.queues:
         patterns = [_queue_pattern(q) for q in fn.queues]
-        for path in _samples("sqs"):
-            arn = str(_load(path).get("Records", [{}])[0].get("eventSourceARN", ""))
-            name = arn.rsplit(":", 1)[-1]
-            if any(p.fullmatch(name) for p in patterns):
-                return BenchEvent(_load(path), f"events/sqs/{path.name}", "queue")
+        for path, data in samples:
+            name = _source_arn(data).rsplit(":", 1)[-1]
+            if name and any(p.fullmatch(name) for p in patterns):
+                return BenchEvent(data, path, "queue")
         bridge = _samples("eventbridge")
         if bridge:
             queue = fn.queues[0].replace("{agency}", "streets")

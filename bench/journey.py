@@ -32,6 +32,16 @@ OPEN311_KEY = "bench-open311-key"
 SYNC_BUDGET = 2
 
 
+def bench_environment() -> dict[str, str]:
+    """Credentials the bench's local bus and cold-start processes share."""
+    return {
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "CITIZENBUS_PUBLIC_URL": PUBLIC_URL,
+        "CITIZENBUS_AGENCY_KEYS": ",".join(f"{a}={k}" for a, k in AGENCY_KEYS.items()),
+        "CITIZENBUS_OPEN311_KEYS": OPEN311_KEY,
+    }
+
+
 def twilio_signature(url: str, params: dict[str, str], token: str) -> str:
     """``X-Twilio-Signature``: HMAC-SHA1 of the URL and the sorted form fields, base64."""
     payload = url + "".join(k + params[k] for k in sorted(params))
@@ -153,12 +163,7 @@ def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
     from citizenbus.cli import local_token
     from citizenbus.local.runtime import LocalBus
 
-    env = {
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "CITIZENBUS_PUBLIC_URL": PUBLIC_URL,
-        "CITIZENBUS_AGENCY_KEYS": ",".join(f"{a}={k}" for a, k in AGENCY_KEYS.items()),
-        "CITIZENBUS_OPEN311_KEYS": OPEN311_KEY,
-    }
+    env = bench_environment()
     routes = _routes()
     journeys = []
     with LocalBus(env=env, public_url=PUBLIC_URL) as bus:

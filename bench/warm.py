@@ -15,10 +15,10 @@ import io
 import json
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bench._child import fresh_event
 from bench.awscalls import AwsCalls
 from bench.events import bench_event
 from bench.minimal import REFERENCES
@@ -29,10 +29,7 @@ BUDGET_RATIO = 2.0
 
 def _fresh(event: dict[str, Any]) -> dict[str, Any]:
     copy: dict[str, Any] = json.loads(json.dumps(event))
-    method = copy.get("requestContext", {}).get("http", {}).get("method")
-    if method in ("POST", "PUT") and isinstance(copy.get("headers"), dict):
-        copy["headers"]["idempotency-key"] = str(uuid.uuid4())
-    return copy
+    return fresh_event(copy)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -70,7 +67,10 @@ def measure(
     from citizenbus.local.runtime import LambdaContext, LocalBus
 
     rows = []
-    with LocalBus(env={"POWERTOOLS_METRICS_DISABLED": "false"}) as bus:
+    from bench.journey import bench_environment
+
+    env = bench_environment() | {"POWERTOOLS_METRICS_DISABLED": "false"}
+    with LocalBus(env=env, public_url=env["CITIZENBUS_PUBLIC_URL"]) as bus:
         calls = AwsCalls()
         calls.install()
         for fn in topology.FUNCTIONS:
