@@ -37,6 +37,13 @@ KNOWN_OVER = {
     "email_validator on import; see bench/report.md",
     "eservice": "as app_api, plus phonenumbers on the first call",
     "outbox_publisher": "pydantic via settings and schemas.events, cloudevents SDK; see bench/report.md",
+    # Measured on main with issues 3 and 4 merged (1.4-2.2x); each names its heaviest import.
+    "agency_api": "Powertools event_handler + pydantic models, as app_api",
+    "agency_authorizer": "pydantic Settings via functions.shared.agencies",
+    "webhook_delivery": "Powertools batch utility + functions.shared.webhooks",
+    "redrive": "pydantic Settings via functions.shared.settings + functions.shared.webhooks",
+    "sms": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
+    "voice": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
 }
 
 _PROBE = """
