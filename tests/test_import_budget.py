@@ -36,14 +36,18 @@ KNOWN_OVER = {
     "app_api": "Powertools event_handler (~170-250 ms), pydantic settings/schemas (~200 ms) and "
     "email_validator on import; see bench/report.md",
     "eservice": "as app_api, plus phonenumbers on the first call",
-    "outbox_publisher": "pydantic via settings and schemas.events, cloudevents SDK; see bench/report.md",
     # Measured on main with issues 3 and 4 merged (1.4-2.2x); each names its heaviest import.
     "agency_api": "Powertools event_handler + pydantic models, as app_api",
-    "agency_authorizer": "pydantic Settings via functions.shared.agencies",
     "webhook_delivery": "Powertools batch utility + functions.shared.webhooks",
     "redrive": "pydantic Settings via functions.shared.settings + functions.shared.webhooks",
     "sms": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
     "voice": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
+    # Measured on main with issues 5, 6 and 8 merged.
+    "web": "Powertools event_handler (~140 ms) on top of the floor; Jinja2 is lazy",
+    "open311": "Powertools event_handler + the pydantic Open311 wire models",
+    "open_data": "Powertools event_handler + pydantic models via functions.shared.stats",
+    "open_data_export": "pydantic Open311 models via functions.shared.stats (schemas.open311)",
+    "notifier": "Powertools idempotency + batch utilities and the pydantic catalog (logic.py)",
 }
 
 _PROBE = """

@@ -34,7 +34,7 @@ from functions.shared.notifications import NotificationStore
 from functions.shared.observability import NAMESPACE, logger, metrics
 from functions.shared.settings import get_settings
 from functions.shared.store import RequestStore
-from schemas.events import SLA_BREACHED, STATUS_CHANGED
+from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
 
 processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(
