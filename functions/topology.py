@@ -156,6 +156,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),
+        permissions=("sqs:send:citizenbus-notifier",),  # the e-mail fallback of a failed SMS
     ),
     Function(
         "voice",

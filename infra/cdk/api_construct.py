@@ -133,6 +133,10 @@ class ApiConstruct(Construct):
                 f"Integration-{fn.name}", functions[fn.name]
             )
             for route in fn.routes:
+                if route.path != "/" and route.path.endswith("/"):
+                    # HTTP API route paths cannot end with "/": the same page is served at the
+                    # path without it (e.g. /open-data for /open-data/).
+                    continue
                 authorizer: apigw.IHttpRouteAuthorizer | None
                 if route.auth == "jwt":
                     authorizer = self.jwt_authorizer

@@ -1,8 +1,8 @@
 """Lambda code and layers, built on this machine without Docker.
 
-A function's asset holds only what it imports from the repo: ``functions/__init__.py``,
-``functions/topology.py``, ``functions/shared/``, ``functions/<name>/`` and the ``schemas``
-package (Python modules and ``catalog.json``). Third-party packages come from two layers
+A function's asset holds only what its handler can import from the repo (found by scanning
+the bytecode, lazy imports included) and the data files of those packages (``catalog.json``,
+templates). Third-party packages come from two layers
 built from ``uv.lock`` for arm64 / Python 3.12 from wheels only: a base layer (everything but
 boto3/botocore, which the runtime has, and twilio) and a Twilio layer for the functions with
 ``uses_twilio``. Layers are cached under ``infra/cdk/build/layers/<hash of requirements>``,
@@ -49,20 +49,60 @@ def zipped_size(path: Path) -> int:
     return buffer.tell()
 
 
+DATA_SUFFIXES = {".json", ".html", ".j2", ".css", ".js", ".svg", ".ico", ".txt"}
+_NOT_DATA = {"__pycache__", "dist", "node_modules", "json", "build", "cdk.out"}
+
+
+def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
+    """The repo's files a handler can import, found by scanning its bytecode (lazy imports too).
+
+    Every module reached from the handler (only inside the repo: third-party imports resolve
+    to the layers) plus the data files of the packages it touches (templates, catalog.json).
+    """
+    from modulefinder import ModuleFinder
+
+    finder = ModuleFinder(path=[str(root)])
+    finder.run_script(str(root / (handler_module.replace(".", "/") + ".py")))
+    files: set[Path] = set()
+    packages: set[Path] = set()
+    for module in finder.modules.values():
+        if not module.__file__:
+            continue
+        path = Path(module.__file__).resolve()
+        if root.resolve() not in path.parents:
+            continue
+        files.add(path)
+        packages.add(path.parent)
+    for package in packages:
+        for parent in [package, *package.parents]:  # every package on the way needs __init__
+            if parent == root.resolve():
+                break
+            if (parent / "__init__.py").exists():
+                files.add(parent / "__init__.py")
+        for data in package.rglob("*"):
+            relative = data.relative_to(package).parts
+            if not data.is_file() or data.suffix not in DATA_SUFFIXES or _NOT_DATA & set(relative):
+                continue
+            inner = [package.joinpath(*relative[: i + 1]) for i in range(len(relative) - 1)]
+            if any((d / "__init__.py").exists() for d in inner):
+                continue  # another package's data: only if that package is imported itself
+            files.add(data)
+    return files
+
+
 def build_function(name: str, root: Path = REPO_ROOT, build_dir: Path = BUILD_DIR) -> Path:
-    """Copy the function's own code and the shared first-party code into its asset folder."""
+    """Copy the first-party code and data the function's handler can reach into its folder."""
+    from functions.topology import function
+
     target = build_dir / "functions" / name
     if target.exists():
         shutil.rmtree(target)
-    (target / "functions").mkdir(parents=True)
-    for module in ("__init__.py", "topology.py"):
-        shutil.copy2(root / "functions" / module, target / "functions" / module)
-    shutil.copytree(root / "functions" / "shared", target / "functions" / "shared", ignore=_SKIP)
-    shutil.copytree(root / "functions" / name, target / "functions" / name, ignore=_SKIP)
-    (target / "schemas").mkdir()
-    for source in sorted((root / "schemas").iterdir()):
-        if source.suffix == ".py" or source.name == "catalog.json":
-            shutil.copy2(source, target / "schemas" / source.name)
+    handler_module = function(name).handler.rpartition(".")[0]
+    base = root.resolve()
+    for source in sorted(first_party_files(handler_module, root)):
+        destination = target / source.relative_to(base)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
     for path in target.rglob("*"):  # stable asset hashes: the zip carries mtimes
         os.utime(path, (STABLE_MTIME, STABLE_MTIME))
     return target

@@ -10,7 +10,13 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from functions import topology
-from functions.shared.routing import agency_pattern, agency_queue, agency_rule_name
+from functions.shared.routing import (
+    agency_pattern,
+    agency_queue,
+    agency_rule_name,
+    function_queue,
+    subscription_pattern,
+)
 from infra.cdk.constants import EnvSettings
 from infra.cdk.queues_construct import QueuesConstruct, dlq_name
 from schemas.catalog import Catalog
@@ -84,3 +90,26 @@ class BusConstruct(Construct):
                     )
                 )
             self.rules[agency] = rule
+        # Functions that subscribe to event types (the notifier): a rule into their own queue,
+        # as the local bus provisions it (citizenbus/local/aws.py).
+        for fn in topology.FUNCTIONS:
+            if not fn.subscribes:
+                continue
+            name = function_queue(fn.name)
+            rule = events.Rule(
+                self,
+                f"Rule-{fn.name}",
+                rule_name=settings.physical(f"citizenbus-to-{fn.name.replace('_', '-')}"),
+                description=f"request events for the {fn.name} function",
+                event_bus=self.bus,
+                event_pattern=_event_pattern(subscription_pattern(fn.subscribes)),
+            )
+            rule.add_target(
+                targets.SqsQueue(
+                    queues.queue(name),
+                    dead_letter_queue=queues.dead_letter(dlq_name(name)),
+                    retry_attempts=TARGET_RETRIES,
+                    max_event_age=Duration.hours(24),
+                )
+            )
+            self.rules[fn.name] = rule

@@ -51,6 +51,9 @@ AGENCY_AUTHORIZER = "agency_authorizer"
 DEFAULT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "redrive": ("sqs:redrive",),
     "open_data": ("s3:open-data",),
+    "open_data_export": ("s3:open-data",),
+    "open311": ("secret:open311-keys",),
+    "notifier": ("ses:send", "sns:publish"),
 }
 
 # maxReceiveCount per queue name prefix, as the local bus provisions them (routing.py); the

@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from functions import topology
+from functions.shared.routing import function_queue
 from functions.topology import Function
 from infra.cdk import assets
 from infra.cdk.constants import (
@@ -232,7 +233,13 @@ class FunctionsConstruct(Construct):
                 function.add_environment("OPEN_DATA_BUCKET", self.open_data_bucket.bucket_name)
             elif permission.startswith("sqs:send:"):
                 for name in expand_queues((permission.removeprefix("sqs:send:"),), self.catalog):
-                    self.queues.queue(name).grant_send_messages(function)
+                    queue = self.queues.queue(name)
+                    queue.grant_send_messages(function)
+                    owner = next(
+                        (f.name for f in topology.FUNCTIONS if function_queue(f.name) == name), None
+                    )
+                    if owner:  # e.g. NOTIFIER_QUEUE_URL, as the local bus sets it
+                        function.add_environment(f"{owner.upper()}_QUEUE_URL", queue.queue_url)
             elif permission == "sqs:redrive":
                 self.redrivers.append(function)
             else:  # pragma: no cover - _known() refused it already
@@ -270,7 +277,8 @@ class FunctionsConstruct(Construct):
                     on_failure=sources.SqsDlq(on_failure),
                 )
             )
-        for name in expand_queues(fn.queues, self.catalog):
+        own = (function_queue(fn.name),) if fn.subscribes else ()
+        for name in expand_queues(fn.queues + own, self.catalog):
             function.add_event_source(
                 sources.SqsEventSource(
                     self.queues.queue(name),
