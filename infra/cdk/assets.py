@@ -66,9 +66,10 @@ def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
     files: set[Path] = set()
     packages: set[Path] = set()
     for module in finder.modules.values():
-        if not module.__file__:
+        filename = getattr(module, "__file__", None)
+        if not filename:
             continue
-        path = Path(module.__file__).resolve()
+        path = Path(filename).resolve()
         if root.resolve() not in path.parents:
             continue
         files.add(path)

@@ -210,6 +210,7 @@ def test_scheduled_functions_run_on_eventbridge_scheduler(grown):
     scheduled = [fn for fn in GROWN_FUNCTIONS if fn.schedule_minutes]
     assert len(schedules) == len(scheduled)
     for fn in scheduled:
+        assert fn.schedule_minutes is not None
         target, _ = t.function_of(fn.name)
         (schedule,) = (
             s for s in schedules.values() if s["Target"]["Arn"] == {"Fn::GetAtt": [target, "Arn"]}
