@@ -137,17 +137,9 @@ def sqs_event(body: str, queue: str) -> dict[str, Any]:
 
 
 def scheduler_event(function: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "account": ACCOUNT,
-        "time": "2026-11-22T14:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{function}"],
-        "detail": {},
-    }
+    from citizenbus.local.runtime import _scheduler_event
+
+    return _scheduler_event(function)
 
 
 def _queue_pattern(queue: str) -> re.Pattern[str]:

@@ -36,6 +36,16 @@ def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
     )
 
 
+def _queue_target(queues: QueuesConstruct, name: str) -> targets.SqsQueue:
+    """A rule's SQS target with the queue's DLQ for what EventBridge cannot deliver."""
+    return targets.SqsQueue(
+        queues.queue(name),
+        dead_letter_queue=queues.dead_letter(dlq_name(name)),
+        retry_attempts=TARGET_RETRIES,
+        max_event_age=Duration.hours(24),
+    )
+
+
 def agency_target_queues(agency: str) -> list[str]:
     """The queues an agency's rule fills: its own queue, and every per-agency queue a function
     of the topology consumes (e.g. ``citizenbus-delivery-{agency}`` for webhooks), as the
@@ -81,14 +91,7 @@ class BusConstruct(Construct):
                 event_pattern=_event_pattern(agency_pattern(catalog, agency)),
             )
             for name in agency_target_queues(agency):
-                rule.add_target(
-                    targets.SqsQueue(
-                        queues.queue(name),
-                        dead_letter_queue=queues.dead_letter(dlq_name(name)),
-                        retry_attempts=TARGET_RETRIES,
-                        max_event_age=Duration.hours(24),
-                    )
-                )
+                rule.add_target(_queue_target(queues, name))
             self.rules[agency] = rule
         # Functions that subscribe to event types (the notifier): a rule into their own queue,
         # as the local bus provisions it (citizenbus/local/aws.py).
@@ -104,12 +107,5 @@ class BusConstruct(Construct):
                 event_bus=self.bus,
                 event_pattern=_event_pattern(subscription_pattern(fn.subscribes)),
             )
-            rule.add_target(
-                targets.SqsQueue(
-                    queues.queue(name),
-                    dead_letter_queue=queues.dead_letter(dlq_name(name)),
-                    retry_attempts=TARGET_RETRIES,
-                    max_event_age=Duration.hours(24),
-                )
-            )
+            rule.add_target(_queue_target(queues, name))
             self.rules[fn.name] = rule
