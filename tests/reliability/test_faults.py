@@ -100,13 +100,12 @@ class Journey:
         return match.group(0) if match else None
 
     def file_voice(self, n: int) -> str | None:
-        call = Call(self.bus, phone(n))
-        for status in (200,) * 1:
-            self.answer(status)
+        call = Call(self.bus, phone(n))  # asserts that every step answers 200 with TwiML
         call.press("2")  # English
         call.press("3")  # missed waste collection
         call.speak(f"Sopvägen {n}")
         call.press("1")  # send
+        self.answer(200)
         return reference_said(call)
 
     def file_app(self, n: int) -> str | None:
