@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -22,6 +22,7 @@ help:
 	@echo "make web     build the web e-service's static files into web/dist/"
 	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
+	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -72,3 +73,8 @@ e2e: $(VENV)/.synced
 # The web e-service as a plain folder of static files (web/dist/) for S3 + CloudFront.
 web: $(VENV)/.synced
 	$(RUN) python -m web.build
+
+# The long reliability runs (make test runs the same tests with 100 requests each).
+soak: $(VENV)/.synced
+	CITIZENBUS_FAULT_REQUESTS=1000 CITIZENBUS_LOAD_REQUESTS=1000 CITIZENBUS_LOAD_SECONDS=900 \
+		$(RUN) pytest tests/reliability -s -o timeout=3600 -p no:logging

@@ -12,11 +12,22 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
+# DynamoDB throttles in bursts (a hot partition, on-demand scaling up): the SDK's default
+# of three retries turned a throttled burst into a 500 for a citizen. DynamoDB gets the
+# SDK's own DynamoDB policy: ten attempts, backing off from 50 ms.
+_RETRIES: dict[str, Any] = {"dynamodb": {"mode": "legacy", "total_max_attempts": 10}}
+
+
 @cache
 def client(service: str) -> Any:
     import boto3
 
-    return boto3.client(service)  # type: ignore[call-overload]
+    retries = _RETRIES.get(service)
+    if retries is None:
+        return boto3.client(service)  # type: ignore[call-overload]
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries=retries))  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:
