@@ -226,7 +226,7 @@ FUNCTIONS += (
     Function(
         "erasure",
         "functions.erasure.handler.lambda_handler",
-        tables=("requests", "citizens", "idempotency"),
+        tables=("requests", "outbox", "citizens", "idempotency"),
     ),
 )
 

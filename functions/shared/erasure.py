@@ -10,11 +10,11 @@ goes, per table:
   of the citizen's list) are removed, ``notify_by`` becomes ``none`` and ``erased_at`` is set;
 * ``citizens``: every item under the citizen's id (consent state and ledger, preferences,
   SMS conversations, call state) and the outbound message records that name them;
+* ``outbox``: the entries of those requests still waiting (they may hold free text);
 * ``idempotency``: intake's message-id dedup items of the citizen's ids, and any stored reply
   (Powertools idempotency records) that holds one of the erased values.
 
-Agency audit entries stay (they hold who read which reference when, never a value); the outbox
-holds thin events only (a pseudonym) and expires within two days.
+Agency audit entries stay (they hold who read which reference when, never a value).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Erasure:
     requests: int = 0
     citizen_items: int = 0
     dedup_items: int = 0
+    outbox_items: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class Erasure:
             "requests": self.requests,
             "citizen_items": self.citizen_items,
             "dedup_items": self.dedup_items,
+            "outbox_items": self.outbox_items,
         }
 
 
@@ -75,6 +77,14 @@ def _query(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _held(contact: dict[str, Any]) -> set[str]:
+    return {str(v).strip().lower() for v in contact.values() if v}
+
+
+def _contact_id(value: str) -> str:
+    return pseudonym("email", value) if "@" in value else pseudonym("phone", value)
 
 
 def subject_ids(
@@ -119,30 +129,59 @@ def erase(
     at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     result = Erasure(citizens=list(ids))
 
-    # Requests: by the citizen index, and any whose contact details hold a named value.
+    # Requests: by the citizen index, and any whose contact details hold a named value. What
+    # the found requests and preferences hold (the e-mail given with a phone number, the app
+    # account that saved the number) is the same person's too: follow it until nothing new.
     found: dict[str, dict[str, Any]] = {}
-    for cid in ids:
-        for item in _query(
-            client,
-            TableName=settings.requests_table,
-            IndexName="by-citizen",
-            KeyConditionExpression="citizen = :c",
-            ExpressionAttributeValues={":c": {"S": cid}},
-        ):
-            found[item["reference"]["S"]] = item
-    if contacts:
+    values: set[str] = set()  # everything personal seen, for the idempotency sweep below
+    queried: set[str] = set()
+    for _ in range(5):
+        for cid in [c for c in ids if c not in queried]:
+            queried.add(cid)
+            for item in _query(
+                client,
+                TableName=settings.requests_table,
+                IndexName="by-citizen",
+                KeyConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": cid}},
+            ):
+                found[item["reference"]["S"]] = item
         for item in _scan(client, TableName=settings.requests_table):
             contact = from_item(item).get("contact") or {}
-            held = {str(v).strip().lower() for v in contact.values() if v}
-            if held & contacts:
+            if _held(contact) & contacts:
                 found[item["reference"]["S"]] = item
-    values = set(contacts)  # everything personal seen, for the idempotency sweep below
+        for item in _scan(
+            client,
+            TableName=settings.citizens_table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": {"S": "preferences"}},
+        ):
+            prefs = from_item(item)
+            held = _held({k: prefs.get(k) for k in ("phone", "email")})
+            if held & contacts and prefs["pk"] not in ids:
+                ids.append(prefs["pk"])
+        learned = set(contacts)
+        for item in found.values():
+            learned |= _held(from_item(item).get("contact") or {})
+        new_ids = [_contact_id(v) for v in learned - contacts]
+        contacts |= learned
+        ids += [i for i in new_ids if i not in ids]
+        if not new_ids and all(c in queried for c in ids):
+            break
+    result.citizens = list(ids)
     for reference, item in found.items():
         record = from_item(item)
         values.update(str(v) for v in (record.get("contact") or {}).values() if v)
         values.update(str(v) for v in (record.get("personal") or {}).values() if v)
         _erase_request(client, settings.requests_table, reference, record, at)
         result.requests += 1
+    values |= contacts
+
+    # Outbox entries of those requests (their free text; published ones are gone already).
+    for item in _scan(client, TableName=settings.outbox_table, ProjectionExpression="id, subject"):
+        if item.get("subject", {}).get("S") in found:
+            client.delete_item(TableName=settings.outbox_table, Key={"id": item["id"]})
+            result.outbox_items += 1
     values = {v for v in values if len(v) >= 6}  # never sweep on a value too short to be unique
 
     # The citizen store: everything under the ids, and message records naming them.
