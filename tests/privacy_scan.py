@@ -52,7 +52,7 @@ def _pattern(kind: str, value: str) -> re.Pattern[str] | None:
         return re.compile(rf"(?<!\d){digits}(?!\d)")
     if len(value.strip()) < 6:
         return None
-    return re.compile(re.escape(value.strip().lower()))
+    return re.compile(re.escape(_SEPARATORS.sub("", value.strip().lower())))
 
 
 class _Records(logging.Handler):
@@ -94,13 +94,14 @@ class PrivacyWatch:
         self.places.append((where, text))
 
     def leaks(self, extra: list[tuple[str, str]] = ()) -> list[str]:  # type: ignore[assignment]
-        patterns = [(v, p) for v, k in self.values.items() if (p := _pattern(k, v))]
+        patterns = [(v, k, p) for v, k in self.values.items() if (p := _pattern(k, v))]
         found: list[str] = []
         places = self.places + [("log", line) for line in self.records.lines] + list(extra)
         for where, text in places:
-            flat = _SEPARATORS.sub("", text).lower()
-            for value, pattern in patterns:
-                if pattern.search(flat):
+            lower = text.lower()
+            flat = _SEPARATORS.sub("", lower)  # digits in any spacing
+            for value, kind, pattern in patterns:
+                if pattern.search(lower if kind == "email" else flat):
                     found.append(f"{where}: {value!r} in {text[:300]!r}")
         return found
 
@@ -157,16 +158,18 @@ def watching(monkeypatch: Any) -> Iterator[PrivacyWatch]:
 
     monkeypatch.setattr(LocalBus, "request", watched_request)
 
+    import functions.shared.observability  # the Powertools logger sets its level when made
+
     service_logger = logging.getLogger("citizenbus")
     level = service_logger.level
     service_logger.setLevel(min(level or logging.INFO, logging.INFO))
-    service_logger.addHandler(watch.records)
-    logging.getLogger().addHandler(watch.records)
+    # Powertools' logger propagates to the root logger, where every other library logs too.
+    watched = logging.getLogger() if service_logger.propagate else service_logger
+    watched.addHandler(watch.records)
     try:
         yield watch
     finally:
-        service_logger.removeHandler(watch.records)
-        logging.getLogger().removeHandler(watch.records)
+        watched.removeHandler(watch.records)
         service_logger.setLevel(level)
         TOTALS["tests"] += 1
         TOTALS["values"] += len(watch.values)
