@@ -99,7 +99,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    import sys
+
     from tests.privacy_scan import TOTALS
+
+    security = sys.modules.get("tests.security.strategies")
+    if security is not None and security.INPUTS:
+        tried = ", ".join(f"{n} {suite}" for suite, n in sorted(security.INPUTS.items()))
+        terminalreporter.write_line(f"security suite: inputs tried: {tried}")
 
     if TOTALS["tests"]:
         terminalreporter.write_line(

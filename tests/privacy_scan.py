@@ -158,8 +158,6 @@ def watching(monkeypatch: Any) -> Iterator[PrivacyWatch]:
 
     monkeypatch.setattr(LocalBus, "request", watched_request)
 
-    import functions.shared.observability  # the Powertools logger sets its level when made
-
     service_logger = logging.getLogger("citizenbus")
     level = service_logger.level
     service_logger.setLevel(min(level or logging.INFO, logging.INFO))

@@ -186,14 +186,21 @@ def test_erase_by_email_and_by_citizen_id_through_the_function(bus: LocalBus) ->
 
     # After erasure an agency can still move the request along; nobody is notified, nothing breaks.
     bus.request(
-        "POST", f"/agency/v1/requests/{refs['web']}/status", headers=STREETS,
+        "POST",
+        f"/agency/v1/requests/{refs['web']}/status",
+        headers=STREETS,
         json_body={"status": "in_progress"},
     )
     bus.pump()
     assert requests_of(bus)[refs["web"]]["status"] == "in_progress"
 
-    for bad in ({}, {"phone": "not a number"}, {"email": "nobody"}, {"citizen": "x"},
-                {"phone": 46701234567}):
+    for bad in (
+        {},
+        {"phone": "not a number"},
+        {"email": "nobody"},
+        {"citizen": "x"},
+        {"phone": 46701234567},
+    ):
         answer = bus.invoke("erasure", bad)
         assert answer["errors"][0]["message"], bad
     assert main(["erase", "--citizen", "nope"]) == 2
@@ -219,7 +226,9 @@ def test_requests_expire_by_retention_from_filing_and_then_from_closing(bus: Loc
     assert abs(int(record["expires_at"]) - (time.time() + retention)) < 120
     for status in ("in_progress", "resolved"):
         bus.request(
-            "POST", f"/agency/v1/requests/{refs['web']}/status", headers=STREETS,
+            "POST",
+            f"/agency/v1/requests/{refs['web']}/status",
+            headers=STREETS,
             json_body={"status": status},
         )
     closed = requests_of(bus)[refs["web"]]
@@ -227,8 +236,10 @@ def test_requests_expire_by_retention_from_filing_and_then_from_closing(bus: Loc
     assert abs(int(closed["expires_at"]) - (time.time() + retention)) < 120
     # An open status change does not move the expiry.
     bus.request(
-        "POST", f"/agency/v1/requests/{refs['bo']}/status",
-        headers={"Authorization": "Bearer local-waste-key"}, json_body={"status": "in_progress"},
+        "POST",
+        f"/agency/v1/requests/{refs['bo']}/status",
+        headers={"Authorization": "Bearer local-waste-key"},
+        json_body={"status": "in_progress"},
     )
     assert requests_of(bus)[refs["bo"]]["expires_at"] == requests_of(bus)[refs["bo"]]["expires_at"]
 

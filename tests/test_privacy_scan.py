@@ -38,7 +38,9 @@ def test_the_watch_finds_personal_values_in_any_format() -> None:
         assert not watch.leaks([("log", clean)]), clean
 
 
-def test_the_watch_records_log_lines_and_bus_events(bus: LocalBus, privacy_watch) -> None:
+def test_the_watch_records_log_lines_and_bus_events(
+    bus: LocalBus, privacy_watch: PrivacyWatch
+) -> None:
     response = bus.request(
         "POST",
         "/eservice/v1/forms/street-damage",
@@ -51,14 +53,16 @@ def test_the_watch_records_log_lines_and_bus_events(bus: LocalBus, privacy_watch
     # The handlers' own INFO lines are recorded (Powertools logger, through the root logger).
     assert any("request filed" in line for line in privacy_watch.records.lines)
     assert not privacy_watch.leaks()
-    planted = logging.LogRecord("citizenbus", logging.INFO, "x", 1, "debug %s", ("0701234567",), None)
+    planted = logging.LogRecord(
+        "citizenbus", logging.INFO, "x", 1, "debug %s", ("0701234567",), None
+    )
     privacy_watch.records.emit(planted)
     assert privacy_watch.leaks()  # the number in another format is caught
     privacy_watch.records.lines.pop()  # (this test's own planted leak)
 
 
 def test_free_text_and_agency_notes_on_the_bus_hold_no_personal_values(
-    bus: LocalBus, privacy_watch
+    bus: LocalBus, privacy_watch: PrivacyWatch
 ) -> None:
     """The leak the watch found: the citizen's number written into the description, and an
     agency's note naming the citizen, travelled on the bus. Both are scrubbed now."""
