@@ -94,12 +94,13 @@ def file_everywhere(bus: LocalBus) -> dict[str, str]:
     return refs
 
 
-def open_counts(bus: LocalBus) -> tuple[int, int]:
+def open_counts(bus: LocalBus) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """What Open311 lists and the aggregate rows (without their generation time)."""
     listed = bus.request("GET", "/open311/v2/requests.json").json()
     bus.run_schedules(force=True)  # a fresh open-data export
-    stats = bus.request("GET", "/open-data/v1/stats.json").json()
-    cells = stats.get("rows") or stats.get("data") or []
-    return len(listed), len(cells)
+    rows = bus.request("GET", "/open-data/v1/stats.json").json()["rows"]
+    assert listed and rows
+    return sorted((r["service_request_id"], r["status"]) for r in listed), rows
 
 
 def test_erase_by_phone_removes_the_citizen_everywhere_and_keeps_the_statistics(
@@ -250,3 +251,27 @@ def test_requests_expire_by_retention_from_filing_and_then_from_closing(bus: Loc
         Key={"pk": {"S": pseudonym("app", "anna-app")}, "sk": {"S": "preferences"}},
     )["Item"]
     assert abs(int(from_item(prefs)["expires_at"]) - (time.time() + retention)) < 120
+
+
+def test_citizenbus_erase_against_the_local_bus(
+    bus: LocalBus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from citizenbus.local.server import make_server
+
+    file_everywhere(bus)
+    server = make_server(bus, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert main(["erase", "--local", url, "--phone", "12"]) == 2  # not a phone number
+        assert "not a valid phone number" in capsys.readouterr().err
+        assert main(["erase", "--local", url, "--phone", BO]) == 0
+        assert "1 request(s) anonymised" in capsys.readouterr().out
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert BO not in all_tables_text()
+    assert ANNA in all_tables_text()

@@ -1,8 +1,9 @@
 """Hypothesis profiles for the security suite: ``default`` keeps ``make test`` quick,
-``soak`` (``pytest tests/security --hypothesis-profile=soak``) tries twenty times as much."""
+``soak`` (``CITIZENBUS_FUZZ=soak pytest tests/security``) tries twenty times as much."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,7 @@ _COMMON = {
 }
 settings.register_profile("default", max_examples=60, **_COMMON)
 settings.register_profile("soak", max_examples=1200, **_COMMON)
-settings.load_profile("default")
+settings.load_profile(os.environ.get("CITIZENBUS_FUZZ", "default"))
 
 
 @pytest.fixture(scope="module")
