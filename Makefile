@@ -51,6 +51,7 @@ schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.export
 	$(RUN) python -m schemas.asyncapi
 	$(RUN) python -m schemas.openapi
+	$(RUN) python -m schemas.openapi_citizen
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -27,16 +27,18 @@ from tests.security.strategies import json_objects, json_value, tried
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN311 = json.loads((ROOT / "schemas" / "openapi-open311.json").read_text())
+CITIZEN = json.loads((ROOT / "schemas" / "openapi-citizen.json").read_text())
 
 
-def operations() -> list[Any]:
+def operations(document: dict[str, Any]) -> list[Any]:
     import schemathesis
 
-    schema = schemathesis.openapi.from_dict(OPEN311)
+    schema = schemathesis.openapi.from_dict(document)
     return [result.ok() for result in schema.get_all_operations()]
 
 
-OPERATIONS = operations()
+OPERATIONS = operations(OPEN311)
+CITIZEN_OPERATIONS = operations(CITIZEN)
 
 
 def negatable(operation: Any) -> bool:
@@ -49,6 +51,17 @@ def negatable(operation: Any) -> bool:
 CASES = [(op, "positive") for op in OPERATIONS] + [
     (op, "negative") for op in OPERATIONS if negatable(op)
 ]
+
+
+def conformance() -> list[Any]:
+    """The document's promises about answers (not schemathesis' opinions on business rules)."""
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def as_response(case: Any, answer: Any, url: str) -> Any:
@@ -97,9 +110,76 @@ def test_open311_openapi_operations(shared_bus: LocalBus, operation: Any, mode: 
             assert '"description"' in text or "<description>" in text, text[:300]
         elif mode == "positive":
             response = as_response(case, answer, "http://127.0.0.1:8000" + path)
-            case.validate_response(response)
+            case.validate_response(response, checks=conformance())
 
     run()
+
+
+@pytest.mark.parametrize(
+    ("operation", "mode"),
+    [(op, m) for op in CITIZEN_OPERATIONS for m in ("positive", "negative")],
+    ids=lambda o: o if isinstance(o, str) else f"{o.method} {o.path}",
+)
+def test_citizen_and_agency_openapi_operations(
+    shared_bus: LocalBus, operation: Any, mode: str
+) -> None:
+    """``schemas/openapi-citizen.json``: with the right credentials, valid requests get
+    answers that conform to the document, invalid ones a 4xx ``{"errors": [...]}``."""
+    from schemathesis import GenerationMode
+    from schemathesis.core import NotSet
+
+    from tests.conftest import auth
+
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    credentials = (
+        {"Authorization": "Bearer local-streets-key"}
+        if operation.path.startswith("/agency/")
+        else auth("schemathesis")
+        if operation.path.startswith("/app/")
+        else {}
+    )
+
+    @given(case=operation.as_strategy(generation_mode=generation))
+    def run(case: Any) -> None:
+        tried("openapi")
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+        headers |= credentials
+        kwargs: dict[str, Any] = {"headers": headers}
+        if not isinstance(case.body, NotSet):
+            kwargs["headers"]["Content-Type"] = "application/json"
+            body = case.body
+            kwargs["body"] = body if isinstance(body, bytes) else json.dumps(body)
+        path = case.formatted_path
+        answer = shared_bus.request(case.method, path, **kwargs)
+        assert answer.status < 500, (case.method, path, answer.status, answer.body[:300])
+        if answer.status >= 400:
+            assert answer.json()["errors"][0]["message"], answer.text
+        if mode == "positive" or answer.status >= 400:
+            response = as_response(case, answer, "http://127.0.0.1:8000" + path)
+            case.validate_response(response, checks=conformance())
+
+    run()
+
+
+def test_the_citizen_openapi_document_is_current_and_valid() -> None:
+    from openapi_spec_validator import validate
+
+    from schemas.openapi_citizen import render
+
+    assert (ROOT / "schemas" / "openapi-citizen.json").read_text() == render(), "run make schemas"
+    validate(CITIZEN)
+    documented = {
+        (method.upper(), path) for path, item in CITIZEN["paths"].items() for method in item
+    }
+    from functions import topology
+
+    json_routes = {
+        (r.method, r.path)
+        for fn in topology.FUNCTIONS
+        for r in fn.routes
+        if r.path.startswith(("/app/", "/agency/", "/eservice/"))
+    }
+    assert documented == json_routes  # a new JSON route needs its entry in the document
 
 
 # -- every schema model ------------------------------------------------------------------------
