@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -20,6 +20,8 @@ help:
 	@echo "make demo    a narrated journey on an in-process bus"
 	@echo "make e2e     the browser tests (headless chromium, axe-core)"
 	@echo "make web     build the web e-service's static files into web/dist/"
+	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
+	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,6 +54,13 @@ schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.asyncapi
 	$(RUN) python -m schemas.openapi
 	$(RUN) python -m schemas.openapi_citizen
+
+synth: $(VENV)/.synced
+	$(RUN) python -m infra.cdk.app
+
+# Writes bench/report.md and bench/report.json and refreshes the README's Performance figures.
+bench: $(VENV)/.synced
+	$(RUN) python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

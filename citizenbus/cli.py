@@ -57,13 +57,14 @@ Local credentials (set the variables to change them):
   CITIZENBUS_OPEN311_KEYS = {os.environ["CITIZENBUS_OPEN311_KEYS"]}  (Open311 POST api_key)
   TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
     (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
-  app token (sub=demo-citizen, 12 h):
-    {token}
+  app token (sub=demo-citizen, 12 h), ready to paste:
+    export TOKEN={token}
 
 Try:
-  curl -s -X POST {base}/app/v1/requests -H 'Authorization: Bearer {token[:16]}…' \\
+  curl -s -X POST {base}/app/v1/requests -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"service_code": "street-damage", "attributes": {{"address": "Storgatan 1"}}}}'
+  curl -s {base}/_local/queues/streets
 
 Press Ctrl+C to stop.""",
         flush=True,

@@ -1,4 +1,10 @@
-"""``citizenbus demo``: a scripted journey on an in-process bus, narrated hop by hop."""
+"""``citizenbus demo``: a scripted journey on an in-process bus, narrated hop by hop.
+
+Filed by SMS → stored with its reference → routed over EventBridge to the agency → the agency
+reads it through the agency API and moves it along → the citizen is notified by SMS in the
+language they wrote in. Every hop runs the real handlers against moto; nothing leaves the
+machine (Twilio gets a recording HTTP client).
+"""
 
 from __future__ import annotations
 
@@ -7,52 +13,63 @@ from typing import Any
 
 from citizenbus.local.runtime import LocalBus
 
+CITIZEN = "+46701234567"
+
 
 def say(step: str, detail: Any = None) -> None:
-    print(f"\n▶ {step}")
+    print(f"\n▶ {step}", flush=True)
     if detail is not None:
         text = (
             detail if isinstance(detail, str) else json.dumps(detail, indent=2, ensure_ascii=False)
         )
-        print("  " + text.replace("\n", "\n  "))
+        print("  " + text.replace("\n", "\n  "), flush=True)
 
 
 def run_demo() -> int:
-    from citizenbus.cli import local_token
+    from citizenbus.local.outbox import collect
+    from citizenbus.local.phone import sms_params, twilio_request
     from functions.shared.routing import agency_queue
 
     with LocalBus() as bus:
-        token = local_token("demo-citizen")
-        say("A citizen reports a pothole in the app")
-        filed = bus.request(
+        text = "GATA Storgatan 1 djupt hål vid busshållplatsen"
+        say(f"1. A citizen texts {text!r} from {CITIZEN} (Twilio webhook, signature checked)")
+        reply = twilio_request(bus, "/channels/sms", sms_params(CITIZEN, text))
+        say("   The SMS reply (TwiML, in Swedish because GATA is Swedish)", reply.text)
+
+        bus.pump()
+        [message] = bus.queue_messages(agency_queue("streets"))[-1:]
+        event = message["detail"]
+        reference = event["subject"]
+        say(
+            "2. Stored with one transaction (request + outbox + MessageSid), published from the "
+            "outbox to EventBridge and routed by the streets rule to its SQS queue. "
+            "The CloudEvent carries no phone number:",
+            event,
+        )
+
+        key = {"Authorization": "Bearer local-streets-key"}
+        record = bus.request("GET", f"/agency/v1/requests/{reference}", headers=key).json()
+        say(
+            "3. The streets department reads it through the agency API (the read is audited)",
+            {k: record[k] for k in ("reference", "status", "attributes", "contact") if k in record},
+        )
+
+        changed = bus.request(
             "POST",
-            "/app/v1/requests",
-            headers={"Authorization": f"Bearer {token}"},
-            json_body={
-                "service_code": "street-damage",
-                "attributes": {"address": "Storgatan 1"},
-                "description": "Deep hole by the bus stop",
-                "language": "en",
-            },
+            f"/agency/v1/requests/{reference}/status",
+            headers=key,
+            json_body={"status": "in_progress", "note": "Ett lag är bokat."},
         ).json()
-        say(f"Filed: reference {filed['reference']}, status {filed['status']}")
+        say("4. It moves the request to in_progress (lifecycle checked)", changed)
+
         bus.pump()
-        messages = bus.queue_messages(agency_queue("streets"))
+        sent = [m for m in collect() if m["reference"] == reference]
         say(
-            "Routed over EventBridge to the streets department's queue as a CloudEvent",
-            messages[-1]["detail"],
+            "5. status_changed went out through the same outbox; the notifier sent one SMS, "
+            "in the citizen's language (GET /_local/outbox on the local bus):",
+            sent[-1] if sent else "(nothing sent)",
         )
 
-        from citizenbus.local.phone import sms_params, twilio_request
-
-        say("Another citizen texts 'SOPOR Sopvägen 2' (a Twilio webhook, signature checked)")
-        twiml = twilio_request(
-            bus, "/channels/sms", sms_params("+46701234567", "SOPOR Sopvägen 2")
-        ).text
-        say("The TwiML reply", twiml)
-        bus.pump()
-        say(
-            "Routed to the waste department's queue: channel sms, no phone number",
-            bus.queue_messages(agency_queue("waste"))[-1]["detail"]["data"],
-        )
+        status = twilio_request(bus, "/channels/sms", sms_params(CITIZEN, f"STATUS {reference}"))
+        say(f"6. The citizen texts 'STATUS {reference}'", status.text)
     return 0

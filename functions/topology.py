@@ -32,6 +32,9 @@ class Function:
     tables: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     buckets: tuple[str, ...] = ()  # S3 buckets the function writes/reads (see BUCKETS)
+    # What the function reaches beyond its tables and event sources, for its IAM role in AWS
+    # (the vocabulary is in infra/cdk/constants.py PERMISSIONS), e.g. "events:put".
+    permissions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_publisher",
         "functions.outbox_publisher.handler.lambda_handler",
         stream="outbox",
+        permissions=("events:put",),
     ),
     # Agencies (issue 4)
     Function(
@@ -152,6 +156,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),
+        permissions=("sqs:send:citizenbus-notifier",),  # the e-mail fallback of a failed SMS
     ),
     Function(
         "voice",

@@ -12,21 +12,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.event_types import (
+    BUS_SOURCE,
+    EVENT_SOURCE,
+    EVENT_TYPES,
+    SLA_BREACHED,
+    STATUS_CHANGED,
+    SUBMITTED,
+    EventType,
+)
 from schemas.lifecycle import Status
 from schemas.request import Channel
-
-EVENT_SOURCE = "/citizenbus/requests"
-BUS_SOURCE = "org.citizenbus"
-
-SUBMITTED = "org.citizenbus.request.submitted.v1"
-STATUS_CHANGED = "org.citizenbus.request.status_changed.v1"
-SLA_BREACHED = "org.citizenbus.request.sla_breached.v1"
-EVENT_TYPES = (SUBMITTED, STATUS_CHANGED, SLA_BREACHED)
-EventType = Literal[
-    "org.citizenbus.request.submitted.v1",
-    "org.citizenbus.request.status_changed.v1",
-    "org.citizenbus.request.sla_breached.v1",
-]
 
 
 class RequestEventData(BaseModel):
@@ -80,3 +76,16 @@ class RequestEvent(BaseModel):
         description="Data-classification extension: the GDPR personal data category.",
     )
     data: RequestEventData
+
+
+__all__ = [
+    "BUS_SOURCE",
+    "EVENT_SOURCE",
+    "EVENT_TYPES",
+    "SLA_BREACHED",
+    "STATUS_CHANGED",
+    "SUBMITTED",
+    "EventType",
+    "RequestEvent",
+    "RequestEventData",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from schemas.catalog import Language
 from schemas.lifecycle import Status
@@ -15,6 +15,24 @@ CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
 NotifyBy = Literal["sms", "email", "push", "none"]
 
 MAX_TEXT = 1000
+
+
+def _email(value: str) -> str:
+    """An e-mail address, checked and normalised (email-validator is imported only when used)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+
+
+EmailStr = Annotated[
+    str,
+    StringConstraints(max_length=254),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
 Reference = Annotated[str, StringConstraints(pattern=r"^[0-9]{8,12}$")]
 AttributeValue = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 

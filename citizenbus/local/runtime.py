@@ -148,6 +148,9 @@ class LocalBus:
         get_settings.cache_clear()
         load_catalog.cache_clear()
         _reset_process_state()
+        from functions.shared.observability import logger
+
+        logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
         catalog = load_catalog(settings.catalog_path)
         self.queue_urls = provision(catalog, settings.event_bus)

@@ -24,7 +24,7 @@ from functions.shared.reference import is_valid
 from functions.shared.request_events import request_event
 from functions.shared.store import Conflict, RequestStore
 from functions.shared.subscriptions import SubscriptionStore, UnsafeUrl, check_url
-from schemas.events import STATUS_CHANGED
+from schemas.event_types import STATUS_CHANGED
 from schemas.lifecycle import Status, can_transition
 
 app = APIGatewayHttpResolver()

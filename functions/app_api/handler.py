@@ -14,8 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.citizen import pseudonym
 from functions.shared.errors import ApiError
-from functions.shared.http import install_error_handlers, json_body, json_response, model_from
-from functions.shared.intake import InvalidRequest, citizen_view, file_request
+from functions.shared.filing import file_and_answer
+from functions.shared.http import install_error_handlers, json_body, model_from
+from functions.shared.intake import citizen_view
 from functions.shared.observability import logger, metrics
 from functions.shared.reference import is_valid
 from functions.shared.store import RequestStore
@@ -48,17 +49,7 @@ def create_request() -> Response[Any]:
         consent=True,  # the app asks for notification consent on the device
     )
     key = app.current_event.headers.get("idempotency-key")
-    try:
-        filed = file_request(new, channel="app", citizen=citizen, message_id=key)
-    except InvalidRequest as exc:
-        raise ApiError(400, exc.errors) from exc
-    if filed.created:
-        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
-    logger.info(
-        "request filed",
-        extra={"reference": filed.record["reference"], "new_request": filed.created},
-    )
-    return json_response(201 if filed.created else 200, citizen_view(filed.record))
+    return file_and_answer(new, channel="app", citizen=citizen, message_id=key)
 
 
 @app.get("/app/v1/requests")

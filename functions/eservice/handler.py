@@ -18,6 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.shared.errors import ApiError
+from functions.shared.filing import file_and_answer
 from functions.shared.http import (
     FORM,
     JSON,
@@ -25,10 +26,9 @@ from functions.shared.http import (
     form_body,
     install_error_handlers,
     json_body,
-    json_response,
     model_from,
 )
-from functions.shared.intake import InvalidRequest, citizen_view, file_request
+from functions.shared.intake import InvalidRequest, file_request
 from functions.shared.observability import logger, metrics
 from schemas.request import NewRequest
 
@@ -100,17 +100,7 @@ def submit_form(service_code: str) -> Response[Any]:
         return _browser_submit(service_code, fields)
     request, submission_id = to_new_request(service_code, fields)
     submission_id = event.headers.get("idempotency-key") or submission_id
-    try:
-        filed = file_request(request, channel="eservice", message_id=submission_id)
-    except InvalidRequest as exc:
-        raise ApiError(400, exc.errors) from exc
-    if filed.created:
-        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
-    logger.info(
-        "request filed",
-        extra={"reference": filed.record["reference"], "new_request": filed.created},
-    )
-    return json_response(201 if filed.created else 200, citizen_view(filed.record))
+    return file_and_answer(request, channel="eservice", message_id=submission_id)
 
 
 def _from_browser(accept: str | None) -> bool:

@@ -34,7 +34,7 @@ from functions.shared.notifications import NotificationStore
 from functions.shared.observability import NAMESPACE, logger, metrics
 from functions.shared.settings import get_settings
 from functions.shared.store import RequestStore
-from schemas.events import SLA_BREACHED, STATUS_CHANGED
+from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -51,6 +51,10 @@ def journey_metric(
     name: str, value: float, unit: MetricUnit, record: dict[str, Any], channel: str
 ) -> None:
     """An EMF metric with the service and channel as dimensions."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():  # single_metric does not check this itself
+        return
     with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="service", value=record["service_code"])
         metric.add_dimension(name="channel", value=channel)

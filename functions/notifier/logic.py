@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from schemas.catalog import load_catalog
-from schemas.events import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
+from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
 
 TEMPLATES = Path(__file__).with_name("templates.json")
 RECEIPT_CHANNELS = frozenset({"eservice", "open311"})

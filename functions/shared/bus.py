@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.shared import aws
 from functions.shared.settings import get_settings
-from schemas.events import BUS_SOURCE
+from schemas.event_types import BUS_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

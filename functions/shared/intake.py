@@ -15,7 +15,7 @@ from functions.shared.reference import new_reference
 from functions.shared.request_events import request_event
 from functions.shared.store import Created, ReferenceTaken, RequestStore
 from schemas.catalog import Catalog, Service, load_catalog
-from schemas.events import SUBMITTED
+from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
 from schemas.request import Channel, NewRequest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from schemas.events import EVENT_SOURCE
+from schemas.event_types import EVENT_SOURCE
 
 
 def request_event(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.catalog import Catalog
-from schemas.events import BUS_SOURCE, EVENT_TYPES
+from schemas.event_types import BUS_SOURCE, EVENT_TYPES
 
 
 def agency_queue(agency: str) -> str:

@@ -1,19 +1,59 @@
-"""Configuration, parsed once per process from the environment into one model."""
+"""Configuration, parsed once per process from the environment into one model.
+
+A frozen dataclass rather than a pydantic model: every function reads its settings at cold
+start, and this keeps pydantic's import cost off the functions that need no validation.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def Field(
+    default: Any,
+    *,
+    alias: str,
+    description: str = "",
+    ge: float | None = None,
+    gt: float | None = None,
+) -> Any:
+    """A setting: its default, the environment variable it is read from, and its bounds."""
+    return field(
+        default=default, metadata={"env": alias, "description": description, "ge": ge, "gt": gt}
+    )
+
+
+def _convert(name: str, kind: str, raw: str) -> Any:
+    optional = kind.endswith("| None")
+    base = kind.removesuffix("| None").strip()
+    if optional and raw == "":
+        return None
+    try:
+        if base == "bool":
+            if raw.strip().lower() not in _TRUE | _FALSE:
+                raise ValueError(raw)
+            return raw.strip().lower() in _TRUE
+        if base == "int":
+            return int(raw)
+        if base == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}: {raw!r} is not a valid {base}") from exc
+    return raw
+
 
 LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token-dev-only"  # noqa: S105 - documented local default
 
 
-class Settings(BaseModel):
-    """Everything a function reads from its environment. Names are the env variable names."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+@dataclass(frozen=True)
+class Settings:
+    """Everything a function reads from its environment (each field names its variable)."""
 
     requests_table: str = Field("citizenbus-requests", alias="REQUESTS_TABLE")
     outbox_table: str = Field("citizenbus-outbox", alias="OUTBOX_TABLE")
@@ -90,7 +130,23 @@ class Settings(BaseModel):
     def open311_api_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.open311_keys.split(",") if k.strip())
 
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Settings:
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None:
+                continue
+            value = _convert(f.metadata["env"], str(f.type), raw)
+            ge, gt = f.metadata["ge"], f.metadata["gt"]
+            if value is not None and (
+                (ge is not None and value < ge) or (gt is not None and value <= gt)
+            ):
+                raise ValueError(f"setting {f.metadata['env']}: {raw!r} is out of range")
+            values[f.name] = value
+        return cls(**values)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.model_validate(dict(os.environ))
+    return Settings.from_env(os.environ)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.shared.observability import logger, metrics
 from functions.shared.request_events import request_event
 from functions.shared.store import RequestStore
-from schemas.events import SLA_BREACHED
+from schemas.event_types import SLA_BREACHED
 from schemas.lifecycle import CLOSED, Status
 
 

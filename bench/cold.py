@@ -1,0 +1,220 @@
+"""Cold start per function against its floor, each sample a fresh process.
+
+AWS is a moto server on a free loopback port, provisioned once from the topology and the
+catalog (the same ``provision`` the local bus uses). The server counts the time it spends
+answering, and that service time is taken off each sample: what is left is the function's
+own init + first-invocation cost, which is what a faster or slower AWS does not change.
+The budget is judged on CPU time (wall time is reported beside it).
+The floor of a function is a fresh process that imports boto3 and creates the same clients
+the function created. Samples run round-robin (every function and floor once per round) so
+load on the machine spreads evenly over all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.events import ROOT, bench_event
+from functions import topology
+
+CHILD = Path(__file__).resolve().parent / "_child.py"
+BUDGET_RATIO = 1.3
+
+
+class _ServiceClock:
+    """Wraps the moto WSGI app and adds up the time spent answering requests."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.seconds = 0.0
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        t0 = time.perf_counter()
+        body = b"".join(self.app(environ, start_response))
+        with self.lock:
+            self.seconds += time.perf_counter() - t0
+            self.calls += 1
+        return [body]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.seconds, self.calls = 0.0, 0
+
+
+@contextmanager
+def moto_server() -> Iterator[tuple[str, _ServiceClock]]:
+    """A moto server on a free loopback port; yields its URL and its service clock."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log(self, type: str, message: str, *args: Any) -> None:
+            pass
+
+    clock = _ServiceClock(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, clock, threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="moto-server")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", clock
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def child_env(endpoint: str) -> dict[str, str]:
+    """The environment a function runs in during the bench: the local bus's, AWS at ``endpoint``."""
+    from bench.journey import bench_environment
+    from citizenbus.local.runtime import local_environment
+
+    env = dict(os.environ)
+    env.update(local_environment(bench_environment() | {"AWS_ENDPOINT_URL": endpoint}))
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def provision_at(endpoint: str) -> None:
+    """Create the tables, bus, rules and queues on the moto server at ``endpoint``."""
+    from citizenbus.local.aws import provision
+    from functions.shared import aws
+    from functions.shared.settings import get_settings
+    from schemas.catalog import load_catalog
+
+    saved = dict(os.environ)
+    try:
+        os.environ.update(child_env(endpoint))
+        aws.reset()
+        get_settings.cache_clear()
+        provision(load_catalog(), get_settings().event_bus)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        aws.reset()
+        get_settings.cache_clear()
+
+
+def _run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(  # noqa: S603 - our own child script
+        [sys.executable, str(CHILD), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    data: dict[str, Any] = json.loads(lines[-1])
+    return data
+
+
+@dataclass
+class ColdResult:
+    function: str
+    event_source: str
+    kind: str
+    uses_twilio: bool
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    clients: list[str] = field(default_factory=list)
+
+    def median(self, key: str) -> float:
+        values = [s[key] for s in self.samples if key in s]
+        return statistics.median(values) if values else float("nan")
+
+
+def _median(values: Iterable[float]) -> float:
+    data = list(values)
+    return statistics.median(data) if data else float("nan")
+
+
+def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Cold start of every function in the topology beside its floor; the report section."""
+    results: dict[str, ColdResult] = {}
+    floors: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp, moto_server() as (endpoint, clock):
+        provision_at(endpoint)
+        env = child_env(endpoint)
+        jobs: list[tuple[topology.Function, list[str]]] = []
+        for fn in topology.FUNCTIONS:
+            chosen = bench_event(fn)
+            path = "-"
+            if chosen.event is not None:
+                path = str(Path(tmp) / f"{fn.name}.json")
+                Path(path).write_text(json.dumps(chosen.event), encoding="utf-8")
+            results[fn.name] = ColdResult(fn.name, chosen.source, chosen.kind, fn.uses_twilio)
+            jobs.append((fn, ["handler", fn.handler, path, fn.name]))
+        for round_ in range(samples):
+            for fn, args in jobs:
+                clock.reset()
+                sample = _run(args, env)
+                sample["aws_service_ms"] = clock.seconds * 1000
+                sample["aws_calls"] = clock.calls
+                if "total_ms" in sample:
+                    sample["own_ms"] = sample["total_ms"] - sample["aws_service_ms"]
+                result = results[fn.name]
+                result.samples.append(sample)
+                if not result.clients and sample.get("clients"):
+                    result.clients = list(sample["clients"])
+                key = ",".join(result.clients)
+                floors.setdefault(key, [])
+            for key, floor_samples in floors.items():
+                if len(floor_samples) <= round_:
+                    floor_samples.append(_run(["floor", key], env))
+            progress(f"cold start: round {round_ + 1}/{samples}")
+    rows = []
+    for result in results.values():
+        floor_key = ",".join(result.clients)
+        floor = _median(s["total_ms"] for s in floors.get(floor_key, []) if "total_ms" in s)
+        floor_cpu = _median(s["cpu_ms"] for s in floors.get(floor_key, []) if "cpu_ms" in s)
+        cpu = result.median("cpu_ms")
+        own = result.median("own_ms")
+        outcomes = sorted({str(s.get("outcome", s.get("error"))) for s in result.samples})
+        twilio = any(s.get("twilio") for s in result.samples)
+        ratio = own / floor if floor > 0 else float("nan")
+        cpu_ratio = cpu / floor_cpu if floor_cpu > 0 else float("nan")
+        rows.append(
+            {
+                "function": result.function,
+                "event": result.event_source,
+                "kind": result.kind,
+                "samples": len([s for s in result.samples if "total_ms" in s]),
+                "import_ms": result.median("import_ms"),
+                "first_call_ms": result.median("first_call_ms"),
+                "aws_service_ms": result.median("aws_service_ms"),
+                "aws_calls_first_call": result.median("aws_calls"),
+                "cold_ms": own,
+                "floor_ms": floor,
+                "floor_clients": result.clients,
+                "ratio": ratio,
+                "cpu_ms": cpu,
+                "floor_cpu_ms": floor_cpu,
+                "cpu_ratio": cpu_ratio,
+                "budget_ratio": BUDGET_RATIO,
+                # Judged on CPU time: on an idle core it equals the wall time of this
+                # import-bound work, and unlike wall time it does not swing with machine load.
+                "within_budget": bool(cpu_ratio <= BUDGET_RATIO),
+                "outcomes": outcomes,
+                "uses_twilio": result.uses_twilio,
+                "twilio_imported": twilio,
+                "twilio_ok": result.uses_twilio or not twilio,
+                "modules_loaded": result.median("modules"),
+            }
+        )
+    return {"samples_per_function": samples, "functions": rows}

@@ -1,0 +1,164 @@
+"""Local bus throughput: a bounded burst of filings against ``citizenbus serve`` on loopback.
+
+``citizenbus serve`` runs as its own process on a free port. A fixed number of web e-service
+filings goes in from a few client threads (with a time limit); every filed reference must
+then show up in its agency's queue (``GET /_local/queues/{agency}``): none may be lost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bench.events import ROOT
+
+SERVICE = "street-damage"
+AGENCY = "streets"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _call(port: int, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if payload else {}
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def measure(
+    requests: int = 300,
+    concurrency: int = 4,
+    time_limit: float = 90.0,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [
+            sys.executable,
+            "-m",
+            "citizenbus.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _call(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
+            time.sleep(0.2)
+        references: list[str] = []
+        latencies: list[float] = []
+        failures: list[str] = []
+        lock = threading.Lock()
+        counter = iter(range(requests))
+        stop_at = time.monotonic() + time_limit
+
+        def worker() -> None:
+            while time.monotonic() < stop_at:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                body = {
+                    "address": f"Storgatan {n}",
+                    "email": f"citizen{n}@example.se",
+                    "notify_by": "email",
+                    "submission_id": str(uuid.uuid4()),
+                }
+                t0 = time.perf_counter()
+                try:
+                    status, raw = _call(port, "POST", f"/eservice/v1/forms/{SERVICE}", body)
+                except OSError as exc:
+                    status, raw = 0, repr(exc).encode()
+                elapsed = (time.perf_counter() - t0) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    if status == 201:
+                        references.append(json.loads(raw)["reference"])
+                    else:
+                        failures.append(f"{status}: {raw[:200]!r}")
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        progress(f"throughput: {len(latencies)} requests in {wall:.1f} s, waiting for delivery")
+        delivered: set[str] = set()
+        wait_until = time.monotonic() + 60
+        while time.monotonic() < wait_until:
+            status, raw = _call(port, "GET", f"/_local/queues/{AGENCY}")
+            messages = json.loads(raw) if status == 200 else []
+            delivered = {str(m.get("detail", {}).get("subject")) for m in messages}
+            if delivered.issuperset(references):
+                break
+            time.sleep(0.5)
+        lost = sorted(set(references) - delivered)
+        delivery_s = time.perf_counter() - started
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+    return {
+        "route": f"POST /eservice/v1/forms/{SERVICE}",
+        "requested": requests,
+        "sent": len(latencies),
+        "filed": len(references),
+        "failed": len(failures),
+        "failures": failures[:5],
+        "concurrency": concurrency,
+        "wall_s": wall,
+        "requests_per_s": len(latencies) / wall if wall else 0.0,
+        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": _percentile(latencies, 0.99) if latencies else float("nan"),
+        "delivered_to_agency_queue": len(set(references) & delivered),
+        "lost": len(lost),
+        "all_delivered_after_s": delivery_s,
+    }

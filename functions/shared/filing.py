@@ -1,0 +1,36 @@
+"""Filing over HTTP, as the JSON channels (app, web e-service) answer it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from functions.shared.errors import ApiError
+from functions.shared.http import json_response
+from functions.shared.intake import InvalidRequest, citizen_view, file_request
+from functions.shared.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+
+    from schemas.request import Channel, NewRequest
+
+
+def file_and_answer(
+    request: NewRequest,
+    *,
+    channel: Channel,
+    citizen: str | None = None,
+    message_id: str | None = None,
+) -> Response[Any]:
+    """File once; 201 with the request, 200 with the same one for a retried message id."""
+    try:
+        filed = file_request(request, channel=channel, citizen=citizen, message_id=message_id)
+    except InvalidRequest as exc:
+        raise ApiError(400, exc.errors) from exc
+    if filed.created:
+        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
+    logger.info(
+        "request filed",
+        extra={"reference": filed.record["reference"], "new_request": filed.created},
+    )
+    return json_response(201 if filed.created else 200, citizen_view(filed.record))

@@ -1,0 +1,201 @@
+"""Lambda code and layers, built on this machine without Docker.
+
+A function's asset holds only what its handler can import from the repo (found by scanning
+the bytecode, lazy imports included) and the data files of those packages (``catalog.json``,
+templates). Third-party packages come from two layers
+built from ``uv.lock`` for arm64 / Python 3.12 from wheels only: a base layer (everything but
+boto3/botocore, which the runtime has, and twilio) and a Twilio layer for the functions with
+``uses_twilio``. Layers are cached under ``infra/cdk/build/layers/<hash of requirements>``,
+so a repeated synth needs no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.cdk.constants import (
+    BUILD_DIR,
+    LAMBDA_PLATFORM,
+    LAMBDA_PYTHON,
+    REPO_ROOT,
+    RUNTIME_PROVIDED,
+    TWILIO_PACKAGES,
+)
+
+# One fixed mtime (zip needs >= 1980) so an unchanged asset zips to the same bytes.
+STABLE_MTIME = 315_705_600  # 1980-01-03
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "json")
+
+
+def dir_size(path: Path) -> int:
+    """Bytes in the files under ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def zipped_size(path: Path) -> int:
+    """Bytes of ``path`` as a deflated zip, as Lambda stores the asset."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, strict_timestamps=False) as archive:
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            archive.write(file, file.relative_to(path))
+    return buffer.tell()
+
+
+DATA_SUFFIXES = {".json", ".html", ".j2", ".css", ".js", ".svg", ".ico", ".txt"}
+_NOT_DATA = {"__pycache__", "dist", "node_modules", "json", "build", "cdk.out"}
+
+
+def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
+    """The repo's files a handler can import, found by scanning its bytecode (lazy imports too).
+
+    Every module reached from the handler (only inside the repo: third-party imports resolve
+    to the layers) plus the data files of the packages it touches (templates, catalog.json).
+    """
+    from modulefinder import ModuleFinder
+
+    finder = ModuleFinder(path=[str(root)])
+    finder.run_script(str(root / (handler_module.replace(".", "/") + ".py")))
+    files: set[Path] = set()
+    packages: set[Path] = set()
+    for module in finder.modules.values():
+        filename = getattr(module, "__file__", None)
+        if not filename:
+            continue
+        path = Path(filename).resolve()
+        if root.resolve() not in path.parents:
+            continue
+        files.add(path)
+        packages.add(path.parent)
+    for package in packages:
+        for parent in [package, *package.parents]:  # every package on the way needs __init__
+            if parent == root.resolve():
+                break
+            if (parent / "__init__.py").exists():
+                files.add(parent / "__init__.py")
+        for data in package.rglob("*"):
+            relative = data.relative_to(package).parts
+            if not data.is_file() or data.suffix not in DATA_SUFFIXES or _NOT_DATA & set(relative):
+                continue
+            inner = [package.joinpath(*relative[: i + 1]) for i in range(len(relative) - 1)]
+            if any((d / "__init__.py").exists() for d in inner):
+                continue  # another package's data: only if that package is imported itself
+            files.add(data)
+    return files
+
+
+def build_function(name: str, root: Path = REPO_ROOT, build_dir: Path = BUILD_DIR) -> Path:
+    """Copy the first-party code and data the function's handler can reach into its folder."""
+    from functions.topology import function
+
+    target = build_dir / "functions" / name
+    if target.exists():
+        shutil.rmtree(target)
+    handler_module = function(name).handler.rpartition(".")[0]
+    base = root.resolve()
+    for source in sorted(first_party_files(handler_module, root)):
+        destination = target / source.relative_to(base)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+    for path in target.rglob("*"):  # stable asset hashes: the zip carries mtimes
+        os.utime(path, (STABLE_MTIME, STABLE_MTIME))
+    return target
+
+
+def _uv() -> str:
+    for candidate in (os.environ.get("UV"), str(REPO_ROOT / ".tools" / "bin" / "uv")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    found = shutil.which("uv")
+    if not found:
+        raise RuntimeError("uv is needed to build the Lambda layers: run `make test` once")
+    return found
+
+
+def _export(*prune: str) -> list[str]:
+    """Pinned runtime requirements from uv.lock (no dev/infra groups), minus ``prune``."""
+    args = [
+        _uv(),
+        "export",
+        "--frozen",
+        "--no-default-groups",
+        "--no-hashes",
+        "--no-emit-project",
+        "--no-header",
+        "--no-annotate",
+    ]
+    for package in prune:
+        args += ["--prune", package]
+    # our own uv with fixed arguments (package names come from our lock file)
+    out = subprocess.run(  # noqa: S603
+        args, cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    return sorted(line.strip() for line in out.splitlines() if line.strip())
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    requirements: tuple[str, ...]
+
+
+def layer_specs() -> tuple[LayerSpec, LayerSpec]:
+    """The base layer and the Twilio layer (only what twilio adds on top of the base)."""
+    base = _export(*RUNTIME_PROVIDED, *TWILIO_PACKAGES)
+    full = _export(*RUNTIME_PROVIDED)
+    twilio = [r for r in full if r not in set(base)]
+    return LayerSpec("base", tuple(base)), LayerSpec("twilio", tuple(twilio))
+
+
+def build_layer(spec: LayerSpec, build_dir: Path = BUILD_DIR) -> Path:
+    """pip-install the requirements for arm64 Python 3.12 into a cached layer folder."""
+    digest = hashlib.sha256(
+        "\n".join((LAMBDA_PLATFORM, LAMBDA_PYTHON, *spec.requirements)).encode()
+    ).hexdigest()[:16]
+    target = build_dir / "layers" / f"{spec.name}-{digest}"
+    done = target.parent / f"{spec.name}-{digest}.complete"
+    if done.exists() and target.exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    site = target / "python"
+    site.mkdir(parents=True)
+    requirements = target.parent / f"{spec.name}-{digest}.txt"
+    requirements.write_text("\n".join(spec.requirements) + "\n")
+    command = [
+        _uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",  # the export is already the whole pinned closure
+        "--target",
+        str(site),
+        "--python-platform",
+        LAMBDA_PLATFORM,
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--only-binary",
+        ":all:",
+        "--no-compile",
+        "-r",
+        str(requirements),
+    ]
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    # our uv, requirements pinned by our uv.lock; without a network, uv's wheel cache
+    try:
+        subprocess.run(command, cwd=REPO_ROOT, check=True, env=env)  # noqa: S603
+    except subprocess.CalledProcessError:
+        subprocess.run([*command, "--offline"], cwd=REPO_ROOT, check=True, env=env)  # noqa: S603
+    for junk in list(site.rglob("__pycache__")):
+        shutil.rmtree(junk, ignore_errors=True)
+    for path in target.rglob("*"):
+        os.utime(path, (STABLE_MTIME, STABLE_MTIME))
+    done.write_text("ok\n")
+    return target

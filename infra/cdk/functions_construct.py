@@ -1,0 +1,301 @@
+"""Every Lambda function of functions/topology.py with its role, layers and event sources."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from functions import topology
+from functions.shared.routing import function_queue
+from functions.topology import Function
+from infra.cdk import assets
+from infra.cdk.constants import (
+    AGENCY_AUTHORIZER,
+    DEFAULT_PERMISSIONS,
+    LOCAL_PREFIX,
+    METRICS_NAMESPACE,
+    PERMISSIONS,
+    RESERVED_CONCURRENCY,
+    SERVICE,
+    EnvSettings,
+)
+from infra.cdk.data_construct import DataConstruct
+from infra.cdk.nag import REASONS, acknowledge, function_role
+from infra.cdk.queues_construct import QueuesConstruct
+from infra.cdk.secrets_construct import SecretsConstruct
+from schemas.catalog import Catalog
+
+STREAM_RETRIES = 5
+
+
+def expand_queues(names: tuple[str, ...], catalog: Catalog) -> list[str]:
+    """Topology queue names with ``{agency}`` expanded per catalog agency (as the local bus)."""
+    out: list[str] = []
+    for name in names:
+        if "{agency}" in name:
+            out += [name.format(agency=a) for a in catalog.agency_ids()]
+        else:
+            out.append(name)
+    return out
+
+
+def agency_authorizer_name() -> str:
+    """The function behind routes with auth "agency"."""
+    authorizers: dict[str, str] = getattr(topology, "AUTHORIZERS", {})
+    return authorizers.get("agency", AGENCY_AUTHORIZER)
+
+
+def effective_permissions(fn: Function) -> tuple[str, ...]:
+    """The topology's permissions plus those its shape implies."""
+    implied: list[str] = []
+    if fn.uses_twilio:
+        implied.append("secret:twilio")
+    if fn.name == agency_authorizer_name():
+        implied.append("secret:agency-keys")
+    implied += DEFAULT_PERMISSIONS.get(fn.name, ())
+    if "requests" in fn.tables:
+        implied.append("secret:pseudonym")
+    return tuple(dict.fromkeys((*fn.permissions, *implied)))
+
+
+def _known(permission: str) -> bool:
+    return permission in PERMISSIONS or permission.startswith("sqs:send:")
+
+
+class FunctionsConstruct(Construct):
+    """arm64, Python 3.12, JSON logs (Powertools), X-Ray active, one role per function that
+    reaches only its own tables, queues, secrets and the bus."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        settings: EnvSettings,
+        catalog: Catalog,
+        data: DataConstruct,
+        queues: QueuesConstruct,
+        secrets: SecretsConstruct,
+        bus_name: str,
+        bus_arn: str,
+        open_data_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.settings = settings
+        self.catalog = catalog
+        self.data = data
+        self.queues = queues
+        self.secrets = secrets
+        self.bus_name = bus_name
+        self.bus_arn = bus_arn
+        self.open_data_bucket = open_data_bucket
+        self.asset_dirs: dict[str, str] = {}
+        self.redrivers: list[lambda_.Function] = []
+
+        base_spec, twilio_spec = assets.layer_specs()
+        self.layer_dirs = {
+            "base": assets.build_layer(base_spec),
+            "twilio": assets.build_layer(twilio_spec),
+        }
+        self.base_layer = self._layer("base", "shared third-party packages (no boto3, no twilio)")
+        self.twilio_layer = self._layer("twilio", "twilio and its dependencies")
+
+        self.functions: dict[str, lambda_.Function] = {}
+        for fn in topology.FUNCTIONS:
+            self.functions[fn.name] = self._function(fn)
+
+    def _layer(self, name: str, description: str) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            f"Layer-{name}",
+            code=lambda_.Code.from_asset(str(self.layer_dirs[name])),
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            description=f"citizenbus {description}",
+        )
+
+    def environment(self, fn: Function) -> dict[str, str]:
+        env = {
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry personal data
+            "EVENT_BUS_NAME": self.bus_name,
+            "CITIZENBUS_ENV": self.settings.name,
+            # Secrets reach functions as dynamic references, resolved when CloudFormation
+            # updates the function: `-c secretsVersion=N` forces that after a secret changes.
+            "CITIZENBUS_SECRETS_VERSION": str(self.node.try_get_context("secretsVersion") or 1),
+        }
+        for table in topology.TABLES:
+            env[f"{table.name.upper()}_TABLE"] = self.data.table_name(table)
+        env.update(fn.env)
+        return env
+
+    def _function(self, fn: Function) -> lambda_.Function:
+        unknown = [p for p in effective_permissions(fn) if not _known(p)]
+        if unknown:
+            raise ValueError(f"{fn.name}: unknown permissions {unknown}; see constants.PERMISSIONS")
+        code_dir = assets.build_function(fn.name)
+        self.asset_dirs[fn.name] = str(code_dir)
+        log_group = logs.LogGroup(
+            self,
+            f"Logs-{fn.name}",
+            log_group_name=f"/aws/lambda/{self.settings.prefix}-{fn.name}",
+            retention=_retention(self.settings.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            f"Role-{fn.name}",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"citizenbus {fn.name}: only what its topology entry names",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        reserved = RESERVED_CONCURRENCY.get(fn.name) if self.settings.reserved_concurrency else None
+        function = lambda_.Function(
+            self,
+            f"Fn-{fn.name}",
+            function_name=f"{self.settings.prefix}-{fn.name}",
+            description=f"citizenbus {fn.name}",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=fn.handler,
+            code=lambda_.Code.from_asset(str(code_dir)),
+            layers=[self.base_layer] + ([self.twilio_layer] if fn.uses_twilio else []),
+            memory_size=self.settings.lambda_memory_mb,
+            timeout=Duration.seconds(self.settings.lambda_timeout_s),
+            environment=self.environment(fn),
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved,
+        )
+        acknowledge(function, "AwsSolutions-L1", REASONS["runtime"])
+        function_role(role)
+        self._grant(fn, function)
+        self._sources(fn, function)
+        return function
+
+    def _grant(self, fn: Function, function: lambda_.Function) -> None:
+        for name in fn.tables:
+            self.data.tables[name].grant_read_write_data(function)
+        stack = Stack.of(self)
+        for permission in effective_permissions(fn):
+            if permission in self.secrets.secrets:
+                secret = self.secrets.secrets[permission]
+                secret.grant_read(function)
+                value_env, arn_env = self.secrets.env_names(permission)
+                if value_env:
+                    function.add_environment(value_env, secret.secret_value.unsafe_unwrap())
+                function.add_environment(arn_env, secret.secret_arn)
+            elif permission == "events:put":
+                function.add_to_role_policy(
+                    iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus_arn])
+                )
+            elif permission == "ses:send":
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["ses:SendEmail", "ses:SendRawEmail"],
+                        resources=[
+                            stack.format_arn(
+                                service="ses",
+                                resource="identity",
+                                resource_name=self.settings.ses_identity,
+                            )
+                        ],
+                    )
+                )
+            elif permission == "sns:publish":
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["sns:Publish"],
+                        resources=[
+                            stack.format_arn(
+                                service="sns", resource="endpoint/*", resource_name=None
+                            )
+                        ],
+                    )
+                )
+            elif permission == "s3:open-data":
+                self.open_data_bucket.grant_read_write(function)
+                function.add_environment("OPEN_DATA_BUCKET", self.open_data_bucket.bucket_name)
+            elif permission.startswith("sqs:send:"):
+                for name in expand_queues((permission.removeprefix("sqs:send:"),), self.catalog):
+                    queue = self.queues.queue(name)
+                    queue.grant_send_messages(function)
+                    owner = next(
+                        (f.name for f in topology.FUNCTIONS if function_queue(f.name) == name), None
+                    )
+                    if owner:  # e.g. NOTIFIER_QUEUE_URL, as the local bus sets it
+                        function.add_environment(f"{owner.upper()}_QUEUE_URL", queue.queue_url)
+            elif permission == "sqs:redrive":
+                self.redrivers.append(function)
+            else:  # pragma: no cover - _known() refused it already
+                raise ValueError(permission)
+
+    def grant_redrive(self) -> None:
+        """After every queue exists: let the redrive function move DLQ messages back."""
+        for function in self.redrivers:
+            for source, queue in self.queues.queues.items():
+                dlq = self.queues.dlqs[f"{source}-dlq"]
+                dlq.grant_consume_messages(function)
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=[
+                            "sqs:StartMessageMoveTask",
+                            "sqs:ListMessageMoveTasks",
+                            "sqs:CancelMessageMoveTask",
+                        ],
+                        resources=[dlq.queue_arn],
+                    )
+                )
+                queue.grant_send_messages(function)
+
+    def _sources(self, fn: Function, function: lambda_.Function) -> None:
+        if fn.stream:
+            on_failure = self.queues.dead_letter(f"{LOCAL_PREFIX}-{fn.stream}-dlq")
+            function.add_event_source(
+                sources.DynamoEventSource(
+                    self.data.tables[fn.stream],
+                    starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                    batch_size=100,
+                    bisect_batch_on_error=True,
+                    retry_attempts=STREAM_RETRIES,
+                    report_batch_item_failures=True,
+                    on_failure=sources.SqsDlq(on_failure),
+                )
+            )
+        own = (function_queue(fn.name),) if fn.subscribes else ()
+        for name in expand_queues(fn.queues + own, self.catalog):
+            function.add_event_source(
+                sources.SqsEventSource(
+                    self.queues.queue(name),
+                    batch_size=10,
+                    report_batch_item_failures=True,
+                )
+            )
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch retention that keeps logs at least ``days`` days."""
+    for limit, retention in (
+        (7, logs.RetentionDays.ONE_WEEK),
+        (30, logs.RetentionDays.ONE_MONTH),
+        (90, logs.RetentionDays.THREE_MONTHS),
+        (365, logs.RetentionDays.ONE_YEAR),
+    ):
+        if days <= limit:
+            return retention
+    return logs.RetentionDays.TEN_YEARS
