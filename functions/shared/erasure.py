@@ -29,7 +29,6 @@ from functions.shared import aws
 from functions.shared.citizen import InvalidPhone, normalize_phone, pseudonym
 from functions.shared.dynamo import from_item
 from functions.shared.settings import get_settings
-from schemas.catalog import load_catalog
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -94,6 +93,8 @@ def subject_ids(
     ids: list[str] = []
     values: set[str] = set()
     if phone:
+        from schemas.catalog import load_catalog  # lazily: the catalog's models cost imports
+
         try:
             e164 = normalize_phone(phone, load_catalog().jurisdiction.phone_region)
         except InvalidPhone as exc:
@@ -227,6 +228,7 @@ def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
     """The attributes an erased request keeps: addresses cut to the street, choices and
     numbers; free text goes (it may name anyone)."""
     from functions.shared.privacy import street_only
+    from schemas.catalog import load_catalog
 
     service = load_catalog().service(str(record.get("service_code")))
     kept: dict[str, Any] = {}
