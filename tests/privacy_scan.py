@@ -158,6 +158,16 @@ def watching(monkeypatch: Any) -> Iterator[PrivacyWatch]:
 
     monkeypatch.setattr(LocalBus, "request", watched_request)
 
+    start = LocalBus.start
+
+    def watched_start(self: LocalBus) -> LocalBus:
+        started = start(self)
+        # The bus sets the handlers' level from POWERTOOLS_LOG_LEVEL; watch at INFO anyway.
+        logging.getLogger("citizenbus").setLevel(logging.INFO)
+        return started
+
+    monkeypatch.setattr(LocalBus, "start", watched_start)
+
     service_logger = logging.getLogger("citizenbus")
     level = service_logger.level
     service_logger.setLevel(min(level or logging.INFO, logging.INFO))
