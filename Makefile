@@ -54,6 +54,7 @@ schemas: $(VENV)/.synced
 	$(RUN) python -m schemas.export
 	$(RUN) python -m schemas.asyncapi
 	$(RUN) python -m schemas.openapi
+	$(RUN) python -m schemas.openapi_citizen
 
 synth: $(VENV)/.synced
 	$(RUN) python -m infra.cdk.app

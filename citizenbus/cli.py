@@ -125,6 +125,56 @@ def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
     return 0
 
 
+def erase(subject: dict[str, str], local: str | None) -> int:
+    """Erase one citizen's personal data everywhere; print what was touched (counts only).
+
+    Against AWS with the usual boto3 credentials and region; with ``--local`` through the
+    running local bus.
+    """
+    import json
+
+    if local:
+        import urllib.error
+        import urllib.request
+
+        http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
+            local.rstrip("/") + "/_local/erase",
+            data=json.dumps(subject).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
+                result = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            result = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"erase: cannot reach the local bus at {local}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        from functions.shared.erasure import InvalidSubject
+        from functions.shared.erasure import erase as run
+
+        try:
+            done = run(
+                phone=subject.get("phone"),
+                email=subject.get("email"),
+                citizen=subject.get("citizen"),
+            )
+            result = {"erased": done.as_dict()}
+        except InvalidSubject as exc:
+            result = {"errors": [{"message": str(exc)}]}
+    if "errors" in result:
+        print(f"erase: {result['errors'][0]['message']}", file=sys.stderr)
+        return 2
+    counts = result["erased"]
+    print(
+        f"erased: {counts['requests']} request(s) anonymised, {counts['citizen_items']}"
+        f" citizen item(s) and {counts['dedup_items']} dedup item(s) deleted"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="citizenbus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,7 +194,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
     )
+    erase_cmd = commands.add_parser(
+        "erase", help="remove one citizen's personal data everywhere (keeps anonymous statistics)"
+    )
+    who = erase_cmd.add_mutually_exclusive_group(required=True)
+    who.add_argument("--phone", help="the citizen's phone number (any format)")
+    who.add_argument("--email", help="the citizen's e-mail address")
+    who.add_argument("--citizen", help="the pseudonymous citizen id (cit_...)")
+    erase_cmd.add_argument(
+        "--local",
+        nargs="?",
+        const="http://127.0.0.1:8000",
+        metavar="URL",
+        help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
+    )
     args = parser.parse_args(argv)
+    if args.command == "erase":
+        named = {"phone": args.phone, "email": args.email, "citizen": args.citizen}
+        return erase({k: v for k, v in named.items() if v}, args.local)
     if args.command == "redrive":
         return redrive(args.agency, args.limit, args.local)
     if args.command == "serve":

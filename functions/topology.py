@@ -226,5 +226,15 @@ FUNCTIONS += (
 )
 
 
+# Erasure (issue 10): invoked by an operator (``citizenbus erase`` or the Lambda console).
+FUNCTIONS += (
+    Function(
+        "erasure",
+        "functions.erasure.handler.lambda_handler",
+        tables=("requests", "outbox", "citizens", "idempotency"),
+    ),
+)
+
+
 def function(name: str) -> Function:
     return next(f for f in FUNCTIONS if f.name == name)

@@ -36,6 +36,9 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
             if self.command == "POST" and self.path.rstrip("/") == "/_local/redrive":
                 self._send(*local_redrive(bus, body))
                 return
+            if self.command == "POST" and self.path.rstrip("/") == "/_local/erase":
+                self._send(*local_redrive(bus, body, function="erasure"))
+                return
             if self.path.startswith("/_local/"):
                 response = local_route(bus, self.command, self.path)
                 if response is not None:
@@ -93,8 +96,11 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
     return 200, {"Content-Type": "application/json"}, json.dumps(body, indent=2).encode()
 
 
-def local_redrive(bus: LocalBus, body: bytes) -> tuple[int, dict[str, str], bytes]:
-    """``citizenbus redrive --local``: run the redrive function inside the local bus."""
+def local_redrive(
+    bus: LocalBus, body: bytes, function: str = "redrive"
+) -> tuple[int, dict[str, str], bytes]:
+    """``citizenbus redrive --local`` (and ``erase --local``): run the operator function
+    inside the local bus."""
     try:
         request = json.loads(body or b"{}")
     except ValueError:
@@ -102,6 +108,6 @@ def local_redrive(bus: LocalBus, body: bytes) -> tuple[int, dict[str, str], byte
     if not isinstance(request, dict):
         errors = {"errors": [{"field": "body", "message": "send a JSON object"}]}
         return 400, {"Content-Type": "application/json"}, json.dumps(errors).encode()
-    result = bus.invoke("redrive", request)
+    result = bus.invoke(function, request)
     status = 400 if "errors" in result else 200
     return status, {"Content-Type": "application/json"}, json.dumps(result).encode()

@@ -54,6 +54,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def retention_expiry(closed_at: datetime) -> int:
+    """When a request closed at ``closed_at`` expires: the jurisdiction's retention later."""
+    from datetime import timedelta
+
+    from schemas.catalog import load_catalog
+
+    days = load_catalog().jurisdiction.retention_days
+    return int((closed_at + timedelta(days=days)).timestamp())
+
+
 def agency_view(record: dict[str, Any]) -> dict[str, Any]:
     """The request as its agency sees it: everything the citizen gave, personal data included."""
     keys = (
@@ -151,6 +161,8 @@ def update_status(reference: str) -> Response[Any]:
         changes: dict[str, Any] = {"status": body.status.value, "updated_at": at}
         if body.expected_at is not None:
             changes["expected_at"] = _iso(body.expected_at)
+        if body.status.closed:  # retention runs from the close date (DynamoDB TTL)
+            changes["expires_at"] = retention_expiry(datetime.now(UTC))
         entry = {"status": body.status.value, "at": at, "by": f"agency:{agency}", "note": body.note}
         entry = {k: v for k, v in entry.items() if v is not None}
         updated = {

@@ -36,7 +36,8 @@ from functions.shared.settings import get_settings
 from functions.shared.store import RequestStore
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch of nothing but poison is reported item by item too, not raised as one error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(
     event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=7 * 24 * 3600
 )

@@ -28,8 +28,23 @@ def publisher() -> EventPublisher:
 
 def publish_records(records: list[dict[str, Any]], events_publisher: EventPublisher) -> list[str]:
     """Publish the CloudEvents of new outbox entries; the sequence numbers that failed."""
-    inserted = [r for r in records if r.get("eventName") == "INSERT"]
-    events = [json.loads(r["dynamodb"]["NewImage"]["event"]["S"]) for r in inserted]
+    inserted: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    broken: list[str] = []
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        try:
+            event = json.loads(record["dynamodb"]["NewImage"]["event"]["S"])
+            events_publisher.entry(event)  # the CloudEvents SDK refuses a malformed event
+        except Exception as exc:  # anything unparseable: json, KeyError, CloudEvents errors
+            # A poison entry fails alone (Lambda retries from it, then the stream's on-failure
+            # queue keeps it) instead of crashing the batch.
+            logger.error("malformed outbox entry", extra={"why": type(exc).__name__})
+            broken.append(record["dynamodb"]["SequenceNumber"])
+            continue
+        inserted.append(record)
+        events.append(event)
     failed = events_publisher.publish(events)
     if failed:
         logger.warning(
@@ -37,7 +52,7 @@ def publish_records(records: list[dict[str, Any]], events_publisher: EventPublis
             extra={"event_ids": [events[i]["id"] for i in failed]},
         )
     metrics.add_metric(name="EventsPublished", unit="Count", value=len(events) - len(failed))
-    return [inserted[i]["dynamodb"]["SequenceNumber"] for i in failed]
+    return broken + [inserted[i]["dynamodb"]["SequenceNumber"] for i in failed]
 
 
 @logger.inject_lambda_context

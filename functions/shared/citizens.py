@@ -127,13 +127,24 @@ class CitizenStore:
     # -- preferences -----------------------------------------------------------------------
     def preferences(self, citizen: str) -> dict[str, Any]:
         item = self._get(citizen, "preferences") or {}
-        return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
 
     def save_preferences(self, citizen: str, preferences: dict[str, Any]) -> None:
+        """Save preferences; they hold contact details, so they expire after the jurisdiction's
+        retention unless saved again (DynamoDB TTL on ``expires_at``)."""
+        from schemas.catalog import load_catalog
+
+        retention = load_catalog().jurisdiction.retention_days * 24 * 3600
         self.client.put_item(
             TableName=self.table,
             Item=to_item(
-                {**preferences, "pk": citizen, "sk": "preferences", "updated_at": _now_iso()}
+                {
+                    **preferences,
+                    "pk": citizen,
+                    "sk": "preferences",
+                    "updated_at": _now_iso(),
+                    "expires_at": int(time.time()) + retention,
+                }
             ),
         )
 

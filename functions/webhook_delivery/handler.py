@@ -23,7 +23,8 @@ from functions.shared import aws
 from functions.shared.observability import logger, metrics
 from functions.shared.webhooks import Deliverer, DeliveryFailed, backoff_seconds, event_of
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch of nothing but poison is reported item by item too, not raised as one error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _deliverer: Deliverer | None = None
 
 

@@ -1,0 +1,30 @@
+"""Erasure: remove one citizen's personal data everywhere (``functions/shared/erasure.py``).
+
+Invoke with ``{"phone": "+4670…"}``, ``{"email": "…"}`` or ``{"citizen": "cit_…"}`` (one or
+more). Answers counts only, ``{"erased": {"citizens", "requests", "citizen_items",
+"dedup_items"}}``, or ``{"errors": [...]}`` when nobody is named. ``citizenbus erase`` does the
+same from a terminal. Idempotent: a second run finds nothing more to remove.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.shared.erasure import InvalidSubject, erase
+from functions.shared.observability import logger
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    named = {k: event.get(k) for k in ("phone", "email", "citizen")}
+    if any(v is not None and not isinstance(v, str) for v in named.values()):
+        return {"errors": [{"field": "subject", "message": "phone, email and citizen are text"}]}
+    try:
+        done = erase(phone=named["phone"], email=named["email"], citizen=named["citizen"])
+    except InvalidSubject as exc:
+        return {"errors": [{"field": "subject", "message": str(exc)}]}
+    counts = done.as_dict()
+    logger.info("citizen erased", extra=counts)  # counts only: the log holds no personal data
+    return {"erased": counts}

@@ -1,0 +1,272 @@
+"""Erasure: remove one citizen's personal data everywhere, keep the anonymous statistics.
+
+A citizen is named by a phone number, an e-mail address or a pseudonymous ``cit_…`` id. What
+goes, per table:
+
+* ``requests``: the rows stay (service, agency, channel, status, times, the non-personal
+  attributes such as the street) so Open311 and the aggregates still count them, but the
+  contact details, the personal attributes, the free text (``description``, history notes)
+  and the link to the citizen (``citizen`` becomes ``erased``, which also takes the rows out
+  of the citizen's list) are removed, ``notify_by`` becomes ``none`` and ``erased_at`` is set;
+* ``citizens``: every item under the citizen's id (consent state and ledger, preferences,
+  SMS conversations, call state) and the outbound message records that name them;
+* ``outbox``: the entries of those requests still waiting (they may hold free text);
+* ``idempotency``: intake's message-id dedup items of the citizen's ids, and any stored reply
+  (Powertools idempotency records) that holds one of the erased values.
+
+Agency audit entries stay (they hold who read which reference when, never a value).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from functions.shared import aws
+from functions.shared.citizen import InvalidPhone, normalize_phone, pseudonym
+from functions.shared.dynamo import from_item
+from functions.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ERASED = "erased"  # what ``citizen`` holds on an erased request
+
+
+class InvalidSubject(ValueError):
+    """The phone number, e-mail address or citizen id does not name anyone."""
+
+
+@dataclass
+class Erasure:
+    """What an erasure touched (counts only: the report itself holds no personal data)."""
+
+    citizens: list[str] = field(default_factory=list)
+    requests: int = 0
+    citizen_items: int = 0
+    dedup_items: int = 0
+    outbox_items: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "citizens": len(self.citizens),
+            "requests": self.requests,
+            "citizen_items": self.citizen_items,
+            "dedup_items": self.dedup_items,
+            "outbox_items": self.outbox_items,
+        }
+
+
+def _scan(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        page = client.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _query(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        page = client.query(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _held(contact: dict[str, Any]) -> set[str]:
+    return {str(v).strip().lower() for v in contact.values() if v}
+
+
+def _contact_id(value: str) -> str:
+    return pseudonym("email", value) if "@" in value else pseudonym("phone", value)
+
+
+def subject_ids(
+    *, phone: str | None = None, email: str | None = None, citizen: str | None = None
+) -> tuple[list[str], set[str]]:
+    """The citizen ids named, and the contact values to look for in contact details."""
+    ids: list[str] = []
+    values: set[str] = set()
+    if phone:
+        from schemas.catalog import load_catalog  # lazily: the catalog's models cost imports
+
+        try:
+            e164 = normalize_phone(phone, load_catalog().jurisdiction.phone_region)
+        except InvalidPhone as exc:
+            raise InvalidSubject("not a valid phone number") from exc
+        ids.append(pseudonym("phone", e164))
+        values.add(e164)
+    if email:
+        if "@" not in email:
+            raise InvalidSubject("not an e-mail address")
+        ids.append(pseudonym("email", email.strip().lower()))
+        values.add(email.strip().lower())
+    if citizen:
+        if not citizen.startswith("cit_") or len(citizen) < 8:
+            raise InvalidSubject("a citizen id starts with cit_")
+        ids.append(citizen)
+    if not ids:
+        raise InvalidSubject("name a phone number, an e-mail address or a citizen id")
+    return ids, values
+
+
+def erase(
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    citizen: str | None = None,
+    client: DynamoDBClient | None = None,
+    now: datetime | None = None,
+) -> Erasure:
+    """Erase the citizen named by ``phone``, ``email`` or ``citizen`` (any of them); idempotent."""
+    ids, contacts = subject_ids(phone=phone, email=email, citizen=citizen)
+    client = client or aws.dynamodb()
+    settings = get_settings()
+    at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    result = Erasure(citizens=list(ids))
+
+    # Requests: by the citizen index, and any whose contact details hold a named value. What
+    # the found requests and preferences hold (the e-mail given with a phone number, the app
+    # account that saved the number) is the same person's too: follow it until nothing new.
+    found: dict[str, dict[str, Any]] = {}
+    values: set[str] = set()  # everything personal seen, for the idempotency sweep below
+    queried: set[str] = set()
+    for _ in range(5):
+        for cid in [c for c in ids if c not in queried]:
+            queried.add(cid)
+            for item in _query(
+                client,
+                TableName=settings.requests_table,
+                IndexName="by-citizen",
+                KeyConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": cid}},
+            ):
+                found[item["reference"]["S"]] = item
+        for item in _scan(client, TableName=settings.requests_table):
+            contact = from_item(item).get("contact") or {}
+            if _held(contact) & contacts:
+                found[item["reference"]["S"]] = item
+        for item in _scan(
+            client,
+            TableName=settings.citizens_table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": {"S": "preferences"}},
+        ):
+            prefs = from_item(item)
+            held = _held({k: prefs.get(k) for k in ("phone", "email")})
+            if held & contacts and prefs["pk"] not in ids:
+                ids.append(prefs["pk"])
+        learned = set(contacts)
+        for item in found.values():
+            learned |= _held(from_item(item).get("contact") or {})
+        new_ids = [_contact_id(v) for v in learned - contacts]
+        contacts |= learned
+        ids += [i for i in new_ids if i not in ids]
+        if not new_ids and all(c in queried for c in ids):
+            break
+    result.citizens = list(ids)
+    for reference, item in found.items():
+        record = from_item(item)
+        values.update(str(v) for v in (record.get("contact") or {}).values() if v)
+        values.update(str(v) for v in (record.get("personal") or {}).values() if v)
+        _erase_request(client, settings.requests_table, reference, record, at)
+        result.requests += 1
+    values |= contacts
+
+    # Outbox entries of those requests (their free text; published ones are gone already).
+    for item in _scan(client, TableName=settings.outbox_table, ProjectionExpression="id, subject"):
+        if item.get("subject", {}).get("S") in found:
+            client.delete_item(TableName=settings.outbox_table, Key={"id": item["id"]})
+            result.outbox_items += 1
+    values = {v for v in values if len(v) >= 6}  # never sweep on a value too short to be unique
+
+    # The citizen store: everything under the ids, and message records naming them.
+    doomed: list[dict[str, Any]] = []
+    for cid in ids:
+        doomed += [
+            {"pk": i["pk"], "sk": i["sk"]}
+            for i in _query(
+                client,
+                TableName=settings.citizens_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": cid}},
+                ProjectionExpression="pk, sk",
+            )
+        ]
+    id_values = {f":c{n}": {"S": cid} for n, cid in enumerate(ids)}
+    doomed += [
+        {"pk": i["pk"], "sk": i["sk"]}
+        for i in _scan(
+            client,
+            TableName=settings.citizens_table,
+            FilterExpression="citizen IN (" + ", ".join(id_values) + ")",
+            ExpressionAttributeValues=id_values,
+            ProjectionExpression="pk, sk",
+        )
+    ]
+    unique = {(k["pk"]["S"], k["sk"]["S"]): k for k in doomed}
+    for key in unique.values():
+        client.delete_item(TableName=settings.citizens_table, Key=key)
+    result.citizen_items = len(unique)
+
+    # Dedup items that point to the citizen, and stored replies holding an erased value.
+    for item in _scan(client, TableName=settings.idempotency_table):
+        key = item["id"]["S"]
+        text = json.dumps(from_item(item), ensure_ascii=False, default=str)
+        if any(f"#{cid}#" in key for cid in ids) or any(v in text for v in values):
+            client.delete_item(TableName=settings.idempotency_table, Key={"id": item["id"]})
+            result.dedup_items += 1
+    return result
+
+
+def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
+    """The attributes an erased request keeps: addresses cut to the street, choices and
+    numbers; free text goes (it may name anyone)."""
+    from functions.shared.privacy import street_only
+    from schemas.catalog import load_catalog
+
+    service = load_catalog().service(str(record.get("service_code")))
+    kept: dict[str, Any] = {}
+    for code, value in (record.get("attributes") or {}).items():
+        attr = service.attribute(code) if service else None
+        if attr is None or attr.personal:
+            continue
+        if attr.location:
+            street = street_only(str(value))
+            if street:
+                kept[code] = street
+        elif attr.datatype in ("number", "singlevaluelist"):
+            kept[code] = value
+    return kept
+
+
+def _erase_request(
+    client: DynamoDBClient, table: str, reference: str, record: dict[str, Any], at: str
+) -> None:
+    from functions.shared.dynamo import to_item
+
+    history = [
+        {k: v for k, v in entry.items() if k != "note"} for entry in record.get("history") or []
+    ]
+    values = {
+        ":erased": ERASED,
+        ":none": "none",
+        ":no": False,
+        ":history": history,
+        ":attributes": public_attributes(record),
+        ":at": at,
+    }
+    client.update_item(
+        TableName=table,
+        Key={"reference": {"S": reference}},
+        UpdateExpression=(
+            "SET citizen = :erased, notify_by = :none, consent = :no, history = :history,"
+            " attributes = :attributes, erased_at = :at REMOVE contact, personal, description"
+        ),
+        ExpressionAttributeValues=to_item(values),
+    )
