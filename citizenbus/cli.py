@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 
 def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
@@ -81,32 +82,40 @@ Press Ctrl+C to stop.""",
     return 0
 
 
+def post_local(base: str, path: str, body: object, command: str) -> dict[str, Any] | None:
+    """POST an operator command to a running local bus; its JSON answer, None if unreachable."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
+        base.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
+            answer: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        answer = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"{command}: cannot reach the local bus at {base}: {exc}", file=sys.stderr)
+        return None
+    return answer
+
+
 def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
     """Move webhook deliveries from the DLQs back to the delivery queues; print the counts.
 
     Against AWS with the usual boto3 credentials and region; with ``--local`` through the
     running local bus (its AWS lives inside that process).
     """
-    import json
 
     request: dict[str, object] = {k: v for k, v in (("agency", agency), ("limit", limit)) if v}
     if local:
-        import urllib.error
-        import urllib.request
-
-        http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
-            local.rstrip("/") + "/_local/redrive",
-            data=json.dumps(request).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
-                result = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            result = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
-        except (urllib.error.URLError, OSError) as exc:
-            print(f"redrive: cannot reach the local bus at {local}: {exc}", file=sys.stderr)
+        result = post_local(local, "/_local/redrive", request, "redrive")
+        if result is None:
             return 1
     else:
         from functions.shared.webhooks import redrive as move
@@ -131,25 +140,10 @@ def erase(subject: dict[str, str], local: str | None) -> int:
     Against AWS with the usual boto3 credentials and region; with ``--local`` through the
     running local bus.
     """
-    import json
 
     if local:
-        import urllib.error
-        import urllib.request
-
-        http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
-            local.rstrip("/") + "/_local/erase",
-            data=json.dumps(subject).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(http, timeout=60) as response:  # noqa: S310
-                result = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            result = json.loads(exc.read() or b"{}") or {"errors": [{"message": str(exc)}]}
-        except (urllib.error.URLError, OSError) as exc:
-            print(f"erase: cannot reach the local bus at {local}: {exc}", file=sys.stderr)
+        result = post_local(local, "/_local/erase", subject, "erase")
+        if result is None:
             return 1
     else:
         from functions.shared.erasure import InvalidSubject
