@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,46 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                 **TOTALS
             )
         )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def citizenbus_serve() -> Iterator[tuple[str, str]]:
+    """A real ``citizenbus serve`` on a free loopback port: (base URL, start-up banner).
+
+    Started as a newcomer would, with none of the test process's AWS or citizenbus settings.
+    """
+    import subprocess
+    import sys
+    import threading
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
+    env.pop("TWILIO_AUTH_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
+        cwd=EVENTS.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = ""
+        assert proc.stdout is not None
+        while "Press Ctrl+C" not in banner:
+            line = proc.stdout.readline()
+            assert line, f"serve exited early: {banner}"
+            banner += line
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        yield f"http://127.0.0.1:{port}", banner
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

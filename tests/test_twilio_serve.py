@@ -14,31 +14,13 @@ from pathlib import Path
 
 from citizenbus.local.phone import call_params, post, sid, sms_params
 from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN
-from tests.test_local_server import free_port
+from tests.conftest import citizenbus_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_serve_takes_signed_sms_and_calls_and_routes_them() -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
-    env.pop("TWILIO_AUTH_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        banner = ""
-        assert proc.stdout is not None
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, f"serve exited early: {banner}"
-            banner += line
+    with citizenbus_serve() as (base, banner):
         assert f"TWILIO_AUTH_TOKEN      = {LOCAL_TWILIO_AUTH_TOKEN}" in banner
         assert f"{base}/channels/sms" in banner and f"{base}/channels/voice" in banner
 
@@ -56,7 +38,13 @@ def test_serve_takes_signed_sms_and_calls_and_routes_them() -> None:
         cli = subprocess.run(
             [sys.executable, "-m", "citizenbus.local.phone", "sms", "+46701234567", "HJÄLP"],
             cwd=ROOT,
-            env=env | {"CITIZENBUS_PUBLIC_URL": base},
+            env={
+                **{
+                    k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))
+                },
+                "TWILIO_AUTH_TOKEN": LOCAL_TWILIO_AUTH_TOKEN,
+                "CITIZENBUS_PUBLIC_URL": base,
+            },
             capture_output=True,
             text=True,
             check=True,
@@ -70,6 +58,3 @@ def test_serve_takes_signed_sms_and_calls_and_routes_them() -> None:
                 subjects = [m["detail"]["subject"] for m in json.load(r)]
             time.sleep(0.1)
         assert subjects == [reference]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

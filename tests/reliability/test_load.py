@@ -14,8 +14,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -31,8 +29,7 @@ from urllib.parse import urlencode
 import pytest
 
 from citizenbus.local.phone import call_params, post, sid, sms_params
-from tests.conftest import make_token
-from tests.test_local_server import free_port
+from tests.conftest import citizenbus_serve, make_token
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = int(os.environ.get("CITIZENBUS_LOAD_REQUESTS", "100"))
@@ -166,29 +163,8 @@ def phone(n: int) -> str:
 
 @pytest.fixture
 def serve() -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
-    env.pop("TWILIO_AUTH_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        banner = ""
-        assert proc.stdout is not None
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, f"serve exited early: {banner}"
-            banner += line
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with citizenbus_serve() as (base, _):
+        yield base
 
 
 def percentile(values: list[float], p: float) -> float:
