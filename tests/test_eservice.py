@@ -150,3 +150,18 @@ def test_the_sample_api_gateway_form_event(bus: LocalBus) -> None:
     assert first["headers"]["Location"] == again["headers"]["Location"]
     assert first["headers"]["Location"].startswith("/en/receipt/")
     assert count_items("requests") == 1
+
+
+def test_a_lone_surrogate_escape_is_refused_not_crashed(bus: LocalBus) -> None:
+    # Found by the route fuzzer: "\ud800" is valid JSON but not text, and echoing it back in
+    # an error message failed to encode (a 500). Now it is a 400 and nothing is stored.
+    for body in ('{"\\ud800": "x", "phone": "0701234567"}', '{"address": "\\udfff"}'):
+        response = bus.request(
+            "POST",
+            "/eservice/v1/forms/street-damage",
+            headers={"Content-Type": "application/json"},
+            body=body,
+        )
+        assert response.status == 400
+        assert response.json()["errors"][0]["field"] == "body"
+    assert nothing_stored()

@@ -85,9 +85,15 @@ def json_body(event: APIGatewayProxyEventV2) -> Any:
         raise ApiError.one(415, "content-type", "send the body as application/json")
     text = raw_body(event)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except ValueError as exc:
         raise ApiError.one(400, "body", "the body is not valid JSON") from exc
+    if "\\u" in text:  # a \ud800 escape decodes to a lone surrogate, which is not text
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError.one(400, "body", "the body has an invalid \\u escape") from exc
+    return data
 
 
 def form_body(event: APIGatewayProxyEventV2) -> dict[str, list[str]]:
