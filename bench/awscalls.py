@@ -36,7 +36,7 @@ class AwsCalls:
         """Register on the default boto3 session and drop cached clients so new ones see it."""
         import boto3
 
-        from functions.shared import aws
+        from functions.platform import aws
 
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()

@@ -91,8 +91,8 @@ def child_env(endpoint: str) -> dict[str, str]:
 def provision_at(endpoint: str) -> None:
     """Create the tables, bus, rules and queues on the moto server at ``endpoint``."""
     from citizenbus.local.aws import provision
-    from functions.shared import aws
-    from functions.shared.settings import get_settings
+    from functions.platform import aws
+    from functions.platform.settings import get_settings
     from schemas.catalog import load_catalog
 
     saved = dict(os.environ)

@@ -1,8 +1,8 @@
 """Deployment size: each function's asset and the dependency layers, zipped as Lambda takes them.
 
 A function's asset is ``functions/__init__.py``, ``functions/topology.py``,
-``functions/shared/``, ``functions/<name>/`` and ``schemas/`` (the code and the catalog data
-it reads). The layer holds the third-party packages the functions import at run time: the
+``functions/platform/``, ``functions/domain/``, ``functions/<name>/`` and ``schemas/``
+(the code and the catalog data it reads). The layer holds the third-party packages the functions import at run time: the
 project's dependencies and theirs, without boto3/botocore/s3transfer (the Lambda Python
 runtime provides them) and without ``twilio`` (and what only twilio needs), which gets its own
 layer so that only the functions that send SMS carry it. Until the CDK app builds its own
@@ -62,7 +62,9 @@ def _tree(folder: Path) -> list[tuple[Path, str]]:
 def function_files(name: str) -> list[tuple[Path, str]]:
     files = [(ROOT / "functions" / "__init__.py", "functions/__init__.py")]
     files.append((ROOT / "functions" / "topology.py", "functions/topology.py"))
-    files += _tree(ROOT / "functions" / "shared")
+    files += _tree(ROOT / "functions" / "platform")
+    files += _tree(ROOT / "functions" / "domain")
+    files += [(ROOT / "functions" / m, f"functions/{m}") for m in ("filing.py",)]
     files += _tree(ROOT / "functions" / name)
     files += [f for f in _tree(ROOT / "schemas") if "/json/" not in f[1]]
     return files

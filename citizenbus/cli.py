@@ -25,7 +25,7 @@ def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
 def serve(host: str, port: int) -> int:
     from citizenbus.local.runtime import LocalBus
     from citizenbus.local.server import make_server
-    from functions.shared.settings import get_settings
+    from functions.platform.settings import get_settings
 
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     bus = LocalBus(public_url=public_url).start()
@@ -118,7 +118,7 @@ def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
         if result is None:
             return 1
     else:
-        from functions.shared.webhooks import redrive as move
+        from functions.domain.agencies.webhooks import redrive as move
         from schemas.catalog import load_catalog
 
         agencies = load_catalog().agency_ids()
@@ -146,8 +146,8 @@ def erase(subject: dict[str, str], local: str | None) -> int:
         if result is None:
             return 1
     else:
-        from functions.shared.erasure import InvalidSubject
-        from functions.shared.erasure import erase as run
+        from functions.domain.citizens.erasure import InvalidSubject
+        from functions.domain.citizens.erasure import erase as run
 
         try:
             done = run(

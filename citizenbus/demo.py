@@ -28,7 +28,7 @@ def say(step: str, detail: Any = None) -> None:
 def run_demo() -> int:
     from citizenbus.local.outbox import collect
     from citizenbus.local.phone import sms_params, twilio_request
-    from functions.shared.routing import agency_queue
+    from functions.domain.agencies.routing import agency_queue
 
     with LocalBus() as bus:
         text = "GATA Storgatan 1 djupt hål vid busshållplatsen"

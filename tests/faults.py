@@ -4,7 +4,7 @@ Every fault is injected where it would happen in production, so the product's ow
 is what recovers from it:
 
 - AWS through botocore's event hooks on the clients the functions use
-  (``functions.shared.aws.client(...)``): DynamoDB throttling as HTTP 400 answers on the wire
+  (``functions.platform.aws.client(...)``): DynamoDB throttling as HTTP 400 answers on the wire
   (``before-send``, so botocore's retry policy sees them like real throttling), EventBridge
   ``PutEvents`` answering some entries with an ``ErrorCode`` (the rest really published),
   SES throttling that reaches the notifier (``before-call``), and SQS ``DeleteMessageBatch``
@@ -34,7 +34,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
-from functions.shared import aws
+from functions.platform import aws
 
 
 class Faults:
@@ -196,7 +196,7 @@ def install_twilio_faults(faults: Faults) -> None:
 
     from functions.notifier import senders
     from functions.notifier.twilio_http import RecordingHttpClient
-    from functions.shared.settings import get_settings
+    from functions.platform.settings import get_settings
 
     class FlakyTwilio(HttpClient):  # type: ignore[misc]
         def __init__(self) -> None:

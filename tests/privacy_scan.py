@@ -110,10 +110,10 @@ class PrivacyWatch:
 def watching(monkeypatch: Any) -> Iterator[PrivacyWatch]:
     """Run one test under a :class:`PrivacyWatch`."""
     watch = PrivacyWatch()
-    import functions.shared.intake as intake
+    import functions.domain.requests.intake as intake
     from citizenbus.local.runtime import LocalBus
-    from functions.shared.bus import EventPublisher
-    from functions.shared.citizens import CitizenStore
+    from functions.domain.citizens.store import CitizenStore
+    from functions.platform.bus import EventPublisher
 
     build_record = intake.build_record
 

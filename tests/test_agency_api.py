@@ -11,8 +11,8 @@ import pytest
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from examples.agency_backend import AgencyBackend
-from functions.shared.agencies import authenticate, parse_keys
-from functions.shared.settings import get_settings
+from functions.domain.agencies.keys import authenticate, parse_keys
+from functions.platform.settings import get_settings
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
 from tests.conftest import count_items, load_event
 from tests.test_webhooks import FAST, KEYS, file

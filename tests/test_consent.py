@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 
 from citizenbus.local.runtime import LocalBus
-from functions.shared.citizens import CitizenStore
+from functions.domain.citizens.store import CitizenStore
 
 
 def test_consent_is_a_current_state_with_an_append_only_ledger(bus: LocalBus) -> None:

@@ -20,7 +20,7 @@ from citizenbus.cli import main
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
 from functions import topology
-from functions.shared.citizen import pseudonym
+from functions.domain.citizens.identity import pseudonym
 from schemas.catalog import load_catalog
 from tests.conftest import auth
 
@@ -43,7 +43,7 @@ def all_tables_text() -> str:
 
 
 def requests_of(bus: LocalBus) -> dict[str, dict[str, Any]]:
-    from functions.shared.dynamo import from_item
+    from functions.platform.dynamo import from_item
 
     client = boto3.client("dynamodb")
     items = client.scan(TableName="citizenbus-requests")["Items"]
@@ -244,7 +244,7 @@ def test_requests_expire_by_retention_from_filing_and_then_from_closing(bus: Loc
     )
     assert requests_of(bus)[refs["bo"]]["expires_at"] == requests_of(bus)[refs["bo"]]["expires_at"]
 
-    from functions.shared.dynamo import from_item
+    from functions.platform.dynamo import from_item
 
     prefs = boto3.client("dynamodb").get_item(
         TableName="citizenbus-citizens",

@@ -39,15 +39,15 @@ KNOWN_OVER = {
     "eservice": "as app_api, plus phonenumbers on the first call",
     # Measured on main with issues 3 and 4 merged (1.4-2.2x); each names its heaviest import.
     "agency_api": "Powertools event_handler + pydantic models, as app_api",
-    "webhook_delivery": "Powertools batch utility + functions.shared.webhooks",
-    "redrive": "pydantic Settings via functions.shared.settings + functions.shared.webhooks",
+    "webhook_delivery": "Powertools batch utility + functions.domain.agencies.webhooks",
+    "redrive": "pydantic Settings via functions.platform.settings + functions.domain.agencies.webhooks",
     "sms": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
     "voice": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
     # Measured on main with issues 5, 6 and 8 merged.
     "web": "Powertools event_handler (~140 ms) on top of the floor; Jinja2 is lazy",
     "open311": "Powertools event_handler + the pydantic Open311 wire models",
-    "open_data": "Powertools event_handler + pydantic models via functions.shared.stats",
-    "open_data_export": "pydantic Open311 models via functions.shared.stats (schemas.open311)",
+    "open_data": "Powertools event_handler + pydantic models via functions.domain.open_data.stats",
+    "open_data_export": "pydantic Open311 models via functions.domain.open_data.stats (schemas.open311)",
     "notifier": "Powertools idempotency + batch utilities and the pydantic catalog (logic.py)",
 }
 

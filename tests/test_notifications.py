@@ -10,7 +10,7 @@ import pytest
 
 from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
-from functions.shared.store import RequestStore
+from functions.domain.requests.store import RequestStore
 
 
 def change_status(
@@ -213,8 +213,8 @@ def test_twilio_throttling_and_outages_are_retried(bus: LocalBus, status: int, c
 
 
 def test_twilio_opted_out_is_recorded_and_not_retried(bus: LocalBus) -> None:
-    from functions.shared.citizen import pseudonym
-    from functions.shared.citizens import CitizenStore
+    from functions.domain.citizens.identity import pseudonym
+    from functions.domain.citizens.store import CitizenStore
 
     script = ScriptedTwilio([(400, 21610)])
     script.install()
@@ -229,8 +229,8 @@ def test_twilio_opted_out_is_recorded_and_not_retried(bus: LocalBus) -> None:
 
 
 def test_an_opted_out_number_gets_nothing(bus: LocalBus) -> None:
-    from functions.shared.citizen import pseudonym
-    from functions.shared.citizens import CitizenStore
+    from functions.domain.citizens.identity import pseudonym
+    from functions.domain.citizens.store import CitizenStore
 
     CitizenStore().set_consent(pseudonym("phone", "+46701234567"), "sms", False, "sms:STOP")
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
@@ -341,8 +341,8 @@ def test_app_preferences_choose_the_channel_and_consent_is_audited(bus: LocalBus
     change_status(bus, filed["reference"], "resolved", agency="waste")
     bus.pump()
     assert len(outbox(bus)) == 1
-    from functions.shared.citizen import pseudonym
-    from functions.shared.citizens import CitizenStore
+    from functions.domain.citizens.identity import pseudonym
+    from functions.domain.citizens.store import CitizenStore
 
     ledger = CitizenStore().consent_ledger(pseudonym("app", "bo"), "email")
     assert [e["opted_in"] for e in ledger] == [True, False]

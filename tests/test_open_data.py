@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from citizenbus.local.runtime import LocalBus
-from functions.shared.intake import file_request
-from functions.shared.stats import compute, percentile
+from functions.domain.open_data.stats import compute, percentile
+from functions.domain.requests.intake import file_request
 from schemas.request import Channel, Contact, NewRequest
 from tests.test_privacy import PublicWatch, move
 

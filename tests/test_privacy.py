@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from citizenbus.local.runtime import DEFAULT_OPEN311_KEY, HttpResponse, LocalBus
-from functions.shared.privacy import scrub, street_only
-from functions.shared.store import RequestStore
+from functions.domain.open_data.privacy import scrub, street_only
+from functions.domain.requests.store import RequestStore
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

@@ -1,4 +1,4 @@
-from functions.shared.reference import is_valid, luhn_digit, new_reference
+from functions.domain.requests.reference import is_valid, luhn_digit, new_reference
 
 
 def test_known_luhn_numbers() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 
 from citizenbus.local.runtime import LocalBus
+from functions.domain.agencies.routing import agency_queue
 from functions.outbox_publisher import handler as publisher_handler
-from functions.shared.bus import EventPublisher
-from functions.shared.routing import agency_queue
+from functions.platform.bus import EventPublisher
 from schemas.events import RequestEvent
 from tests.conftest import auth, load_event
 

@@ -11,9 +11,9 @@ import pytest
 
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import HttpResponse, LocalBus
-from functions.shared.citizen import pseudonym
-from functions.shared.citizens import CitizenStore
-from functions.shared.routing import agency_queue
+from functions.domain.agencies.routing import agency_queue
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.store import CitizenStore
 from tests.conftest import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"

@@ -8,7 +8,7 @@ import json
 
 from citizenbus.local.phone import call_params, sid, sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
-from functions.shared.routing import agency_queue
+from functions.domain.agencies.routing import agency_queue
 from schemas.events import RequestEvent
 from tests.conftest import auth
 
@@ -56,7 +56,7 @@ def test_sms_app_and_voice_events_have_the_same_shape(bus: LocalBus) -> None:
 
 
 def test_the_phone_number_and_personal_code_never_reach_the_logs(bus: LocalBus) -> None:
-    from functions.shared.observability import logger
+    from functions.platform.observability import logger
 
     previous = logger.log_level
     logger.setLevel("DEBUG")

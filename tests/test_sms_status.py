@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from citizenbus.local.phone import twilio_request
 from citizenbus.local.runtime import LocalBus
-from functions.shared.citizen import pseudonym
-from functions.shared.citizens import CitizenStore
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.store import CitizenStore
 from tests.conftest import load_event
 
 ANNA = "+46701234567"

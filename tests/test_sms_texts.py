@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.shared.gsm import is_gsm7, segments, strip_symbols, to_gsm7
+from functions.platform.gsm import is_gsm7, segments, strip_symbols, to_gsm7
 from functions.sms.dialogue import parse_into
 from functions.sms.texts import TEXTS, ask, help_text, text
 from schemas.catalog import load_catalog

@@ -78,7 +78,7 @@ def prism() -> Iterator[str]:
 @pytest.fixture
 def twilio_env(prism: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from functions.notifier import senders
-    from functions.shared.settings import get_settings
+    from functions.platform.settings import get_settings
 
     monkeypatch.setenv("TWILIO_API_BASE", prism)
     get_settings.cache_clear()
@@ -103,7 +103,7 @@ def test_a_request_twilio_would_refuse_fails_our_test_too(
     twilio_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from functions.notifier import senders
-    from functions.shared.settings import get_settings
+    from functions.platform.settings import get_settings
 
     # A misconfigured Messaging Service SID (Twilio's are MG + 32 hex digits) is refused (422)
     # by the mock as Twilio would refuse it: a permanent failure, not something to retry.

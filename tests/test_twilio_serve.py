@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from citizenbus.local.phone import call_params, post, sid, sms_params
-from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN
+from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN
 from tests.conftest import citizenbus_serve
 
 ROOT = Path(__file__).resolve().parent.parent

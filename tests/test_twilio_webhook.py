@@ -14,8 +14,8 @@ import pytest
 
 from citizenbus.local.phone import FORM, call_params, sid, sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
-from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
-from functions.shared.twilio_webhook import sign
+from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
+from functions.platform.twilio_webhook import sign
 from tests.conftest import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"
@@ -150,7 +150,7 @@ def test_an_api_gateway_event_on_a_named_stage_with_a_base64_body(bus: LocalBus)
 def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch) -> None:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-    from functions.shared.twilio_webhook import signed_url
+    from functions.platform.twilio_webhook import signed_url
 
     base = load_event("twilio/apigw_sms_inbound_prod_stage.json")
     host = base["headers"]["host"]

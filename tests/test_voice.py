@@ -13,8 +13,8 @@ import pytest
 
 from citizenbus.local.phone import call_params, sid, twilio_request
 from citizenbus.local.runtime import LocalBus
-from functions.shared.citizen import pseudonym
-from functions.shared.routing import agency_queue
+from functions.domain.agencies.routing import agency_queue
+from functions.domain.citizens.identity import pseudonym
 from tests.conftest import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"

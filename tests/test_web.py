@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 
 from citizenbus.local.runtime import HttpResponse, LocalBus
-from functions.shared.routing import agency_queue
-from functions.shared.store import RequestStore
+from functions.domain.agencies.routing import agency_queue
+from functions.domain.requests.store import RequestStore
 from schemas.catalog import load_catalog
 from tests.conftest import count_items, nothing_stored
 from web.http import prefers_html

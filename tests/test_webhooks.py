@@ -17,8 +17,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from citizenbus import cli
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
-from functions.shared.routing import DELIVERY_MAX_RECEIVES, delivery_dlq, delivery_queue
-from functions.shared.subscriptions import UnsafeUrl, check_url
+from functions.domain.agencies.routing import DELIVERY_MAX_RECEIVES, delivery_dlq, delivery_queue
+from functions.domain.agencies.subscriptions import UnsafeUrl, check_url
 from schemas.events import STATUS_CHANGED, SUBMITTED
 from tests.conftest import load_event
 
@@ -360,7 +360,7 @@ def test_a_failed_delivery_backs_off_before_the_next_try(receiver: Receiver) -> 
 
 
 def test_the_backoff_grows_exponentially_with_jitter_up_to_a_cap() -> None:
-    from functions.shared.webhooks import backoff_seconds
+    from functions.domain.agencies.webhooks import backoff_seconds
 
     for receives, low, high in ((1, 15, 30), (2, 30, 60), (4, 120, 240), (30, 1800, 3600)):
         seen = {backoff_seconds(receives) for _ in range(50)}

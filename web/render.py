@@ -211,7 +211,7 @@ def service_form(
     submission_id: str = "",
 ) -> str:
     """A service's form; with ``errors`` (``{"field", "message"}``), each next to its field."""
-    from functions.shared.intake import message
+    from functions.domain.requests.intake import message
 
     values = values or {}
     t = text(language)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions.shared import aws
-from functions.shared.routing import (
+from functions.domain.agencies.routing import (
     DELIVERY_MAX_RECEIVES,
     agency_dlq,
     agency_pattern,
@@ -21,7 +20,8 @@ from functions.shared.routing import (
     function_queue,
     subscription_pattern,
 )
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.settings import get_settings
 from functions.topology import BUCKETS, FUNCTIONS, TABLES, Bucket, Table
 from schemas.catalog import Catalog
 

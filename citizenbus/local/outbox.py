@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from citizenbus.local.runtime import ACCOUNT, REGION
-from functions.shared.notifications import NotificationStore
+from functions.domain.citizens.notifications import NotificationStore
 
 
 def collect() -> list[dict[str, Any]]:

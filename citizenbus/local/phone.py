@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
 
-from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN
-from functions.shared.twilio_webhook import sign
+from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN
+from functions.platform.twilio_webhook import sign
 
 if TYPE_CHECKING:
     from citizenbus.local.runtime import HttpResponse, LocalBus

@@ -25,8 +25,8 @@ from urllib.parse import parse_qsl
 
 from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
 from functions import topology
-from functions.shared import aws
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
 
 REGION = "eu-north-1"
@@ -148,7 +148,7 @@ class LocalBus:
         get_settings.cache_clear()
         load_catalog.cache_clear()
         _reset_process_state()
-        from functions.shared.observability import logger
+        from functions.platform.observability import logger
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
@@ -157,7 +157,7 @@ class LocalBus:
         # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
         for fn in topology.FUNCTIONS:
             if fn.subscribes:
-                from functions.shared.routing import function_queue
+                from functions.domain.agencies.routing import function_queue
 
                 os.environ[f"{fn.name.upper()}_QUEUE_URL"] = self.queue_urls[
                     function_queue(fn.name)
@@ -173,7 +173,7 @@ class LocalBus:
             if fn.stream:
                 self.streams.append(self._stream_state(fn.stream, fn.name))
             if fn.subscribes:
-                from functions.shared.routing import function_queue
+                from functions.domain.agencies.routing import function_queue
 
                 self.queue_consumers.append((function_queue(fn.name), fn.name))
             for queue in fn.queues:

@@ -75,7 +75,7 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
 
 def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
     """Local-only inspection routes (never deployed): what sits in the agency queues."""
-    from functions.shared.routing import agency_queue
+    from functions.domain.agencies.routing import agency_queue
     from schemas.catalog import load_catalog
 
     if method != "GET":

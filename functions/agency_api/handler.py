@@ -16,14 +16,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.agency_api.models import StatusUpdateBody, SubscriptionBody
-from functions.shared.agencies import AuditLog, authenticate
-from functions.shared.errors import ApiError
-from functions.shared.http import install_error_handlers, json_body, json_response, model_from
-from functions.shared.observability import logger, metrics
-from functions.shared.reference import is_valid
-from functions.shared.request_events import request_event
-from functions.shared.store import Conflict, RequestStore
-from functions.shared.subscriptions import SubscriptionStore, UnsafeUrl, check_url
+from functions.domain.agencies.keys import AuditLog, authenticate
+from functions.domain.agencies.subscriptions import SubscriptionStore, UnsafeUrl, check_url
+from functions.domain.requests.events import request_event
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.store import Conflict, RequestStore
+from functions.platform.errors import ApiError
+from functions.platform.http import install_error_handlers, json_body, json_response, model_from
+from functions.platform.observability import logger, metrics
 from schemas.event_types import STATUS_CHANGED
 from schemas.lifecycle import Status, can_transition
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.agencies import authenticate
-from functions.shared.observability import logger
+from functions.domain.agencies.keys import authenticate
+from functions.platform.observability import logger
 
 
 @logger.inject_lambda_context

@@ -12,14 +12,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.citizen import pseudonym
-from functions.shared.errors import ApiError
-from functions.shared.filing import file_and_answer
-from functions.shared.http import install_error_handlers, json_body, model_from
-from functions.shared.intake import citizen_view
-from functions.shared.observability import logger, metrics
-from functions.shared.reference import is_valid
-from functions.shared.store import RequestStore
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.requests.intake import citizen_view
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.store import RequestStore
+from functions.filing import file_and_answer
+from functions.platform.errors import ApiError
+from functions.platform.http import install_error_handlers, json_body, model_from
+from functions.platform.observability import logger, metrics
 from schemas.request import AppRequestBody, NewRequest
 
 app = APIGatewayHttpResolver()
@@ -70,8 +70,8 @@ def get_request(reference: str) -> dict[str, Any]:
 @app.put("/app/v1/me/preferences")
 def put_preferences() -> dict[str, Any]:
     """Notification channel, language and consent; each consent change goes to the ledger."""
-    from functions.shared.citizen import InvalidPhone, normalize_phone
-    from functions.shared.citizens import CitizenStore
+    from functions.domain.citizens.identity import InvalidPhone, normalize_phone
+    from functions.domain.citizens.store import CitizenStore
     from schemas.catalog import load_catalog
     from schemas.request import Preferences
 

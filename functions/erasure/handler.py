@@ -1,4 +1,4 @@
-"""Erasure: remove one citizen's personal data everywhere (``functions/shared/erasure.py``).
+"""Erasure: remove one citizen's personal data everywhere (``functions/domain/citizens/erasure.py``).
 
 Invoke with ``{"phone": "+4670…"}``, ``{"email": "…"}`` or ``{"citizen": "cit_…"}`` (one or
 more). Answers counts only, ``{"erased": {"citizens", "requests", "citizen_items",
@@ -12,8 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.erasure import InvalidSubject, erase
-from functions.shared.observability import logger
+from functions.domain.citizens.erasure import InvalidSubject, erase
+from functions.platform.observability import logger
 
 
 @logger.inject_lambda_context

@@ -17,9 +17,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.errors import ApiError
-from functions.shared.filing import file_and_answer
-from functions.shared.http import (
+from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.filing import file_and_answer
+from functions.platform.errors import ApiError
+from functions.platform.http import (
     FORM,
     JSON,
     content_type,
@@ -28,8 +29,7 @@ from functions.shared.http import (
     json_body,
     model_from,
 )
-from functions.shared.intake import InvalidRequest, file_request
-from functions.shared.observability import logger, metrics
+from functions.platform.observability import logger, metrics
 from schemas.request import NewRequest
 
 app = APIGatewayHttpResolver()
@@ -116,7 +116,7 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     Notifications need the explicit opt-in: ``notify_by`` sms/email without ``consent`` is
     refused here (API clients state consent in the JSON they send).
     """
-    from functions.shared.intake import check, message
+    from functions.domain.requests.intake import check, message
     from schemas.catalog import load_catalog
     from web import render
     from web.http import html_response, redirect
@@ -173,7 +173,7 @@ def _attribute_errors(
     service_code: str, fields: dict[str, Any], known: list[dict[str, str]]
 ) -> list[dict[str, str]]:
     """The attributes' own errors, when a contact field failed first: show all at once."""
-    from functions.shared.intake import check
+    from functions.domain.requests.intake import check
     from schemas.catalog import load_catalog
 
     bad = {e["field"].removeprefix("contact.") for e in known}
@@ -192,7 +192,7 @@ def _browser_messages(
     errors: list[dict[str, str]], service_code: str, language: str
 ) -> list[dict[str, str]]:
     """Plain-language messages for the model's checks (which speak developer English)."""
-    from functions.shared.intake import message
+    from functions.domain.requests.intake import message
     from schemas.catalog import load_catalog
     from web.texts import text
 

@@ -27,13 +27,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.domain.citizens.notifications import NotificationStore
+from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Message, Skip, plan, render
-from functions.shared.citizens import CitizenStore
-from functions.shared.notifications import NotificationStore
-from functions.shared.observability import NAMESPACE, logger, metrics
-from functions.shared.settings import get_settings
-from functions.shared.store import RequestStore
+from functions.platform.observability import NAMESPACE, logger, metrics
+from functions.platform.settings import get_settings
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.

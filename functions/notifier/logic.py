@@ -112,7 +112,7 @@ def plan(event: dict[str, Any], record: dict[str, Any], citizens: Citizens) -> M
     ledger = citizens.consent(record["citizen"], channel)
     if channel == "sms" and ledger is not False:
         # A STOP texted from this number counts whoever filed (the app, a web form, a call).
-        from functions.shared.citizen import pseudonym
+        from functions.domain.citizens.identity import pseudonym
 
         if citizens.consent(pseudonym("phone", to), "sms") is False:
             ledger = False

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.shared import aws
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.settings import get_settings
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 TWILIO_OPTED_OUT = 21610  # the recipient replied STOP to this sender

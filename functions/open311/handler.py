@@ -21,16 +21,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.shared import open311
-from functions.shared.citizen import pseudonym
-from functions.shared.errors import ApiError
-from functions.shared.http import FORM, content_type, form_body
-from functions.shared.intake import InvalidRequest, file_request
-from functions.shared.observability import logger, metrics
-from functions.shared.open311 import Open311Error
-from functions.shared.open311_store import RequestIndex
-from functions.shared.reference import is_valid
-from functions.shared.settings import get_settings
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.open_data import open311
+from functions.domain.open_data.open311 import Open311Error
+from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.window import RequestIndex
+from functions.platform.errors import ApiError
+from functions.platform.http import FORM, content_type, form_body
+from functions.platform.observability import logger, metrics
+from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import CATALOG_PATH, Catalog, load_catalog
 from schemas.request import NewRequest
@@ -329,7 +329,7 @@ def _check_location(fields: dict[str, str]) -> None:
 
 
 def _validation_text(exc: Exception) -> str:
-    from functions.shared.errors import pydantic_errors
+    from functions.platform.errors import pydantic_errors
 
     errors = pydantic_errors(exc)
     return "; ".join(f"{e['field'].removeprefix('attributes.')}: {e['message']}" for e in errors)

@@ -10,8 +10,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared import stats
-from functions.shared.observability import logger, metrics
+from functions.domain.open_data import stats
+from functions.platform.observability import logger, metrics
 
 
 @logger.inject_lambda_context

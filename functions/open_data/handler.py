@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared import stats
-from functions.shared.http import install_error_handlers
-from functions.shared.observability import logger, metrics
-from functions.shared.settings import get_settings
+from functions.domain.open_data import stats
+from functions.platform.http import install_error_handlers
+from functions.platform.observability import logger, metrics
+from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
 
 app = APIGatewayHttpResolver()

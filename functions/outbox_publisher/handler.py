@@ -13,8 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.bus import EventPublisher
-from functions.shared.observability import logger, metrics
+from functions.platform.bus import EventPublisher
+from functions.platform.observability import logger, metrics
 
 _publisher: EventPublisher | None = None
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.observability import logger
-from functions.shared.settings import get_settings
-from functions.shared.webhooks import redrive
+from functions.domain.agencies.webhooks import redrive
+from functions.platform.observability import logger
+from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
 
 

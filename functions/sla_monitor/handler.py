@@ -13,9 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.observability import logger, metrics
-from functions.shared.request_events import request_event
-from functions.shared.store import RequestStore
+from functions.domain.requests.events import request_event
+from functions.domain.requests.store import RequestStore
+from functions.platform.observability import logger, metrics
 from schemas.event_types import SLA_BREACHED
 from schemas.lifecycle import CLOSED, Status
 

@@ -28,13 +28,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from functions.shared.citizens import CitizenStore
-from functions.shared.gsm import strip_symbols, to_gsm7
-from functions.shared.intake import InvalidRequest, file_request
-from functions.shared.observability import logger, metrics
-from functions.shared.phone_channels import Caller, own_request, service_name, status_name
-from functions.shared.reference import is_valid
-from functions.shared.store import RequestStore
+from functions.domain.citizens.phone import Caller, own_request, service_name, status_name
+from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.store import RequestStore
+from functions.platform.gsm import strip_symbols, to_gsm7
+from functions.platform.observability import logger, metrics
 from functions.sms.texts import ask, help_text, text
 from schemas.catalog import Catalog, Language, Service
 from schemas.request import MAX_TEXT, Contact, NewRequest

@@ -18,14 +18,14 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared import aws
-from functions.shared.citizens import CitizenStore
-from functions.shared.errors import ApiError
-from functions.shared.notifications import FAILED, request_fallback
-from functions.shared.observability import logger, metrics
-from functions.shared.phone_channels import caller
-from functions.shared.settings import get_settings
-from functions.shared.twilio_webhook import Forbidden, verified_form
+from functions.domain.citizens.notifications import FAILED, request_fallback
+from functions.domain.citizens.phone import caller
+from functions.domain.citizens.store import CitizenStore
+from functions.platform import aws
+from functions.platform.errors import ApiError
+from functions.platform.observability import logger, metrics
+from functions.platform.settings import get_settings
+from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
 from functions.sms.texts import text
 from schemas.catalog import load_catalog

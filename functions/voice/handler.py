@@ -14,11 +14,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.errors import ApiError
-from functions.shared.observability import logger, metrics
-from functions.shared.phone_channels import caller
-from functions.shared.settings import get_settings
-from functions.shared.twilio_webhook import Forbidden, public_base, route_path, verified_form
+from functions.domain.citizens.phone import caller
+from functions.platform.errors import ApiError
+from functions.platform.observability import logger, metrics
+from functions.platform.settings import get_settings
+from functions.platform.twilio_webhook import Forbidden, public_base, route_path, verified_form
 from functions.voice.ivr import Ivr
 from functions.voice.prompts import SPEECH_LANGUAGE, prompt
 from schemas.catalog import load_catalog

@@ -18,12 +18,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from functions.shared.citizens import CitizenStore
-from functions.shared.gsm import strip_symbols
-from functions.shared.intake import InvalidRequest, file_request
-from functions.shared.observability import logger, metrics
-from functions.shared.phone_channels import Caller, own_request, status_name
-from functions.shared.store import RequestStore
+from functions.domain.citizens.phone import Caller, own_request, status_name
+from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.store import RequestStore
+from functions.platform.gsm import strip_symbols
+from functions.platform.observability import logger, metrics
 from functions.voice.prompts import SPEECH_LANGUAGE, digit_by_digit, prompt
 from schemas.catalog import Attribute, Catalog, Language, Service
 from schemas.request import Contact, NewRequest

@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared.errors import ApiError
-from functions.shared.http import FORM, JSON, content_type, form_body, json_body, json_response
-from functions.shared.observability import logger, metrics
-from functions.shared.reference import is_valid
+from functions.domain.requests.reference import is_valid
+from functions.platform.errors import ApiError
+from functions.platform.http import FORM, JSON, content_type, form_body, json_body, json_response
+from functions.platform.observability import logger, metrics
 from web import render
 from web.http import html_response, prefers_html
 from web.texts import text
@@ -130,7 +130,7 @@ def status_lookup() -> Response[Any]:
     metrics.add_metric(name="StatusLookups", unit="Count", value=1)
     if html:
         return html_response(200, render.status_result(record, language))
-    from functions.shared.intake import citizen_view
+    from functions.domain.requests.intake import citizen_view
 
     return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
 

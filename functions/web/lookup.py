@@ -9,9 +9,9 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from functions.shared.citizen import InvalidPhone, normalize_phone
-from functions.shared.reference import is_valid
-from functions.shared.store import RequestStore
+from functions.domain.citizens.identity import InvalidPhone, normalize_phone
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.store import RequestStore
 
 
 def clean_reference(raw: str) -> str:

@@ -4,7 +4,7 @@ One SQS consumer per agency queue (``citizenbus-delivery-{agency}``), partial ba
 responses: a record that could not be delivered is reported as a failure and comes back
 after a backoff that grows with its receive count (set here with ChangeMessageVisibility);
 after the queue's maxReceiveCount it goes to the delivery DLQ. See
-:mod:`functions.shared.webhooks`.
+:mod:`functions.domain.agencies.webhooks`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.shared import aws
-from functions.shared.observability import logger, metrics
-from functions.shared.webhooks import Deliverer, DeliveryFailed, backoff_seconds, event_of
+from functions.domain.agencies.webhooks import Deliverer, DeliveryFailed, backoff_seconds, event_of
+from functions.platform import aws
+from functions.platform.observability import logger, metrics
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from functions import topology
-from functions.shared.routing import (
+from functions.domain.agencies.routing import (
     agency_pattern,
     agency_queue,
     agency_rule_name,

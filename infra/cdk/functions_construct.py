@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from functions import topology
-from functions.shared.routing import function_queue
+from functions.domain.agencies.routing import function_queue
 from functions.topology import Function
 from infra.cdk import assets
 from infra.cdk.constants import (

@@ -10,7 +10,7 @@ import boto3
 from moto.events.models import EventPattern  # EventBridge's matching as moto emulates it
 
 from citizenbus.local.runtime import LocalBus
-from functions.shared.routing import (
+from functions.domain.agencies.routing import (
     agency_dlq,
     agency_pattern,
     agency_queue,

@@ -32,7 +32,12 @@ import pytest
 
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import ACCOUNT, REGION, LocalBus
-from functions.shared.routing import agency_queue, delivery_dlq, delivery_queue, function_dlq
+from functions.domain.agencies.routing import (
+    agency_queue,
+    delivery_dlq,
+    delivery_queue,
+    function_dlq,
+)
 from schemas.events import STATUS_CHANGED, SUBMITTED
 from tests.conftest import auth
 from tests.faults import (

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from citizenbus.local.runtime import LocalBus
-from functions.shared import aws
+from functions.platform import aws
 from tests.conftest import auth, count_items
 from tests.faults import Clock, _aws_error
 

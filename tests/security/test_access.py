@@ -22,7 +22,7 @@ import pytest
 from citizenbus.local.phone import call_params, sid, sms_params
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
-from functions.shared.twilio_webhook import sign
+from functions.platform.twilio_webhook import sign
 from tests.conftest import auth, load_event
 from tests.security.strategies import tried
 

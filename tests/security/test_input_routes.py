@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from citizenbus.local.phone import call_params, sid, sms_params
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
-from functions.shared.twilio_webhook import sign
+from functions.platform.twilio_webhook import sign
 from tests.conftest import auth, count_items, load_event
 from tests.security.strategies import INJECTIONS, bodies, pct, text, tried
 
@@ -308,8 +308,8 @@ def test_base64_bodies_that_do_not_decode_are_refused(shared_bus: LocalBus) -> N
     """API Gateway hands form bodies over base64-encoded; a broken one is a 400, not a crash."""
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-    from functions.shared.errors import ApiError
-    from functions.shared.http import raw_body
+    from functions.platform.errors import ApiError
+    from functions.platform.http import raw_body
     from tests.security.strategies import b64_garbage
 
     @given(body=b64_garbage())

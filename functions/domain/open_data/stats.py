@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.shared import aws
-from functions.shared.open311_store import RequestIndex, iso
-from functions.shared.settings import get_settings
+from functions.domain.requests.window import RequestIndex, iso
+from functions.platform import aws
+from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
 from schemas.open311 import Stats, StatsRow
 

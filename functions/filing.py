@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from functions.shared.errors import ApiError
-from functions.shared.http import json_response
-from functions.shared.intake import InvalidRequest, citizen_view, file_request
-from functions.shared.observability import logger, metrics
+from functions.domain.requests.intake import InvalidRequest, citizen_view, file_request
+from functions.platform.errors import ApiError
+from functions.platform.http import json_response
+from functions.platform.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response

@@ -21,10 +21,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from functions.shared.errors import ApiError
-from functions.shared.http import raw_body
-from functions.shared.observability import logger
-from functions.shared.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
+from functions.platform.errors import ApiError
+from functions.platform.http import raw_body
+from functions.platform.observability import logger
+from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2

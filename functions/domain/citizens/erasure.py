@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.shared import aws
-from functions.shared.citizen import InvalidPhone, normalize_phone, pseudonym
-from functions.shared.dynamo import from_item
-from functions.shared.settings import get_settings
+from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
+from functions.platform import aws
+from functions.platform.dynamo import from_item
+from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -227,7 +227,7 @@ def erase(
 def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
     """The attributes an erased request keeps: addresses cut to the street, choices and
     numbers; free text goes (it may name anyone)."""
-    from functions.shared.privacy import street_only
+    from functions.domain.open_data.privacy import street_only
     from schemas.catalog import load_catalog
 
     service = load_catalog().service(str(record.get("service_code")))
@@ -248,7 +248,7 @@ def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
 def _erase_request(
     client: DynamoDBClient, table: str, reference: str, record: dict[str, Any], at: str
 ) -> None:
-    from functions.shared.dynamo import to_item
+    from functions.platform.dynamo import to_item
 
     history = [
         {k: v for k, v in entry.items() if k != "note"} for entry in record.get("history") or []

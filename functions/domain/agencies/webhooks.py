@@ -22,11 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.shared import aws
-from functions.shared.observability import logger
-from functions.shared.routing import delivery_dlq, delivery_queue
-from functions.shared.settings import get_settings
-from functions.shared.subscriptions import Subscription, SubscriptionStore, UnsafeUrl, check_url
+from functions.domain.agencies.routing import delivery_dlq, delivery_queue
+from functions.domain.agencies.subscriptions import (
+    Subscription,
+    SubscriptionStore,
+    UnsafeUrl,
+    check_url,
+)
+from functions.platform import aws
+from functions.platform.observability import logger
+from functions.platform.settings import get_settings
 
 USER_AGENT = "citizenbus-webhooks/1"
 DELIVERED_TTL_SECONDS = 7 * 24 * 3600

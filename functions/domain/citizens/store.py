@@ -24,9 +24,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.shared import aws
-from functions.shared.dynamo import from_item, to_item
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.dynamo import from_item, to_item
+from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.shared.citizen import InvalidPhone, citizen_for_contact, normalize_phone
-from functions.shared.reference import new_reference
-from functions.shared.request_events import request_event
-from functions.shared.store import Created, ReferenceTaken, RequestStore
+from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
+from functions.domain.requests.events import request_event
+from functions.domain.requests.reference import new_reference
+from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
 from schemas.catalog import Catalog, Service, load_catalog
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status

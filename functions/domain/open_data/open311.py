@@ -1,7 +1,7 @@
 """Open311 GeoReport v2: the catalog and stored requests as Open311 documents, JSON or XML.
 
-Everything public goes through :mod:`functions.shared.privacy` first. The request id is the
-citizenbus reference; tokens are stateless (the reference with a keyed MAC), so
+Everything public goes through :mod:`functions.domain.open_data.privacy` first. The
+request id is the citizenbus reference; tokens are stateless (the reference with a keyed MAC), so
 ``tokens/{token}`` works for every request without storing anything more.
 """
 
@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from functions.shared.privacy import public_address, public_description, public_text
-from functions.shared.settings import get_settings
+from functions.domain.open_data.privacy import public_address, public_description, public_text
+from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
 from schemas.lifecycle import Status

@@ -14,10 +14,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.shared import aws
-from functions.shared.citizens import MESSAGE_TTL_SECONDS, CitizenStore
-from functions.shared.dynamo import to_item
-from functions.shared.settings import get_settings
+from functions.domain.citizens.store import MESSAGE_TTL_SECONDS, CitizenStore
+from functions.platform import aws
+from functions.platform.dynamo import to_item
+from functions.platform.settings import get_settings
 
 FAILED = frozenset({"failed", "undelivered"})
 

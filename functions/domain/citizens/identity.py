@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-from functions.shared.settings import get_settings
+from functions.platform.settings import get_settings
 
 
 class InvalidPhone(ValueError):

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from functions.shared import aws
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.settings import get_settings
 from schemas.event_types import BUS_SOURCE
 
 if TYPE_CHECKING:

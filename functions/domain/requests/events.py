@@ -19,7 +19,7 @@ def request_event(
     an agency's note) is scrubbed of phone numbers, e-mail addresses, identity numbers, codes
     and every personal value filed with the request: people write them anywhere.
     """
-    from functions.shared.privacy import REDACTED, known_personal_values, scrub
+    from functions.domain.open_data.privacy import REDACTED, known_personal_values, scrub
 
     known = known_personal_values(record)
 

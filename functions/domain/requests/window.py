@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from functions.shared.dynamo import from_item
-from functions.shared.store import RequestStore
+from functions.domain.requests.store import RequestStore
+from functions.platform.dynamo import from_item
 
 
 def iso(at: datetime) -> str:

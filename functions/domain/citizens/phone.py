@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from functions.shared.citizen import InvalidPhone, normalize_phone, pseudonym
-from functions.shared.reference import is_valid
-from functions.shared.store import RequestStore
+from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
+from functions.domain.requests.reference import is_valid
+from functions.domain.requests.store import RequestStore
 from schemas.catalog import Catalog
 
 STATUS_NAMES: dict[str, dict[str, str]] = {

@@ -15,8 +15,8 @@ import json
 import time
 from functools import lru_cache
 
-from functions.shared import aws
-from functions.shared.settings import get_settings
+from functions.platform import aws
+from functions.platform.settings import get_settings
 
 _SECRET_TTL_SECONDS = 300
 _secret_cache: tuple[float, str, dict[str, bytes]] | None = None
@@ -98,7 +98,7 @@ class AuditLog:
         import uuid
         from datetime import UTC, datetime
 
-        from functions.shared.dynamo import to_item
+        from functions.platform.dynamo import to_item
 
         at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         aws.dynamodb().put_item(

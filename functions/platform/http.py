@@ -6,9 +6,9 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from functions.shared.errors import ApiError, pydantic_errors
-from functions.shared.observability import logger
-from functions.shared.settings import get_settings
+from functions.platform.errors import ApiError, pydantic_errors
+from functions.platform.observability import logger
+from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response

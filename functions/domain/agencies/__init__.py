@@ -1,0 +1,1 @@
+"""Agencies: bearer keys, the read audit, webhook subscriptions and delivery, routing on the bus."""

@@ -1,0 +1,2 @@
+"""Citizens: identity and pseudonyms, consent, preferences, conversations, message
+statuses, erasure."""

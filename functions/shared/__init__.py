@@ -1,1 +1,0 @@
-"""First-party code every function imports: settings, observability, data access, intake."""
