@@ -36,14 +36,14 @@ class AwsCalls:
         """Register on the default boto3 session and drop cached clients so new ones see it."""
         import boto3
 
-        from functions.platform import aws
+        from functions.platform import process
 
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         events.register("before-call", self._before_call, unique_id="bench-before-call")
         events.register("after-call", self._after_call, unique_id="bench-after-call")
-        aws.reset()
+        process.reset()
 
     def _key(self, model: Any) -> tuple[str, str]:
         return (model.service_model.service_name, model.name)

@@ -91,21 +91,21 @@ def child_env(endpoint: str) -> dict[str, str]:
 def provision_at(endpoint: str) -> None:
     """Create the tables, bus, rules and queues on the moto server at ``endpoint``."""
     from citizenbus.local.aws import provision
-    from functions.platform import aws
+    from functions.platform import process
     from functions.platform.settings import get_settings
     from schemas.catalog import load_catalog
 
     saved = dict(os.environ)
     try:
         os.environ.update(child_env(endpoint))
-        aws.reset()
-        get_settings.cache_clear()
+        process.reset()
+        process.reset()
         provision(load_catalog(), get_settings().event_bus)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        aws.reset()
-        get_settings.cache_clear()
+        process.reset()
+        process.reset()
 
 
 def _run(args: list[str], env: dict[str, str]) -> dict[str, Any]:

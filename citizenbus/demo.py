@@ -63,7 +63,7 @@ def run_demo() -> int:
         say("4. It moves the request to in_progress (lifecycle checked)", changed)
 
         bus.pump()
-        sent = [m for m in collect() if m["reference"] == reference]
+        sent = [m for m in collect(bus) if m["reference"] == reference]
         say(
             "5. status_changed went out through the same outbox; the notifier sent one SMS, "
             "in the citizen's language (GET /_local/outbox on the local bus):",

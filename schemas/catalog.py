@@ -7,7 +7,7 @@ in CDK) and Open311 ``services`` read it, so adding a service is a data change.
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -151,8 +151,7 @@ class Catalog(BaseModel):
         return None
 
 
-@lru_cache(maxsize=1)
 def load_catalog(path: str | None = None) -> Catalog:
-    """The catalog, parsed and checked once per process."""
+    """The catalog, parsed and checked (a function keeps one: ``functions.platform.catalog``)."""
     source = Path(path) if path else CATALOG_PATH
     return Catalog.model_validate_json(source.read_bytes())

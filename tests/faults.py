@@ -188,20 +188,17 @@ def install_aws_faults(faults: Faults) -> None:
     ses.meta.events.register_first("before-call.sesv2.SendEmail", throttle_ses)
 
 
-def install_twilio_faults(faults: Faults) -> None:
-    """Twilio's Messages API answering 429 or 5xx; otherwise the recording client takes it."""
+def install_twilio_faults(faults: Faults, recorder: Any) -> None:
+    """Twilio's Messages API answering 429 or 5xx; else the bus's recording client takes it."""
     from twilio.http import HttpClient
     from twilio.http.response import Response
-    from twilio.rest import Client
 
-    from functions.notifier import senders
-    from functions.notifier.twilio_http import RecordingHttpClient
-    from functions.platform.settings import get_settings
+    from functions.platform import process
 
     class FlakyTwilio(HttpClient):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(logger=None, is_async=False)
-            self.inner = RecordingHttpClient()
+            self.inner = recorder
 
         def request(self, method: str, uri: str, **kwargs: Any) -> Response:
             if faults.hit("twilio.failed"):
@@ -215,10 +212,7 @@ def install_twilio_faults(faults: Faults) -> None:
                 return Response(status, json.dumps(body))
             return self.inner.request(method, uri, **kwargs)
 
-    settings = get_settings()
-    senders._twilio_client = Client(
-        settings.twilio_account_sid, settings.twilio_auth_token, http_client=FlakyTwilio()
-    )
+    process.inject(twilio_http_client=FlakyTwilio())
 
 
 class FlakyReceiver:

@@ -12,7 +12,7 @@ from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from examples.agency_backend import AgencyBackend
 from functions.domain.agencies.keys import authenticate, parse_keys
-from functions.platform.settings import get_settings
+from functions.platform import process
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
 from tests.conftest import count_items, load_event
 from tests.test_webhooks import FAST, KEYS, file
@@ -184,7 +184,7 @@ def test_keys_are_parsed_and_compared_by_digest(monkeypatch: pytest.MonkeyPatch)
     assert all(len(d) == 32 for d in keys.values())
     monkeypatch.setenv("CITIZENBUS_AGENCY_KEYS", "tax=k1,streets=k2")
     monkeypatch.delenv("AGENCY_KEYS_SECRET_ARN", raising=False)
-    get_settings.cache_clear()
+    process.reset()
     try:
         assert authenticate("Bearer k2") == "streets"
         assert authenticate("bearer  k1 ") == "tax"
@@ -192,7 +192,7 @@ def test_keys_are_parsed_and_compared_by_digest(monkeypatch: pytest.MonkeyPatch)
         assert authenticate("k1") is None
         assert authenticate(None) is None
     finally:
-        get_settings.cache_clear()
+        process.reset()
 
 
 def test_the_example_backend_verifies_and_answers_with_a_status() -> None:

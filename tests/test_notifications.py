@@ -33,7 +33,7 @@ def file_form(bus: LocalBus, **fields: str) -> str:
 
 
 def outbox(bus: LocalBus) -> list[dict[str, Any]]:
-    return json.loads(json.dumps(collect()))
+    return json.loads(json.dumps(collect(bus)))
 
 
 def test_a_status_change_sends_one_sms_in_the_citizens_language(bus: LocalBus) -> None:
@@ -157,20 +157,17 @@ class ScriptedTwilio:
     """Twilio's HTTP API answering with the given errors first, then as the recorder does."""
 
     def __init__(self, errors: list[tuple[int, int]]) -> None:
-        from functions.notifier.twilio_http import RecordingHttpClient
-
-        self.recorder = RecordingHttpClient()
         self.errors = list(errors)
         self.calls = 0
 
-    def install(self) -> None:
+    def install(self, bus: LocalBus) -> None:
         from twilio.http import HttpClient
         from twilio.http.response import Response
-        from twilio.rest import Client
 
-        from functions.notifier import senders
+        from functions.platform import process
 
         script = self
+        recorder = bus.twilio
 
         class Client_(HttpClient):  # type: ignore[misc]
             def __init__(self) -> None:
@@ -183,9 +180,9 @@ class ScriptedTwilio:
                     return Response(
                         status, json.dumps({"code": code, "message": "scripted", "status": status})
                     )
-                return script.recorder.request(method, uri, **kwargs)
+                return recorder.request(method, uri, **kwargs)
 
-        senders._twilio_client = Client("AC" + "0" * 32, "token", http_client=Client_())
+        process.inject(twilio_http_client=Client_())
 
 
 def wait_for(bus: LocalBus, predicate: Any, seconds: float = 12) -> None:
@@ -205,7 +202,7 @@ def test_twilio_throttling_and_outages_are_retried(bus: LocalBus, status: int, c
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
     bus.pump()  # the receipt
     script = ScriptedTwilio([(status, code), (status, code)])
-    script.install()
+    script.install(bus)
     change_status(bus, ref, "in_progress")
     wait_for(bus, lambda: len(outbox(bus)) == 2)
     assert script.calls == 3
@@ -217,7 +214,7 @@ def test_twilio_opted_out_is_recorded_and_not_retried(bus: LocalBus) -> None:
     from functions.domain.citizens.store import CitizenStore
 
     script = ScriptedTwilio([(400, 21610)])
-    script.install()
+    script.install(bus)
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
     bus.pump()
     assert script.calls == 1
@@ -239,10 +236,8 @@ def test_an_opted_out_number_gets_nothing(bus: LocalBus) -> None:
     assert outbox(bus) == []
 
 
-def sent_sids() -> list[str]:
-    from functions.notifier.twilio_http import SENT
-
-    return [m["sid"] for m in SENT]
+def sent_sids(bus: LocalBus) -> list[str]:
+    return [m["sid"] for m in bus.twilio.sent]
 
 
 def status_callback(bus: LocalBus, sid: str, status: str, error_code: str | None = None) -> None:
@@ -268,7 +263,7 @@ def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
     ref = file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
     bus.pump()
     [sms] = outbox(bus)
-    [sid] = sent_sids()
+    [sid] = sent_sids(bus)
     status_callback(bus, sid, "sent")
     status_callback(bus, sid, "undelivered", "30003")
     status_callback(bus, sid, "undelivered", "30003")  # Twilio may call back twice
@@ -283,7 +278,7 @@ def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
 def test_a_delivered_sms_needs_no_fallback(bus: LocalBus) -> None:
     file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
     bus.pump()
-    [sid] = sent_sids()
+    [sid] = sent_sids(bus)
     status_callback(bus, sid, "delivered")
     status_callback(bus, sid, "failed")  # late and out of order: delivered stays
     bus.pump()

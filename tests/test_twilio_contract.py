@@ -7,7 +7,6 @@ installs Prism from npm (once, into ``.tools/prism``), starts it on a free port 
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -77,15 +76,12 @@ def prism() -> Iterator[str]:
 
 @pytest.fixture
 def twilio_env(prism: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from functions.notifier import senders
-    from functions.platform.settings import get_settings
+    from citizenbus.local.twilio_http import RedirectingHttpClient
+    from functions.platform import process
 
-    monkeypatch.setenv("TWILIO_API_BASE", prism)
-    get_settings.cache_clear()
-    senders.reset()
+    process.inject(twilio_http_client=RedirectingHttpClient(prism))
     yield
-    get_settings.cache_clear()
-    senders.reset()
+    process.reset()
 
 
 def test_an_sms_the_sdk_sends_is_one_twilio_accepts(twilio_env: None) -> None:
@@ -100,15 +96,16 @@ def test_an_sms_the_sdk_sends_is_one_twilio_accepts(twilio_env: None) -> None:
 
 
 def test_a_request_twilio_would_refuse_fails_our_test_too(
-    twilio_env: None, monkeypatch: pytest.MonkeyPatch
+    twilio_env: None, prism: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from citizenbus.local.twilio_http import RedirectingHttpClient
     from functions.notifier import senders
-    from functions.platform.settings import get_settings
+    from functions.platform import process
 
     # A misconfigured Messaging Service SID (Twilio's are MG + 32 hex digits) is refused (422)
     # by the mock as Twilio would refuse it: a permanent failure, not something to retry.
     monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG123")
-    get_settings.cache_clear()
+    process.inject(twilio_http_client=RedirectingHttpClient(prism))  # settings read anew
     with pytest.raises(senders.SendFailed) as refused:
         senders.send_sms("+46701234567", "Hej", None)
     assert not refused.value.retryable
@@ -116,7 +113,9 @@ def test_a_request_twilio_would_refuse_fails_our_test_too(
 
 
 def test_the_notifier_sends_through_the_real_sdk_to_the_mock(prism: str) -> None:
-    with LocalBus(env={"TWILIO_API_BASE": prism}) as bus:
+    from citizenbus.local.twilio_http import RedirectingHttpClient
+
+    with LocalBus(twilio_http=RedirectingHttpClient(prism)) as bus:
         response = bus.request(
             "POST",
             "/eservice/v1/forms/street-damage",
@@ -135,4 +134,3 @@ def test_the_notifier_sends_through_the_real_sdk_to_the_mock(prism: str) -> None
         sent = [i for i in items if i["pk"]["S"].startswith("message#")]
         assert [i["channel"]["S"] for i in sent] == ["sms"]
         assert sent[0]["pk"]["S"].startswith("message#SM")  # Twilio's example message sid
-    os.environ.pop("TWILIO_API_BASE", None)

@@ -14,6 +14,7 @@ import pytest
 
 from citizenbus.local.phone import FORM, call_params, sid, sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
+from functions.platform import process
 from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
 from functions.platform.twilio_webhook import sign
 from tests.conftest import count_items, load_event, nothing_stored
@@ -167,7 +168,7 @@ def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch)
         ),
     ]
     monkeypatch.delenv("CITIZENBUS_PUBLIC_URL", raising=False)
-    get_settings.cache_clear()
+    process.reset()
     for changes, expected in cases:
         event = copy.deepcopy(base)
         for key, value in changes.items():
@@ -177,7 +178,7 @@ def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch)
                 event[key] = value
         assert signed_url(APIGatewayProxyEventV2(event)) == expected
     monkeypatch.setenv("CITIZENBUS_PUBLIC_URL", "https://citizens.example.se/bus/")
-    get_settings.cache_clear()
+    process.reset()
     try:
         event = copy.deepcopy(base)
         assert (
@@ -186,7 +187,7 @@ def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch)
         )
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        process.reset()
 
 
 def test_the_local_default_token_is_refused_outside_the_local_bus(
@@ -194,15 +195,15 @@ def test_the_local_default_token_is_refused_outside_the_local_bus(
 ) -> None:
     monkeypatch.delenv("CITIZENBUS_LOCAL")
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", LOCAL_TWILIO_AUTH_TOKEN)
-    get_settings.cache_clear()
+    process.reset()
     try:
         params = sms_params(ANNA, "GATA Storgatan 1")
         assert twilio_request(bus, "/channels/sms", params).status == 403
         monkeypatch.setenv("TWILIO_AUTH_TOKEN", "a-real-token-from-the-console")
-        get_settings.cache_clear()
+        process.reset()
         assert twilio_request(bus, "/channels/sms", params).status == 200
     finally:
-        get_settings.cache_clear()
+        process.reset()
     assert count_items("requests") == 1
 
 

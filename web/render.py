@@ -162,9 +162,9 @@ def attribute_field(attr: Attribute, language: str, value: str, error: str) -> F
 
 
 def _catalog() -> Catalog:
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
-    return load_catalog()
+    return get_catalog()
 
 
 def _render(template: str, language: str, **context: Any) -> str:

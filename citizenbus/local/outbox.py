@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from citizenbus.local.runtime import ACCOUNT, REGION
+from citizenbus.local.runtime import ACCOUNT, REGION, LocalBus
 from functions.domain.citizens.notifications import NotificationStore
 
 
-def collect() -> list[dict[str, Any]]:
+def collect(bus: LocalBus) -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
 
-    from functions.notifier.twilio_http import SENT
-
     store = NotificationStore()
     items: list[dict[str, Any]] = []
-    for sms in list(SENT):
+    for sms in list(bus.twilio.sent):
         note = store.get(sms["sid"]) or {}
         items.append(
             {

@@ -25,9 +25,9 @@ from urllib.parse import parse_qsl
 
 from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
 from functions import topology
-from functions.platform import aws
+from functions.platform import aws, process
+from functions.platform.catalog import get_catalog
 from functions.platform.settings import get_settings
-from schemas.catalog import load_catalog
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
@@ -116,8 +116,18 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
 class LocalBus:
     """The whole bus in one process. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, env: dict[str, str] | None = None, public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        public_url: str | None = None,
+        twilio_http: Any = None,
+    ) -> None:
+        from citizenbus.local.twilio_http import RecordingHttpClient
+
         self.env = local_environment(env)
+        # Twilio's SDK sends through this HTTP client: by default one that records, so nothing
+        # leaves the machine and GET /_local/outbox can show what would have been sent.
+        self.twilio = twilio_http or RecordingHttpClient()
         if public_url:  # the base URL Twilio signs; handlers read CITIZENBUS_PUBLIC_URL
             self.env["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
@@ -144,15 +154,12 @@ class LocalBus:
                 os.environ[key] = value
         self._mock = mock_aws()
         self._mock.start()
-        aws.reset()
-        get_settings.cache_clear()
-        load_catalog.cache_clear()
-        _reset_process_state()
+        self._fresh_process()
         from functions.platform.observability import logger
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
-        catalog = load_catalog(settings.catalog_path)
+        catalog = get_catalog()
         self.queue_urls = provision(catalog, settings.event_bus)
         # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
         for fn in topology.FUNCTIONS:
@@ -163,7 +170,7 @@ class LocalBus:
                     function_queue(fn.name)
                 ]
                 self._saved_env.setdefault(f"{fn.name.upper()}_QUEUE_URL", None)
-        get_settings.cache_clear()
+        self._fresh_process()  # the settings again, with the queue URLs
         for fn in topology.FUNCTIONS:
             module_name, _, attr = fn.handler.rpartition(".")
             self.handlers[fn.name] = getattr(importlib.import_module(module_name), attr)
@@ -196,8 +203,12 @@ class LocalBus:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        aws.reset()
-        get_settings.cache_clear()
+        process.reset()
+
+    def _fresh_process(self) -> None:
+        """Forget what the process built against a previous AWS; hand it this bus's Twilio."""
+        process.reset()
+        process.inject(twilio_http_client=self.twilio)
 
     def __enter__(self) -> LocalBus:
         return self.start()
@@ -526,21 +537,6 @@ class LocalBus:
         if q is None:
             return []
         return [json.loads(m.body) for m in q._messages]
-
-
-def _reset_process_state() -> None:
-    """Forget what a previous bus in this process left in module state (tests start many)."""
-    import sys
-
-    recorder = sys.modules.get("functions.notifier.twilio_http")
-    if recorder is not None:
-        recorder.SENT.clear()
-    senders = sys.modules.get("functions.notifier.senders")
-    if senders is not None:
-        senders.reset()
-    notifier = sys.modules.get("functions.notifier.handler")
-    if notifier is not None:  # its idempotency store holds a client of the previous moto
-        vars(notifier)["_deliver_once"] = None
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
     if path == "/_local/outbox":
         from citizenbus.local.outbox import collect
 
-        body = collect()
+        body = collect(bus)
     elif path == "/_local/queues":
         body = {a: len(bus.queue_messages(agency_queue(a))) for a in agencies}
     elif path.startswith("/_local/queues/") and path.rsplit("/", 1)[1] in agencies:

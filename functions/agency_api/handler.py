@@ -58,9 +58,9 @@ def retention_expiry(closed_at: datetime) -> int:
     """When a request closed at ``closed_at`` expires: the jurisdiction's retention later."""
     from datetime import timedelta
 
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
-    days = load_catalog().jurisdiction.retention_days
+    days = get_catalog().jurisdiction.retention_days
     return int((closed_at + timedelta(days=days)).timestamp())
 
 

@@ -72,7 +72,7 @@ def put_preferences() -> dict[str, Any]:
     """Notification channel, language and consent; each consent change goes to the ledger."""
     from functions.domain.citizens.identity import InvalidPhone, normalize_phone
     from functions.domain.citizens.store import CitizenStore
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
     from schemas.request import Preferences
 
     citizen = current_citizen()
@@ -80,7 +80,7 @@ def put_preferences() -> dict[str, Any]:
     phone = None
     if prefs.phone:
         try:
-            phone = normalize_phone(prefs.phone, load_catalog().jurisdiction.phone_region)
+            phone = normalize_phone(prefs.phone, get_catalog().jurisdiction.phone_region)
         except InvalidPhone as exc:
             raise ApiError.one(400, "phone", "not a valid phone number") from exc
     needs = {

@@ -1,4 +1,6 @@
-"""Erasure: remove one citizen's personal data everywhere (``functions/domain/citizens/erasure.py``).
+"""Erasure: remove one citizen's personal data everywhere.
+
+The rules are in :mod:`functions.domain.citizens.erasure`.
 
 Invoke with ``{"phone": "+4670…"}``, ``{"email": "…"}`` or ``{"citizen": "cit_…"}`` (one or
 more). Answers counts only, ``{"erased": {"citizens", "requests", "citizen_items",

@@ -117,12 +117,12 @@ def _browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     refused here (API clients state consent in the JSON they send).
     """
     from functions.domain.requests.intake import check, message
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
     from web import render
     from web.http import html_response, redirect
     from web.texts import text
 
-    catalog = load_catalog()
+    catalog = get_catalog()
     language = "en" if fields.get("language") == "en" else "sv"
     service = catalog.service(service_code)
     if service is None:
@@ -174,13 +174,13 @@ def _attribute_errors(
 ) -> list[dict[str, str]]:
     """The attributes' own errors, when a contact field failed first: show all at once."""
     from functions.domain.requests.intake import check
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
     bad = {e["field"].removeprefix("contact.") for e in known}
     rest = {k: v for k, v in fields.items() if k not in bad}
     try:
         request, _ = to_new_request(service_code, rest)
-        check(request, load_catalog(), "eservice")
+        check(request, get_catalog(), "eservice")
     except ApiError:
         return []
     except InvalidRequest as exc:
@@ -193,10 +193,10 @@ def _browser_messages(
 ) -> list[dict[str, str]]:
     """Plain-language messages for the model's checks (which speak developer English)."""
     from functions.domain.requests.intake import message
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
     from web.texts import text
 
-    service = load_catalog().service(service_code)
+    service = get_catalog().service(service_code)
     t = text(language)
     out = []
     for error in errors:

@@ -32,6 +32,7 @@ from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Message, Skip, plan, render
+from functions.platform import process
 from functions.platform.observability import NAMESPACE, logger, metrics
 from functions.platform.settings import get_settings
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
@@ -70,20 +71,20 @@ def send(message: Message, record: dict[str, Any]) -> str:
     return senders.send_push(message.to, message.subject, message.body, record["reference"])
 
 
-_deliver_once: Any = None
+@process.once
+def _notify_once() -> Any:
+    """``notify`` behind Powertools idempotency (built on first use: its client is not free)."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
+    )
+    return idempotent_function(
+        data_keyword_argument="event", config=idempotency, persistence_store=persistence
+    )(notify)
 
 
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
     """Notify the citizen about one CloudEvent, once (Powertools idempotency on its id)."""
-    global _deliver_once  # noqa: PLW0603 - built on first use: its DynamoDB client is not free
-    if _deliver_once is None:
-        persistence = DynamoDBPersistenceLayer(
-            table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
-        )
-        _deliver_once = idempotent_function(
-            data_keyword_argument="event", config=idempotency, persistence_store=persistence
-        )(notify)
-    result: dict[str, Any] = _deliver_once(event=event)
+    result: dict[str, Any] = _notify_once()(event=event)
     return result
 
 

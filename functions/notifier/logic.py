@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from schemas.catalog import load_catalog
+from functions.platform import process
+from functions.platform.catalog import get_catalog
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
 
 TEMPLATES = Path(__file__).with_name("templates.json")
@@ -47,7 +47,7 @@ class Skip:
     reason: str
 
 
-@cache
+@process.once
 def templates() -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = json.loads(TEMPLATES.read_text(encoding="utf-8"))
     return {k: v for k, v in data.items() if not k.startswith("_")}
@@ -69,7 +69,7 @@ def render(key: str, language: str, record: dict[str, Any], note: str | None) ->
     """The subject and body for ``key`` in ``language``, filled from the request."""
     texts = templates()
     lang = language if language in texts[key] else "sv"
-    catalog = load_catalog()
+    catalog = get_catalog()
     service = catalog.service(record["service_code"])
     agency = next((a for a in catalog.agencies if a.id == record["agency"]), None)
     expected = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.platform import aws
+from functions.platform import aws, process
 from functions.platform.settings import get_settings
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
@@ -23,34 +23,21 @@ class SendFailed(Exception):
         self.opted_out = opted_out
 
 
-_twilio_client: Any = None
-
-
+@process.once
 def twilio_client() -> Any:
-    """Twilio's REST client; imported on first SMS only (it is heavy)."""
-    global _twilio_client  # noqa: PLW0603 - one client per warm container
-    if _twilio_client is None:
-        from twilio.rest import Client
+    """Twilio's REST client; imported on first SMS only (it is heavy).
 
-        settings = get_settings()
-        http_client: Any = None
-        if settings.twilio_api_base:
-            from functions.notifier.twilio_http import RedirectingHttpClient
+    Its HTTP client is Twilio's own unless one is injected (the local bus injects a recording
+    client so nothing leaves the machine; the contract tests one that talks to a mock).
+    """
+    from twilio.rest import Client  # lazily: twilio costs cold start
 
-            http_client = RedirectingHttpClient(settings.twilio_api_base)
-        elif settings.local:
-            from functions.notifier.twilio_http import RecordingHttpClient
-
-            http_client = RecordingHttpClient()
-        _twilio_client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
-        )
-    return _twilio_client
-
-
-def reset() -> None:
-    global _twilio_client  # noqa: PLW0603
-    _twilio_client = None
+    settings = get_settings()
+    return Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=process.injected("twilio_http_client"),
+    )
 
 
 def send_sms(to: str, body: str, status_callback: str | None) -> str:

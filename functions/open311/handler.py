@@ -27,12 +27,13 @@ from functions.domain.open_data.open311 import Open311Error
 from functions.domain.requests.intake import InvalidRequest, file_request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.window import RequestIndex
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import FORM, content_type, form_body
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
 from schemas import open311 as o311
-from schemas.catalog import CATALOG_PATH, Catalog, load_catalog
+from schemas.catalog import CATALOG_PATH, Catalog
 from schemas.request import NewRequest
 
 app = APIGatewayHttpResolver()
@@ -120,7 +121,7 @@ def _query(name: str) -> str | None:
 
 
 def _catalog() -> Catalog:
-    catalog = load_catalog(get_settings().catalog_path)
+    catalog = get_catalog()
     jurisdiction = _query("jurisdiction_id")
     if jurisdiction and jurisdiction != catalog.jurisdiction.id:
         raise Open311Error(404, f"jurisdiction_id: this endpoint serves {catalog.jurisdiction.id}")
@@ -291,7 +292,7 @@ def post_request(resource: str) -> Response[str]:
 
 
 def _catalog_from(fields: dict[str, str]) -> Catalog:
-    catalog = load_catalog(get_settings().catalog_path)
+    catalog = get_catalog()
     jurisdiction = fields.get("jurisdiction_id") or _query("jurisdiction_id")
     if jurisdiction and jurisdiction != catalog.jurisdiction.id:
         raise Open311Error(404, f"jurisdiction_id: this endpoint serves {catalog.jurisdiction.id}")

@@ -13,10 +13,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.open_data import stats
+from functions.platform.catalog import get_catalog
 from functions.platform.http import install_error_handlers
 from functions.platform.observability import logger, metrics
-from functions.platform.settings import get_settings
-from schemas.catalog import load_catalog
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
@@ -42,7 +41,7 @@ def stats_csv() -> Response[str]:
 def page() -> Response[str]:
     from functions.open_data.page import render
 
-    html = render(stats.latest(), load_catalog(get_settings().catalog_path))
+    html = render(stats.latest(), get_catalog())
     return Response(200, "text/html; charset=utf-8", html, HEADERS)
 
 

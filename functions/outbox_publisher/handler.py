@@ -13,17 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.platform import process
 from functions.platform.bus import EventPublisher
 from functions.platform.observability import logger, metrics
 
-_publisher: EventPublisher | None = None
 
-
+@process.once
 def publisher() -> EventPublisher:
-    global _publisher  # noqa: PLW0603 - one publisher per warm container
-    if _publisher is None:
-        _publisher = EventPublisher()
-    return _publisher
+    return EventPublisher()
 
 
 def publish_records(records: list[dict[str, Any]], events_publisher: EventPublisher) -> list[str]:

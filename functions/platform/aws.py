@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from functions.platform import process
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 _RETRIES: dict[str, Any] = {"dynamodb": {"mode": "legacy", "total_max_attempts": 10}}
 
 
-@cache
+@process.once
 def client(service: str) -> Any:
     import boto3
 
@@ -44,8 +45,3 @@ def sqs() -> SQSClient:
 
 def s3() -> S3Client:
     return client("s3")  # type: ignore[no-any-return]
-
-
-def reset() -> None:
-    """Forget every client (tests and the local bus call this when they swap AWS out)."""
-    client.cache_clear()

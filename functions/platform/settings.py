@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 from typing import Any
+
+from functions.platform import process
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -74,9 +75,6 @@ class Settings:
     )
     twilio_from_number: str = Field("+46766860000", alias="TWILIO_FROM_NUMBER")
     twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
-    twilio_api_base: str | None = Field(
-        None, alias="TWILIO_API_BASE", description="Send Twilio API calls here (a mock) instead."
-    )
     email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
     # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
     agency_keys: str = Field(
@@ -147,6 +145,6 @@ class Settings:
         return cls(**values)
 
 
-@lru_cache(maxsize=1)
+@process.once
 def get_settings() -> Settings:
     return Settings.from_env(os.environ)

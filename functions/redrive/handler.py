@@ -11,14 +11,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.agencies.webhooks import redrive
+from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
-from functions.platform.settings import get_settings
-from schemas.catalog import load_catalog
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    agencies = load_catalog(get_settings().catalog_path).agency_ids()
+    agencies = get_catalog().agency_ids()
     wanted = event.get("agency")
     if wanted is not None:
         if wanted not in agencies:

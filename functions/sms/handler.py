@@ -22,13 +22,13 @@ from functions.domain.citizens.notifications import FAILED, request_fallback
 from functions.domain.citizens.phone import caller
 from functions.domain.citizens.store import CitizenStore
 from functions.platform import aws
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
 from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
 from functions.sms.texts import text
-from schemas.catalog import load_catalog
 
 app = APIGatewayHttpResolver()
 
@@ -68,7 +68,7 @@ def _not_found(exc: NotFoundError) -> Response[str]:
 @app.post("/channels/sms")
 def inbound_sms() -> Response[str]:
     form = verified_form(app.current_event)
-    catalog = load_catalog(get_settings().catalog_path)
+    catalog = get_catalog()
     who = caller(form.first("From"), catalog.jurisdiction.phone_region)
     if who is None:
         return twiml(400, f"{text('no_sender', 'sv')} {text('no_sender', 'en')}")
@@ -92,7 +92,7 @@ def status_callback() -> Response[str]:
         return twiml(400)
     error_code = form.first("ErrorCode")
     error_code = error_code if error_code.isdigit() else ""
-    region = load_catalog(get_settings().catalog_path).jurisdiction.phone_region
+    region = get_catalog().jurisdiction.phone_region
     recipient = caller(form.first("To"), region)
     citizen = recipient.citizen if recipient else None
     citizens = CitizenStore()

@@ -15,13 +15,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.citizens.phone import caller
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.observability import logger, metrics
-from functions.platform.settings import get_settings
 from functions.platform.twilio_webhook import Forbidden, public_base, route_path, verified_form
 from functions.voice.ivr import Ivr
 from functions.voice.prompts import SPEECH_LANGUAGE, prompt
-from schemas.catalog import load_catalog
 
 app = APIGatewayHttpResolver()
 
@@ -69,7 +68,7 @@ def voice() -> Response[str]:
     call_sid = form.first("CallSid")
     if not CALL_SID.match(call_sid):
         return hang_up(400, None)
-    catalog = load_catalog(get_settings().catalog_path)
+    catalog = get_catalog()
     who = caller(form.first("From"), catalog.jurisdiction.phone_region)
     if who is None:
         return hang_up(200, "no_caller")

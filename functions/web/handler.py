@@ -59,10 +59,10 @@ def home() -> Response[Any]:
 @app.get("/forms/<service_code>")
 @app.get("/en/forms/<service_code>")
 def service_form(service_code: str) -> Response[Any]:
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
     language = _current_language()
-    service = load_catalog().service(service_code)
+    service = get_catalog().service(service_code)
     if service is None:
         return html_response(404, render.not_found(language))
     # A fresh submission id per rendered form: a double submit files once.
@@ -74,11 +74,11 @@ def service_form(service_code: str) -> Response[Any]:
 @app.get("/en/receipt/<reference>")
 def receipt(reference: str) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
     language = _current_language()
     code = (app.current_event.query_string_parameters or {}).get("service", "")
-    service = load_catalog().service(code)
+    service = get_catalog().service(code)
     if service is None or not is_valid(reference):
         return html_response(404, render.not_found(language))
     return html_response(200, render.receipt(reference, service, language))
@@ -93,8 +93,8 @@ def status_form() -> Response[Any]:
 @app.post("/status")
 @app.post("/en/status")
 def status_lookup() -> Response[Any]:
+    from functions.platform.catalog import get_catalog
     from functions.web.lookup import find_request
-    from schemas.catalog import load_catalog
 
     event = app.current_event
     language = _current_language()
@@ -120,7 +120,7 @@ def status_lookup() -> Response[Any]:
         if html:
             return html_response(400, render.status_form(language, values, errors))
         return json_response(400, {"errors": errors})
-    region = load_catalog().jurisdiction.phone_region
+    region = get_catalog().jurisdiction.phone_region
     record = find_request(reference, contact, region)
     logger.info("status looked up", extra={"found": record is not None})
     if record is None:

@@ -9,6 +9,7 @@ after the queue's maxReceiveCount it goes to the delivery DLQ. See
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -25,7 +26,6 @@ from functions.platform.observability import logger, metrics
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_deliverer: Deliverer | None = None
 
 
 def _queue_url(arn: str) -> str:
@@ -33,8 +33,7 @@ def _queue_url(arn: str) -> str:
     return aws.sqs().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
-def record_handler(record: SQSRecord) -> str:
-    assert _deliverer is not None
+def record_handler(record: SQSRecord, deliverer: Deliverer) -> str:
     try:
         event = event_of(record.body)
     except ValueError:
@@ -42,7 +41,7 @@ def record_handler(record: SQSRecord) -> str:
         logger.error("undeliverable message", extra={"message_id": record.message_id})
         raise
     try:
-        outcome = _deliverer.deliver(event)
+        outcome = deliverer.deliver(event)
     except DeliveryFailed as exc:
         receives = int(record.attributes.approximate_receive_count or 1)
         delay = backoff_seconds(receives)
@@ -71,9 +70,11 @@ def record_handler(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    global _deliverer  # noqa: PLW0603 - a fresh subscription cache per batch
-    _deliverer = Deliverer()
+    deliverer = Deliverer()  # a fresh subscription cache per batch
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=partial(record_handler, deliverer=deliverer),
+        processor=processor,
+        context=context,
     )
     return dict(response)

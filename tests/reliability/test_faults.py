@@ -284,13 +284,11 @@ def agency_events(bus: LocalBus, agency: str) -> list[dict[str, Any]]:
     return [m["detail"] for m in bus.queue_messages(agency_queue(agency))]
 
 
-def sent_notifications() -> list[tuple[str, str, str]]:
+def sent_notifications(bus: LocalBus) -> list[tuple[str, str, str]]:
     """(channel, to, body) of every SMS and e-mail that left (the providers' own records)."""
     from moto.ses.models import ses_backends
 
-    from functions.notifier.twilio_http import SENT
-
-    sent = [("sms", m["to"], m["body"]) for m in SENT]
+    sent = [("sms", m["to"], m["body"]) for m in bus.twilio.sent]
     for mail in ses_backends[ACCOUNT][REGION].sent_messages:
         to = (
             mail.destinations.get("ToAddresses", [])
@@ -320,7 +318,7 @@ def test_a_whole_journey_under_faults_loses_nothing_and_doubles_nothing(
             assert subscribed.status == 200, subscribed.text
         clock.install(monkeypatch)
         install_aws_faults(faults)
-        install_twilio_faults(faults)
+        install_twilio_faults(faults, bus.twilio)
         for function in ("outbox_publisher", "notifier", "webhook_delivery"):
             crash_mid_batch(bus, function, faults)
             count_records(bus, function, journey.seen)
@@ -382,7 +380,7 @@ def check(journey: Journey, receiver: FlakyReceiver) -> None:
     # Notifications: one per status change (and per receipt), never two.
     per_reference: Counter[str] = Counter()
     bodies: Counter[tuple[str, str]] = Counter()
-    for _, to, body in sent_notifications():
+    for _, to, body in sent_notifications(bus):
         match = REFERENCE.search(body)
         assert match, body
         per_reference[match.group(0)] += 1
@@ -407,7 +405,7 @@ def check(journey: Journey, receiver: FlakyReceiver) -> None:
 def figures(journey: Journey, receiver: FlakyReceiver, seconds: float) -> dict[str, Any]:
     bus = journey.bus
     queue_events = {a: agency_events(bus, a) for a in set(AGENCY_OF.values())}
-    notified = sent_notifications()
+    notified = sent_notifications(bus)
     return {
         "requests_filed": len(journey.filed),
         "by_channel": dict(Counter(journey.filed.values())),

@@ -15,11 +15,10 @@ import json
 import time
 from functools import lru_cache
 
-from functions.platform import aws
+from functions.platform import aws, process
 from functions.platform.settings import get_settings
 
 _SECRET_TTL_SECONDS = 300
-_secret_cache: tuple[float, str, dict[str, bytes]] | None = None
 
 
 def _digest(key: str) -> bytes:
@@ -37,14 +36,20 @@ def parse_keys(text: str) -> dict[str, bytes]:
     return keys
 
 
+@process.once
+def _secret_cache() -> dict[str, tuple[float, dict[str, bytes]]]:
+    """Secret id → (read again after, key digests), for the life of the warm container."""
+    return {}
+
+
 def _secret_keys(secret_id: str) -> dict[str, bytes]:
-    global _secret_cache  # noqa: PLW0603 - one cache per warm container
     now = time.monotonic()
-    if _secret_cache and _secret_cache[1] == secret_id and now < _secret_cache[0]:
-        return _secret_cache[2]
+    cached = _secret_cache().get(secret_id)
+    if cached and now < cached[0]:
+        return cached[1]
     raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
     keys = {str(a): _digest(str(k)) for a, k in json.loads(raw).items() if a and k}
-    _secret_cache = (now + _SECRET_TTL_SECONDS, secret_id, keys)
+    _secret_cache()[secret_id] = (now + _SECRET_TTL_SECONDS, keys)
     return keys
 
 

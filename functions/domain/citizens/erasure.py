@@ -93,10 +93,10 @@ def subject_ids(
     ids: list[str] = []
     values: set[str] = set()
     if phone:
-        from schemas.catalog import load_catalog  # lazily: the catalog's models cost imports
+        from functions.platform.catalog import get_catalog
 
         try:
-            e164 = normalize_phone(phone, load_catalog().jurisdiction.phone_region)
+            e164 = normalize_phone(phone, get_catalog().jurisdiction.phone_region)
         except InvalidPhone as exc:
             raise InvalidSubject("not a valid phone number") from exc
         ids.append(pseudonym("phone", e164))
@@ -228,9 +228,9 @@ def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
     """The attributes an erased request keeps: addresses cut to the street, choices and
     numbers; free text goes (it may name anyone)."""
     from functions.domain.open_data.privacy import street_only
-    from schemas.catalog import load_catalog
+    from functions.platform.catalog import get_catalog
 
-    service = load_catalog().service(str(record.get("service_code")))
+    service = get_catalog().service(str(record.get("service_code")))
     kept: dict[str, Any] = {}
     for code, value in (record.get("attributes") or {}).items():
         attr = service.attribute(code) if service else None

@@ -132,9 +132,9 @@ class CitizenStore:
     def save_preferences(self, citizen: str, preferences: dict[str, Any]) -> None:
         """Save preferences; they hold contact details, so they expire after the jurisdiction's
         retention unless saved again (DynamoDB TTL on ``expires_at``)."""
-        from schemas.catalog import load_catalog
+        from functions.platform.catalog import get_catalog
 
-        retention = load_catalog().jurisdiction.retention_days * 24 * 3600
+        retention = get_catalog().jurisdiction.retention_days * 24 * 3600
         self.client.put_item(
             TableName=self.table,
             Item=to_item(

@@ -14,7 +14,8 @@ from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact
 from functions.domain.requests.events import request_event
 from functions.domain.requests.reference import new_reference
 from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
-from schemas.catalog import Catalog, Service, load_catalog
+from functions.platform.catalog import get_catalog
+from schemas.catalog import Catalog, Service
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
 from schemas.request import Channel, NewRequest
@@ -195,7 +196,7 @@ def file_request(
     scoped to the citizen, so one citizen's id can never answer with another's request.
     Raises :class:`InvalidRequest` (nothing stored) when a field is wrong.
     """
-    catalog = catalog or load_catalog()
+    catalog = catalog or get_catalog()
     store = store or RequestStore()
     service, request = check(request, catalog, channel)
     if citizen is None:

@@ -22,15 +22,14 @@ from twilio.http.response import Response
 
 TWILIO_API = "https://api.twilio.com"
 
-_lock = threading.Lock()
-SENT: list[dict[str, Any]] = []  # every message the recording client accepted, oldest first
-
 
 class RecordingHttpClient(HttpClient):  # type: ignore[misc]
     """Accepts ``POST …/Messages.json`` like Twilio does and records it; nothing is sent."""
 
     def __init__(self) -> None:
         super().__init__(logger=None, is_async=False)
+        self.sent: list[dict[str, Any]] = []  # every message accepted, oldest first
+        self._lock = threading.Lock()
 
     def request(
         self,
@@ -78,8 +77,8 @@ class RecordingHttpClient(HttpClient):  # type: ignore[misc]
             "error_message": None,
             "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
         }
-        with _lock:
-            SENT.append(
+        with self._lock:
+            self.sent.append(
                 {
                     **message,
                     "status_callback": form.get("StatusCallback"),
