@@ -1,12 +1,12 @@
 """Deployment size: each function's asset and the dependency layers, zipped as Lambda takes them.
 
 A function's asset is ``functions/__init__.py``, ``functions/topology.py``,
-``functions/platform/``, ``functions/domain/``, ``functions/<name>/`` and ``schemas/``
-(the code and the catalog data it reads). The layer holds the third-party packages the
-functions import at run time: the project's dependencies and theirs, without
-boto3/botocore/s3transfer (the Lambda Python runtime provides them) and without ``twilio``
-(and what only twilio needs), which gets its own layer so that only the functions that send SMS carry it. Until the CDK app builds its own
-assets this is the same packaging done here; sizes are deflate-compressed zips in memory.
+``functions/platform/``, ``functions/domain/``, ``functions/<name>/`` and ``schemas/`` (the code
+and the catalog data it reads). The layer holds the third-party packages the functions import at
+run time: the project's dependencies and theirs, without boto3/botocore/s3transfer (the Lambda
+Python runtime provides them) and without ``twilio`` (and what only twilio needs), which gets
+its own layer so that only the functions that send SMS carry it. Until the CDK app builds its
+own assets this is the same packaging done here; sizes are deflate-compressed zips in memory.
 """
 
 from __future__ import annotations
