@@ -18,7 +18,7 @@ from citizenbus import cli
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from functions.domain.agencies.routing import DELIVERY_MAX_RECEIVES, delivery_dlq, delivery_queue
-from functions.domain.agencies.subscriptions import UnsafeUrl, check_url
+from functions.domain.agencies.urls import UnsafeUrl, check_url
 from schemas.events import STATUS_CHANGED, SUBMITTED
 from tests.conftest import load_event
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from citizenbus.local.runtime import ACCOUNT, REGION, LocalBus
-from functions.domain.citizens.notifications import NotificationStore
+from functions.domain.citizens.store import CitizenStore
 
 
 def collect(bus: LocalBus) -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
 
-    store = NotificationStore()
+    store = CitizenStore()
     items: list[dict[str, Any]] = []
     for sms in list(bus.twilio.sent):
-        note = store.get(sms["sid"]) or {}
+        note = store.message_status(sms["sid"]) or {}
         items.append(
             {
                 "channel": "sms",
@@ -30,7 +30,7 @@ def collect(bus: LocalBus) -> list[dict[str, Any]]:
             }
         )
     for mail in ses_backends[ACCOUNT][REGION].sent_messages:
-        note = store.get(mail.id) or {}
+        note = store.message_status(mail.id) or {}
         to = (
             mail.destinations.get("ToAddresses", [])
             if isinstance(mail.destinations, dict)
@@ -48,7 +48,7 @@ def collect(bus: LocalBus) -> list[dict[str, Any]]:
         )
     for endpoint in sns_backends[ACCOUNT][REGION].platform_endpoints.values():
         for message_id, message in endpoint.messages.items():
-            note = store.get(message_id) or {}
+            note = store.message_status(message_id) or {}
             items.append(
                 {
                     "channel": "push",

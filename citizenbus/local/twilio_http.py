@@ -20,6 +20,8 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
+from functions.platform.clock import iso_ms
+
 TWILIO_API = "https://api.twilio.com"
 
 
@@ -82,7 +84,7 @@ class RecordingHttpClient(HttpClient):  # type: ignore[misc]
                 {
                     **message,
                     "status_callback": form.get("StatusCallback"),
-                    "sent_at": now.isoformat(),
+                    "sent_at": iso_ms(now),
                 }
             )
         return Response(201, json.dumps(message))

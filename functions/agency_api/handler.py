@@ -16,8 +16,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.agency_api.models import StatusUpdateBody, SubscriptionBody
-from functions.domain.agencies.keys import AuditLog, authenticate
-from functions.domain.agencies.subscriptions import SubscriptionStore, UnsafeUrl, check_url
+from functions.domain.agencies.keys import authenticate
+from functions.domain.agencies.store import AuditLog, SubscriptionStore
+from functions.domain.agencies.urls import UnsafeUrl, check_url
 from functions.domain.requests.events import request_event
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import Conflict, RequestStore

@@ -21,18 +21,17 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.citizens.notifications import NotificationStore
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Message, Skip, plan, render
 from functions.platform import process
+from functions.platform.dedup_store import DedupStore
 from functions.platform.observability import NAMESPACE, logger, metrics
 from functions.platform.settings import get_settings
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
@@ -74,11 +73,10 @@ def send(message: Message, record: dict[str, Any]) -> str:
 @process.once
 def _notify_once() -> Any:
     """``notify`` behind Powertools idempotency (built on first use: its client is not free)."""
-    persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table, key_attr="id", expiry_attr="expiration"
-    )
     return idempotent_function(
-        data_keyword_argument="event", config=idempotency, persistence_store=persistence
+        data_keyword_argument="event",
+        config=idempotency,
+        persistence_store=DedupStore().powertools_layer(),
     )(notify)
 
 
@@ -117,7 +115,7 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
         )
         return {"failed": str(exc)}
     try:
-        NotificationStore().record(
+        CitizenStore().record_sent(
             provider_id,
             reference=record["reference"],
             event_id=event["id"],
@@ -162,8 +160,8 @@ def record_journey(event: dict[str, Any], record: dict[str, Any]) -> None:
 
 def fallback(provider_id: str) -> dict[str, Any]:
     """An SMS that could not be delivered: send the same text by e-mail, once."""
-    notifications = NotificationStore()
-    notification = notifications.get(provider_id)
+    citizens = CitizenStore()
+    notification = citizens.message_status(provider_id)
     if notification is None or notification["channel"] != "sms":
         return {"skipped": "unknown notification"}
     record = RequestStore().get(notification["reference"])
@@ -172,15 +170,15 @@ def fallback(provider_id: str) -> dict[str, Any]:
     )
     if record is None or not email:
         return {"skipped": "no e-mail address"}
-    if not notifications.claim_fallback(provider_id):
+    if not citizens.claim_fallback(provider_id):
         return {"skipped": "fallback already sent"}
     subject, body = render(notification["kind"], record.get("language", "sv"), record, None)
     try:
         message_id = senders.send_email(email, subject, body, record["reference"])
     except senders.SendFailed:
-        notifications.release_fallback(provider_id)
+        citizens.release_fallback(provider_id)
         raise
-    notifications.record(
+    citizens.record_sent(
         message_id,
         reference=record["reference"],
         event_id=notification["event_id"],

@@ -26,7 +26,7 @@ from functions.domain.open_data import open311
 from functions.domain.open_data.open311 import Open311Error
 from functions.domain.requests.intake import InvalidRequest, file_request
 from functions.domain.requests.reference import is_valid
-from functions.domain.requests.window import RequestIndex
+from functions.domain.requests.store import RequestStore
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import FORM, content_type, form_body
@@ -173,14 +173,14 @@ def get_request(request: str) -> Response[str]:
 def get_token(token: str) -> Response[str]:
     value, fmt = open311.split_format(token)
     reference = open311.reference_of(value)
-    if reference is None or RequestIndex().get(reference) is None:
+    if reference is None or RequestStore().get(reference) is None:
         raise Open311Error(404, f"token: {value} not found")
     data = [o311.Token(service_request_id=reference, token=value)]
     return answer(fmt, data, "service_requests", "request")
 
 
 def _public_by_ids(ids: list[str], catalog: Catalog, lang: str) -> list[Any]:
-    store = RequestIndex()
+    store = RequestStore()
     found = []
     for reference in dict.fromkeys(ids):
         record = store.get(reference) if is_valid(reference) else None
@@ -207,7 +207,7 @@ def _search(catalog: Catalog, lang: str) -> list[Any]:
     )
     records: Iterator[dict[str, Any]] = (
         r
-        for r in RequestIndex().submitted_between(start, end, codes, wanted)
+        for r in RequestStore().submitted_between(start, end, codes, wanted)
         if catalog.service(r["service_code"])
     )
     chosen = islice(records, (page - 1) * size, page * size)

@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.domain.citizens.notifications import FAILED, request_fallback
 from functions.domain.citizens.phone import caller
 from functions.domain.citizens.store import CitizenStore
-from functions.platform import aws
 from functions.platform.catalog import get_catalog
+from functions.platform.dedup_store import DedupStore
 from functions.platform.errors import ApiError
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
@@ -118,7 +118,6 @@ def once(citizen: str, message_sid: str, compute: Callable[[], str], context: La
     deduplicated on the MessageSid, so that cannot file twice).
     """
     from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
@@ -127,9 +126,7 @@ def once(citizen: str, message_sid: str, compute: Callable[[], str], context: La
     )
 
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=aws.dynamodb()
-    )
+    persistence = DedupStore().powertools_layer()
     config = IdempotencyConfig(
         event_key_jmespath="[citizen, sid]",
         expires_after_seconds=settings.dedup_ttl_days * 24 * 3600,

@@ -23,13 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.domain.agencies.routing import delivery_dlq, delivery_queue
-from functions.domain.agencies.subscriptions import (
-    Subscription,
-    SubscriptionStore,
-    UnsafeUrl,
-    check_url,
-)
+from functions.domain.agencies.store import Subscription, SubscriptionStore
+from functions.domain.agencies.urls import UnsafeUrl, check_url
 from functions.platform import aws
+from functions.platform.dedup_store import DedupStore
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
 
@@ -103,6 +100,7 @@ class Deliverer:
     def __init__(self, subscriptions: SubscriptionStore | None = None) -> None:
         self.settings = get_settings()
         self.subscriptions = subscriptions or SubscriptionStore()
+        self.dedup = DedupStore()
         self._cache: dict[str, Subscription | None] = {}
         self._down: set[str] = set()  # agencies whose receiver failed in this batch
 
@@ -144,23 +142,11 @@ class Deliverer:
         self._down.add(agency)
         raise DeliveryFailed(f"receiver answered {status or 'no response'}")
 
-    def _key(self, agency: str, event_id: str) -> dict[str, Any]:
-        return {"id": {"S": f"webhook#{agency}#{event_id}"}}
-
     def _delivered(self, agency: str, event_id: str) -> bool:
-        item = aws.dynamodb().get_item(
-            TableName=self.settings.idempotency_table,
-            Key=self._key(agency, event_id),
-            ConsistentRead=True,
-        )
-        return "Item" in item
+        return self.dedup.seen(f"webhook#{agency}#{event_id}")
 
     def _remember(self, agency: str, event_id: str) -> None:
-        expiration = int(time.time()) + DELIVERED_TTL_SECONDS
-        aws.dynamodb().put_item(
-            TableName=self.settings.idempotency_table,
-            Item={**self._key(agency, event_id), "expiration": {"N": str(expiration)}},
-        )
+        self.dedup.remember(f"webhook#{agency}#{event_id}", DELIVERED_TTL_SECONDS)
 
 
 def backoff_seconds(receive_count: int) -> int:

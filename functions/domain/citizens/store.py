@@ -13,18 +13,18 @@ number or e-mail address):
 ``conversation#<key>``                 an unfinished SMS (``sms``) or call (``call#<CallSid>``)
 =====================================  ===================================================
 
-Outbound SMS delivery statuses sit under ``pk = message#<MessageSid>``, ``sk = status``, so the
-notifier can match Twilio's status callbacks to what it sent.
+What the bus sent sits under ``pk = message#<provider id>``, ``sk = status``: the notifier
+records what it sent (reference, event, channel, template), Twilio's status callbacks how far
+the message got, and the e-mail fallback is claimed there once.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.platform import aws
+from functions.platform import aws, clock
 from functions.platform.dynamo import from_item, to_item
 from functions.platform.settings import get_settings
 
@@ -50,10 +50,6 @@ MESSAGE_STATUS_RANK = {
 }
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class CitizenStore:
     """Consent, preferences, conversation state and message statuses, by citizen id."""
 
@@ -74,7 +70,7 @@ class CitizenStore:
     # -- consent ---------------------------------------------------------------------------
     def set_consent(self, citizen: str, channel: str, opted_in: bool, source: str) -> None:
         """Record a consent change: the current state and an audit entry, in one transaction."""
-        at = _now_iso()
+        at = clock.iso_ms()
         entry = {"citizen": citizen, "channel": channel, "opted_in": opted_in, "source": source}
         self.client.transact_write_items(
             TransactItems=[
@@ -142,7 +138,7 @@ class CitizenStore:
                     **preferences,
                     "pk": citizen,
                     "sk": "preferences",
-                    "updated_at": _now_iso(),
+                    "updated_at": clock.iso_ms(),
                     "expires_at": int(time.time()) + retention,
                 }
             ),
@@ -193,7 +189,7 @@ class CitizenStore:
         """
         client = self.client
         key = {"pk": {"S": f"message#{message_sid}"}, "sk": {"S": "status"}}
-        at = _now_iso()
+        at = clock.iso_ms()
         values: dict[str, Any] = {
             ":at": {"S": at},
             ":ttl": {"N": str(int(time.time()) + MESSAGE_TTL_SECONDS)},
@@ -237,3 +233,65 @@ class CitizenStore:
         if item is None:
             return None
         return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+    # -- notifications the bus sent (the same message items) ---------------------------------
+    @staticmethod
+    def _message_key(provider_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"message#{provider_id}"}, "sk": {"S": "status"}}
+
+    def record_sent(
+        self,
+        provider_id: str,
+        *,
+        reference: str,
+        event_id: str,
+        channel: str,
+        kind: str,
+        citizen: str,
+    ) -> None:
+        """Remember a sent notification (a status callback may already have created the item)."""
+        values = to_item(
+            {
+                ":reference": reference,
+                ":event": event_id,
+                ":channel": channel,
+                ":kind": kind,
+                ":citizen": citizen,
+                ":sent": clock.iso_ms(),
+                ":ttl": int(time.time()) + MESSAGE_TTL_SECONDS,
+            }
+        )
+        self.client.update_item(
+            TableName=self.table,
+            Key=self._message_key(provider_id),
+            UpdateExpression=(
+                "SET #ref = :reference, event_id = :event, channel = :channel, kind = :kind,"
+                " citizen = :citizen, sent_at = :sent, expires_at = :ttl"
+            ),
+            ExpressionAttributeNames={"#ref": "reference"},
+            ExpressionAttributeValues=values,
+        )
+
+    def claim_fallback(self, provider_id: str) -> bool:
+        """True exactly once per notification: the caller may send the fallback."""
+        client = self.client
+        try:
+            client.update_item(
+                TableName=self.table,
+                Key=self._message_key(provider_id),
+                UpdateExpression="SET fallback_at = :t",
+                ConditionExpression="attribute_exists(#ref) AND attribute_not_exists(fallback_at)",
+                ExpressionAttributeNames={"#ref": "reference"},
+                ExpressionAttributeValues={":t": {"S": clock.iso_ms()}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_fallback(self, provider_id: str) -> None:
+        """The fallback could not be sent: let a retry claim it again."""
+        self.client.update_item(
+            TableName=self.table,
+            Key=self._message_key(provider_id),
+            UpdateExpression="REMOVE fallback_at",
+        )

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.domain.requests.window import RequestIndex, iso
+from functions.domain.requests.store import RequestStore
 from functions.platform import aws
+from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
 from schemas.open311 import Stats, StatsRow
@@ -123,7 +124,7 @@ def current(now: datetime | None = None) -> Stats:
     start = (now - timedelta(days=settings.open_data_days)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    records = RequestIndex().submitted_between(start, now)
+    records = RequestStore().submitted_between(start, now)
     return compute(records, start, now, settings.open_data_suppression, now)
 
 

@@ -1,4 +1,4 @@
-"""The only code that touches the requests, outbox and idempotency tables.
+"""The requests and outbox tables (and intake's message ids, in the same transaction).
 
 A request and the event announcing it are written in one DynamoDB transaction together with
 the channel's message id, so the store and the bus cannot drift apart and a retried message
@@ -7,13 +7,17 @@ cannot file a second request. The outbox table's stream feeds the outbox publish
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.platform import aws
+from functions.platform import aws, clock
+from functions.platform.dedup_store import DedupStore
 from functions.platform.dynamo import from_item, to_item
 from functions.platform.settings import get_settings
 
@@ -50,6 +54,16 @@ def outbox_item(event: dict[str, Any], now: int) -> dict[str, Any]:
     )
 
 
+def months(start: datetime, end: datetime) -> list[str]:
+    """The ``YYYY-MM`` partitions from ``end`` back to ``start`` (newest first)."""
+    out: list[str] = []
+    year, month = end.year, end.month
+    while (year, month) >= (start.year, start.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out
+
+
 class RequestStore:
     """Requests with their outbox entries and channel message ids."""
 
@@ -58,7 +72,7 @@ class RequestStore:
         self._client = client
         self.requests_table = settings.requests_table
         self.outbox_table = settings.outbox_table
-        self.idempotency_table = settings.idempotency_table
+        self.dedup = DedupStore(client)
         self.dedup_ttl = settings.dedup_ttl_days * 24 * 3600
 
     @property
@@ -85,32 +99,15 @@ class RequestStore:
             {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}},
         ]
         if dedup_key:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.idempotency_table,
-                        "Item": to_item(
-                            {
-                                "id": dedup_key,
-                                "reference": record["reference"],
-                                "expiration": now + self.dedup_ttl,
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(id)",
-                    }
-                }
-            )
+            reference = record["reference"]
+            items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, reference=reference))
         reasons = self._transact(items)
         if reasons is None:
             return Created(record["reference"], created=True)
         if dedup_key and reasons[2] == "ConditionalCheckFailed":
-            existing = self.client.get_item(
-                TableName=self.idempotency_table,
-                Key={"id": {"S": dedup_key}},
-                ConsistentRead=True,
-            ).get("Item")
+            existing = self.dedup.get(dedup_key)
             if existing:
-                return Created(existing["reference"]["S"], created=False)
+                return Created(str(existing["reference"]), created=False)
         if reasons[0] == "ConditionalCheckFailed":
             raise ReferenceTaken(record["reference"])
         raise RuntimeError(f"transaction cancelled: {reasons}")
@@ -249,3 +246,59 @@ class RequestStore:
             Limit=limit,
         )
         return [from_item(i) for i in response.get("Items", [])]
+
+    # -- open data: requests in a time window -----------------------------------------------
+    def _window_query(
+        self, index: str, key: str, value: str, start: str, end: str, statuses: Iterable[str]
+    ) -> Iterator[dict[str, Any]]:
+        wanted = sorted(set(statuses))
+        args: dict[str, Any] = {
+            "TableName": self.requests_table,
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :k AND submitted_at BETWEEN :start AND :end",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {
+                ":k": {"S": value},
+                ":start": {"S": start},
+                ":end": {"S": end},
+            },
+            "ScanIndexForward": False,
+        }
+        if wanted:
+            args["FilterExpression"] = "#s IN (" + ", ".join(f":s{i}" for i in range(len(wanted)))
+            args["FilterExpression"] += ")"
+            args["ExpressionAttributeNames"]["#s"] = "status"
+            args["ExpressionAttributeValues"] |= {f":s{i}": {"S": s} for i, s in enumerate(wanted)}
+        while True:
+            response = self.client.query(**args)
+            for item in response.get("Items", []):
+                yield from_item(item)
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            args["ExclusiveStartKey"] = last
+
+    def submitted_between(
+        self,
+        start: datetime,
+        end: datetime,
+        service_codes: Iterable[str] = (),
+        statuses: Iterable[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        """Requests submitted in ``[start, end]``, newest first, lazily read.
+
+        The ``by-month`` and ``by-service`` indexes are sorted by ``submitted_at``; a window is
+        read newest first, one month (or service) partition after another, so a page never
+        reads more than it skips plus what it returns.
+        """
+        lo, hi = clock.iso(start), clock.iso(end)
+        statuses = tuple(statuses)
+        codes = sorted(set(service_codes))
+        if codes:
+            streams = [
+                self._window_query("by-service", "service_code", c, lo, hi, statuses) for c in codes
+            ]
+            yield from heapq.merge(*streams, key=lambda r: r["submitted_at"], reverse=True)
+            return
+        for month in months(start, end):
+            yield from self._window_query("by-month", "submitted_month", month, lo, hi, statuses)

@@ -1,36 +1,21 @@
-"""Agencies' webhook subscriptions: where to POST their events, which types, which secret.
-
-One subscription per agency (``PUT`` replaces it and rotates the secret). The URL must be
-HTTPS and resolve only to public addresses, so the bus cannot be pointed at its own network
-(private, loopback, link-local, reserved addresses are refused); in local mode
-``http://127.0.0.1``/``localhost`` is allowed too so a developer can receive on their laptop.
-"""
+"""The agencies' tables: webhook subscriptions and the audit log of their reads."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import ipaddress
 import secrets
-import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from functions.platform import aws
+from functions.platform import aws, clock
 from functions.platform.dynamo import from_item, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-class UnsafeUrl(ValueError):
-    """The webhook URL may not be used; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -48,47 +33,8 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise UnsafeUrl("the host name does not resolve") from exc
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
-def check_url(url: str, *, local: bool | None = None) -> str:
-    """Refuse a webhook URL the bus must not call; returns it normalised.
-
-    Checked when an agency subscribes and again before every delivery (a name may resolve
-    elsewhere later).
-    """
-    local = get_settings().local if local is None else local
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise UnsafeUrl("not a valid URL") from exc
-    host = (parts.hostname or "").lower()
-    if not host or parts.scheme not in ("http", "https"):
-        raise UnsafeUrl("the URL must be https://host/path")
-    if parts.username or parts.password:
-        raise UnsafeUrl("the URL may not carry credentials")
-    loopback = local and host in LOOPBACK_NAMES
-    if parts.scheme != "https" and not loopback:
-        raise UnsafeUrl("the URL must use https")
-    if not loopback:
-        for address in _addresses(host, port or 443):
-            if not address.is_global or address.is_multicast:
-                raise UnsafeUrl("the URL must point at a public address")
-    return parts.geturl()
-
-
 class SubscriptionStore:
-    """The only code that touches the subscriptions table."""
+    """Webhook subscriptions: one per agency; ``PUT`` replaces it and rotates the secret."""
 
     def __init__(self, client: DynamoDBClient | None = None) -> None:
         self._client = client
@@ -100,7 +46,7 @@ class SubscriptionStore:
 
     def put(self, agency: str, url: str, types: Sequence[str]) -> Subscription:
         """Subscribe (or re-subscribe) ``agency``; a fresh secret every time."""
-        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        now = clock.iso()
         sub = Subscription(agency, url, tuple(types), new_secret())
         item = {
             "agency": agency,
@@ -143,3 +89,47 @@ class SubscriptionStore:
                     ":s": {"S": secret},
                 },
             )
+
+
+class AuditLog:
+    """Who read which request, when, and which kinds of fields they saw: never the values.
+
+    One item per read, keyed by agency and ``<time>#<id>`` so an agency's reads list in order.
+    """
+
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        self._client = client
+        self.table = get_settings().agency_audit_table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def record(
+        self,
+        agency: str,
+        reference: str,
+        action: str,
+        outcome: str,
+        fields: list[str],
+        request_id: str,
+        source_ip: str,
+    ) -> None:
+        at = clock.iso_ms()
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "agency": agency,
+                    "entry": f"{at}#{uuid.uuid4().hex[:12]}",
+                    "at": at,
+                    "by": f"agency:{agency}",
+                    "action": action,
+                    "outcome": outcome,
+                    "reference": reference,
+                    "fields": fields,
+                    "request_id": request_id,
+                    "source_ip": source_ip,
+                }
+            ),
+        )

@@ -1,0 +1,84 @@
+"""The idempotency table: what the bus has seen once and must not act on twice.
+
+Three kinds of item share it, each under its own key prefix and each expiring by DynamoDB TTL
+on ``expiration``: intake's channel message ids (``intake#<channel>#<citizen>#<id>`` → the
+reference it filed, written in the filing's own transaction), delivered webhooks
+(``webhook#<agency>#<event id>``) and Powertools idempotency records (the notifier's, keyed by
+CloudEvent id, which Powertools reads and writes itself).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from functions.platform import aws
+from functions.platform.dynamo import from_item, to_item
+from functions.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DedupStore:
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        self._client = client
+        self.table = get_settings().idempotency_table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def put_new(self, key: str, ttl_seconds: int, **values: Any) -> dict[str, Any]:
+        """A transaction ``Put`` that remembers ``key`` unless it is remembered already."""
+        item = {"id": key, **values, "expiration": int(time.time()) + ttl_seconds}
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        }
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def seen(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def remember(self, key: str, ttl_seconds: int) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item({"id": key, "expiration": int(time.time()) + ttl_seconds}),
+        )
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every item (erasure's sweep for stored replies that hold an erased value)."""
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        while True:
+            page = self.client.scan(**kwargs)
+            for item in page.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def powertools_layer(self) -> Any:
+        """Powertools idempotency's persistence layer on this table (same key and TTL names)."""
+        from aws_lambda_powertools.utilities.idempotency import (  # lazily: only its users pay
+            DynamoDBPersistenceLayer,
+        )
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.table,
+            key_attr="id",
+            expiry_attr="expiration",
+            boto3_client=self.client,
+        )
+
+    def delete(self, key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key={"id": {"S": key}})
