@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions.platform import aws
-from functions.platform.dynamo import from_item, to_item
+from functions.platform.dynamo import from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -58,14 +58,7 @@ class DedupStore:
 
     def items(self) -> Iterator[dict[str, Any]]:
         """Every item (erasure's sweep for stored replies that hold an erased value)."""
-        kwargs: dict[str, Any] = {"TableName": self.table}
-        while True:
-            page = self.client.scan(**kwargs)
-            for item in page.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return pages(self.client.scan, TableName=self.table)
 
     def powertools_layer(self) -> Any:
         """Powertools idempotency's persistence layer on this table (same key and TTL names)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -27,6 +28,17 @@ def to_attr(value: Any) -> dict[str, Any]:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: from_attr(v) for k, v in item.items()}
+
+
+def pages(call: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated ``Query`` or ``Scan`` (``call`` is the client's method)."""
+    while True:
+        page = call(**kwargs)
+        for item in page.get("Items", []):
+            yield from_item(item)
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def from_attr(attr: dict[str, Any]) -> Any:

@@ -20,18 +20,15 @@ Agency audit entries stay (they hold who read which reference when, never a valu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
-from functions.platform import aws
-from functions.platform.dynamo import from_item
-from functions.platform.settings import get_settings
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.store import RequestStore
+from functions.platform import clock
+from functions.platform.dedup_store import DedupStore
 
 ERASED = "erased"  # what ``citizen`` holds on an erased request
 
@@ -58,24 +55,6 @@ class Erasure:
             "dedup_items": self.dedup_items,
             "outbox_items": self.outbox_items,
         }
-
-
-def _scan(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = client.scan(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _query(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = client.query(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _held(contact: dict[str, Any]) -> set[str]:
@@ -120,14 +99,12 @@ def erase(
     phone: str | None = None,
     email: str | None = None,
     citizen: str | None = None,
-    client: DynamoDBClient | None = None,
     now: datetime | None = None,
 ) -> Erasure:
     """Erase the citizen named by ``phone``, ``email`` or ``citizen`` (any of them); idempotent."""
     ids, contacts = subject_ids(phone=phone, email=email, citizen=citizen)
-    client = client or aws.dynamodb()
-    settings = get_settings()
-    at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    requests, citizens, dedup = RequestStore(), CitizenStore(), DedupStore()
+    at = clock.iso(now)
     result = Erasure(citizens=list(ids))
 
     # Requests: by the citizen index, and any whose contact details hold a named value. What
@@ -139,87 +116,48 @@ def erase(
     for _ in range(5):
         for cid in [c for c in ids if c not in queried]:
             queried.add(cid)
-            for item in _query(
-                client,
-                TableName=settings.requests_table,
-                IndexName="by-citizen",
-                KeyConditionExpression="citizen = :c",
-                ExpressionAttributeValues={":c": {"S": cid}},
-            ):
-                found[item["reference"]["S"]] = item
-        for item in _scan(client, TableName=settings.requests_table):
-            contact = from_item(item).get("contact") or {}
-            if _held(contact) & contacts:
-                found[item["reference"]["S"]] = item
-        for item in _scan(
-            client,
-            TableName=settings.citizens_table,
-            FilterExpression="sk = :p",
-            ExpressionAttributeValues={":p": {"S": "preferences"}},
-        ):
-            prefs = from_item(item)
+            found |= {r["reference"]: r for r in requests.all_of_citizen(cid)}
+        found |= {
+            r["reference"]: r
+            for r in requests.with_contact_details()
+            if _held(r.get("contact") or {}) & contacts
+        }
+        for holder, prefs in citizens.all_preferences():
             held = _held({k: prefs.get(k) for k in ("phone", "email")})
-            if held & contacts and prefs["pk"] not in ids:
-                ids.append(prefs["pk"])
+            if held & contacts and holder not in ids:
+                ids.append(holder)
         learned = set(contacts)
-        for item in found.values():
-            learned |= _held(from_item(item).get("contact") or {})
+        for record in found.values():
+            learned |= _held(record.get("contact") or {})
         new_ids = [_contact_id(v) for v in learned - contacts]
         contacts |= learned
         ids += [i for i in new_ids if i not in ids]
         if not new_ids and all(c in queried for c in ids):
             break
     result.citizens = list(ids)
-    for reference, item in found.items():
-        record = from_item(item)
+    for reference, record in found.items():
         values.update(str(v) for v in (record.get("contact") or {}).values() if v)
         values.update(str(v) for v in (record.get("personal") or {}).values() if v)
-        _erase_request(client, settings.requests_table, reference, record, at)
+        history = [
+            {k: v for k, v in entry.items() if k != "note"} for entry in record.get("history") or []
+        ]
+        requests.anonymise(reference, ERASED, public_attributes(record), history, at)
         result.requests += 1
     values |= contacts
 
     # Outbox entries of those requests (their free text; published ones are gone already).
-    for item in _scan(client, TableName=settings.outbox_table, ProjectionExpression="id, subject"):
-        if item.get("subject", {}).get("S") in found:
-            client.delete_item(TableName=settings.outbox_table, Key={"id": item["id"]})
-            result.outbox_items += 1
+    result.outbox_items = requests.delete_waiting_events(set(found))
     values = {v for v in values if len(v) >= 6}  # never sweep on a value too short to be unique
 
     # The citizen store: everything under the ids, and message records naming them.
-    doomed: list[dict[str, Any]] = []
-    for cid in ids:
-        doomed += [
-            {"pk": i["pk"], "sk": i["sk"]}
-            for i in _query(
-                client,
-                TableName=settings.citizens_table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": cid}},
-                ProjectionExpression="pk, sk",
-            )
-        ]
-    id_values = {f":c{n}": {"S": cid} for n, cid in enumerate(ids)}
-    doomed += [
-        {"pk": i["pk"], "sk": i["sk"]}
-        for i in _scan(
-            client,
-            TableName=settings.citizens_table,
-            FilterExpression="citizen IN (" + ", ".join(id_values) + ")",
-            ExpressionAttributeValues=id_values,
-            ProjectionExpression="pk, sk",
-        )
-    ]
-    unique = {(k["pk"]["S"], k["sk"]["S"]): k for k in doomed}
-    for key in unique.values():
-        client.delete_item(TableName=settings.citizens_table, Key=key)
-    result.citizen_items = len(unique)
+    result.citizen_items = citizens.delete_everything_of(ids)
 
     # Dedup items that point to the citizen, and stored replies holding an erased value.
-    for item in _scan(client, TableName=settings.idempotency_table):
-        key = item["id"]["S"]
-        text = json.dumps(from_item(item), ensure_ascii=False, default=str)
+    for item in dedup.items():
+        key = str(item["id"])
+        text = json.dumps(item, ensure_ascii=False, default=str)
         if any(f"#{cid}#" in key for cid in ids) or any(v in text for v in values):
-            client.delete_item(TableName=settings.idempotency_table, Key={"id": item["id"]})
+            dedup.delete(key)
             result.dedup_items += 1
     return result
 
@@ -243,30 +181,3 @@ def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
         elif attr.datatype in ("number", "singlevaluelist"):
             kept[code] = value
     return kept
-
-
-def _erase_request(
-    client: DynamoDBClient, table: str, reference: str, record: dict[str, Any], at: str
-) -> None:
-    from functions.platform.dynamo import to_item
-
-    history = [
-        {k: v for k, v in entry.items() if k != "note"} for entry in record.get("history") or []
-    ]
-    values = {
-        ":erased": ERASED,
-        ":none": "none",
-        ":no": False,
-        ":history": history,
-        ":attributes": public_attributes(record),
-        ":at": at,
-    }
-    client.update_item(
-        TableName=table,
-        Key={"reference": {"S": reference}},
-        UpdateExpression=(
-            "SET citizen = :erased, notify_by = :none, consent = :no, history = :history,"
-            " attributes = :attributes, erased_at = :at REMOVE contact, personal, description"
-        ),
-        ExpressionAttributeValues=to_item(values),
-    )

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions.platform import aws, clock
-from functions.platform.dynamo import from_item, to_item
+from functions.platform.dynamo import from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -119,6 +120,47 @@ class CitizenStore:
             {k: v for k, v in from_item(i).items() if k not in ("pk", "sk")}
             for i in response.get("Items", [])
         ]
+
+    # -- erasure -------------------------------------------------------------------------
+    def all_preferences(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(citizen id, preferences) of everyone (a full scan: erasure only)."""
+        for item in pages(
+            self.client.scan,
+            TableName=self.table,
+            FilterExpression="sk = :p",
+            ExpressionAttributeValues={":p": {"S": "preferences"}},
+        ):
+            yield str(item["pk"]), item
+
+    def delete_everything_of(self, citizens: list[str]) -> int:
+        """Delete every item under these ids and every message record naming them; how many."""
+        keys = [
+            (str(i["pk"]), str(i["sk"]))
+            for cid in citizens
+            for i in pages(
+                self.client.query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": cid}},
+                ProjectionExpression="pk, sk",
+            )
+        ]
+        if citizens:
+            named = {f":c{n}": {"S": cid} for n, cid in enumerate(citizens)}
+            keys += [
+                (str(i["pk"]), str(i["sk"]))
+                for i in pages(
+                    self.client.scan,
+                    TableName=self.table,
+                    FilterExpression="citizen IN (" + ", ".join(named) + ")",
+                    ExpressionAttributeValues=named,
+                    ProjectionExpression="pk, sk",
+                )
+            ]
+        unique = set(keys)
+        for pk, sk in unique:
+            self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+        return len(unique)
 
     # -- preferences -----------------------------------------------------------------------
     def preferences(self, citizen: str) -> dict[str, Any]:

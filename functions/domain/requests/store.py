@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.platform import aws, clock
 from functions.platform.dedup_store import DedupStore
-from functions.platform.dynamo import from_item, to_item
+from functions.platform.dynamo import from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -246,6 +246,63 @@ class RequestStore:
             Limit=limit,
         )
         return [from_item(i) for i in response.get("Items", [])]
+
+    # -- erasure -------------------------------------------------------------------------
+    def all_of_citizen(self, citizen: str) -> Iterator[dict[str, Any]]:
+        """Every request of a citizen id (all pages)."""
+        yield from pages(
+            self.client.query,
+            TableName=self.requests_table,
+            IndexName="by-citizen",
+            KeyConditionExpression="citizen = :c",
+            ExpressionAttributeValues={":c": {"S": citizen}},
+        )
+
+    def with_contact_details(self) -> Iterator[dict[str, Any]]:
+        """Every request that holds contact details (a full scan: erasure only)."""
+        yield from pages(
+            self.client.scan,
+            TableName=self.requests_table,
+            FilterExpression="attribute_exists(contact)",
+        )
+
+    def anonymise(
+        self,
+        reference: str,
+        citizen: str,
+        attributes: dict[str, Any],
+        history: list[dict[str, Any]],
+        at: str,
+    ) -> None:
+        """Keep what open data counts; drop contact details, personal attributes and free text."""
+        values = {
+            ":erased": citizen,
+            ":none": "none",
+            ":no": False,
+            ":history": history,
+            ":attributes": attributes,
+            ":at": at,
+        }
+        self.client.update_item(
+            TableName=self.requests_table,
+            Key={"reference": {"S": reference}},
+            UpdateExpression=(
+                "SET citizen = :erased, notify_by = :none, consent = :no, history = :history,"
+                " attributes = :attributes, erased_at = :at REMOVE contact, personal, description"
+            ),
+            ExpressionAttributeValues=to_item(values),
+        )
+
+    def delete_waiting_events(self, references: set[str]) -> int:
+        """Delete the outbox entries of these requests still waiting; how many went."""
+        deleted = 0
+        for item in pages(
+            self.client.scan, TableName=self.outbox_table, ProjectionExpression="id, subject"
+        ):
+            if item.get("subject") in references:
+                self.client.delete_item(TableName=self.outbox_table, Key={"id": {"S": item["id"]}})
+                deleted += 1
+        return deleted
 
     # -- open data: requests in a time window -----------------------------------------------
     def _window_query(
