@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from functions.domain.requests.intake import InvalidRequest, citizen_view, file_request
+from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.views import citizen_view
 from functions.platform.errors import ApiError
 from functions.platform.http import json_response
 from functions.platform.observability import logger, metrics

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from schemas.event_types import EVENT_TYPES
+
 Auth = Literal["none", "jwt", "agency"]
 
 
@@ -203,11 +205,7 @@ FUNCTIONS: tuple[Function, ...] = (
 AUTHORIZERS: dict[str, str] = {"agency": "agency_authorizer"}
 
 
-NOTIFY_EVENTS = (
-    "org.citizenbus.request.submitted.v1",
-    "org.citizenbus.request.status_changed.v1",
-    "org.citizenbus.request.sla_breached.v1",
-)
+NOTIFY_EVENTS = EVENT_TYPES  # every request event can reach the citizen
 
 FUNCTIONS += (
     Function(

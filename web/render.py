@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from functions.domain.requests.records import Request
 from web.texts import text
 
 if TYPE_CHECKING:
@@ -410,7 +411,7 @@ def _when(at: Any) -> dict[str, str]:
     return {"iso": raw, "shown": f"{shown} UTC" if shown else ""}
 
 
-def status_result(record: dict[str, Any], language: str) -> str:
+def status_result(record: Request, language: str) -> str:
     """One request's status and its history (newest first), for its own citizen."""
     catalog = _catalog()
     t = text(language)

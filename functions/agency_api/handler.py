@@ -8,7 +8,6 @@ never disagree. Another agency's request is a 404, as is one that does not exist
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -19,19 +18,14 @@ from functions.agency_api.models import StatusUpdateBody, SubscriptionBody
 from functions.domain.agencies.keys import authenticate
 from functions.domain.agencies.store import AuditLog, SubscriptionStore
 from functions.domain.agencies.urls import UnsafeUrl, check_url
-from functions.domain.requests.events import request_event
-from functions.domain.requests.reference import is_valid
-from functions.domain.requests.store import Conflict, RequestStore
+from functions.domain.requests.lifecycle import NotFound, Refused, agency_request, change_status
+from functions.domain.requests.views import agency_view, seen_fields, state_view
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, json_response, model_from
 from functions.platform.observability import logger, metrics
-from schemas.event_types import STATUS_CHANGED
-from schemas.lifecycle import Status, can_transition
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
-
-_UPDATE_RETRIES = 3
 
 
 def current_agency() -> str:
@@ -47,61 +41,6 @@ def current_agency() -> str:
     if named and named != agency:  # the authorizer and the handler must agree
         raise ApiError.one(401, "authorization", "a valid agency key is required (Bearer)")
     return agency
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def retention_expiry(closed_at: datetime) -> int:
-    """When a request closed at ``closed_at`` expires: the jurisdiction's retention later."""
-    from datetime import timedelta
-
-    from functions.platform.catalog import get_catalog
-
-    days = get_catalog().jurisdiction.retention_days
-    return int((closed_at + timedelta(days=days)).timestamp())
-
-
-def agency_view(record: dict[str, Any]) -> dict[str, Any]:
-    """The request as its agency sees it: everything the citizen gave, personal data included."""
-    keys = (
-        "reference",
-        "service_code",
-        "agency",
-        "channel",
-        "status",
-        "citizen",
-        "attributes",
-        "description",
-        "contact",
-        "language",
-        "notify_by",
-        "submitted_at",
-        "updated_at",
-        "expected_at",
-        "history",
-        "version",
-    )
-    view = {k: record[k] for k in keys if record.get(k) is not None}
-    view["personal_attributes"] = dict(record.get("personal") or {})
-    return view
-
-
-def state_view(record: dict[str, Any]) -> dict[str, Any]:
-    """The state after a change (no personal data: nothing here needs an audit entry)."""
-    keys = ("reference", "service_code", "agency", "status", "updated_at", "expected_at")
-    return {k: record[k] for k in keys if k in record} | {
-        "history": record.get("history", []),
-        "version": record.get("version"),
-    }
-
-
-def own_request(agency: str, reference: str) -> dict[str, Any] | None:
-    record = RequestStore().get(reference) if is_valid(reference) else None
-    return record if record is not None and record.get("agency") == agency else None
 
 
 def _not_found() -> ApiError:
@@ -125,21 +64,25 @@ def subscribe() -> dict[str, Any]:
 @app.get("/agency/v1/requests/<reference>")
 def read_request(reference: str) -> dict[str, Any]:
     agency = current_agency()
-    record = own_request(agency, reference)
     context = app.current_event.request_context
     audit = AuditLog()
-    if record is None:
+    try:
+        view = agency_view(agency_request(agency, reference))
+    except NotFound:
         audit.record(
             agency, reference, "read", "not_found", [], context.request_id, context.http.source_ip
         )
-        raise _not_found()
-    view = agency_view(record)
-    seen = sorted(
-        [f"contact.{k}" for k in view.get("contact", {})]
-        + [f"personal_attributes.{k}" for k in view["personal_attributes"]]
-    )
+        raise _not_found() from None
     # Audited before the data leaves: no audit entry, no personal data.
-    audit.record(agency, reference, "read", "ok", seen, context.request_id, context.http.source_ip)
+    audit.record(
+        agency,
+        reference,
+        "read",
+        "ok",
+        seen_fields(view),
+        context.request_id,
+        context.http.source_ip,
+    )
     metrics.add_metric(name="AgencyReads", unit="Count", value=1)
     return view
 
@@ -148,44 +91,16 @@ def read_request(reference: str) -> dict[str, Any]:
 def update_status(reference: str) -> Response[Any]:
     agency = current_agency()
     body: StatusUpdateBody = model_from(StatusUpdateBody, json_body(app.current_event))
-    store = RequestStore()
-    for _ in range(_UPDATE_RETRIES):
-        record = own_request(agency, reference)
-        if record is None:
-            raise _not_found()
-        current = Status(record["status"])
-        if not can_transition(current, body.status):
-            raise ApiError.one(
-                409, "status", f"a request cannot go from {current.value} to {body.status.value}"
-            )
-        at = _iso(datetime.now(UTC))
-        changes: dict[str, Any] = {"status": body.status.value, "updated_at": at}
-        if body.expected_at is not None:
-            changes["expected_at"] = _iso(body.expected_at)
-        if body.status.closed:  # retention runs from the close date (DynamoDB TTL)
-            changes["expires_at"] = retention_expiry(datetime.now(UTC))
-        entry = {"status": body.status.value, "at": at, "by": f"agency:{agency}", "note": body.note}
-        entry = {k: v for k, v in entry.items() if v is not None}
-        updated = {
-            **record,
-            **changes,
-            "history": [*record.get("history", []), entry],
-            "version": record["version"] + 1,
-        }
-        event = request_event(
-            STATUS_CHANGED, updated, at, previous_status=current.value, note=body.note
+    try:
+        changed = change_status(
+            agency, reference, body.status, note=body.note, expected_at=body.expected_at
         )
-        try:
-            store.update(reference, record["version"], changes, entry, event)
-        except Conflict:
-            continue  # changed meanwhile: check the transition again on the fresh record
-        logger.info(
-            "status changed",
-            extra={"reference": reference, "from": current.value, "to": body.status.value},
-        )
-        metrics.add_metric(name="StatusChanges", unit="Count", value=1)
-        return json_response(200, state_view(updated))
-    raise ApiError.one(409, "status", "the request changed meanwhile; read it and try again")
+    except NotFound:
+        raise _not_found() from None
+    except Refused as exc:
+        raise ApiError.one(409, "status", str(exc)) from exc
+    metrics.add_metric(name="StatusChanges", unit="Count", value=1)
+    return json_response(200, state_view(changed.record))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

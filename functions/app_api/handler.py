@@ -13,9 +13,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.citizens.identity import pseudonym
-from functions.domain.requests.intake import citizen_view
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
+from functions.domain.requests.views import citizen_view
 from functions.filing import file_and_answer
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, model_from

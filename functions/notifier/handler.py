@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Message, Skip, plan, render
@@ -43,12 +44,12 @@ idempotency = IdempotencyConfig(
 )
 
 
-def outcome(name: str, record: dict[str, Any], channel: str) -> None:
+def outcome(name: str, record: Request, channel: str) -> None:
     journey_metric("NotificationOutcome." + name, 1, MetricUnit.Count, record, channel)
 
 
 def journey_metric(
-    name: str, value: float, unit: MetricUnit, record: dict[str, Any], channel: str
+    name: str, value: float, unit: MetricUnit, record: Request, channel: str
 ) -> None:
     """An EMF metric with the service and channel as dimensions."""
     from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -60,7 +61,7 @@ def journey_metric(
         metric.add_dimension(name="channel", value=channel)
 
 
-def send(message: Message, record: dict[str, Any]) -> str:
+def send(message: Message, record: Request) -> str:
     if message.channel == "sms":
         base = get_settings().public_url
         callback = f"{base.rstrip('/')}/channels/sms/status" if base else None
@@ -139,7 +140,7 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
     return {"sent": provider_id, "channel": decision.channel}
 
 
-def record_journey(event: dict[str, Any], record: dict[str, Any]) -> None:
+def record_journey(event: dict[str, Any], record: Request) -> None:
     """Time to first response, time to resolution and SLA breaches, by service and channel."""
     data = event["data"]
     if event["type"] == SLA_BREACHED:
@@ -165,10 +166,12 @@ def fallback(provider_id: str) -> dict[str, Any]:
     if notification is None or notification["channel"] != "sms":
         return {"skipped": "unknown notification"}
     record = RequestStore().get(notification["reference"])
-    email = (record or {}).get("contact", {}).get("email") or (
-        CitizenStore().preferences(record["citizen"]).get("email") if record else None
-    )
-    if record is None or not email:
+    if record is None:
+        return {"skipped": "no e-mail address"}
+    email = (record.get("contact") or {}).get("email") or citizens.preferences(
+        record["citizen"]
+    ).get("email")
+    if not email:
         return {"skipped": "no e-mail address"}
     if not citizens.claim_fallback(provider_id):
         return {"skipped": "fallback already sent"}

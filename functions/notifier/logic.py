@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from functions.domain.requests.records import Request
 from functions.platform import process
 from functions.platform.catalog import get_catalog
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
@@ -65,7 +66,7 @@ def template_key(event: dict[str, Any]) -> str | None:
     return None
 
 
-def render(key: str, language: str, record: dict[str, Any], note: str | None) -> tuple[str, str]:
+def render(key: str, language: str, record: Request, note: str | None) -> tuple[str, str]:
     """The subject and body for ``key`` in ``language``, filled from the request."""
     texts = templates()
     lang = language if language in texts[key] else "sv"
@@ -86,7 +87,7 @@ def render(key: str, language: str, record: dict[str, Any], note: str | None) ->
     return texts["subject"][lang].format(**values), texts[key][lang].format(**values)
 
 
-def plan(event: dict[str, Any], record: dict[str, Any], citizens: Citizens) -> Message | Skip:
+def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message | Skip:
     """What to send for ``event`` about ``record``, or why nothing is sent."""
     key = template_key(event)
     if key is None:

@@ -25,6 +25,7 @@ from functions.domain.citizens.identity import pseudonym
 from functions.domain.open_data import open311
 from functions.domain.open_data.open311 import Open311Error
 from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.platform.catalog import get_catalog
@@ -205,7 +206,7 @@ def _search(catalog: Catalog, lang: str) -> list[Any]:
     size = open311.positive_int(
         "page_size", _query("page_size"), open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE
     )
-    records: Iterator[dict[str, Any]] = (
+    records: Iterator[Request] = (
         r
         for r in RequestStore().submitted_between(start, end, codes, wanted)
         if catalog.service(r["service_code"])

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from functions.domain.citizens.phone import Caller, own_request, service_name, status_name
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.platform.gsm import strip_symbols, to_gsm7
@@ -213,7 +213,7 @@ class Dialogue:
         return status_line(self.catalog, record, language)
 
 
-def status_line(catalog: Catalog, record: dict[str, Any], language: Language) -> str:
+def status_line(catalog: Catalog, record: Request, language: Language) -> str:
     line = text(
         "status",
         language,

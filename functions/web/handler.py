@@ -130,7 +130,7 @@ def status_lookup() -> Response[Any]:
     metrics.add_metric(name="StatusLookups", unit="Count", value=1)
     if html:
         return html_response(200, render.status_result(record, language))
-    from functions.domain.requests.intake import citizen_view
+    from functions.domain.requests.views import citizen_view
 
     return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
 

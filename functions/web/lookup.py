@@ -7,9 +7,9 @@ cannot be used to learn which references exist.
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone
+from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 
@@ -23,7 +23,7 @@ def _same(a: str | None, b: str | None) -> bool:
     return bool(a and b) and hmac.compare_digest(str(a).encode(), str(b).encode())
 
 
-def contact_matches(record: dict[str, Any], contact: str, region: str) -> bool:
+def contact_matches(record: Request, contact: str, region: str) -> bool:
     """True when ``contact`` is the phone number or e-mail address the request was filed with."""
     stored = record.get("contact") or {}
     contact = contact.strip()
@@ -38,7 +38,7 @@ def contact_matches(record: dict[str, Any], contact: str, region: str) -> bool:
 
 def find_request(
     reference: str, contact: str, region: str, store: RequestStore | None = None
-) -> dict[str, Any] | None:
+) -> Request | None:
     """The request if ``reference`` exists and ``contact`` is its contact detail, else None."""
     reference = clean_reference(reference)
     if not is_valid(reference) or not contact.strip():

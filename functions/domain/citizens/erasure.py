@@ -26,6 +26,7 @@ from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.citizens.store import CitizenStore
+from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.platform import clock
 from functions.platform.dedup_store import DedupStore
@@ -110,7 +111,7 @@ def erase(
     # Requests: by the citizen index, and any whose contact details hold a named value. What
     # the found requests and preferences hold (the e-mail given with a phone number, the app
     # account that saved the number) is the same person's too: follow it until nothing new.
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Request] = {}
     values: set[str] = set()  # everything personal seen, for the idempotency sweep below
     queried: set[str] = set()
     for _ in range(5):
@@ -162,7 +163,7 @@ def erase(
     return result
 
 
-def public_attributes(record: dict[str, Any]) -> dict[str, Any]:
+def public_attributes(record: Request) -> dict[str, Any]:
     """The attributes an erased request keeps: addresses cut to the street, choices and
     numbers; free text goes (it may name anyone)."""
     from functions.domain.open_data.privacy import street_only

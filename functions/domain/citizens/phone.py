@@ -7,9 +7,9 @@ pseudonymous citizen id, and a status look-up only ever finds that citizen's own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
+from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from schemas.catalog import Catalog
@@ -48,7 +48,7 @@ def status_name(status: str, language: str) -> str:
     return names["en" if language == "en" else "sv"]
 
 
-def own_request(reference: str, citizen: str, store: RequestStore | None = None) -> Any:
+def own_request(reference: str, citizen: str, store: RequestStore | None = None) -> Request | None:
     """The citizen's own request with this reference, or None (also for anyone else's)."""
     if not is_valid(reference):
         return None

@@ -14,6 +14,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from functions.domain.open_data.privacy import public_address, public_description, public_text
+from functions.domain.requests.records import Request
 from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
@@ -100,7 +101,7 @@ def service_definition(service: Service, lang: str) -> o311.ServiceDefinition:
     )
 
 
-def public_request(record: dict[str, Any], catalog: Catalog, lang: str) -> o311.ServiceRequest:
+def public_request(record: Request, catalog: Catalog, lang: str) -> o311.ServiceRequest:
     """A stored request as Open311 shows it: nothing personal, the street at most."""
     service = catalog.service(record["service_code"])
     if service is None:  # a service removed from the catalog: publish the bare facts

@@ -14,8 +14,8 @@ Rules (the same for Open311 and the aggregates):
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from functions.domain.requests.records import Request
 from schemas.catalog import Service
 
 REDACTED = "[…]"
@@ -110,7 +110,7 @@ def street_only(address: str | None) -> str | None:
     return street
 
 
-def known_personal_values(record: dict[str, Any]) -> tuple[str, ...]:
+def known_personal_values(record: Request) -> tuple[str, ...]:
     """Every personal value filed with ``record``, to be scrubbed from anything public."""
     contact = record.get("contact") or {}
     values = [str(v) for v in (record.get("personal") or {}).values()]
@@ -118,7 +118,7 @@ def known_personal_values(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(values)
 
 
-def public_text(service: Service, text: str | None, record: dict[str, Any]) -> str | None:
+def public_text(service: Service, text: str | None, record: Request) -> str | None:
     """``text`` if the service publishes free text, scrubbed; otherwise None."""
     if not service.public_description or not text:
         return None
@@ -126,7 +126,7 @@ def public_text(service: Service, text: str | None, record: dict[str, Any]) -> s
     return cleaned or None
 
 
-def public_address(service: Service, record: dict[str, Any]) -> str | None:
+def public_address(service: Service, record: Request) -> str | None:
     """The street of the request's location attribute (never a personal attribute)."""
     attributes = record.get("attributes") or {}
     for attribute in service.attributes:
@@ -137,7 +137,7 @@ def public_address(service: Service, record: dict[str, Any]) -> str | None:
     return None
 
 
-def public_description(service: Service, record: dict[str, Any]) -> str | None:
+def public_description(service: Service, record: Request) -> str | None:
     """The request's free-text description as it may be published (or None)."""
     attributes = record.get("attributes") or {}
     attribute = service.attribute("description")

@@ -16,8 +16,8 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.platform import aws
 from functions.platform.clock import iso
@@ -35,7 +35,7 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def closed_at(record: dict[str, Any]) -> datetime | None:
+def closed_at(record: Request) -> datetime | None:
     """When the request was closed (its first move to a closed status), or None."""
     if Status(record["status"]) not in CLOSED:
         return None
@@ -57,7 +57,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def compute(
-    records: Iterable[dict[str, Any]],
+    records: Iterable[Request],
     start: datetime,
     end: datetime,
     threshold: int,
@@ -65,7 +65,7 @@ def compute(
 ) -> Stats:
     """Aggregate ``records`` into suppressed daily cells."""
     now = now or datetime.now(UTC)
-    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    cells: dict[tuple[str, str, str, str], list[Request]] = defaultdict(list)
     for record in records:
         key = (record["submitted_at"][:10], record["service_code"], record["channel"])
         cells[(*key, record["status"])].append(record)

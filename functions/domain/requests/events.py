@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from functions.domain.requests.records import Request
 from schemas.event_types import EVENT_SOURCE
 
 
-def request_event(
-    event_type: str, record: dict[str, Any], time: str, **extra: Any
-) -> dict[str, Any]:
+def request_event(event_type: str, record: Request, time: str, **extra: Any) -> dict[str, Any]:
     """A CloudEvent (structured mode, as a dict) for ``record``, carrying no personal data.
 
     ``record`` is the stored request; its ``attributes`` hold only what the catalog does not

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
 from functions.domain.requests.events import request_event
+from functions.domain.requests.records import Request
 from functions.domain.requests.reference import new_reference
 from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
 from functions.platform.catalog import get_catalog
@@ -64,7 +64,7 @@ class InvalidRequest(Exception):
 class Filed:
     """The outcome of filing: the stored record, and whether this call created it."""
 
-    record: dict[str, Any]
+    record: Request
     created: bool
 
 
@@ -148,7 +148,7 @@ def build_record(
     citizen: str,
     now: datetime,
     retention_days: int,
-) -> dict[str, Any]:
+) -> Request:
     """The stored request: personal attributes and contact details kept apart from the rest."""
     at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     expected = (now + timedelta(days=service.sla_days)).isoformat(timespec="seconds")
@@ -223,20 +223,3 @@ def file_request(
             continue
         return Filed(original, created=False)
     raise RuntimeError("could not draw a free reference")
-
-
-def citizen_view(record: dict[str, Any]) -> dict[str, Any]:
-    """What the citizen sees of their own request (no internal fields)."""
-    keys = (
-        "reference",
-        "service_code",
-        "agency",
-        "channel",
-        "status",
-        "attributes",
-        "submitted_at",
-        "updated_at",
-        "expected_at",
-        "history",
-    )
-    return {k: record[k] for k in keys if k in record}

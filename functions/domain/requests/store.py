@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from functions.domain.requests.records import Request
 from functions.platform import aws, clock
 from functions.platform.dedup_store import DedupStore
 from functions.platform.dynamo import from_item, pages, to_item
@@ -79,9 +80,7 @@ class RequestStore:
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
-    def create(
-        self, record: dict[str, Any], event: dict[str, Any], dedup_key: str | None
-    ) -> Created:
+    def create(self, record: Request, event: dict[str, Any], dedup_key: str | None) -> Created:
         """Store a new request, its ``submitted`` event and its message id in one transaction.
 
         Raises :class:`ReferenceTaken` when the reference exists (the caller draws a new one).
@@ -91,7 +90,7 @@ class RequestStore:
             {
                 "Put": {
                     "TableName": self.requests_table,
-                    "Item": to_item(record),
+                    "Item": to_item(dict(record)),
                     "ConditionExpression": "attribute_not_exists(#ref)",
                     "ExpressionAttributeNames": {"#ref": "reference"},
                 }
@@ -176,9 +175,9 @@ class RequestStore:
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
-    def overdue(self, now_iso: str, limit: int = 500) -> list[dict[str, Any]]:
+    def overdue(self, now_iso: str, limit: int = 500) -> list[Request]:
         """Requests still marked due whose expected date is before ``now_iso``, oldest first."""
-        items: list[dict[str, Any]] = []
+        items: list[Request] = []
         kwargs: dict[str, Any] = {
             "TableName": self.requests_table,
             "IndexName": "by-due",
@@ -188,7 +187,7 @@ class RequestStore:
         }
         while len(items) < limit:
             response = self.client.query(**kwargs)
-            items += [from_item(i) for i in response.get("Items", [])]
+            items += [_request(from_item(i)) for i in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -229,13 +228,13 @@ class RequestStore:
             ExpressionAttributeNames={"#d": "due"},
         )
 
-    def get(self, reference: str) -> dict[str, Any] | None:
+    def get(self, reference: str) -> Request | None:
         item = self.client.get_item(
             TableName=self.requests_table, Key={"reference": {"S": reference}}, ConsistentRead=True
         ).get("Item")
-        return from_item(item) if item else None
+        return _request(from_item(item)) if item else None
 
-    def list_by_citizen(self, citizen: str, limit: int = 100) -> list[dict[str, Any]]:
+    def list_by_citizen(self, citizen: str, limit: int = 100) -> list[Request]:
         """A citizen's requests, newest first."""
         response = self.client.query(
             TableName=self.requests_table,
@@ -245,25 +244,29 @@ class RequestStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [from_item(i) for i in response.get("Items", [])]
+        return [_request(from_item(i)) for i in response.get("Items", [])]
 
     # -- erasure -------------------------------------------------------------------------
-    def all_of_citizen(self, citizen: str) -> Iterator[dict[str, Any]]:
+    def all_of_citizen(self, citizen: str) -> Iterator[Request]:
         """Every request of a citizen id (all pages)."""
-        yield from pages(
-            self.client.query,
-            TableName=self.requests_table,
-            IndexName="by-citizen",
-            KeyConditionExpression="citizen = :c",
-            ExpressionAttributeValues={":c": {"S": citizen}},
+        yield from _requests(
+            pages(
+                self.client.query,
+                TableName=self.requests_table,
+                IndexName="by-citizen",
+                KeyConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": citizen}},
+            )
         )
 
-    def with_contact_details(self) -> Iterator[dict[str, Any]]:
+    def with_contact_details(self) -> Iterator[Request]:
         """Every request that holds contact details (a full scan: erasure only)."""
-        yield from pages(
-            self.client.scan,
-            TableName=self.requests_table,
-            FilterExpression="attribute_exists(contact)",
+        yield from _requests(
+            pages(
+                self.client.scan,
+                TableName=self.requests_table,
+                FilterExpression="attribute_exists(contact)",
+            )
         )
 
     def anonymise(
@@ -307,7 +310,7 @@ class RequestStore:
     # -- open data: requests in a time window -----------------------------------------------
     def _window_query(
         self, index: str, key: str, value: str, start: str, end: str, statuses: Iterable[str]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Request]:
         wanted = sorted(set(statuses))
         args: dict[str, Any] = {
             "TableName": self.requests_table,
@@ -329,7 +332,7 @@ class RequestStore:
         while True:
             response = self.client.query(**args)
             for item in response.get("Items", []):
-                yield from_item(item)
+                yield _request(from_item(item))
             last = response.get("LastEvaluatedKey")
             if not last:
                 return
@@ -341,7 +344,7 @@ class RequestStore:
         end: datetime,
         service_codes: Iterable[str] = (),
         statuses: Iterable[str] = (),
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Request]:
         """Requests submitted in ``[start, end]``, newest first, lazily read.
 
         The ``by-month`` and ``by-service`` indexes are sorted by ``submitted_at``; a window is
@@ -359,3 +362,12 @@ class RequestStore:
             return
         for month in months(start, end):
             yield from self._window_query("by-month", "submitted_month", month, lo, hi, statuses)
+
+
+def _request(item: dict[str, Any]) -> Request:
+    """A stored item as the typed record (the table holds only what intake wrote)."""
+    return cast("Request", item)
+
+
+def _requests(items: Iterator[dict[str, Any]]) -> Iterator[Request]:
+    return (_request(i) for i in items)
