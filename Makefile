@@ -45,6 +45,7 @@ lint: $(VENV)/.synced
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
 
 format: $(VENV)/.synced
 	$(RUN) ruff format .

@@ -10,187 +10,21 @@ delivery receipt says failed.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.citizens.store import CitizenStore
-from functions.domain.requests.records import Request
-from functions.domain.requests.store import RequestStore
-from functions.notifier import senders
-from functions.notifier.logic import Message, Skip, plan, render
-from functions.platform import process
-from functions.platform.dedup_store import DedupStore
-from functions.platform.observability import NAMESPACE, logger, metrics
-from functions.platform.settings import get_settings
-from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
+from functions.notifier.service import deliver, fallback, idempotency
+from functions.platform.observability import logger, metrics
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-idempotency = IdempotencyConfig(
-    event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=7 * 24 * 3600
-)
-
-
-def outcome(name: str, record: Request, channel: str) -> None:
-    journey_metric("NotificationOutcome." + name, 1, MetricUnit.Count, record, channel)
-
-
-def journey_metric(
-    name: str, value: float, unit: MetricUnit, record: Request, channel: str
-) -> None:
-    """An EMF metric with the service and channel as dimensions."""
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-    if is_metrics_disabled():  # single_metric does not check this itself
-        return
-    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
-        metric.add_dimension(name="service", value=record["service_code"])
-        metric.add_dimension(name="channel", value=channel)
-
-
-def send(message: Message, record: Request) -> str:
-    if message.channel == "sms":
-        base = get_settings().public_url
-        callback = f"{base.rstrip('/')}/channels/sms/status" if base else None
-        return senders.send_sms(message.to, message.body, callback)
-    if message.channel == "email":
-        return senders.send_email(message.to, message.subject, message.body, record["reference"])
-    return senders.send_push(message.to, message.subject, message.body, record["reference"])
-
-
-@process.once
-def _notify_once() -> Any:
-    """``notify`` behind Powertools idempotency (built on first use: its client is not free)."""
-    return idempotent_function(
-        data_keyword_argument="event",
-        config=idempotency,
-        persistence_store=DedupStore().powertools_layer(),
-    )(notify)
-
-
-def deliver(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the citizen about one CloudEvent, once (Powertools idempotency on its id)."""
-    result: dict[str, Any] = _notify_once()(event=event)
-    return result
-
-
-def notify(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the citizen about one CloudEvent."""
-    record = RequestStore().get(event["subject"])
-    if record is None:
-        return {"skipped": "no such request (erased)"}
-    record_journey(event, record)
-    citizens = CitizenStore()
-    decision = plan(event, record, citizens)
-    if isinstance(decision, Skip):
-        outcome("skipped", record, record.get("notify_by") or "none")
-        logger.info(
-            "not notified", extra={"reference": record["reference"], "reason": decision.reason}
-        )
-        return {"skipped": decision.reason}
-    try:
-        provider_id = send(decision, record)
-    except senders.SendFailed as exc:
-        outcome("failed", record, decision.channel)
-        if exc.opted_out:
-            citizens.set_consent(record["citizen"], "sms", False, "twilio:opted-out")
-            return {"skipped": "opted out at the provider"}
-        if exc.retryable:
-            raise  # the message stays on the queue and is retried; idempotency lets it through
-        logger.warning(
-            "notification refused by provider",
-            extra={"reference": record["reference"], "error": str(exc)},
-        )
-        return {"failed": str(exc)}
-    try:
-        CitizenStore().record_sent(
-            provider_id,
-            reference=record["reference"],
-            event_id=event["id"],
-            channel=decision.channel,
-            kind=decision.kind,
-            citizen=record["citizen"],
-        )
-    except Exception:  # sent is sent: a retry now would notify twice; only the receipt is lost
-        logger.exception(
-            "notification sent but not recorded", extra={"reference": record["reference"]}
-        )
-    outcome("sent", record, decision.channel)
-    logger.info(
-        "notified",
-        extra={
-            "reference": record["reference"],
-            "channel": decision.channel,
-            "kind": decision.kind,
-        },
-    )
-    return {"sent": provider_id, "channel": decision.channel}
-
-
-def record_journey(event: dict[str, Any], record: Request) -> None:
-    """Time to first response, time to resolution and SLA breaches, by service and channel."""
-    data = event["data"]
-    if event["type"] == SLA_BREACHED:
-        journey_metric("SlaBreached", 1, MetricUnit.Count, record, record["channel"])
-        return
-    if event["type"] != STATUS_CHANGED:
-        return
-    at = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-    submitted = datetime.fromisoformat(record["submitted_at"].replace("Z", "+00:00"))
-    seconds = (at - submitted).total_seconds()
-    if data.get("previous_status") == "received":
-        journey_metric(
-            "TimeToFirstResponse", seconds, MetricUnit.Seconds, record, record["channel"]
-        )
-    if data["status"] in ("resolved", "rejected"):
-        journey_metric("TimeToResolution", seconds, MetricUnit.Seconds, record, record["channel"])
-
-
-def fallback(provider_id: str) -> dict[str, Any]:
-    """An SMS that could not be delivered: send the same text by e-mail, once."""
-    citizens = CitizenStore()
-    notification = citizens.message_status(provider_id)
-    if notification is None or notification["channel"] != "sms":
-        return {"skipped": "unknown notification"}
-    record = RequestStore().get(notification["reference"])
-    if record is None:
-        return {"skipped": "no e-mail address"}
-    email = (record.get("contact") or {}).get("email") or citizens.preferences(
-        record["citizen"]
-    ).get("email")
-    if not email:
-        return {"skipped": "no e-mail address"}
-    if not citizens.claim_fallback(provider_id):
-        return {"skipped": "fallback already sent"}
-    subject, body = render(notification["kind"], record.get("language", "sv"), record, None)
-    try:
-        message_id = senders.send_email(email, subject, body, record["reference"])
-    except senders.SendFailed:
-        citizens.release_fallback(provider_id)
-        raise
-    citizens.record_sent(
-        message_id,
-        reference=record["reference"],
-        event_id=notification["event_id"],
-        channel="email",
-        kind=notification["kind"],
-        citizen=record["citizen"],
-    )
-    outcome("fallback", record, "email")
-    return {"sent": message_id, "channel": "email"}
 
 
 def handle_record(record: SQSRecord) -> dict[str, Any]:
