@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -23,6 +23,7 @@ help:
 	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
+	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,7 +61,8 @@ schemas: $(VENV)/.synced
 synth: $(VENV)/.synced
 	$(RUN) python -m infra.cdk.app
 
-# Writes bench/report.md and bench/report.json and refreshes the README's Performance figures.
+# Writes bench/report.md and bench/report.json (and the summary between bench markers in
+# README.md, if it has them; the figures now live in docs/performance.md).
 bench: $(VENV)/.synced
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 
@@ -80,3 +82,7 @@ web: $(VENV)/.synced
 soak: $(VENV)/.synced
 	CITIZENBUS_FAULT_REQUESTS=1000 CITIZENBUS_LOAD_REQUESTS=1000 CITIZENBUS_LOAD_SECONDS=900 \
 		$(RUN) pytest tests/reliability -s -o timeout=3600 -p no:logging
+
+# The documentation site: docs/ with MkDocs Material, strict (a broken link or an unlisted page fails).
+docs: $(VENV)/.synced
+	$(RUN) mkdocs build --strict --site-dir site
