@@ -1,7 +1,7 @@
 # ruff: noqa: E501 - Markdown table rows read best one per line
 """``make bench``: measure everything and write ``bench/report.json`` and ``bench/report.md``.
 
-Also refreshes the figures in the README's "Performance" section (between the
+Also refreshes the figures on the docs' performance page (docs/performance.md, between the
 ``bench:begin`` / ``bench:end`` markers). ``--strict`` exits 1 when a budget is missed.
 """
 
