@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,13 +20,15 @@ from functions.domain.requests.store import RequestStore
 from functions.open311.service import (
     answer,
     changeset,
+    checked_catalog,
     file_post,
+    filed_status,
+    install_error_answers,
     post_fields,
+    posted,
     public_by_ids,
     search,
 )
-from functions.platform.catalog import get_catalog
-from functions.platform.errors import ApiError
 from functions.platform.http import FORM, content_type, form_body
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
@@ -37,30 +38,7 @@ from schemas.catalog import Catalog
 app = APIGatewayHttpResolver()
 
 
-def _format_of_path() -> o311.Format:
-    return "xml" if app.current_event.raw_path.lower().endswith(".xml") else "json"
-
-
-def error_answer(exc: Open311Error) -> Response[str]:
-    """An Open311 error array, in the format the path asked for."""
-    logger.info("open311 request refused", extra={"status": exc.status})
-    return answer(_format_of_path(), exc.body(), "errors", "error", exc.status, {})
-
-
-@app.exception_handler(Open311Error)
-def _open311_error(exc: Open311Error) -> Response[str]:
-    return error_answer(exc)
-
-
-@app.exception_handler(ApiError)  # body size/encoding checks of the shared HTTP helpers
-def _api_error(exc: ApiError) -> Response[str]:
-    text = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
-    return error_answer(Open311Error(exc.status, text))
-
-
-@app.not_found
-def _not_found(exc: NotFoundError) -> Response[str]:
-    return error_answer(Open311Error(404, "no such Open311 resource"))
+install_error_answers(app)
 
 
 def _query(name: str) -> str | None:
@@ -69,12 +47,8 @@ def _query(name: str) -> str | None:
     return value if value is None else str(value)
 
 
-def _catalog() -> Catalog:
-    catalog = get_catalog()
-    jurisdiction = _query("jurisdiction_id")
-    if jurisdiction and jurisdiction != catalog.jurisdiction.id:
-        raise Open311Error(404, f"jurisdiction_id: this endpoint serves {catalog.jurisdiction.id}")
-    return catalog
+def _catalog(fields: dict[str, str] | None = None) -> Catalog:
+    return checked_catalog((fields or {}).get("jurisdiction_id") or _query("jurisdiction_id"))
 
 
 def _lang(catalog: Catalog, fields: dict[str, str] | None = None) -> str:
@@ -151,23 +125,10 @@ def post_request(resource: str) -> Response[str]:
         raise Open311Error(401, "api_key: required to file a request")
     if key not in get_settings().open311_api_keys:
         raise Open311Error(403, "api_key: not a valid api_key")
-    catalog = _catalog_from(fields)
+    catalog = _catalog(fields)
     lang = _lang(catalog, fields)
     filed = file_post(fields, attributes, key, catalog, lang, event.headers.get("idempotency-key"))
-    reference = filed.record["reference"]
-    if filed.created:
-        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
-    logger.info("open311 request filed", extra={"reference": reference, "new": filed.created})
-    posted = o311.PostedRequest(service_request_id=reference, token=open311.token_for(reference))
-    return answer(fmt, [posted], "service_requests", "request", 201 if filed.created else 200, {})
-
-
-def _catalog_from(fields: dict[str, str]) -> Catalog:
-    catalog = get_catalog()
-    jurisdiction = fields.get("jurisdiction_id") or _query("jurisdiction_id")
-    if jurisdiction and jurisdiction != catalog.jurisdiction.id:
-        raise Open311Error(404, f"jurisdiction_id: this endpoint serves {catalog.jurisdiction.id}")
-    return catalog
+    return answer(fmt, [posted(filed)], "service_requests", "request", filed_status(filed), {})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,7 +9,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel
 
 from functions.domain.citizens.identity import pseudonym
@@ -19,8 +20,11 @@ from functions.domain.requests.intake import Filed, InvalidRequest, file_request
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
-from functions.platform.errors import pydantic_errors
+from functions.platform.catalog import get_catalog
+from functions.platform.errors import ApiError, pydantic_errors
+from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
+from schemas import open311 as o311
 from schemas.catalog import CATALOG_PATH, Catalog
 from schemas.request import NewRequest
 
@@ -201,3 +205,46 @@ def check_location(fields: dict[str, str]) -> None:
 def validation_text(exc: Exception) -> str:
     errors = pydantic_errors(exc)
     return "; ".join(f"{e['field'].removeprefix('attributes.')}: {e['message']}" for e in errors)
+
+
+def checked_catalog(jurisdiction: str | None) -> Catalog:
+    """The catalog, if ``jurisdiction_id`` (when given) names this endpoint's jurisdiction."""
+    catalog = get_catalog()
+    if jurisdiction and jurisdiction != catalog.jurisdiction.id:
+        raise Open311Error(404, f"jurisdiction_id: this endpoint serves {catalog.jurisdiction.id}")
+    return catalog
+
+
+def posted(filed: Filed) -> o311.PostedRequest:
+    """The answer to a POST: the reference and its token (metrics and a log line on the way)."""
+    reference = filed.record["reference"]
+    if filed.created:
+        metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
+    logger.info("open311 request filed", extra={"reference": reference, "new": filed.created})
+    return o311.PostedRequest(service_request_id=reference, token=open311.token_for(reference))
+
+
+def filed_status(filed: Filed) -> int:
+    return 201 if filed.created else 200
+
+
+def install_error_answers(app: APIGatewayHttpResolver) -> None:
+    """Every error as an Open311 error array, in the format the path asked for."""
+
+    def error_answer(exc: Open311Error) -> Response[str]:
+        logger.info("open311 request refused", extra={"status": exc.status})
+        fmt = "xml" if app.current_event.raw_path.lower().endswith(".xml") else "json"
+        return answer(fmt, exc.body(), "errors", "error", exc.status, {})
+
+    @app.exception_handler(Open311Error)
+    def _open311_error(exc: Open311Error) -> Response[str]:
+        return error_answer(exc)
+
+    @app.exception_handler(ApiError)  # body size/encoding checks of the shared HTTP helpers
+    def _api_error(exc: ApiError) -> Response[str]:
+        text = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+        return error_answer(Open311Error(exc.status, text))
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response[str]:
+        return error_answer(Open311Error(404, "no such Open311 resource"))
