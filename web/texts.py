@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functions.platform.texts import STATUS_NAMES
+
 TEXTS: dict[str, dict[str, str]] = {
     "sv": {
         "skip": "Hoppa till innehållet",
@@ -73,11 +75,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "look_up_another": "Se ett annat ärende",
         "page_not_found": "Sidan finns inte",
         "page_not_found_text": "Kontrollera adressen, eller börja om från startsidan.",
-        "status.received": "Mottaget",
-        "status.in_progress": "Handläggs",
-        "status.needs_info": "Vi behöver mer information",
-        "status.resolved": "Klart",
-        "status.rejected": "Avslaget",
     },
     "en": {
         "skip": "Skip to main content",
@@ -148,13 +145,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "look_up_another": "Check another request",
         "page_not_found": "Page not found",
         "page_not_found_text": "Check the address, or start again from the home page.",
-        "status.received": "Received",
-        "status.in_progress": "Being handled",
-        "status.needs_info": "We need more information",
-        "status.resolved": "Done",
-        "status.rejected": "Rejected",
     },
 }
+
+
+# Status names come from the one list every channel reads (capitalised: they stand alone here).
+for _language, _texts in TEXTS.items():
+    _texts.update(
+        {
+            f"status.{s}": n[_language][:1].upper() + n[_language][1:]
+            for s, n in STATUS_NAMES.items()
+        }
+    )
 
 
 def text(language: str) -> dict[str, str]:

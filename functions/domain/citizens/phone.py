@@ -12,15 +12,10 @@ from functions.domain.citizens.identity import InvalidPhone, normalize_phone, ps
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
+from functions.platform.texts import status_name
 from schemas.catalog import Catalog
 
-STATUS_NAMES: dict[str, dict[str, str]] = {
-    "received": {"sv": "mottaget", "en": "received"},
-    "in_progress": {"sv": "handläggs", "en": "in progress"},
-    "needs_info": {"sv": "vi behöver mer information", "en": "we need more information"},
-    "resolved": {"sv": "klart", "en": "resolved"},
-    "rejected": {"sv": "avslaget", "en": "rejected"},
-}
+__all__ = ["Caller", "caller", "own_request", "service_name", "status_name"]
 
 
 @dataclass(frozen=True)
@@ -41,11 +36,6 @@ def caller(raw_from: str, region: str) -> Caller | None:
     except InvalidPhone:
         return None
     return Caller(phone=phone, citizen=pseudonym("phone", phone))
-
-
-def status_name(status: str, language: str) -> str:
-    names = STATUS_NAMES.get(status, {"sv": status, "en": status})
-    return names["en" if language == "en" else "sv"]
 
 
 def own_request(reference: str, citizen: str, store: RequestStore | None = None) -> Request | None:
