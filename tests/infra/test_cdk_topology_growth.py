@@ -20,7 +20,7 @@ from functions import topology
 from functions.topology import Function, Route, Table
 from infra.cdk import assets
 from infra.cdk.app import Synth, synth
-from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT, RESERVED_CONCURRENCY
+from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT
 from schemas.catalog import load_catalog
 from tests.infra.conftest import Template
 
@@ -263,7 +263,9 @@ def test_environments_get_their_names_and_reserved_concurrency(grown):
         _, props = t.function_of("webhook_delivery")
         reserved = props.get("ReservedConcurrentExecutions")
         assert reserved == (
-            RESERVED_CONCURRENCY["webhook_delivery"] if settings.reserved_concurrency else None
+            topology.function("webhook_delivery").reserved_concurrency
+            if settings.reserved_concurrency
+            else None
         )
     assert "citizenbus-dev-delivery-tax" in {
         p["QueueName"] for p in templates["dev"].of_type("AWS::SQS::Queue").values()
@@ -290,5 +292,5 @@ def test_an_unknown_permission_fails_the_synth(tmp_path, monkeypatch):
         Function("health2", "functions.health.handler.lambda_handler", permissions=("s3:*",)),
     )
     monkeypatch.setattr(topology, "FUNCTIONS", functions)
-    with pytest.raises(ValueError, match="unknown permissions"):
+    with pytest.raises(ValueError, match="unknown permission"):
         synth(("dev",), tmp_path / "out")
