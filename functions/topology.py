@@ -34,9 +34,13 @@ class Function:
     tables: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     buckets: tuple[str, ...] = ()  # S3 buckets the function writes/reads (see BUCKETS)
-    # What the function reaches beyond its tables and event sources, for its IAM role in AWS
-    # (the vocabulary is in infra/cdk/constants.py PERMISSIONS), e.g. "events:put".
+    # What the function reaches beyond its tables, buckets and event sources, for its IAM role
+    # in AWS (the vocabulary is infra/cdk/functions_construct.py PERMISSIONS), e.g. "events:put".
     permissions: tuple[str, ...] = ()
+    # AWS only: Lambda reserved concurrency, where it protects a dependency (an agency's
+    # endpoint, Twilio's API rate), not as a quota grab; None shares the account's pool.
+    # An environment may turn reservations off (infra/cdk/constants.py EnvSettings).
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +151,12 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.webhook_delivery.handler.lambda_handler",
         queues=("citizenbus-delivery-{agency}",),
         tables=("subscriptions", "idempotency"),
+        reserved_concurrency=10,  # protects the agencies' endpoints
     ),
     Function(
         "redrive",
         "functions.redrive.handler.lambda_handler",
+        permissions=("sqs:redrive",),
     ),
     Function(
         "sms",
@@ -159,6 +165,7 @@ FUNCTIONS: tuple[Function, ...] = (
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),
         permissions=("sqs:send:citizenbus-notifier",),  # the e-mail fallback of a failed SMS
+        reserved_concurrency=20,  # protects Twilio's API rate
     ),
     Function(
         "voice",
@@ -166,6 +173,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/channels/voice"),),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),
+        reserved_concurrency=20,  # protects Twilio's API rate
     ),
     Function(
         "open311",
@@ -179,6 +187,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/open311/v2/tokens/{token}"),
         ),
         tables=("requests", "outbox", "idempotency"),
+        permissions=("secret:open311-keys",),
     ),
     Function(
         "open_data",
@@ -191,6 +200,9 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         tables=("requests",),
         buckets=("open-data",),
+        # Kept as constants.py had it, whose reason ("the export must run one at a time") is
+        # the export's, open_data_export since the split: on this reader it caps the API.
+        reserved_concurrency=1,
     ),
     Function(
         "open_data_export",
@@ -214,6 +226,7 @@ FUNCTIONS += (
         subscribes=NOTIFY_EVENTS,
         uses_twilio=True,
         tables=("requests", "citizens", "idempotency"),
+        permissions=("ses:send", "sns:publish"),
     ),
     Function(
         "sla_monitor",

@@ -117,7 +117,7 @@ class ApiConstruct(Construct):
         """One route per topology route; returns route key -> auth kind (for tests/reports)."""
         agency_authorizer: apigw.IHttpRouteAuthorizer | None = None
         authorizer_name = agency_authorizer_name()
-        if authorizer_name in functions:
+        if authorizer_name is not None and authorizer_name in functions:
             agency_authorizer = authorizers.HttpLambdaAuthorizer(
                 "AgencyKey",
                 functions[authorizer_name],
@@ -143,7 +143,8 @@ class ApiConstruct(Construct):
                 elif route.auth == "agency":
                     if agency_authorizer is None:  # never deploy an agency route unprotected
                         raise ValueError(
-                            f"{route.method} {route.path} needs the {authorizer_name} function"
+                            f"{route.method} {route.path} needs the {authorizer_name} function "
+                            '(topology.AUTHORIZERS["agency"])'
                         )
                     authorizer = agency_authorizer
                 else:

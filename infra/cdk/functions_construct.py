@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -14,20 +17,11 @@ from functions import topology
 from functions.domain.agencies.routing import function_queue
 from functions.topology import Function
 from infra.cdk import assets
-from infra.cdk.constants import (
-    AGENCY_AUTHORIZER,
-    DEFAULT_PERMISSIONS,
-    LOCAL_PREFIX,
-    METRICS_NAMESPACE,
-    PERMISSIONS,
-    RESERVED_CONCURRENCY,
-    SERVICE,
-    EnvSettings,
-)
+from infra.cdk.constants import LOCAL_PREFIX, METRICS_NAMESPACE, SERVICE, EnvSettings
 from infra.cdk.data_construct import DataConstruct
 from infra.cdk.nag import REASONS, acknowledge, function_role
 from infra.cdk.queues_construct import QueuesConstruct
-from infra.cdk.secrets_construct import SecretsConstruct
+from infra.cdk.secrets_construct import SECRETS, SecretsConstruct
 from schemas.catalog import Catalog
 
 STREAM_RETRIES = 5
@@ -44,27 +38,34 @@ def expand_queues(names: tuple[str, ...], catalog: Catalog) -> list[str]:
     return out
 
 
-def agency_authorizer_name() -> str:
-    """The function behind routes with auth "agency"."""
-    authorizers: dict[str, str] = getattr(topology, "AUTHORIZERS", {})
-    return authorizers.get("agency", AGENCY_AUTHORIZER)
+def agency_authorizer_name() -> str | None:
+    """The function behind routes with auth "agency" (topology.AUTHORIZERS), if any."""
+    return topology.AUTHORIZERS.get("agency")
 
 
-def effective_permissions(fn: Function) -> tuple[str, ...]:
-    """The topology's permissions plus those its shape implies."""
+def effective_permissions(
+    fn: Function, authorizers: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """The topology's permissions, then those its shape implies (Twilio, authorizer, buckets,
+    the requests table); ``authorizers`` is topology.AUTHORIZERS unless given."""
+    authorizers = topology.AUTHORIZERS if authorizers is None else authorizers
     implied: list[str] = []
     if fn.uses_twilio:
         implied.append("secret:twilio")
-    if fn.name == agency_authorizer_name():
+    if fn.name == authorizers.get("agency"):
         implied.append("secret:agency-keys")
-    implied += DEFAULT_PERMISSIONS.get(fn.name, ())
+    implied += [f"s3:{bucket}" for bucket in fn.buckets]
     if "requests" in fn.tables:
         implied.append("secret:pseudonym")
     return tuple(dict.fromkeys((*fn.permissions, *implied)))
 
 
-def _known(permission: str) -> bool:
-    return permission in PERMISSIONS or permission.startswith("sqs:send:")
+SQS_SEND = "sqs:send:"  # + the local name of a queue a topology function consumes
+
+
+def handles(permission: str) -> bool:
+    """Whether the grant code has a grant for ``permission`` (PERMISSIONS, or sqs:send:...)."""
+    return permission in PERMISSIONS or (permission.startswith(SQS_SEND) and permission != SQS_SEND)
 
 
 class FunctionsConstruct(Construct):
@@ -136,9 +137,6 @@ class FunctionsConstruct(Construct):
         return env
 
     def _function(self, fn: Function) -> lambda_.Function:
-        unknown = [p for p in effective_permissions(fn) if not _known(p)]
-        if unknown:
-            raise ValueError(f"{fn.name}: unknown permissions {unknown}; see constants.PERMISSIONS")
         code_dir = assets.build_function(fn.name)
         self.asset_dirs[fn.name] = str(code_dir)
         log_group = logs.LogGroup(
@@ -160,7 +158,7 @@ class FunctionsConstruct(Construct):
                 resources=[log_group.log_group_arn],
             )
         )
-        reserved = RESERVED_CONCURRENCY.get(fn.name) if self.settings.reserved_concurrency else None
+        reserved = fn.reserved_concurrency if self.settings.reserved_concurrency else None
         function = lambda_.Function(
             self,
             f"Fn-{fn.name}",
@@ -191,59 +189,69 @@ class FunctionsConstruct(Construct):
     def _grant(self, fn: Function, function: lambda_.Function) -> None:
         for name in fn.tables:
             self.data.tables[name].grant_read_write_data(function)
-        stack = Stack.of(self)
         for permission in effective_permissions(fn):
-            if permission in self.secrets.secrets:
-                secret = self.secrets.secrets[permission]
-                secret.grant_read(function)
-                value_env, arn_env = self.secrets.env_names(permission)
-                if value_env:
-                    function.add_environment(value_env, secret.secret_value.unsafe_unwrap())
-                function.add_environment(arn_env, secret.secret_arn)
-            elif permission == "events:put":
-                function.add_to_role_policy(
-                    iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus_arn])
-                )
-            elif permission == "ses:send":
-                function.add_to_role_policy(
-                    iam.PolicyStatement(
-                        actions=["ses:SendEmail", "ses:SendRawEmail"],
-                        resources=[
-                            stack.format_arn(
-                                service="ses",
-                                resource="identity",
-                                resource_name=self.settings.ses_identity,
-                            )
-                        ],
+            grant = PERMISSIONS.get(permission) or (
+                SEND_TO_QUEUE if permission.startswith(SQS_SEND) else None
+            )
+            if grant is None:  # topology_check refused it before any construct was built
+                raise ValueError(f"{fn.name}: no grant for permission {permission!r}")
+            grant.apply(self, function, permission)
+
+    def _read_secret(self, function: lambda_.Function, permission: str) -> None:
+        secret = self.secrets.secrets[permission]
+        secret.grant_read(function)
+        value_env, arn_env = self.secrets.env_names(permission)
+        if value_env:
+            function.add_environment(value_env, secret.secret_value.unsafe_unwrap())
+        function.add_environment(arn_env, secret.secret_arn)
+
+    def _put_events(self, function: lambda_.Function, _permission: str) -> None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus_arn])
+        )
+
+    def _send_email(self, function: lambda_.Function, _permission: str) -> None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="ses",
+                        resource="identity",
+                        resource_name=self.settings.ses_identity,
                     )
-                )
-            elif permission == "sns:publish":
-                function.add_to_role_policy(
-                    iam.PolicyStatement(
-                        actions=["sns:Publish"],
-                        resources=[
-                            stack.format_arn(
-                                service="sns", resource="endpoint/*", resource_name=None
-                            )
-                        ],
+                ],
+            )
+        )
+
+    def _publish_push(self, function: lambda_.Function, _permission: str) -> None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="sns", resource="endpoint/*", resource_name=None
                     )
-                )
-            elif permission == "s3:open-data":
-                self.open_data_bucket.grant_read_write(function)
-                function.add_environment("OPEN_DATA_BUCKET", self.open_data_bucket.bucket_name)
-            elif permission.startswith("sqs:send:"):
-                for name in expand_queues((permission.removeprefix("sqs:send:"),), self.catalog):
-                    queue = self.queues.queue(name)
-                    queue.grant_send_messages(function)
-                    owner = next(
-                        (f.name for f in topology.FUNCTIONS if function_queue(f.name) == name), None
-                    )
-                    if owner:  # e.g. NOTIFIER_QUEUE_URL, as the local bus sets it
-                        function.add_environment(f"{owner.upper()}_QUEUE_URL", queue.queue_url)
-            elif permission == "sqs:redrive":
-                self.redrivers.append(function)
-            else:  # pragma: no cover - _known() refused it already
-                raise ValueError(permission)
+                ],
+            )
+        )
+
+    def _open_data_bucket(self, function: lambda_.Function, _permission: str) -> None:
+        self.open_data_bucket.grant_read_write(function)
+        function.add_environment("OPEN_DATA_BUCKET", self.open_data_bucket.bucket_name)
+
+    def _send_to_queue(self, function: lambda_.Function, permission: str) -> None:
+        for name in expand_queues((permission.removeprefix(SQS_SEND),), self.catalog):
+            queue = self.queues.queue(name)
+            queue.grant_send_messages(function)
+            owner = next(
+                (f.name for f in topology.FUNCTIONS if function_queue(f.name) == name), None
+            )
+            if owner:  # e.g. NOTIFIER_QUEUE_URL, as the local bus sets it
+                function.add_environment(f"{owner.upper()}_QUEUE_URL", queue.queue_url)
+
+    def _redrive(self, function: lambda_.Function, _permission: str) -> None:
+        self.redrivers.append(function)  # granted in grant_redrive, once every queue exists
 
     def grant_redrive(self) -> None:
         """After every queue exists: let the redrive function move DLQ messages back."""
@@ -286,6 +294,44 @@ class FunctionsConstruct(Construct):
                     report_batch_item_failures=True,
                 )
             )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a permission name lets a function do, and the code that grants it."""
+
+    what: str
+    apply: Callable[[FunctionsConstruct, lambda_.Function, str], None]
+
+
+# What ``Function.permissions`` in functions/topology.py may name, each granted on the one
+# resource it names, never on "*". A name without a grant here fails the synth
+# (infra/cdk/topology_check.py), so the vocabulary is exactly what this module can grant.
+PERMISSIONS: dict[str, Grant] = {
+    "events:put": Grant("events:PutEvents on the citizen bus", FunctionsConstruct._put_events),
+    **{
+        name: Grant(f"read the secret: {about}", FunctionsConstruct._read_secret)
+        for name, (_suffix, _value_env, _arn_env, about) in SECRETS.items()
+    },
+    "ses:send": Grant(
+        "send e-mail from the configured SES identity", FunctionsConstruct._send_email
+    ),
+    "sns:publish": Grant(
+        "publish push notifications to SNS platform endpoints", FunctionsConstruct._publish_push
+    ),
+    "s3:open-data": Grant(
+        "read and write the open-data bucket (implied by buckets=('open-data',))",
+        FunctionsConstruct._open_data_bucket,
+    ),
+    "sqs:redrive": Grant(
+        "move messages out of the dead-letter queues back to their sources",
+        FunctionsConstruct._redrive,
+    ),
+}
+# "sqs:send:<queue>": send to a queue that a topology function consumes ("{agency}" expands).
+SEND_TO_QUEUE = Grant(
+    "send to a queue that a function of the topology consumes", FunctionsConstruct._send_to_queue
+)
 
 
 def _retention(days: int) -> logs.RetentionDays:

@@ -17,6 +17,7 @@ from infra.cdk.open_data_construct import OpenDataConstruct
 from infra.cdk.queues_construct import QueuesConstruct
 from infra.cdk.scheduling_construct import SchedulingConstruct
 from infra.cdk.secrets_construct import SecretsConstruct
+from infra.cdk.topology_check import check_topology
 from schemas.catalog import Catalog
 
 
@@ -29,6 +30,7 @@ class CitizenBusStack(Stack):
         catalog: Catalog,
         **kwargs: object,
     ) -> None:
+        check_topology()  # before anything is built: what the topology names must exist
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.settings = settings
         Tags.of(self).add("project", "citizenbus")

@@ -14,6 +14,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
 pytest.importorskip("aws_cdk", reason="the infra dependency group is not installed")
 
 from infra.cdk.app import Synth, synth
+from infra.cdk.constants import ENVIRONMENTS
 
 
 class Template:
@@ -45,6 +46,11 @@ class Template:
 
 
 @pytest.fixture(scope="session")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, Template]:
-    result = synth(("prod",), tmp_path_factory.mktemp("cdk-prod"), stage_assets=False)
-    return result, Template(result.template("prod"))
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Every environment of the app (infra/cdk/constants.py ENVIRONMENTS), as `make synth`."""
+    return synth(tuple(ENVIRONMENTS), tmp_path_factory.mktemp("cdk"), stage_assets=False)
+
+
+@pytest.fixture(scope="session")
+def prod(synthesized: Synth) -> tuple[Synth, Template]:
+    return synthesized, Template(synthesized.template("prod"))

@@ -445,6 +445,7 @@ def test_function_assets_hold_only_their_own_code_and_stay_small(prod):
         present = {p.name for p in (root / "functions").iterdir() if p.is_dir()}
         own = fn.handler.split(".")[1]
         assert own in present, fn.name
+        # the shared layers (functions/platform, functions/domain) and its own folder only
         assert present <= {"platform", "domain", own}, fn.name
         assert not present & others
         assert not (root / "tests").exists() and not (root / "citizenbus").exists()

@@ -1,9 +1,11 @@
 """The CDK app follows the topology: functions, routes, queues, tables and schedules that other
 channels register appear in the template, secured, with no CDK change.
 
-Synthesizes (dev and prod) with a topology that has the shapes the SMS/voice, agency, open-data
-and notification work registers: Twilio routes, agency routes behind a Lambda authorizer,
-per-agency delivery queues, schedules, extra tables and permissions.
+Synthesizes (dev and prod) the real functions/topology.py grown by one table and one function
+that has every shape a new channel can register: a JWT route and an agency route (behind the
+Lambda authorizer), a per-agency queue it consumes, a schedule, Twilio, a bucket, permissions
+(an e-mail grant, a send to the notifier's and to the per-agency delivery queues) and reserved
+concurrency. Everything else is the real registry, so this test cannot drift from it.
 """
 
 from __future__ import annotations
@@ -17,83 +19,40 @@ from pathlib import Path
 import pytest
 
 from functions import topology
+from functions.domain.agencies.routing import agency_queue, function_queue
 from functions.topology import Function, Route, Table
 from infra.cdk import assets
 from infra.cdk.app import Synth, synth
-from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT, RESERVED_CONCURRENCY
+from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT
+from infra.cdk.functions_construct import PERMISSIONS, effective_permissions
 from schemas.catalog import load_catalog
 from tests.infra.conftest import Template
 
-_EXTRA_TABLES = (
-    Table("citizens", key="citizen", sort_key="channel"),
-    Table("subscriptions", key="agency"),
-    Table("audit", key="agency", sort_key="at", ttl="expires_at"),
+NEW_TABLE = Table("permits", key="permit", sort_key="entry", ttl="expires_at")
+NEW_FUNCTION = Function(
+    "permits",
+    "functions.permits.handler.lambda_handler",
+    routes=(
+        Route("GET", "/app/v1/permits/{permit}", "jwt"),
+        Route("POST", "/agency/v1/permits/{permit}/status", "agency"),
+    ),
+    queues=("citizenbus-permits-{agency}",),
+    schedule_minutes=30,
+    uses_twilio=True,
+    tables=("permits", "requests"),
+    buckets=("open-data",),
+    permissions=(
+        "ses:send",
+        "sqs:send:citizenbus-notifier",
+        "sqs:send:citizenbus-delivery-{agency}",
+    ),
+    reserved_concurrency=5,
 )
-_EXTRA_FUNCTIONS = (
-    Function(
-        "sms",
-        "functions.sms.handler.lambda_handler",
-        routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
-        uses_twilio=True,
-        tables=("requests", "outbox", "idempotency", "citizens"),
-    ),
-    Function(
-        "voice",
-        "functions.voice.handler.lambda_handler",
-        routes=(Route("POST", "/channels/voice"), Route("POST", "/channels/voice/{step}")),
-        uses_twilio=True,
-        tables=("requests", "outbox", "idempotency"),
-    ),
-    Function("agency_authorizer", "functions.agency_authorizer.handler.lambda_handler"),
-    Function(
-        "agency_api",
-        "functions.agency_api.handler.lambda_handler",
-        routes=(
-            Route("GET", "/agency/v1/requests/{reference}", "agency"),
-            Route("POST", "/agency/v1/requests/{reference}/status", "agency"),
-            Route("PUT", "/agency/v1/subscriptions", "agency"),
-        ),
-        tables=("requests", "outbox", "subscriptions", "audit"),
-        permissions=("sqs:send:citizenbus-delivery-{agency}",),
-    ),
-    Function(
-        "webhook_delivery",
-        "functions.webhook_delivery.handler.lambda_handler",
-        queues=("citizenbus-delivery-{agency}",),
-        tables=("subscriptions",),
-    ),
-    Function("redrive", "functions.redrive.handler.lambda_handler", permissions=("sqs:redrive",)),
-    Function(
-        "open311",
-        "functions.open311.handler.lambda_handler",
-        routes=(Route("GET", "/open311/v2/{proxy+}"), Route("POST", "/open311/v2/requests.json")),
-        tables=("requests", "outbox", "idempotency"),
-        permissions=("secret:open311-keys",),
-    ),
-    Function(
-        "open_data",
-        "functions.open_data.handler.lambda_handler",
-        schedule_minutes=60,
-        tables=("requests",),
-        permissions=("s3:open-data",),
-    ),
-    Function(
-        "notifier",
-        "functions.notifier.handler.lambda_handler",
-        queues=("citizenbus-notifications",),
-        permissions=("ses:send", "sns:publish"),
-        uses_twilio=True,
-    ),
-)
-# Whatever the real topology already registers (once those branches land) is kept as it is.
-_HAVE_TABLES = {t.name for t in topology.TABLES}
-_HAVE_FUNCTIONS = {f.name for f in topology.FUNCTIONS}
-GROWN_TABLES = (*topology.TABLES, *(t for t in _EXTRA_TABLES if t.name not in _HAVE_TABLES))
-GROWN_FUNCTIONS = (
-    *topology.FUNCTIONS,
-    *(f for f in _EXTRA_FUNCTIONS if f.name not in _HAVE_FUNCTIONS),
-)
-NEW = [f for f in GROWN_FUNCTIONS if f.name not in _HAVE_FUNCTIONS]
+assert NEW_TABLE.name not in {t.name for t in topology.TABLES}
+assert NEW_FUNCTION.name not in {f.name for f in topology.FUNCTIONS}
+GROWN_TABLES = (*topology.TABLES, NEW_TABLE)
+GROWN_FUNCTIONS = (*topology.FUNCTIONS, NEW_FUNCTION)
+NEW = [NEW_FUNCTION]
 
 
 def _fake_repo(root: Path) -> Path:
@@ -141,7 +100,8 @@ def test_agency_routes_sit_behind_the_agency_authorizer_function(grown):
         for r in t.of_type("AWS::ApiGatewayV2::Route").values()
         if r["RouteKey"].split(" ")[1].startswith("/agency/")
     ]
-    assert len(agency_routes) == 3
+    expected = [r for fn in GROWN_FUNCTIONS for r in fn.routes if r.auth == "agency"]
+    assert len(agency_routes) == len(expected) == 4  # the real three and the new one
     for route in agency_routes:
         assert route["AuthorizationType"] == "CUSTOM"
         authorizer = authorizers[route["AuthorizerId"]["Ref"]]
@@ -160,30 +120,37 @@ def test_agency_routes_sit_behind_the_agency_authorizer_function(grown):
     assert "CITIZENBUS_AGENCY_KEYS" not in env
 
 
-def test_per_agency_delivery_queues_feed_their_consumer_with_dlqs(grown):
+@pytest.mark.parametrize("consumer", ["webhook_delivery", NEW_FUNCTION.name])
+def test_per_agency_queues_feed_their_consumer_with_dlqs(grown, consumer):
     _, templates = grown
     t = templates["prod"]
-    consumer, _ = t.function_of("webhook_delivery")
+    logical, _ = t.function_of(consumer)
     mappings = [
         m
         for m in t.of_type("AWS::Lambda::EventSourceMapping").values()
-        if m["FunctionName"] == {"Ref": consumer}
+        if m["FunctionName"] == {"Ref": logical}
     ]
+    (template,) = (q for fn in GROWN_FUNCTIONS if fn.name == consumer for q in fn.queues)
     fed_by = sorted(t.queue_name(m["EventSourceArn"]) for m in mappings)
-    assert fed_by == sorted(f"citizenbus-delivery-{a}" for a in load_catalog().agency_ids())
+    assert fed_by == sorted(template.format(agency=a) for a in load_catalog().agency_ids())
     queues = {p["QueueName"]: p for p in t.of_type("AWS::SQS::Queue").values()}
     for name in fed_by:
         assert t.queue_name(queues[name]["RedrivePolicy"]["deadLetterTargetArn"]) == f"{name}-dlq"
     for m in mappings:
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # each agency's rule fills its delivery queue too (as the local bus does)
+    # each agency's rule fills its delivery queue and the new per-agency queue too (as the
+    # local bus does)
     agencies = set(load_catalog().agency_ids())
     for rule in t.of_type("AWS::Events::Rule").values():
         agency = rule["Name"].removeprefix("citizenbus-to-")
         if agency not in agencies:
             continue  # a subscriber's rule (the notifier), tested in test_cdk.py
         filled = {t.queue_name(target["Arn"]) for target in rule["Targets"]}
-        assert filled == {f"citizenbus-agency-{agency}", f"citizenbus-delivery-{agency}"}
+        assert filled == {
+            agency_queue(agency),
+            f"citizenbus-delivery-{agency}",
+            f"citizenbus-permits-{agency}",
+        }
         assert queues[f"citizenbus-delivery-{agency}"]["RedrivePolicy"]["maxReceiveCount"] == 8
 
 
@@ -227,13 +194,14 @@ def test_new_tables_and_permissions_are_scoped(grown):
     _, templates = grown
     t = templates["prod"]
     tables = {p["TableName"]: p for p in t.of_type("AWS::DynamoDB::Table").values()}
-    citizens = tables["citizenbus-citizens"]
-    spec = next(table for table in GROWN_TABLES if table.name == "citizens")
-    assert {k["KeyType"]: k["AttributeName"] for k in citizens["KeySchema"]} == {
-        "HASH": spec.key,
-        "RANGE": spec.sort_key,
-    }
-    assert citizens["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    for name in ("citizens", NEW_TABLE.name):
+        table = tables[f"citizenbus-{name}"]
+        spec = next(table for table in GROWN_TABLES if table.name == name)
+        assert {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]} == {
+            "HASH": spec.key,
+            "RANGE": spec.sort_key,
+        }
+        assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     statements = {
         logical: p["PolicyDocument"]["Statement"]
         for logical, p in t.of_type("AWS::IAM::Policy").items()
@@ -250,21 +218,41 @@ def test_new_tables_and_permissions_are_scoped(grown):
             )
             if any(a.startswith("s3:") for a in actions):
                 assert "OpenDataBucket" in json.dumps(statement["Resource"])
-    _, props = t.function_of("open_data")
-    assert "OPEN_DATA_BUCKET" in props["Environment"]["Variables"]
+    for name in ("open_data", NEW_FUNCTION.name):
+        _, props = t.function_of(name)
+        assert "OPEN_DATA_BUCKET" in props["Environment"]["Variables"]
+    # the new function sends to the notifier's queue (found by NOTIFIER_QUEUE_URL) and to every
+    # agency's delivery queue, and to no other queue
+    _, props = t.function_of(NEW_FUNCTION.name)
+    assert "NOTIFIER_QUEUE_URL" in props["Environment"]["Variables"]
+    (policy,) = (
+        p
+        for p in t.of_type("AWS::IAM::Policy").values()
+        if p["Roles"] == [{"Ref": props["Role"]["Fn::GetAtt"][0]}]
+    )
+    sent_to = {
+        t.queue_name(statement["Resource"])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in statement["Action"]
+    }
+    assert sent_to == {function_queue("notifier")} | {
+        f"citizenbus-delivery-{a}" for a in load_catalog().agency_ids()
+    }
 
 
 def test_environments_get_their_names_and_reserved_concurrency(grown):
     _, templates = grown
+    assert topology.function("webhook_delivery").reserved_concurrency
     for env, t in templates.items():
         settings = ENVIRONMENTS[env]
         names = {p["QueueName"] for p in t.of_type("AWS::SQS::Queue").values()}
         assert settings.physical("citizenbus-delivery-tax") in names
-        _, props = t.function_of("webhook_delivery")
-        reserved = props.get("ReservedConcurrentExecutions")
-        assert reserved == (
-            RESERVED_CONCURRENCY["webhook_delivery"] if settings.reserved_concurrency else None
-        )
+        for fn in GROWN_FUNCTIONS:  # the topology entry's setting, where the env reserves
+            _, props = t.function_of(fn.name)
+            reserved = props.get("ReservedConcurrentExecutions")
+            assert reserved == (
+                fn.reserved_concurrency if settings.reserved_concurrency else None
+            ), (env, fn.name)
     assert "citizenbus-dev-delivery-tax" in {
         p["QueueName"] for p in templates["dev"].of_type("AWS::SQS::Queue").values()
     }
@@ -290,5 +278,11 @@ def test_an_unknown_permission_fails_the_synth(tmp_path, monkeypatch):
         Function("health2", "functions.health.handler.lambda_handler", permissions=("s3:*",)),
     )
     monkeypatch.setattr(topology, "FUNCTIONS", functions)
-    with pytest.raises(ValueError, match="unknown permissions"):
+    with pytest.raises(ValueError, match="unknown permission 's3:\\*'"):
         synth(("dev",), tmp_path / "out")
+
+
+def test_every_permission_the_app_can_grant_is_granted_in_the_grown_synth(grown):
+    """No name in the vocabulary without a function that exercises its grant code."""
+    used = {p for fn in GROWN_FUNCTIONS for p in effective_permissions(fn)}
+    assert set(PERMISSIONS) <= used
