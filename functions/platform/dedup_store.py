@@ -13,22 +13,17 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from functions.platform import aws
-from functions.platform.dynamo import from_item, pages, to_item
+from functions.platform.dynamo import Store, from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class DedupStore:
+class DedupStore(Store):
     def __init__(self, client: DynamoDBClient | None = None) -> None:
-        self._client = client
+        super().__init__(client)
         self.table = get_settings().idempotency_table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def put_new(self, key: str, ttl_seconds: int, **values: Any) -> dict[str, Any]:
         """A transaction ``Put`` that remembers ``key`` unless it is remembered already."""

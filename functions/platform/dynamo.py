@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from functions.platform import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def to_item(value: dict[str, Any]) -> dict[str, Any]:
@@ -58,3 +63,14 @@ def from_attr(attr: dict[str, Any]) -> Any:
     if kind == "SS":
         return set(value)
     raise TypeError(f"unsupported attribute type {kind}")
+
+
+class Store:
+    """What every store starts from: a DynamoDB client, the process's own unless one is given."""
+
+    def __init__(self, client: DynamoDBClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()

@@ -10,7 +10,6 @@ the delivery status of what the bus sent, for the notifier.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,12 +21,11 @@ from functions.domain.citizens.notifications import FAILED, request_fallback
 from functions.domain.citizens.phone import caller
 from functions.domain.citizens.store import CitizenStore
 from functions.platform.catalog import get_catalog
-from functions.platform.dedup_store import DedupStore
 from functions.platform.errors import ApiError
 from functions.platform.observability import logger, metrics
-from functions.platform.settings import get_settings
 from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
+from functions.sms.replies import once
 from functions.sms.texts import text
 
 app = APIGatewayHttpResolver()
@@ -108,45 +106,6 @@ def status_callback() -> Response[str]:
         extra={"message_sid": sid, "status": status, "error_code": error_code, "moved": moved},
     )
     return twiml(200)
-
-
-def once(citizen: str, message_sid: str, compute: Callable[[], str], context: LambdaContext) -> str:
-    """``compute()`` the first time this citizen's ``MessageSid`` is seen; the same reply after.
-
-    Powertools idempotency on the idempotency table, keyed on citizen and MessageSid. If the
-    first delivery is still being handled, the reply is computed again (filing is itself
-    deduplicated on the MessageSid, so that cannot file twice).
-    """
-    from aws_lambda_powertools.utilities.idempotency import (
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-    )
-
-    settings = get_settings()
-    persistence = DedupStore().powertools_layer()
-    config = IdempotencyConfig(
-        event_key_jmespath="[citizen, sid]",
-        expires_after_seconds=settings.dedup_ttl_days * 24 * 3600,
-    )
-    config.register_lambda_context(context)
-
-    @idempotent_function(
-        data_keyword_argument="message",
-        persistence_store=persistence,
-        config=config,
-        key_prefix="sms-reply",
-    )
-    def handle(message: dict[str, str]) -> dict[str, str]:
-        return {"reply": compute()}
-
-    try:
-        result: dict[str, str] = handle(message={"citizen": citizen, "sid": message_sid})
-    except IdempotencyAlreadyInProgressError:
-        return compute()
-    return result["reply"]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -20,6 +20,7 @@ from functions.domain.requests.reference import is_valid
 from functions.platform.errors import ApiError
 from functions.platform.http import FORM, JSON, content_type, form_body, json_body, json_response
 from functions.platform.observability import logger, metrics
+from functions.web.lookup import answer_lookup
 from web import render
 from web.http import html_response, prefers_html
 from web.texts import text
@@ -93,12 +94,7 @@ def status_form() -> Response[Any]:
 @app.post("/status")
 @app.post("/en/status")
 def status_lookup() -> Response[Any]:
-    from functions.platform.catalog import get_catalog
-    from functions.web.lookup import find_request
-
     event = app.current_event
-    language = _current_language()
-    html = prefers_html(event.headers.get("accept"))
     kind = content_type(event)
     if kind == FORM:
         fields = {k: v[0] for k, v in form_body(event).items()}
@@ -107,32 +103,7 @@ def status_lookup() -> Response[Any]:
         fields = data if isinstance(data, dict) else {}
     else:
         raise ApiError.one(415, "content-type", f"send the look-up as {FORM} or {JSON}")
-    reference = str(fields.get("reference") or "")[:40]
-    contact = str(fields.get("contact") or "")[:254]
-    t = text(language)
-    errors = []
-    if not reference.strip():
-        errors.append({"field": "reference", "message": t["err_reference"]})
-    if not contact.strip():
-        errors.append({"field": "contact", "message": t["err_contact"]})
-    values = {"reference": reference, "contact": contact}
-    if errors:
-        if html:
-            return html_response(400, render.status_form(language, values, errors))
-        return json_response(400, {"errors": errors})
-    region = get_catalog().jurisdiction.phone_region
-    record = find_request(reference, contact, region)
-    logger.info("status looked up", extra={"found": record is not None})
-    if record is None:
-        if html:
-            return html_response(404, render.status_form(language, values, not_found=True))
-        return json_response(404, {"errors": [{"field": "reference", "message": t["not_found"]}]})
-    metrics.add_metric(name="StatusLookups", unit="Count", value=1)
-    if html:
-        return html_response(200, render.status_result(record, language))
-    from functions.domain.requests.views import citizen_view
-
-    return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
+    return answer_lookup(fields, _current_language(), prefers_html(event.headers.get("accept")))
 
 
 @app.get("/static/<name>")

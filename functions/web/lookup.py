@@ -7,11 +7,21 @@ cannot be used to learn which references exist.
 from __future__ import annotations
 
 import hmac
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
+from functions.domain.requests.views import citizen_view
+from functions.platform.catalog import get_catalog
+from functions.platform.http import json_response
+from functions.platform.observability import logger, metrics
+from web import render
+from web.http import html_response
+from web.texts import text
 
 
 def clean_reference(raw: str) -> str:
@@ -47,3 +57,32 @@ def find_request(
     if record is None or not contact_matches(record, contact, region):
         return None
     return record
+
+
+def answer_lookup(fields: dict[str, Any], language: str, html: bool) -> Response[Any]:
+    """``POST /status``: the request if the contact matches, else the same 404 for everyone
+    (an unknown reference and a wrong contact look alike); HTML for browsers, JSON otherwise."""
+    reference = str(fields.get("reference") or "")[:40]
+    contact = str(fields.get("contact") or "")[:254]
+    t = text(language)
+    errors = []
+    if not reference.strip():
+        errors.append({"field": "reference", "message": t["err_reference"]})
+    if not contact.strip():
+        errors.append({"field": "contact", "message": t["err_contact"]})
+    values = {"reference": reference, "contact": contact}
+    if errors:
+        if html:
+            return html_response(400, render.status_form(language, values, errors))
+        return json_response(400, {"errors": errors})
+    region = get_catalog().jurisdiction.phone_region
+    record = find_request(reference, contact, region)
+    logger.info("status looked up", extra={"found": record is not None})
+    if record is None:
+        if html:
+            return html_response(404, render.status_form(language, values, not_found=True))
+        return json_response(404, {"errors": [{"field": "reference", "message": t["not_found"]}]})
+    metrics.add_metric(name="StatusLookups", unit="Count", value=1)
+    if html:
+        return html_response(200, render.status_result(record, language))
+    return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.platform import aws, clock
-from functions.platform.dynamo import from_item, to_item
+from functions.platform import clock
+from functions.platform.dynamo import Store, from_item, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -33,16 +33,12 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-class SubscriptionStore:
+class SubscriptionStore(Store):
     """Webhook subscriptions: one per agency; ``PUT`` replaces it and rotates the secret."""
 
     def __init__(self, client: DynamoDBClient | None = None) -> None:
-        self._client = client
+        super().__init__(client)
         self.table = get_settings().subscriptions_table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def put(self, agency: str, url: str, types: Sequence[str]) -> Subscription:
         """Subscribe (or re-subscribe) ``agency``; a fresh secret every time."""
@@ -91,19 +87,15 @@ class SubscriptionStore:
             )
 
 
-class AuditLog:
+class AuditLog(Store):
     """Who read which request, when, and which kinds of fields they saw: never the values.
 
     One item per read, keyed by agency and ``<time>#<id>`` so an agency's reads list in order.
     """
 
     def __init__(self, client: DynamoDBClient | None = None) -> None:
-        self._client = client
+        super().__init__(client)
         self.table = get_settings().agency_audit_table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def record(
         self,

@@ -25,8 +25,8 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from functions.platform import aws, clock
-from functions.platform.dynamo import from_item, pages, to_item
+from functions.platform import clock
+from functions.platform.dynamo import Store, from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -51,16 +51,12 @@ MESSAGE_STATUS_RANK = {
 }
 
 
-class CitizenStore:
+class CitizenStore(Store):
     """Consent, preferences, conversation state and message statuses, by citizen id."""
 
     def __init__(self, client: DynamoDBClient | None = None) -> None:
-        self._client = client
+        super().__init__(client)
         self.table = get_settings().citizens_table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item = self.client.get_item(

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from functions.domain.requests.records import Request
-from functions.platform import aws, clock
+from functions.platform import clock
 from functions.platform.dedup_store import DedupStore
-from functions.platform.dynamo import from_item, pages, to_item
+from functions.platform.dynamo import Store, from_item, pages, to_item
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -65,20 +65,16 @@ def months(start: datetime, end: datetime) -> list[str]:
     return out
 
 
-class RequestStore:
+class RequestStore(Store):
     """Requests with their outbox entries and channel message ids."""
 
     def __init__(self, client: DynamoDBClient | None = None) -> None:
         settings = get_settings()
-        self._client = client
+        super().__init__(client)
         self.requests_table = settings.requests_table
         self.outbox_table = settings.outbox_table
         self.dedup = DedupStore(client)
         self.dedup_ttl = settings.dedup_ttl_days * 24 * 3600
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def create(self, record: Request, event: dict[str, Any], dedup_key: str | None) -> Created:
         """Store a new request, its ``submitted`` event and its message id in one transaction.
