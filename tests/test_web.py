@@ -306,7 +306,9 @@ def test_the_status_page_shows_the_history_to_the_right_contact(bus: LocalBus) -
     assert "Vi lagar hålet på tisdag." in page.text("main")
     assert "Mottaget" in page.text("main")
     english = Page(look_up(bus, reference, "070-1234567", "/en/status").text)
-    assert english.text("status") == "Being handled"  # the same words as SMS, voice and notifications
+    assert (
+        english.text("status") == "Being handled"
+    )  # the same words as SMS, voice and notifications
     assert response.headers["Cache-Control"] == "no-store"
 
 
