@@ -9,7 +9,7 @@ import boto3
 
 from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
-from functions.outbox_publisher import handler as publisher_handler
+from functions.platform import process
 from functions.platform.bus import EventPublisher
 from schemas.events import RequestEvent
 from tests.conftest import auth, load_event
@@ -108,9 +108,7 @@ def test_a_partial_putevents_failure_is_retried_and_nothing_is_lost_or_doubled(
     bus: LocalBus, monkeypatch: Any
 ) -> None:
     flaky = FlakyEvents(fail_entries=2)
-    monkeypatch.setattr(
-        publisher_handler, "_publisher", EventPublisher(client=flaky, sleep=lambda s: None)
-    )
+    process.inject(event_publisher=EventPublisher(client=flaky, sleep=lambda s: None))
     refs = [
         bus.request(
             "POST",
@@ -130,9 +128,7 @@ def test_when_eventbridge_stays_down_the_stream_retries_then_parks_in_the_dlq(
     bus: LocalBus, monkeypatch: Any
 ) -> None:
     flaky = FlakyEvents(fail_entries=0, fail_calls=10_000)
-    monkeypatch.setattr(
-        publisher_handler, "_publisher", EventPublisher(client=flaky, sleep=lambda s: None)
-    )
+    process.inject(event_publisher=EventPublisher(client=flaky, sleep=lambda s: None))
     bus.request(
         "POST",
         "/eservice/v1/forms/missed-waste-collection",
@@ -150,9 +146,7 @@ def test_when_eventbridge_stays_down_the_stream_retries_then_parks_in_the_dlq(
 
 def test_a_throttled_call_is_retried_within_the_invocation(bus: LocalBus, monkeypatch: Any) -> None:
     flaky = FlakyEvents(fail_entries=0, fail_calls=2)
-    monkeypatch.setattr(
-        publisher_handler, "_publisher", EventPublisher(client=flaky, sleep=lambda s: None)
-    )
+    process.inject(event_publisher=EventPublisher(client=flaky, sleep=lambda s: None))
     ref = bus.request(
         "POST",
         "/eservice/v1/forms/missed-waste-collection",

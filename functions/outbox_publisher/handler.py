@@ -20,7 +20,9 @@ from functions.platform.observability import logger, metrics
 
 @process.once
 def publisher() -> EventPublisher:
-    return EventPublisher()
+    """The bus's publisher (tests inject one whose EventBridge misbehaves)."""
+    injected: EventPublisher | None = process.injected("event_publisher")
+    return injected or EventPublisher()
 
 
 def publish_records(records: list[dict[str, Any]], events_publisher: EventPublisher) -> list[str]:
