@@ -174,7 +174,7 @@ def test_percentile_and_resolution_math() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
     assert percentile([10.0, 20.0], 0.9) == 19.0
     now = datetime(2026, 3, 10, tzinfo=UTC)
-    record = {
+    record: Any = {  # the fields the aggregates read
         "submitted_at": "2026-03-01T10:00:00Z",
         "service_code": "street-damage",
         "channel": "app",
