@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from functions.agency_api.models import StatusUpdateBody, SubscriptionBody
+from schemas.agency import StatusUpdateBody, SubscriptionBody
 from schemas.request import AppRequestBody, ErrorBody, Preferences, RequestView
 
 OUTPUT = Path(__file__).with_name("openapi-citizen.json")

@@ -1,33 +1,11 @@
-"""Bodies of the agency API."""
+"""The agency API's bodies live in :mod:`schemas.agency`, with the other wire models.
+
+Re-exported here only until ``handler.py`` imports them from ``schemas.agency``; then this
+module goes.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from schemas.agency import StatusUpdateBody, SubscriptionBody
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from schemas.events import EventType
-from schemas.lifecycle import Status
-from schemas.request import MAX_TEXT
-
-
-class SubscriptionBody(BaseModel):
-    """``PUT /agency/v1/subscriptions``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    url: Annotated[str, StringConstraints(min_length=8, max_length=2048)]
-    types: list[EventType] = Field(min_length=1, max_length=10)
-
-
-class StatusUpdateBody(BaseModel):
-    """``POST /agency/v1/requests/{reference}/status``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    status: Status
-    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
-    expected_at: datetime | None = Field(
-        None, description="When the agency now expects to close it."
-    )
+__all__ = ["StatusUpdateBody", "SubscriptionBody"]
