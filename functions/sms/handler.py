@@ -39,7 +39,7 @@ UNSUBSCRIBED = "21610"  # Twilio: the recipient has replied STOP to this sender
 
 
 def twiml(status: int, message: str | None = None) -> Response[str]:
-    from twilio.twiml.messaging_response import MessagingResponse
+    from twilio.twiml.messaging_response import MessagingResponse  # noqa: PLC0415 - twilio off the cold start
 
     response = MessagingResponse()
     if message:
@@ -117,11 +117,12 @@ def once(citizen: str, message_sid: str, compute: Callable[[], str], context: La
     first delivery is still being handled, the reply is computed again (filing is itself
     deduplicated on the MessageSid, so that cannot file twice).
     """
-    from aws_lambda_powertools.utilities.idempotency import (
+    # Powertools idempotency (with boto3) on the first text, not at import
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - see above
         IdempotencyAlreadyInProgressError,
     )
 

@@ -17,9 +17,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.requests.reference import is_valid
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import FORM, JSON, content_type, form_body, json_body, json_response
 from functions.platform.observability import logger, metrics
+from functions.web.lookup import find_request
 from web import render
 from web.http import html_response, prefers_html
 from web.texts import text
@@ -59,8 +61,6 @@ def home() -> Response[Any]:
 @app.get("/forms/<service_code>")
 @app.get("/en/forms/<service_code>")
 def service_form(service_code: str) -> Response[Any]:
-    from functions.platform.catalog import get_catalog
-
     language = _current_language()
     service = get_catalog().service(service_code)
     if service is None:
@@ -74,8 +74,6 @@ def service_form(service_code: str) -> Response[Any]:
 @app.get("/en/receipt/<reference>")
 def receipt(reference: str) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
-    from functions.platform.catalog import get_catalog
-
     language = _current_language()
     code = (app.current_event.query_string_parameters or {}).get("service", "")
     service = get_catalog().service(code)
@@ -93,9 +91,6 @@ def status_form() -> Response[Any]:
 @app.post("/status")
 @app.post("/en/status")
 def status_lookup() -> Response[Any]:
-    from functions.platform.catalog import get_catalog
-    from functions.web.lookup import find_request
-
     event = app.current_event
     language = _current_language()
     html = prefers_html(event.headers.get("accept"))
@@ -130,7 +125,7 @@ def status_lookup() -> Response[Any]:
     metrics.add_metric(name="StatusLookups", unit="Count", value=1)
     if html:
         return html_response(200, render.status_result(record, language))
-    from functions.domain.requests.intake import citizen_view
+    from functions.domain.requests.intake import citizen_view  # noqa: PLC0415 - intake loads pydantic, which the pages never need
 
     return json_response(200, citizen_view(record), headers={"Cache-Control": "no-store"})
 

@@ -14,9 +14,10 @@ Rules (the same for Open311 and the aggregates):
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.catalog import Service
+if TYPE_CHECKING:
+    from schemas.catalog import Service
 
 REDACTED = "[…]"
 
