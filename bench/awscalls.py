@@ -13,6 +13,10 @@ from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import boto3
+
+from functions.platform import process
+
 Mode = Literal["count", "record", "replay"]
 
 
@@ -34,10 +38,6 @@ class AwsCalls:
 
     def install(self) -> None:
         """Register on the default boto3 session and drop cached clients so new ones see it."""
-        import boto3
-
-        from functions.platform import process
-
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.events import ROOT, bench_event
+from bench.journey import bench_environment
+from citizenbus.local.aws import provision
+from citizenbus.local.runtime import local_environment
 from functions import topology
+from functions.platform import process
+from functions.platform.settings import get_settings
+from schemas.catalog import load_catalog
 
 CHILD = Path(__file__).resolve().parent / "_child.py"
 BUDGET_RATIO = 1.3
@@ -58,8 +64,12 @@ class _ServiceClock:
 @contextmanager
 def moto_server() -> Iterator[tuple[str, _ServiceClock]]:
     """A moto server on a free loopback port; yields its URL and its service clock."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    # moto's server and werkzeug (~700 ms) only when the cold step runs
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - see above
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
+    from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: PLC0415 - see above
 
     class Quiet(WSGIRequestHandler):
         def log(self, type: str, message: str, *args: Any) -> None:
@@ -78,9 +88,6 @@ def moto_server() -> Iterator[tuple[str, _ServiceClock]]:
 
 def child_env(endpoint: str) -> dict[str, str]:
     """The environment a function runs in during the bench: the local bus's, AWS at ``endpoint``."""
-    from bench.journey import bench_environment
-    from citizenbus.local.runtime import local_environment
-
     env = dict(os.environ)
     env.update(local_environment(bench_environment() | {"AWS_ENDPOINT_URL": endpoint}))
     env["PYTHONPATH"] = str(ROOT)
@@ -90,11 +97,6 @@ def child_env(endpoint: str) -> dict[str, str]:
 
 def provision_at(endpoint: str) -> None:
     """Create the tables, bus, rules and queues on the moto server at ``endpoint``."""
-    from citizenbus.local.aws import provision
-    from functions.platform import process
-    from functions.platform.settings import get_settings
-    from schemas.catalog import load_catalog
-
     saved = dict(os.environ)
     try:
         os.environ.update(child_env(endpoint))

@@ -24,7 +24,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from citizenbus.local.runtime import _scheduler_event
 from functions import topology
 from functions.topology import Function, Route
 
@@ -137,8 +139,6 @@ def sqs_event(body: str, queue: str) -> dict[str, Any]:
 
 
 def scheduler_event(function: str) -> dict[str, Any]:
-    from citizenbus.local.runtime import _scheduler_event
-
     return _scheduler_event(function)
 
 
@@ -196,6 +196,4 @@ def bench_event(fn: Function) -> BenchEvent:
 
 def form_body(fields: dict[str, str]) -> str:
     """A form body as API Gateway hands it over (base64)."""
-    from urllib.parse import urlencode
-
     return base64.b64encode(urlencode(fields).encode()).decode()

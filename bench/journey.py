@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.awscalls import AwsCalls
+from citizenbus.cli import local_token
+from citizenbus.local.runtime import LocalBus
 from functions import topology
 
 PUBLIC_URL = "http://127.0.0.1:8000"
@@ -142,8 +145,6 @@ def _filings(token: str) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 
 def _reference(response: Any) -> str | None:
-    import re
-
     text = response.text
     try:
         data = response.json()
@@ -160,9 +161,6 @@ def _reference(response: Any) -> str | None:
 
 def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Per channel: AWS calls on the synchronous path and in the rest of the journey."""
-    from citizenbus.cli import local_token
-    from citizenbus.local.runtime import LocalBus
-
     env = bench_environment()
     routes = _routes()
     journeys = []

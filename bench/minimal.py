@@ -13,13 +13,18 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+
+import boto3
+import phonenumbers
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -28,16 +33,12 @@ _clients: dict[str, Any] = {}
 
 def _client(service: str) -> Any:
     if service not in _clients:
-        import boto3
-
         _clients[service] = boto3.client(service)  # type: ignore[call-overload]
     return _clients[service]
 
 
 def _catalog() -> dict[str, Any]:
     if "catalog" not in _clients:
-        from pathlib import Path
-
         path = Path(__file__).resolve().parent.parent / "schemas" / "catalog.json"
         _clients["catalog"] = json.loads(path.read_text(encoding="utf-8"))
     data: dict[str, Any] = _clients["catalog"]
@@ -76,8 +77,6 @@ def _file(
     code: str, attributes: dict[str, str], channel: str, citizen: str, key: str | None
 ) -> dict[str, Any]:
     """Check against the catalog and store request + event + message id in one transaction."""
-    import re
-
     service = next((s for s in _catalog()["services"] if s["service_code"] == code), None)
     if service is None:
         return _answer(400, {"errors": [{"field": "service_code", "message": "no such service"}]})
@@ -203,8 +202,6 @@ def eservice_form(event: dict[str, Any], context: Any) -> dict[str, Any]:
     attributes = {k: v for k, v in fields.items() if k not in meta}
     phone = fields.get("phone")
     if phone:
-        import phonenumbers
-
         try:
             number = phonenumbers.parse(phone, "SE")
         except phonenumbers.NumberParseException:

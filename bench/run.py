@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import cold, journey, price, size, throughput, warm
 from bench.events import ROOT
 
 OUT = ROOT / "bench"
@@ -347,8 +348,6 @@ def main(argv: list[str] | None = None) -> int:
         args.samples, args.requests = 3, 60
     warnings.filterwarnings("ignore")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-
-    from bench import cold, journey, price, size, throughput, warm
 
     started = time.perf_counter()
     report: dict[str, Any] = {"machine": machine()}

@@ -19,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
+
 from bench.events import ROOT
 from functions import topology
 
@@ -71,8 +73,6 @@ def function_files(name: str) -> list[tuple[Path, str]]:
 
 
 def _requirements(dist: str) -> list[str]:
-    from packaging.requirements import Requirement
-
     names = []
     for spec in metadata.requires(dist) or []:
         req = Requirement(spec)
@@ -84,8 +84,6 @@ def _requirements(dist: str) -> list[str]:
 
 
 def _closure(roots: Iterable[str]) -> set[str]:
-    from packaging.requirements import Requirement
-
     seen: set[str] = set()
     todo = list(roots)
     while todo:

@@ -21,7 +21,9 @@ from typing import Any
 from bench._child import fresh_event
 from bench.awscalls import AwsCalls
 from bench.events import bench_event
+from bench.journey import bench_environment
 from bench.minimal import REFERENCES
+from citizenbus.local.runtime import LambdaContext, LocalBus
 from functions import topology
 
 BUDGET_RATIO = 2.0
@@ -64,11 +66,7 @@ def measure(
     count: int = 400, seconds: float = 3.0, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Warm CPU per invocation of every function with an event, beside its minimal handler."""
-    from citizenbus.local.runtime import LambdaContext, LocalBus
-
     rows = []
-    from bench.journey import bench_environment
-
     env = bench_environment() | {"POWERTOOLS_METRICS_DISABLED": "false"}
     with LocalBus(env=env, public_url=env["CITIZENBUS_PUBLIC_URL"]) as bus:
         calls = AwsCalls()

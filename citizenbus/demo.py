@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from citizenbus.local.outbox import collect
+from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
+from functions.domain.agencies.routing import agency_queue
 
 CITIZEN = "+46701234567"
 
@@ -26,10 +29,6 @@ def say(step: str, detail: Any = None) -> None:
 
 
 def run_demo() -> int:
-    from citizenbus.local.outbox import collect
-    from citizenbus.local.phone import sms_params, twilio_request
-    from functions.domain.agencies.routing import agency_queue
-
     with LocalBus() as bus:
         text = "GATA Storgatan 1 djupt hål vid busshållplatsen"
         say(f"1. A citizen texts {text!r} from {CITIZEN} (Twilio webhook, signature checked)")

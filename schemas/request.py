@@ -19,7 +19,7 @@ MAX_TEXT = 1000
 
 def _email(value: str) -> str:
     """An e-mail address, checked and normalised (email-validator is imported only when used)."""
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email-validator on the first address only
 
     try:
         return validate_email(value, check_deliverability=False).normalized

@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from schemas.catalog import load_catalog
 from web import render
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "dist"
@@ -31,8 +32,6 @@ API_PATHS = (
 
 def pages() -> dict[str, str]:
     """Every static page by its file path inside the folder."""
-    from schemas.catalog import load_catalog
-
     catalog = load_catalog()
     out: dict[str, str] = {}
     for language in ("sv", "en"):

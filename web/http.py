@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response
 
 HTML = "text/html; charset=utf-8"
 
@@ -57,8 +56,6 @@ def html_response(
     status: int, body: str, headers: dict[str, str] | None = None, *, cache: str = "no-store"
 ) -> Response[Any]:
     """An HTML page with the site's security headers."""
-    from aws_lambda_powertools.event_handler import Response
-
     return Response(
         status_code=status,
         content_type=HTML,
@@ -69,8 +66,6 @@ def html_response(
 
 def redirect(location: str) -> Response[Any]:
     """``303 See Other``: after a form post, the browser GETs ``location``."""
-    from aws_lambda_powertools.event_handler import Response
-
     return Response(
         status_code=303,
         content_type="text/plain; charset=utf-8",

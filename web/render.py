@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.requests.records import Request
+from functions.platform.catalog import get_catalog
 from web.texts import text
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from schemas.catalog import Attribute, Catalog, Service
+    from schemas.catalog import Attribute, Service
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -60,7 +61,7 @@ def receipt_path(language: str, reference: str, service_code: str) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - Jinja2 on the first page only
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -162,14 +163,8 @@ def attribute_field(attr: Attribute, language: str, value: str, error: str) -> F
     )
 
 
-def _catalog() -> Catalog:
-    from functions.platform.catalog import get_catalog
-
-    return get_catalog()
-
-
 def _render(template: str, language: str, **context: Any) -> str:
-    catalog = _catalog()
+    catalog = get_catalog()
     t = text(language)
     return (
         _environment()
@@ -186,7 +181,7 @@ def _render(template: str, language: str, **context: Any) -> str:
 
 def home(language: str) -> str:
     """The start page: every service in the catalog, and the status look-up."""
-    catalog = _catalog()
+    catalog = get_catalog()
     services = [
         {
             "code": s.service_code,
@@ -212,7 +207,7 @@ def service_form(
     submission_id: str = "",
 ) -> str:
     """A service's form; with ``errors`` (``{"field", "message"}``), each next to its field."""
-    from functions.domain.requests.intake import message
+    from functions.domain.requests.intake import message  # noqa: PLC0415 - intake loads pydantic; only the forms need it
 
     values = values or {}
     t = text(language)
@@ -328,7 +323,7 @@ def _ordered(by_field: dict[str, str], service: Service) -> list[tuple[str, str]
 
 def receipt(reference: str, service: Service, language: str) -> str:
     """The receipt after filing: the reference, big and copyable, and what happens next."""
-    catalog = _catalog()
+    catalog = get_catalog()
     agency = next(a for a in catalog.agencies if a.id == service.agency)
     t = text(language)
     return _render(
@@ -413,7 +408,7 @@ def _when(at: Any) -> dict[str, str]:
 
 def status_result(record: Request, language: str) -> str:
     """One request's status and its history (newest first), for its own citizen."""
-    catalog = _catalog()
+    catalog = get_catalog()
     t = text(language)
     service = catalog.service(record.get("service_code", ""))
     history = [

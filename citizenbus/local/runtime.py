@@ -23,10 +23,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import boto3
+import jwt
+from botocore.config import Config
+
 from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
+from citizenbus.local.twilio_http import RecordingHttpClient
 from functions import topology
+from functions.domain.agencies.routing import function_queue
 from functions.platform import aws, process
 from functions.platform.catalog import get_catalog
+from functions.platform.observability import logger
 from functions.platform.settings import get_settings
 
 REGION = "eu-north-1"
@@ -122,8 +129,6 @@ class LocalBus:
         public_url: str | None = None,
         twilio_http: Any = None,
     ) -> None:
-        from citizenbus.local.twilio_http import RecordingHttpClient
-
         self.env = local_environment(env)
         # Twilio's SDK sends through this HTTP client: by default one that records, so nothing
         # leaves the machine and GET /_local/outbox can show what would have been sent.
@@ -144,7 +149,7 @@ class LocalBus:
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> LocalBus:
-        from moto import mock_aws
+        from moto import mock_aws  # noqa: PLC0415 - moto (~500 ms, a dev dependency) once a bus starts
 
         for key, value in self.env.items():
             self._saved_env[key] = os.environ.get(key)
@@ -155,8 +160,6 @@ class LocalBus:
         self._mock = mock_aws()
         self._mock.start()
         self._fresh_process()
-        from functions.platform.observability import logger
-
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
         catalog = get_catalog()
@@ -164,8 +167,6 @@ class LocalBus:
         # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
         for fn in topology.FUNCTIONS:
             if fn.subscribes:
-                from functions.domain.agencies.routing import function_queue
-
                 os.environ[f"{fn.name.upper()}_QUEUE_URL"] = self.queue_urls[
                     function_queue(fn.name)
                 ]
@@ -180,8 +181,6 @@ class LocalBus:
             if fn.stream:
                 self.streams.append(self._stream_state(fn.stream, fn.name))
             if fn.subscribes:
-                from functions.domain.agencies.routing import function_queue
-
                 self.queue_consumers.append((function_queue(fn.name), fn.name))
             for queue in fn.queues:
                 names = (
@@ -308,8 +307,6 @@ class LocalBus:
         return None
 
     def _verify_jwt(self, authorization: str) -> dict[str, Any] | None:
-        import jwt
-
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
@@ -396,9 +393,6 @@ class LocalBus:
         return _StreamState(arn=arn, function=function)
 
     def _streams_client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-
         # Newer botocore aims stream calls at account endpoints that moto does not serve.
         return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
 
@@ -530,7 +524,7 @@ class LocalBus:
     # -- inspection (local only) ----------------------------------------------------------------
     def queue_messages(self, queue: str) -> list[dict[str, Any]]:
         """The bodies waiting in a queue, read without receiving them (moto's own state)."""
-        from moto.sqs.models import sqs_backends
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415 - moto stays off this module's import (see start)
 
         backend = sqs_backends[ACCOUNT][REGION]
         q = backend.queues.get(queue)

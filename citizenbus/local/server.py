@@ -6,7 +6,10 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
+from functions.domain.agencies.routing import agency_queue
+from schemas.catalog import load_catalog
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -75,17 +78,12 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
 
 def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
     """Local-only inspection routes (never deployed): what sits in the agency queues."""
-    from functions.domain.agencies.routing import agency_queue
-    from schemas.catalog import load_catalog
-
     if method != "GET":
         return None
     path = path.split("?", maxsplit=1)[0].rstrip("/")
     agencies = load_catalog().agency_ids()
     body: Any
     if path == "/_local/outbox":
-        from citizenbus.local.outbox import collect
-
         body = collect(bus)
     elif path == "/_local/queues":
         body = {a: len(bus.queue_messages(agency_queue(a))) for a in agencies}

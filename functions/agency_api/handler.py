@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.agency_api.models import StatusUpdateBody, SubscriptionBody
 from functions.domain.agencies.keys import authenticate
 from functions.domain.agencies.store import AuditLog, SubscriptionStore
 from functions.domain.agencies.urls import UnsafeUrl, check_url
@@ -23,6 +22,7 @@ from functions.domain.requests.views import agency_view, seen_fields, state_view
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, json_response, model_from
 from functions.platform.observability import logger, metrics
+from schemas.agency import StatusUpdateBody, SubscriptionBody
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)

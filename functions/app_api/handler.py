@@ -12,15 +12,17 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
+from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.domain.requests.views import citizen_view
 from functions.filing import file_and_answer
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, model_from
 from functions.platform.observability import logger, metrics
-from schemas.request import AppRequestBody, NewRequest
+from schemas.request import AppRequestBody, NewRequest, Preferences
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
@@ -70,11 +72,6 @@ def get_request(reference: str) -> dict[str, Any]:
 @app.put("/app/v1/me/preferences")
 def put_preferences() -> dict[str, Any]:
     """Notification channel, language and consent; each consent change goes to the ledger."""
-    from functions.domain.citizens.identity import InvalidPhone, normalize_phone
-    from functions.domain.citizens.store import CitizenStore
-    from functions.platform.catalog import get_catalog
-    from schemas.request import Preferences
-
     citizen = current_citizen()
     prefs: Preferences = model_from(Preferences, json_body(app.current_event))
     phone = None

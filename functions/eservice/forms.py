@@ -7,13 +7,17 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.intake import InvalidRequest, check, file_request, message
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import (
     model_from,
 )
 from functions.platform.observability import logger, metrics
 from schemas.request import NewRequest
+from web import render
+from web.http import html_response, prefers_html, redirect
+from web.texts import text
 
 META_FIELDS = {"description", "phone", "email", "notify_by", "language", "consent", "submission_id"}
 TRUE = {"1", "true", "on", "yes"}
@@ -64,7 +68,6 @@ def to_new_request(service_code: str, fields: dict[str, Any]) -> tuple[NewReques
 
 
 def from_browser(accept: str | None) -> bool:
-    from web.http import prefers_html
 
     return prefers_html(accept)
 
@@ -76,11 +79,6 @@ def browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     Notifications need the explicit opt-in: ``notify_by`` sms/email without ``consent`` is
     refused here (API clients state consent in the JSON they send).
     """
-    from functions.domain.requests.intake import check, message
-    from functions.platform.catalog import get_catalog
-    from web import render
-    from web.http import html_response, redirect
-    from web.texts import text
 
     catalog = get_catalog()
     language = "en" if fields.get("language") == "en" else "sv"
@@ -133,8 +131,6 @@ def _attribute_errors(
     service_code: str, fields: dict[str, Any], known: list[dict[str, str]]
 ) -> list[dict[str, str]]:
     """The attributes' own errors, when a contact field failed first: show all at once."""
-    from functions.domain.requests.intake import check
-    from functions.platform.catalog import get_catalog
 
     bad = {e["field"].removeprefix("contact.") for e in known}
     rest = {k: v for k, v in fields.items() if k not in bad}
@@ -152,9 +148,6 @@ def _browser_messages(
     errors: list[dict[str, str]], service_code: str, language: str
 ) -> list[dict[str, str]]:
     """Plain-language messages for the model's checks (which speak developer English)."""
-    from functions.domain.requests.intake import message
-    from functions.platform.catalog import get_catalog
-    from web.texts import text
 
     service = get_catalog().service(service_code)
     t = text(language)

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
 from functions.platform import process
 from functions.platform.catalog import get_catalog
@@ -111,12 +112,13 @@ def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message 
     if not to:
         return Skip(f"no {channel} address")
     ledger = citizens.consent(record["citizen"], channel)
-    if channel == "sms" and ledger is not False:
-        # A STOP texted from this number counts whoever filed (the app, a web form, a call).
-        from functions.domain.citizens.identity import pseudonym
-
-        if citizens.consent(pseudonym("phone", to), "sms") is False:
-            ledger = False
+    # A STOP texted from this number counts whoever filed (the app, a web form, a call).
+    if (
+        channel == "sms"
+        and ledger is not False
+        and citizens.consent(pseudonym("phone", to), "sms") is False
+    ):
+        ledger = False
     implied = record["channel"] in ("sms", "voice") and channel == "sms"
     if ledger is False or (
         ledger is None and not (record.get("consent") or implied or prefs.get("consent"))

@@ -6,7 +6,10 @@ retry can help and whether the recipient has opted out at the provider.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from functions.platform import aws, process
 from functions.platform.settings import get_settings
@@ -30,7 +33,7 @@ def twilio_client() -> Any:
     Its HTTP client is Twilio's own unless one is injected (the local bus injects a recording
     client so nothing leaves the machine; the contract tests one that talks to a mock).
     """
-    from twilio.rest import Client  # lazily: twilio costs cold start
+    from twilio.rest import Client  # noqa: PLC0415 - twilio on the first SMS, off the cold start
 
     settings = get_settings()
     return Client(
@@ -41,7 +44,7 @@ def twilio_client() -> Any:
 
 
 def send_sms(to: str, body: str, status_callback: str | None) -> str:
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException  # noqa: PLC0415 - as twilio_client
 
     settings = get_settings()
     args: dict[str, Any] = {"to": to, "body": body}
@@ -63,8 +66,6 @@ def send_sms(to: str, body: str, status_callback: str | None) -> str:
 
 
 def send_email(to: str, subject: str, body: str, reference: str) -> str:
-    from botocore.exceptions import ClientError
-
     try:
         response = aws.client("sesv2").send_email(
             FromEmailAddress=get_settings().email_from,
@@ -90,10 +91,6 @@ def send_email(to: str, subject: str, body: str, reference: str) -> str:
 
 
 def send_push(endpoint_arn: str, title: str, body: str, reference: str) -> str:
-    import json
-
-    from botocore.exceptions import ClientError
-
     payload = {
         "default": body,
         "GCM": json.dumps(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
@@ -39,7 +40,6 @@ def journey_metric(
     name: str, value: float, unit: MetricUnit, record: Request, channel: str
 ) -> None:
     """An EMF metric with the service and channel as dimensions."""
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
     if is_metrics_disabled():  # single_metric does not check this itself
         return

@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.open_data import stats
+from functions.open_data.page import render
 from functions.platform.catalog import get_catalog
 from functions.platform.http import install_error_handlers
 from functions.platform.observability import logger, metrics
@@ -39,8 +40,6 @@ def stats_csv() -> Response[str]:
 @app.get("/open-data")
 @app.get("/open-data/")
 def page() -> Response[str]:
-    from functions.open_data.page import render
-
     html = render(stats.latest(), get_catalog())
     return Response(200, "text/html; charset=utf-8", html, HEADERS)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from html import escape
+from typing import TYPE_CHECKING
 
-from schemas.catalog import Catalog
-from schemas.open311 import Stats
+if TYPE_CHECKING:
+    from schemas.catalog import Catalog
+    from schemas.open311 import Stats
 
 COLORS = ("#1f6feb", "#d97706", "#15803d", "#b91c1c", "#7c3aed", "#0e7490", "#a16207")
 DAYS_SHOWN = 60

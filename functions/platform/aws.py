@@ -21,12 +21,12 @@ _RETRIES: dict[str, Any] = {"dynamodb": {"mode": "legacy", "total_max_attempts":
 
 @process.once
 def client(service: str) -> Any:
-    import boto3
+    import boto3  # noqa: PLC0415 - boto3 on the first AWS call, not at import (health, the authorizer never make one)
 
     retries = _RETRIES.get(service)
     if retries is None:
         return boto3.client(service)  # type: ignore[call-overload]
-    from botocore.config import Config
+    from botocore.config import Config  # noqa: PLC0415 - with boto3, above
 
     return boto3.client(service, config=Config(retries=retries))  # type: ignore[call-overload]
 

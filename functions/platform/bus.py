@@ -49,7 +49,7 @@ class EventPublisher:
         The event goes through the CloudEvents SDK, which checks its attributes and writes
         the structured JSON form, so a malformed event fails here and not at a consumer.
         """
-        from cloudevents.core.formats.json import JSONFormat
+        from cloudevents.core.formats.json import JSONFormat  # noqa: PLC0415 - cloudevents on the first publish only
 
         structured = JSONFormat()
         detail = structured.write(structured.read(None, json.dumps(event))).decode()

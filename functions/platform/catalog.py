@@ -13,6 +13,6 @@ if TYPE_CHECKING:
 
 @process.once
 def get_catalog() -> Catalog:
-    from schemas.catalog import load_catalog  # lazily: the catalog's models cost imports
+    from schemas.catalog import load_catalog  # noqa: PLC0415 - pydantic catalog models on first use
 
     return load_catalog(get_settings().catalog_path)

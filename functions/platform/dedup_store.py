@@ -57,7 +57,7 @@ class DedupStore(Store):
 
     def powertools_layer(self) -> Any:
         """Powertools idempotency's persistence layer on this table (same key and TTL names)."""
-        from aws_lambda_powertools.utilities.idempotency import (  # lazily: only its users pay
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - only its users pay for Powertools idempotency
             DynamoDBPersistenceLayer,
         )
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from functions.platform.errors import ApiError, pydantic_errors
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
     from pydantic import BaseModel
 
@@ -20,8 +25,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
-    from aws_lambda_powertools.event_handler import Response
-
     return Response(
         status_code=status,
         content_type=JSON,
@@ -32,8 +35,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Every handled error becomes ``{"errors": [...]}``; unknown routes get a JSON 404."""
-    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # noqa: PLC0415 - the web function imports this module and no pydantic
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response[Any]:
@@ -63,9 +65,6 @@ def raw_body(event: APIGatewayProxyEventV2) -> str:
     if len(body) > limit * 2:  # cheap check before decoding base64
         raise ApiError.one(413, "body", f"the body is larger than {limit} bytes")
     if event.is_base64_encoded:
-        import base64
-        import binascii
-
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -111,7 +110,7 @@ def form_body(event: APIGatewayProxyEventV2) -> dict[str, list[str]]:
 
 
 def model_from(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # noqa: PLC0415 - as in install_error_handlers
 
     if not isinstance(data, dict):
         raise ApiError.one(400, "body", "the body must be a JSON object")

@@ -37,7 +37,7 @@ UNSUBSCRIBED = "21610"  # Twilio: the recipient has replied STOP to this sender
 
 
 def twiml(status: int, message: str | None = None) -> Response[str]:
-    from twilio.twiml.messaging_response import MessagingResponse
+    from twilio.twiml.messaging_response import MessagingResponse  # noqa: PLC0415 - twilio off the cold start
 
     response = MessagingResponse()
     if message:

@@ -18,11 +18,12 @@ def once(citizen: str, message_sid: str, compute: Callable[[], str], context: La
     first delivery is still being handled, the reply is computed again (filing is itself
     deduplicated on the MessageSid, so that cannot file twice).
     """
-    from aws_lambda_powertools.utilities.idempotency import (
+    # Powertools idempotency (with boto3) on the first text, not at import
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - see above
         IdempotencyAlreadyInProgressError,
     )
 

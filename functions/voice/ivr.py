@@ -50,7 +50,7 @@ class Ivr:
         citizens: CitizenStore | None = None,
         requests: RequestStore | None = None,
     ) -> None:
-        from twilio.twiml.voice_response import VoiceResponse
+        from twilio.twiml.voice_response import VoiceResponse  # noqa: PLC0415 - twilio off the cold start
 
         self.url = url
         self.catalog = catalog

@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.requests.reference import is_valid
+from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import FORM, JSON, content_type, form_body, json_body, json_response
 from functions.platform.observability import logger, metrics
@@ -60,8 +61,6 @@ def home() -> Response[Any]:
 @app.get("/forms/<service_code>")
 @app.get("/en/forms/<service_code>")
 def service_form(service_code: str) -> Response[Any]:
-    from functions.platform.catalog import get_catalog
-
     language = _current_language()
     service = get_catalog().service(service_code)
     if service is None:
@@ -75,8 +74,6 @@ def service_form(service_code: str) -> Response[Any]:
 @app.get("/en/receipt/<reference>")
 def receipt(reference: str) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
-    from functions.platform.catalog import get_catalog
-
     language = _current_language()
     code = (app.current_event.query_string_parameters or {}).get("service", "")
     service = get_catalog().service(code)

@@ -12,12 +12,16 @@ so a repeated synth needs no network.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
+from modulefinder import ModuleFinder
 from pathlib import Path
 
+from functions import topology
 from infra.cdk.constants import (
     BUILD_DIR,
     LAMBDA_PLATFORM,
@@ -39,9 +43,6 @@ def dir_size(path: Path) -> int:
 
 def zipped_size(path: Path) -> int:
     """Bytes of ``path`` as a deflated zip, as Lambda stores the asset."""
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, strict_timestamps=False) as archive:
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
@@ -59,8 +60,6 @@ def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
     Every module reached from the handler (only inside the repo: third-party imports resolve
     to the layers) plus the data files of the packages it touches (templates, catalog.json).
     """
-    from modulefinder import ModuleFinder
-
     finder = ModuleFinder(path=[str(root)])
     finder.run_script(str(root / (handler_module.replace(".", "/") + ".py")))
     files: set[Path] = set()
@@ -93,12 +92,10 @@ def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
 
 def build_function(name: str, root: Path = REPO_ROOT, build_dir: Path = BUILD_DIR) -> Path:
     """Copy the first-party code and data the function's handler can reach into its folder."""
-    from functions.topology import function
-
     target = build_dir / "functions" / name
     if target.exists():
         shutil.rmtree(target)
-    handler_module = function(name).handler.rpartition(".")[0]
+    handler_module = topology.function(name).handler.rpartition(".")[0]
     base = root.resolve()
     for source in sorted(first_party_files(handler_module, root)):
         destination = target / source.relative_to(base)

@@ -26,9 +26,11 @@ from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.citizens.store import CitizenStore
+from functions.domain.open_data.privacy import street_only
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.platform import clock
+from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
 
 ERASED = "erased"  # what ``citizen`` holds on an erased request
@@ -73,8 +75,6 @@ def subject_ids(
     ids: list[str] = []
     values: set[str] = set()
     if phone:
-        from functions.platform.catalog import get_catalog
-
         try:
             e164 = normalize_phone(phone, get_catalog().jurisdiction.phone_region)
         except InvalidPhone as exc:
@@ -166,9 +166,6 @@ def erase(
 def public_attributes(record: Request) -> dict[str, Any]:
     """The attributes an erased request keeps: addresses cut to the street, choices and
     numbers; free text goes (it may name anyone)."""
-    from functions.domain.open_data.privacy import street_only
-    from functions.platform.catalog import get_catalog
-
     service = get_catalog().service(str(record.get("service_code")))
     kept: dict[str, Any] = {}
     for code, value in (record.get("attributes") or {}).items():

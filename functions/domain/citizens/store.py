@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions.platform import clock
+from functions.platform.catalog import get_catalog
 from functions.platform.dynamo import Store, from_item, pages, to_item
 from functions.platform.settings import get_settings
 
@@ -166,8 +167,6 @@ class CitizenStore(Store):
     def save_preferences(self, citizen: str, preferences: dict[str, Any]) -> None:
         """Save preferences; they hold contact details, so they expire after the jurisdiction's
         retention unless saved again (DynamoDB TTL on ``expires_at``)."""
-        from functions.platform.catalog import get_catalog
-
         retention = get_catalog().jurisdiction.retention_days * 24 * 3600
         self.client.put_item(
             TableName=self.table,

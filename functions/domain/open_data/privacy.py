@@ -14,9 +14,12 @@ Rules (the same for Open311 and the aggregates):
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from functions.domain.requests.records import Request
-from schemas.catalog import Service
+
+if TYPE_CHECKING:
+    from schemas.catalog import Service
 
 REDACTED = "[…]"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from functions.domain.open_data.privacy import REDACTED, known_personal_values, scrub
 from functions.domain.requests.records import Request
 from schemas.event_types import EVENT_SOURCE
 
@@ -18,7 +19,6 @@ def request_event(event_type: str, record: Request, time: str, **extra: Any) -> 
     an agency's note) is scrubbed of phone numbers, e-mail addresses, identity numbers, codes
     and every personal value filed with the request: people write them anywhere.
     """
-    from functions.domain.open_data.privacy import REDACTED, known_personal_values, scrub
 
     known = known_personal_values(record)
 
