@@ -69,7 +69,7 @@ def open_data(bus: LocalBus) -> Iterator[Any]:
     watch.assert_clean()
 
 
-# -- the privacy watch over every test (tests/privacy_scan.py) ----------------------------
+# -- the privacy watch over every test (tests/support/privacy_scan.py) --------------------
 PRIVACY_KEY = pytest.StashKey[Any]()
 
 
@@ -77,7 +77,7 @@ PRIVACY_KEY = pytest.StashKey[Any]()
 def privacy_watch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Every test runs watched: personal data it files must not reach a log line, a bus
     event, an error answer or open data (checked after the test, with what it printed)."""
-    from tests.privacy_scan import watching
+    from tests.support.privacy_scan import watching
 
     with watching(monkeypatch) as watch:
         request.node.stash[PRIVACY_KEY] = watch
@@ -103,9 +103,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     import sys
 
-    from tests.privacy_scan import TOTALS
+    from tests.support.privacy_scan import TOTALS
 
-    security = sys.modules.get("tests.security.strategies")
+    security = sys.modules.get("tests.support.strategies")
     if security is not None and security.INPUTS:
         tried = ", ".join(f"{n} {suite}" for suite, n in sorted(security.INPUTS.items()))
         terminalreporter.write_line(f"security suite: inputs tried: {tried}")

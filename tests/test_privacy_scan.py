@@ -1,4 +1,4 @@
-"""The privacy watch itself (``tests/privacy_scan.py``, run around every test by conftest):
+"""The privacy watch itself (``tests/support/privacy_scan.py``, run around every test by conftest):
 it finds filed values in any format, and the leaks it found stay fixed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 import logging
 
 from citizenbus.local.runtime import LocalBus
-from tests.privacy_scan import PrivacyWatch
+from tests.support.privacy_scan import PrivacyWatch
 
 PHONE = "+46701234567"
 

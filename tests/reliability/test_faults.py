@@ -40,7 +40,7 @@ from functions.domain.agencies.routing import (
 )
 from schemas.events import STATUS_CHANGED, SUBMITTED
 from tests.conftest import auth
-from tests.faults import (
+from tests.support.faults import (
     Clock,
     Faults,
     FlakyReceiver,

@@ -9,7 +9,7 @@ import pytest
 from citizenbus.local.runtime import LocalBus
 from functions.platform import aws
 from tests.conftest import auth, count_items
-from tests.faults import Clock, _aws_error
+from tests.support.faults import Clock, _aws_error
 
 
 def test_a_throttled_burst_on_filing_is_retried_and_files_once(

@@ -24,7 +24,7 @@ from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
 from functions.platform.twilio_webhook import sign
 from tests.conftest import auth, load_event
-from tests.security.strategies import tried
+from tests.support.strategies import tried
 
 OWNER, STRANGER = "+46701234567", "+46709876543"
 OWNER_SUB, STRANGER_SUB = "owner-citizen", "other-citizen"
