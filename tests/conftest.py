@@ -1,61 +1,20 @@
-"""Shared fixtures: a whole local bus per test, app tokens, and the sample events."""
+"""Fixtures and hooks for the whole suite: a local bus per test, the open-data watch, and the
+privacy watch around every test. Helpers live in ``tests/support/``."""
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 
 from citizenbus.local.runtime import LocalBus
-
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """A sample payload from ``events/`` (e.g. ``apigw/app_create_request.json``)."""
-    data: dict[str, Any] = json.loads((EVENTS / name).read_text())
-    return data
 
 
 @pytest.fixture
 def bus() -> Iterator[LocalBus]:
     with LocalBus() as local:
         yield local
-
-
-def make_token(sub: str, secret: str | None = None, ttl: int = 600) -> str:
-    import os
-
-    from citizenbus.local.runtime import DEFAULT_JWT_SECRET
-
-    now = int(time.time())
-    return jwt.encode(
-        {"sub": sub, "iat": now, "exp": now + ttl},
-        secret or os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
-        algorithm="HS256",
-    )
-
-
-def auth(sub: str = "citizen-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(sub)}"}
-
-
-def count_items(table: str) -> int:
-    import boto3
-
-    client = boto3.client("dynamodb")
-    return int(client.scan(TableName=f"citizenbus-{table}", Select="COUNT")["Count"])
-
-
-def nothing_stored() -> bool:
-    return count_items("requests") == 0 and count_items("outbox") == 0
 
 
 @pytest.fixture
@@ -117,46 +76,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                 **TOTALS
             )
         )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def citizenbus_serve() -> Iterator[tuple[str, str]]:
-    """A real ``citizenbus serve`` on a free loopback port: (base URL, start-up banner).
-
-    Started as a newcomer would, with none of the test process's AWS or citizenbus settings.
-    """
-    import subprocess
-    import sys
-    import threading
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
-    env.pop("TWILIO_AUTH_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
-        cwd=EVENTS.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        banner = ""
-        assert proc.stdout is not None
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, f"serve exited early: {banner}"
-            banner += line
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-        yield f"http://127.0.0.1:{port}", banner
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

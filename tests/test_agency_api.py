@@ -14,7 +14,7 @@ from examples.agency_backend import AgencyBackend
 from functions.domain.agencies.keys import authenticate, parse_keys
 from functions.platform.settings import get_settings
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
-from tests.conftest import count_items, load_event
+from tests.support.bus import count_items, load_event
 from tests.test_webhooks import FAST, KEYS, file
 
 PHONE = "+46701234567"

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from citizenbus.local.runtime import LocalBus
-from tests.conftest import count_items, load_event, nothing_stored
+from tests.support.bus import count_items, load_event, nothing_stored
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

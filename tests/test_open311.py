@@ -12,7 +12,7 @@ from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.requests.intake import file_request
 from schemas.request import Contact, NewRequest
-from tests.conftest import count_items, load_event
+from tests.support.bus import count_items, load_event
 from tests.test_privacy import FORM, PublicWatch, move
 
 

@@ -15,7 +15,7 @@ from citizenbus.local.phone import call_params, sid, twilio_request
 from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.citizens.identity import pseudonym
-from tests.conftest import count_items, load_event, nothing_stored
+from tests.support.bus import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"
 BASE = "http://127.0.0.1:8000"

@@ -20,7 +20,7 @@ from citizenbus.local.server import make_server
 from functions.domain.agencies.routing import DELIVERY_MAX_RECEIVES, delivery_dlq, delivery_queue
 from functions.domain.agencies.subscriptions import UnsafeUrl, check_url
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.conftest import load_event
+from tests.support.bus import load_event
 
 KEYS = {
     "streets": {"Authorization": "Bearer local-streets-key"},

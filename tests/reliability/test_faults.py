@@ -39,7 +39,6 @@ from functions.domain.agencies.routing import (
     function_dlq,
 )
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.conftest import auth
 from tests.support.faults import (
     Clock,
     Faults,
@@ -49,6 +48,7 @@ from tests.support.faults import (
     install_twilio_faults,
     speed_up_moto,
 )
+from tests.support.tokens import auth
 from tests.test_voice import Call, reference_said
 
 FAULT_RATE = 0.3

@@ -128,7 +128,7 @@ def test_citizen_and_agency_openapi_operations(
     from schemathesis import GenerationMode
     from schemathesis.core import NotSet
 
-    from tests.conftest import auth
+    from tests.support.tokens import auth
 
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
     credentials = (

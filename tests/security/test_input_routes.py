@@ -26,8 +26,9 @@ from citizenbus.local.phone import call_params, sid, sms_params
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
 from functions.platform.twilio_webhook import sign
-from tests.conftest import auth, count_items, load_event
+from tests.support.bus import count_items, load_event
 from tests.support.strategies import INJECTIONS, bodies, pct, text, tried
+from tests.support.tokens import auth
 
 ROUTES = [
     (fn.name, route)
