@@ -19,9 +19,9 @@ def bus() -> Iterator[LocalBus]:
 
 @pytest.fixture
 def open_data(bus: LocalBus) -> Iterator[Any]:
-    """Open-data tests: a :class:`tests.test_privacy.PublicWatch` over the bus that fails the
+    """Open-data tests: a :class:`tests.support.privacy.PublicWatch` over the bus that fails the
     test when any personal data filed in it shows up in a public answer or export."""
-    from tests.test_privacy import PublicWatch
+    from tests.support.privacy import PublicWatch
 
     watch = PublicWatch(bus)
     yield watch

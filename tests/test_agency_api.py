@@ -15,7 +15,8 @@ from functions.domain.agencies.keys import authenticate, parse_keys
 from functions.platform.settings import get_settings
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
 from tests.support.bus import count_items, load_event
-from tests.test_webhooks import FAST, KEYS, file
+from tests.support.tokens import KEYS
+from tests.support.webhooks import FAST, file
 
 PHONE = "+46701234567"
 

@@ -49,7 +49,7 @@ from tests.support.faults import (
     speed_up_moto,
 )
 from tests.support.tokens import auth
-from tests.test_voice import Call, reference_said
+from tests.support.twilio import Call, reference_said
 
 FAULT_RATE = 0.3
 SEED = 20261122
