@@ -22,7 +22,7 @@ from infra.cdk import assets
 from infra.cdk.app import Synth, synth
 from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT, RESERVED_CONCURRENCY
 from schemas.catalog import load_catalog
-from tests.infra.conftest import Template
+from tests.support.cdk import Template
 
 _EXTRA_TABLES = (
     Table("citizens", key="citizen", sort_key="channel"),
