@@ -1,5 +1,6 @@
-"""The open-data privacy watch: personal data filed in a test must not show up in anything
-public (an Open311 answer, the open-data page, an export in S3).
+"""Whether a personal value shows up in a text (:func:`found_in`, the one matcher), and the
+open-data watch: personal data filed in a test must not show up in anything public (an
+Open311 answer, the open-data page, an export in S3).
 
 ``PublicWatch`` (the ``open_data`` fixture in conftest) files requests with personal data in
 them, remembers that data, records every public answer and export the test reads, and at the
@@ -8,10 +9,12 @@ end of the test fails if any of the personal data shows up in any of them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import boto3
@@ -19,22 +22,100 @@ import boto3
 from citizenbus.local.runtime import DEFAULT_OPEN311_KEY, HttpResponse, LocalBus
 from tests.support.bus import FORM
 
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# -- whether a personal value shows up in a text: the one matcher -----------------------------
+# Both watches use it (PublicWatch here, PrivacyWatch in privacy_scan.py). It finds what either
+# of the two matchers it replaced found, but for two things: a number inside a longer run of
+# digits (the open-data one found 12345678 in 123456789012, moto's account id in every ARN)
+# and a value of fewer than four characters once squashed ("@", "1 (2)").
+_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"[\d\s\-+()]+")
+SHORTEST = 4  # forms shorter than this are not looked for: they are in every other text
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[\s\-().]", "", text.lower())
+def squash(text: str) -> str:
+    """Case folded, without spaces, dashes, brackets and dots: values and texts are compared
+    so, and no case, spacing or punctuation hides a value."""
+    return _SEPARATORS.sub("", text.casefold())
 
 
-def variants(value: str) -> set[str]:
-    """The forms a personal value could leak in (phone numbers in national and E.164 form)."""
-    out = {_squash(value)}
+def _places(text: str) -> list[int]:
+    """Where in ``text`` each character of ``squash(text)`` comes from."""
+    return [i for i, char in enumerate(text) for c in char.casefold() if not _SEPARATORS.match(c)]
+
+
+class Form(NamedTuple):
+    text: str  # squashed
+    number: bool  # digits only, found only where no other digit is glued on as written
+
+
+@functools.cache
+def forms(value: str) -> frozenset[Form]:
+    """The forms ``value`` could be written in; a text holding one holds the value.
+
+    - the value itself: ``Anna.Andersson@Example.se``, ``Storgatan 12B, lgh 1102``, ``Orrefors``;
+    - a number's digits run together: ``1234-5678``, ``19850101+1234``;
+    - a phone number's national number, bare or after ``0``, ``46`` or ``0046``: ``+46 70 123
+      45 67``, ``0046701234567``, ``070-123 45 67`` and ``701234567`` all hold ``701234567``.
+      The national number of ``+46…`` is what follows ``+46``, of a Swedish ``0…`` number (8
+      digits or more) what follows the ``0``, and of any value with nine digits or more its
+      last nine (a number without its country code).
+
+    A number (a value at least three quarters digits) is not found inside a longer one:
+    ``12345678`` is in ``1234 5678`` and ``ref 9 12345678``, not in ``123456789012`` (an AWS
+    account id); nor is a national number.
+    """
+    value = value.strip()
+    flat = squash(value)
     digits = re.sub(r"\D", "", value)
+    number = len(digits) * 4 >= len(value) * 3
+    found = {Form(flat, number and flat.isdecimal())}
+    if number:
+        found.add(Form(digits, True))
+    nationals = [digits[-9:]] if len(digits) >= 9 else []
     if value.startswith("+46"):
-        out |= {"0" + digits[2:], digits[2:]}
-    elif digits.startswith("0") and len(digits) >= 8 and re.fullmatch(r"[\d\s\-+()]+", value):
-        out |= {"+46" + digits[1:], "46" + digits[1:], digits[1:]}
-    return {v for v in out if len(v) >= 4}
+        nationals.append(digits[2:])
+    elif digits.startswith("0") and len(digits) >= 8 and _PHONE.fullmatch(value):
+        nationals.append(digits[1:])
+    for national in nationals:
+        found |= {Form(prefix + national, True) for prefix in ("", "0", "46", "0046")}
+    return frozenset(form for form in found if len(form.text) >= SHORTEST)
+
+
+def _glued(text: str, at: int) -> bool:
+    return 0 <= at < len(text) and text[at].isdecimal()
+
+
+class _Text:
+    """A text squashed once, to look for many forms in."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.flat = squash(text)
+        self._places: list[int] | None = None
+
+    def holds(self, form: Form) -> bool:
+        at = self.flat.find(form.text)
+        if not form.number:
+            return at >= 0
+        while at >= 0:
+            if self._places is None:
+                self._places = _places(self.text)
+            first, last = self._places[at], self._places[at + len(form.text) - 1]
+            if not _glued(self.text, first - 1) and not _glued(self.text, last + 1):
+                return True
+            at = self.flat.find(form.text, at + 1)
+        return False
+
+
+def found_in(text: str, values: Iterable[str]) -> list[str]:
+    """The ``values`` that show up in ``text``, in any of their :func:`forms`."""
+    squashed = _Text(text)
+    return [value for value in values if any(map(squashed.holds, forms(value)))]
+
+
+# -- the open-data watch -----------------------------------------------------------------------
+# Public output holds no e-mail address at all, filed in the test or not.
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 class PublicWatch:
@@ -113,10 +194,7 @@ class PublicWatch:
     def leaks(self) -> list[str]:
         found = []
         for where, text in self.seen:
-            squashed = _squash(text)
-            for value in self.personal:
-                if any(v in squashed for v in variants(value)):
-                    found.append(f"{value!r} in {where}")
+            found += [f"{value!r} in {where}" for value in found_in(text, self.personal)]
             found += [f"e-mail {m!r} in {where}" for m in EMAIL_RE.findall(text)]
         return found
 
