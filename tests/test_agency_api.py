@@ -14,8 +14,9 @@ from examples.agency_backend import AgencyBackend
 from functions.domain.agencies.keys import authenticate, parse_keys
 from functions.platform import process
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
-from tests.conftest import count_items, load_event
-from tests.test_webhooks import FAST, KEYS, file
+from tests.support.bus import count_items, load_event
+from tests.support.tokens import KEYS
+from tests.support.webhooks import FAST, file
 
 PHONE = "+46701234567"
 

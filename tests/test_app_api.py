@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from citizenbus.local.runtime import LocalBus
-from tests.conftest import auth, count_items, load_event, make_token, nothing_stored
+from tests.support.bus import count_items, load_event, nothing_stored
+from tests.support.tokens import auth, make_token
 
 TAX = {"service_code": "tax-return-approve", "attributes": {"personal_code": "12345678"}}
 

@@ -6,7 +6,7 @@ import json
 
 from schemas import asyncapi
 from schemas.events import EVENT_TYPES, RequestEvent
-from tests.conftest import load_event
+from tests.support.bus import load_event
 
 
 def test_asyncapi_document_in_the_repository_is_current() -> None:

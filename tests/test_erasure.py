@@ -22,7 +22,7 @@ from citizenbus.local.runtime import LocalBus
 from functions import topology
 from functions.domain.citizens.identity import pseudonym
 from schemas.catalog import load_catalog
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 ANNA = "+46701234567"
 ANNA_LOCAL = "070-123 45 67"

@@ -8,9 +8,7 @@ import boto3
 import pytest
 
 from citizenbus.local.runtime import LocalBus
-from tests.conftest import count_items, load_event, nothing_stored
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.support.bus import FORM, count_items, load_event, nothing_stored
 
 
 def post_form(bus: LocalBus, service: str, fields: dict[str, str]) -> object:

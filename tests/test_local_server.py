@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from urllib.error import HTTPError
 
-from tests.conftest import citizenbus_serve
+from tests.support.serve import citizenbus_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -309,7 +309,7 @@ def test_journey_metrics_are_emitted_by_service_and_channel(
 
 
 def test_app_preferences_choose_the_channel_and_consent_is_audited(bus: LocalBus) -> None:
-    from tests.conftest import auth
+    from tests.support.tokens import auth
 
     prefs = {"notify_by": "email", "email": "bo@example.se", "language": "en", "consent": True}
     saved = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=prefs)
@@ -358,7 +358,7 @@ def test_app_preferences_choose_the_channel_and_consent_is_audited(bus: LocalBus
     ],
 )
 def test_bad_preferences_are_refused(bus: LocalBus, body: dict[str, Any], field: str) -> None:
-    from tests.conftest import auth
+    from tests.support.tokens import auth
 
     response = bus.request("PUT", "/app/v1/me/preferences", headers=auth(), json_body=body)
     assert response.status == 400

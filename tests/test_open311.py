@@ -12,8 +12,8 @@ from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.requests.intake import file_request
 from schemas.request import Contact, NewRequest
-from tests.conftest import count_items, load_event
-from tests.test_privacy import FORM, PublicWatch, move
+from tests.support.bus import FORM, count_items, load_event, move
+from tests.support.privacy import PublicWatch
 
 
 def xml_list(text: str, root: str, item: str) -> list[dict[str, Any]]:

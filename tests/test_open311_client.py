@@ -11,7 +11,7 @@ from georeport import GeoReport
 
 from citizenbus.local.runtime import DEFAULT_OPEN311_KEY
 from citizenbus.local.server import make_server
-from tests.test_privacy import PublicWatch
+from tests.support.privacy import PublicWatch
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from openapi_schema_validator import validate
 from openapi_spec_validator import validate as validate_spec
 
 from schemas import openapi
-from tests.test_privacy import PublicWatch
+from tests.support.privacy import PublicWatch
 
 DOC: dict[str, Any] = json.loads(openapi.OUTPUT.read_text(encoding="utf-8"))
 

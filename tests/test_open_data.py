@@ -12,7 +12,8 @@ from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data.stats import compute, percentile
 from functions.domain.requests.intake import file_request
 from schemas.request import Channel, Contact, NewRequest
-from tests.test_privacy import PublicWatch, move
+from tests.support.bus import move
+from tests.support.privacy import PublicWatch
 
 ATTRIBUTES = {
     "street-damage": {"address": "Storgatan 5A"},

@@ -1,4 +1,4 @@
-"""The privacy watch itself (``tests/privacy_scan.py``, run around every test by conftest):
+"""The privacy watch itself (``tests/support/privacy_scan.py``, run around every test by conftest):
 it finds filed values in any format, and the leaks it found stay fixed."""
 
 from __future__ import annotations
@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from citizenbus.local.runtime import LocalBus
-from tests.privacy_scan import PrivacyWatch
+from tests.support.privacy import PublicWatch, found_in
+from tests.support.privacy_scan import PrivacyWatch
 
 PHONE = "+46701234567"
 
@@ -36,6 +39,43 @@ def test_the_watch_finds_personal_values_in_any_format() -> None:
         "anna@example.org",
     ):
         assert not watch.leaks([("log", clean)]), clean
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # what the suite-wide watch looked for
+        ("+46701234567", "call 070-123 45 67"),
+        ("+46701234567", "0046701234567"),
+        ("Anna.Andersson@example.se", "mail ANNA.ANDERSSON@EXAMPLE.SE"),
+        ("19850101+1234", "pnr 198501011234"),  # a code's digits, run together
+        ("1234-5678", '{"personal_code": "1234 5678"}'),
+        # what the open-data watch looked for
+        ("070-555 66 77", "+46705556677"),
+        ("070-555 66 77", "46 70 555 66 77"),
+        ("08-123 456", "+468123456"),  # a short national number
+        ("Orrefors", "Tunnan hos ORREFORS"),
+        ("Storgatan 12B, lgh 1102", "storgatan 12 B, lgh 1102"),
+        ("anna.svensson@example.se", "annasvensson@example se"),
+        ("+46701234567", "at 12:00 0701234567"),  # after other digits, as written apart
+        ("00000000", "code 0000-0000"),  # a code with few distinct digits
+    ],
+)
+def test_one_matcher_finds_every_format_either_watch_looked_for(value: str, text: str) -> None:
+    assert found_in(text, [value]) == [value]
+    watch = PrivacyWatch()
+    watch.learn("code", value)
+    assert watch.leaks([("log", text)]), text
+    public = PublicWatch(bus=None)  # (matching needs no bus)
+    public.remember(value)
+    public.saw("public", text)
+    assert public.leaks(), text
+
+
+def test_a_number_is_not_found_inside_a_longer_one() -> None:
+    arn = "arn:aws:lambda:eu-north-1:123456789012:function:citizenbus-eservice"
+    assert found_in(arn, ["12345678", "2345-6789", "+46123456789"]) == []
+    assert found_in(f"{arn} code 1234 5678", ["12345678"]) == ["12345678"]
 
 
 def test_the_watch_records_log_lines_and_bus_events(

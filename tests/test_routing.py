@@ -12,7 +12,8 @@ from functions.domain.agencies.routing import agency_queue
 from functions.platform import process
 from functions.platform.bus import EventPublisher
 from schemas.events import RequestEvent
-from tests.conftest import auth, load_event
+from tests.support.bus import load_event
+from tests.support.tokens import auth
 
 PERSONAL = ["12345678", "+46701234567", "0701234567", "anna@example.se"]
 

@@ -14,7 +14,7 @@ from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.citizens.store import CitizenStore
-from tests.conftest import count_items, load_event, nothing_stored
+from tests.support.bus import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"
 BERIT = "+46702222222"

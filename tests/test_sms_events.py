@@ -10,7 +10,7 @@ from citizenbus.local.phone import call_params, sid, sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
 from schemas.events import RequestEvent
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 ANNA = "+46701234567"
 

@@ -6,7 +6,7 @@ from citizenbus.local.phone import twilio_request
 from citizenbus.local.runtime import LocalBus
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.citizens.store import CitizenStore
-from tests.conftest import load_event
+from tests.support.bus import load_event
 
 ANNA = "+46701234567"
 

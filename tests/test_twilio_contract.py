@@ -17,16 +17,11 @@ from pathlib import Path
 import pytest
 
 from citizenbus.local.runtime import LocalBus
+from tests.support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
 PRISM = ROOT / ".tools" / "prism" / "node_modules" / ".bin" / "prism"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from citizenbus.local.phone import call_params, post, sid, sms_params
 from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN
-from tests.conftest import citizenbus_serve
+from tests.support.serve import citizenbus_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ from citizenbus.local.runtime import LocalBus
 from functions.platform import process
 from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
 from functions.platform.twilio_webhook import sign
-from tests.conftest import count_items, load_event, nothing_stored
+from tests.support.bus import count_items, load_event, nothing_stored
 
 ANNA = "+46701234567"
 ROUTES = ["/channels/sms", "/channels/sms/status", "/channels/voice"]

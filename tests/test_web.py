@@ -14,7 +14,7 @@ from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.requests.store import RequestStore
 from schemas.catalog import load_catalog
-from tests.conftest import count_items, nothing_stored
+from tests.support.bus import count_items, nothing_stored
 from web.http import prefers_html
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -420,7 +420,7 @@ def test_the_sample_status_look_up_event(bus: LocalBus) -> None:
     """A browser's status look-up as API Gateway delivers it (form body base64-encoded)."""
     import base64
 
-    from tests.conftest import load_event
+    from tests.support.bus import load_event
 
     event = load_event("apigw/web_status_lookup.json")
     missing = bus.invoke("web", event)

@@ -20,19 +20,9 @@ from citizenbus.local.server import make_server
 from functions.domain.agencies.routing import DELIVERY_MAX_RECEIVES, delivery_dlq, delivery_queue
 from functions.domain.agencies.urls import UnsafeUrl, check_url
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.conftest import load_event
-
-KEYS = {
-    "streets": {"Authorization": "Bearer local-streets-key"},
-    "waste": {"Authorization": "Bearer local-waste-key"},
-    "tax": {"Authorization": "Bearer local-tax-key"},
-}
-FAST = {
-    "WEBHOOK_ATTEMPTS": "2",
-    "WEBHOOK_ATTEMPT_DELAY_SECONDS": "0",
-    "WEBHOOK_BACKOFF_SECONDS": "0",
-    "WEBHOOK_TIMEOUT_SECONDS": "2",
-}
+from tests.support.bus import load_event
+from tests.support.tokens import KEYS
+from tests.support.webhooks import FAST, file
 
 
 class Receiver:
@@ -97,17 +87,6 @@ def subscribe(bus: LocalBus, agency: str, url: str, types: list[str] | None = No
     secret: str = response.json()["secret"]
     assert secret.startswith("whsec_")
     return secret
-
-
-def file(bus: LocalBus, service: str, attributes: dict[str, str]) -> str:
-    response = bus.request(
-        "POST",
-        f"/eservice/v1/forms/{service}",
-        json_body={**attributes, "phone": "0701234567", "email": "anna@example.se"},
-    )
-    assert response.status == 201, response.text
-    reference: str = response.json()["reference"]
-    return reference
 
 
 def parse(headers: dict[str, str], body: bytes) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Pages, Server, check_accessibility, screenshot
+from tests.support.browser import Pages, Server, check_accessibility, screenshot
 
 # What a citizen types into each demo form (service code → attribute values).
 DEMO_INPUT = {

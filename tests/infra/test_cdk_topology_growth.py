@@ -26,7 +26,7 @@ from infra.cdk.app import Synth, synth
 from infra.cdk.constants import ENVIRONMENTS, REPO_ROOT
 from infra.cdk.functions_construct import PERMISSIONS, effective_permissions
 from schemas.catalog import load_catalog
-from tests.infra.conftest import Template
+from tests.support.cdk import Template
 
 NEW_TABLE = Table("permits", key="permit", sort_key="entry", ttl="expires_at")
 NEW_FUNCTION = Function(

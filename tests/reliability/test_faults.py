@@ -39,8 +39,7 @@ from functions.domain.agencies.routing import (
     function_dlq,
 )
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.conftest import auth
-from tests.faults import (
+from tests.support.faults import (
     Clock,
     Faults,
     FlakyReceiver,
@@ -49,7 +48,8 @@ from tests.faults import (
     install_twilio_faults,
     speed_up_moto,
 )
-from tests.test_voice import Call, reference_said
+from tests.support.tokens import auth
+from tests.support.twilio import Call, reference_said
 
 FAULT_RATE = 0.3
 SEED = 20261122

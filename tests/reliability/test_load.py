@@ -29,7 +29,8 @@ from urllib.parse import urlencode
 import pytest
 
 from citizenbus.local.phone import call_params, post, sid, sms_params
-from tests.conftest import citizenbus_serve, make_token
+from tests.support.serve import citizenbus_serve
+from tests.support.tokens import make_token
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = int(os.environ.get("CITIZENBUS_LOAD_REQUESTS", "100"))

@@ -8,8 +8,9 @@ import pytest
 
 from citizenbus.local.runtime import LocalBus
 from functions.platform import aws
-from tests.conftest import auth, count_items
-from tests.faults import Clock, _aws_error
+from tests.support.bus import count_items
+from tests.support.faults import Clock, _aws_error
+from tests.support.tokens import auth
 
 
 def test_a_throttled_burst_on_filing_is_retried_and_files_once(

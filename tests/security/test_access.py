@@ -23,8 +23,9 @@ from citizenbus.local.phone import call_params, sid, sms_params
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
 from functions.platform.twilio_webhook import sign
-from tests.conftest import auth, load_event
-from tests.security.strategies import tried
+from tests.support.bus import load_event
+from tests.support.strategies import tried
+from tests.support.tokens import auth
 
 OWNER, STRANGER = "+46701234567", "+46709876543"
 OWNER_SUB, STRANGER_SUB = "owner-citizen", "other-citizen"

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from citizenbus.local.runtime import ACCOUNT, REGION, LocalBus
 from examples.agency_backend import AgencyBackend
-from tests.conftest import load_event
-from tests.security.strategies import json_value, text, tried
+from tests.support.bus import load_event
+from tests.support.strategies import json_value, text, tried
 
 SUBMITTED = "org.citizenbus.request.submitted.v1"
 

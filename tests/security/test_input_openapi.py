@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from citizenbus.local.runtime import LocalBus
-from tests.security.strategies import json_objects, json_value, tried
+from tests.support.strategies import json_objects, json_value, tried
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN311 = json.loads((ROOT / "schemas" / "openapi-open311.json").read_text())
@@ -128,7 +128,7 @@ def test_citizen_and_agency_openapi_operations(
     from schemathesis import GenerationMode
     from schemathesis.core import NotSet
 
-    from tests.conftest import auth
+    from tests.support.tokens import auth
 
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
     credentials = (

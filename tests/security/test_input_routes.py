@@ -26,8 +26,9 @@ from citizenbus.local.phone import call_params, sid, sms_params
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions import topology
 from functions.platform.twilio_webhook import sign
-from tests.conftest import auth, count_items, load_event
-from tests.security.strategies import INJECTIONS, bodies, pct, text, tried
+from tests.support.bus import count_items, load_event
+from tests.support.strategies import INJECTIONS, bodies, pct, text, tried
+from tests.support.tokens import auth
 
 ROUTES = [
     (fn.name, route)
@@ -310,7 +311,7 @@ def test_base64_bodies_that_do_not_decode_are_refused(shared_bus: LocalBus) -> N
 
     from functions.platform.errors import ApiError
     from functions.platform.http import raw_body
-    from tests.security.strategies import b64_garbage
+    from tests.support.strategies import b64_garbage
 
     @given(body=b64_garbage())
     def run(body: str) -> None:

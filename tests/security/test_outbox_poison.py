@@ -7,7 +7,7 @@ import json
 import time
 
 from citizenbus.local.runtime import LocalBus
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 SUBMITTED = "org.citizenbus.request.submitted.v1"
 

@@ -6,7 +6,8 @@ personal values as they are filed (contact details and personal attributes, thro
 ``intake.build_record``; contact details saved as preferences), records every log record (the
 ``citizenbus`` logger at INFO, everything else at its own level), every CloudEvent handed to
 the EventBridge publisher, every JSON/Open311 error answer and every open-data answer, plus
-what the test printed, and fails the test when any of those holds a filed value.
+what the test printed, and fails the test when any of those holds a filed value (in any of
+its forms: :func:`tests.support.privacy.found_in`, the matcher the open-data watch uses too).
 
 Legitimately personal places are not scanned: a TwiML reply to the sender, the agency API's
 audited read, the citizen's own request, the local outbox's ``to``, the web form drawn again
@@ -17,42 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-_SEPARATORS = re.compile(r"[\s\-().]")
+from tests.support.privacy import found_in
+
 TOTALS: dict[str, int] = {"tests": 0, "values": 0, "log_records": 0, "events": 0, "answers": 0}
-
-
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
-
-
-def _pattern(kind: str, value: str) -> re.Pattern[str] | None:
-    """A regex finding ``value`` in separator-free text, or None when too weak to look for."""
-    if kind == "phone":
-        digits = _digits(value)
-        if len(digits) < 9:
-            return None
-        # +46 70 123 45 67, 0046701234567, 070-123 45 67, 701234567: the national number
-        # with or without a trunk 0 or the country code.
-        national = digits[2:] if value.startswith("+46") else digits[-9:]
-        return re.compile(rf"(?<!\d)(?:\+?(?:00)?46|0)?{re.escape(national)}(?!\d)")
-    if kind == "email":
-        return re.compile(re.escape(value.lower())) if "@" in value else None
-    digits = _digits(value)
-    if digits and len(digits) * 4 >= len(value.strip()) * 3:
-        # a code (8 digits, dashes and spaces dropped). Trivial ones (00000000) are skipped:
-        # they say nothing about anyone and show up in timestamps.
-        if len(digits) < 6 or len(set(digits)) < 4:
-            return None
-        return re.compile(rf"(?<!\d){digits}(?!\d)")
-    if len(value.strip()) < 6:
-        return None
-    return re.compile(re.escape(_SEPARATORS.sub("", value.strip().lower())))
 
 
 class _Records(logging.Handler):
@@ -94,15 +67,10 @@ class PrivacyWatch:
         self.places.append((where, text))
 
     def leaks(self, extra: list[tuple[str, str]] = ()) -> list[str]:  # type: ignore[assignment]
-        patterns = [(v, k, p) for v, k in self.values.items() if (p := _pattern(k, v))]
         found: list[str] = []
         places = self.places + [("log", line) for line in self.records.lines] + list(extra)
         for where, text in places:
-            lower = text.lower()
-            flat = _SEPARATORS.sub("", lower)  # digits in any spacing
-            for value, kind, pattern in patterns:
-                if pattern.search(lower if kind == "email" else flat):
-                    found.append(f"{where}: {value!r} in {text[:300]!r}")
+            found += [f"{where}: {v!r} in {text[:300]!r}" for v in found_in(text, self.values)]
         return found
 
 
