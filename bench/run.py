@@ -23,7 +23,7 @@ from bench import cold, journey, price, size, throughput, warm
 from bench.events import ROOT
 
 OUT = ROOT / "bench"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "performance.md"  # the page that shows the figures
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="local throughput burst size")
     parser.add_argument("--quick", action="store_true", help="3 samples, 60 requests (a smoke run)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is missed")
-    parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.requests = 3, 60
