@@ -61,8 +61,7 @@ schemas: $(VENV)/.synced
 synth: $(VENV)/.synced
 	$(RUN) python -m infra.cdk.app
 
-# Writes bench/report.md and bench/report.json (and the summary between bench markers in
-# README.md, if it has them; the figures now live in docs/performance.md).
+# Writes bench/report.md and bench/report.json, and the summary on docs/performance.md.
 bench: $(VENV)/.synced
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 
