@@ -27,7 +27,7 @@ def file_and_answer(
     try:
         filed = file_request(request, channel=channel, citizen=citizen, message_id=message_id)
     except InvalidRequest as exc:
-        raise ApiError(400, exc.errors) from exc
+        raise ApiError(exc.status, exc.errors) from exc
     if filed.created:
         metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
     logger.info(

@@ -43,6 +43,32 @@ class Function:
     reserved_concurrency: int | None = None
 
 
+# AWS only: the HTTP API stage throttles each route by its class (rate per second, burst), so
+# a flood on one kind of route cannot starve the others: Twilio's webhooks (a citizen's text or
+# call in progress) and the agencies' API keep their own budgets whatever the public routes
+# get; the status look-up (guessable references) gets the smallest.
+THROTTLES: dict[str, tuple[int, int]] = {
+    "twilio": (50, 100),
+    "agency": (25, 50),
+    "citizen": (50, 100),
+    "open311": (20, 40),
+    "lookup": (5, 10),
+}
+
+
+def throttle_class(route: Route) -> str:
+    """The throttle class of ``route`` (a key of ``THROTTLES``), from its path."""
+    if route.path.startswith("/channels/"):
+        return "twilio"
+    if route.path.startswith("/agency/"):
+        return "agency"
+    if route.path.startswith(("/open311/", "/open-data")):
+        return "open311"
+    if route.method == "POST" and route.path.rstrip("/").endswith("/status"):
+        return "lookup"
+    return "citizen"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str  # logical name; the env variable is f"{NAME}_TABLE"
@@ -200,13 +226,13 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         tables=("requests",),
         buckets=("open-data",),
-        # Kept as constants.py had it, whose reason ("the export must run one at a time") is
-        # the export's, open_data_export since the split: on this reader it caps the API.
-        reserved_concurrency=1,
+        # The public page and stats read one file each: no reservation (the stage's per-route
+        # throttle below caps them). The 1 was the export's and is there now.
     ),
     Function(
         "open_data_export",
         "functions.open_data.export.lambda_handler",
+        reserved_concurrency=1,  # the export must run one at a time (it rewrites the files)
         schedule_minutes=60,
         tables=("requests",),
         buckets=("open-data",),

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.events import EventType
 from schemas.lifecycle import Status
-from schemas.request import MAX_TEXT
+from schemas.request import Text
 
 
 class SubscriptionBody(BaseModel):
@@ -27,7 +27,7 @@ class StatusUpdateBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: Status
-    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    note: Text | None = None
     expected_at: datetime | None = Field(
         None, description="When the agency now expects to close it."
     )

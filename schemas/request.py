@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from schemas.catalog import Language
 from schemas.lifecycle import Status
@@ -15,6 +25,39 @@ CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
 NotifyBy = Literal["sms", "email", "push", "none"]
 
 MAX_TEXT = 1000
+MAX_IDEMPOTENCY_KEY = 128  # the contract: an Idempotency-Key of at most 128 characters
+
+# Characters no text the bus keeps may hold: the C0 and C1 controls but tab and newline (they
+# break XML 1.0, terminals and CSV readers), the non-characters U+FFFE/U+FFFF and lone
+# surrogates (not text at all). Refused at intake, stripped on output (old data may hold them).
+# A carriage return is a line end, not refused: intake stores it as a newline (``Clean``).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+CONTROL_MESSAGE = "control characters are not allowed (tab and newline are)"
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character the bus refuses (see ``CONTROL``)."""
+    return CONTROL.search(text) is not None
+
+
+def strip_control(text: str) -> str:
+    """``text`` without the refused characters; a carriage return becomes a newline."""
+    return CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _newlines(value: object) -> object:
+    """CRLF and lone CR (a browser's textarea line ends) as the newline they mean."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _no_control(value: str) -> str:
+    if has_control(value):
+        raise PydanticCustomError("control_character", CONTROL_MESSAGE)
+    return value
+
+
+# Free text as a citizen or agency may file it: line ends normalised, no control characters.
+Clean = Annotated[str, BeforeValidator(_newlines), AfterValidator(_no_control)]
 
 
 def _email(value: str) -> str:
@@ -34,7 +77,9 @@ EmailStr = Annotated[
     WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
 ]
 Reference = Annotated[str, StringConstraints(pattern=r"^[0-9]{8,12}$")]
-AttributeValue = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+AttributeValue = Annotated[Clean, StringConstraints(max_length=MAX_TEXT)]
+AttributeCode = Annotated[Clean, StringConstraints(max_length=64)]
+Text = Annotated[Clean, StringConstraints(max_length=MAX_TEXT)]
 
 
 class Contact(BaseModel):
@@ -42,7 +87,7 @@ class Contact(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+    phone: Annotated[Clean, StringConstraints(max_length=32)] | None = Field(
         None, description="E.164 after normalisation, e.g. +46701234567."
     )
     email: EmailStr | None = None
@@ -53,11 +98,9 @@ class NewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    service_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    attributes: dict[Annotated[str, StringConstraints(max_length=64)], AttributeValue] = Field(
-        default_factory=dict, max_length=50
-    )
-    description: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
+    attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
+    description: Text | None = None
     contact: Contact | None = None
     notify_by: NotifyBy | None = Field(
         None, description="Channel for status notifications; default: the channel filed on."
@@ -71,11 +114,9 @@ class AppRequestBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    service_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    attributes: dict[Annotated[str, StringConstraints(max_length=64)], AttributeValue] = Field(
-        default_factory=dict, max_length=50
-    )
-    description: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
+    attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
+    description: Text | None = None
     language: Language | None = None
     notify_by: NotifyBy | None = None
 
@@ -88,7 +129,7 @@ class Preferences(BaseModel):
     notify_by: NotifyBy
     language: Language = "sv"
     consent: bool = Field(description="Opt in (true) or out (false) of notifications.")
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    phone: Annotated[Clean, StringConstraints(max_length=32)] | None = None
     email: EmailStr | None = None
     push_endpoint: (
         Annotated[

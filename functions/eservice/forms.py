@@ -3,6 +3,7 @@ the receipt, or the form again with every error next to its field)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -119,6 +120,8 @@ def browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     try:
         filed = file_request(request, channel="eservice", message_id=submission_id_or_none)
     except InvalidRequest as exc:
+        if exc.status == 422:  # sent before with other values (back, edit, send): a new id
+            submission_id = str(uuid.uuid4())
         return again(exc.errors)
     reference = filed.record["reference"]
     if filed.created:

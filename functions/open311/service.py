@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from functions.domain.citizens.identity import pseudonym
@@ -21,7 +22,13 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.platform.catalog import get_catalog
-from functions.platform.errors import ApiError, pydantic_errors
+from functions.platform.errors import (
+    ApiError,
+    Throttled,
+    is_throttle,
+    pydantic_errors,
+    retry_after,
+)
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
 from schemas import open311 as o311
@@ -101,10 +108,7 @@ def search(catalog: Catalog, lang: str, params: dict[str, str]) -> list[Any]:
         raise Open311Error(400, f"service_code: {', '.join(unknown)} is not a service here")
     start, end = open311.window(params.get("start_date"), params.get("end_date"), datetime.now(UTC))
     wanted = open311.statuses(params.get("status"))
-    page = open311.positive_int("page", params.get("page"), 1, 1_000_000)
-    size = open311.positive_int(
-        "page_size", params.get("page_size"), open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE
-    )
+    page, size = open311.paging(params.get("page"), params.get("page_size"))
     records: Iterator[Request] = (
         r
         for r in RequestStore().submitted_between(start, end, codes, wanted)
@@ -168,7 +172,7 @@ def file_post(
         text = "; ".join(
             f"{e['field'].removeprefix('attributes.')}: {e['message']}" for e in exc.errors
         )
-        raise Open311Error(400, text) from exc
+        raise Open311Error(exc.status, text) from exc
     return filed
 
 
@@ -248,3 +252,13 @@ def install_error_answers(app: APIGatewayHttpResolver) -> None:
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[str]:
         return error_answer(Open311Error(404, "no such Open311 resource"))
+
+    @app.exception_handler(ClientError)
+    @app.exception_handler(Throttled)
+    def _throttled(exc: Exception) -> Response[str]:
+        if not is_throttle(exc):
+            raise exc
+        metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
+        fmt = "xml" if app.current_event.raw_path.lower().endswith(".xml") else "json"
+        busy = Open311Error(503, "the service is busy; try again in a moment")
+        return answer(fmt, busy.body(), "errors", "error", 503, retry_after())

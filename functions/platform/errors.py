@@ -21,6 +21,37 @@ class ApiError(Exception):
         return {"errors": self.errors}
 
 
+# DynamoDB's answers when it sheds load: an error of a call, or a cancelled transaction's reason.
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+    }
+)
+RETRY_AFTER_SECONDS = 2  # what a 503 for a throttled table asks the client to wait
+
+
+class Throttled(Exception):
+    """DynamoDB kept throttling after the SDK's retries: the client should retry (a 503)."""
+
+
+def is_throttle(exc: BaseException) -> bool:
+    """Whether ``exc`` is DynamoDB shedding load past the retries (a botocore ``ClientError``
+    with a throttling code, or :class:`Throttled`), not a fault of ours."""
+    if isinstance(exc, Throttled):
+        return True
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in THROTTLE_CODES
+
+
+def retry_after() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def pydantic_errors(exc: Any, prefix: str = "") -> list[dict[str, str]]:
     """Field errors from a pydantic ``ValidationError``, with dotted field names."""
     out = []

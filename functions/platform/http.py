@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from botocore.exceptions import ClientError
 
-from functions.platform.errors import ApiError, pydantic_errors
-from functions.platform.observability import logger
+from functions.platform.errors import ApiError, Throttled, is_throttle, pydantic_errors, retry_after
+from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Every handled error becomes ``{"errors": [...]}``; unknown routes get a JSON 404."""
+    """Every handled error becomes ``{"errors": [...]}``; unknown routes get a JSON 404; a
+    DynamoDB throttle that outlasted the SDK's retries is a 503 with ``Retry-After``."""
     from pydantic import ValidationError  # noqa: PLC0415 - the web function imports this module and no pydantic
 
     @app.exception_handler(ApiError)
@@ -52,6 +54,21 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[Any]:
         return json_response(404, {"errors": [{"field": "path", "message": "no such route"}]})
+
+    @app.exception_handler(ClientError)
+    @app.exception_handler(Throttled)
+    def _throttled(exc: Exception) -> Response[Any]:
+        if not is_throttle(exc):
+            raise exc
+        return unavailable()
+
+
+def unavailable() -> Response[Any]:
+    """503 with ``Retry-After``: the tables are shedding load; nothing was stored."""
+    metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
+    logger.warning("dynamodb throttled past the retries: 503")
+    message = "the service is busy; try again in a moment"
+    return json_response(503, {"errors": [{"field": "service", "message": message}]}, retry_after())
 
 
 def content_type(event: APIGatewayProxyEventV2) -> str:

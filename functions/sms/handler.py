@@ -16,24 +16,30 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from functions.domain.citizens.notifications import FAILED, request_fallback
 from functions.domain.citizens.phone import caller
 from functions.domain.citizens.store import CitizenStore
 from functions.platform.catalog import get_catalog
-from functions.platform.errors import ApiError
+from functions.platform.errors import ApiError, Throttled, is_throttle, retry_after
 from functions.platform.observability import logger, metrics
 from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
 from functions.sms.replies import once
 from functions.sms.texts import text
+from schemas.request import has_control
 
 app = APIGatewayHttpResolver()
 
 XML = "application/xml"
 MESSAGE_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 STATUS = re.compile(r"^[a-z_]{1,32}$")
-UNSUBSCRIBED = "21610"  # Twilio: the recipient has replied STOP to this sender
+UNSUBSCRIBED = "21610"
+CONTROL_REPLY = (
+    "Body: meddelandet innehåller styrtecken, skicka det igen utan dem. "
+    "Body: the message holds control characters, send it again without them."
+)  # Twilio: the recipient has replied STOP to this sender
 
 
 def twiml(status: int, message: str | None = None) -> Response[str]:
@@ -63,6 +69,18 @@ def _not_found(exc: NotFoundError) -> Response[str]:
     return twiml(404)
 
 
+@app.exception_handler(ClientError)
+@app.exception_handler(Throttled)
+def _throttled(exc: Exception) -> Response[str]:
+    """DynamoDB throttled past the retries: 503, and Twilio sends the webhook again later."""
+    if not is_throttle(exc):
+        raise exc
+    metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
+    answer = twiml(503)
+    answer.headers.update(retry_after())
+    return answer
+
+
 @app.post("/channels/sms")
 def inbound_sms() -> Response[str]:
     form = verified_form(app.current_event)
@@ -73,6 +91,8 @@ def inbound_sms() -> Response[str]:
     sid = form.first("MessageSid") or form.first("SmsMessageSid")
     if not MESSAGE_SID.match(sid):
         return twiml(400)
+    if has_control(form.first("Body")):
+        return twiml(400, CONTROL_REPLY)
     message = Incoming(
         caller=who, message_sid=sid, body=form.first("Body"), opt_out_type=form.first("OptOutType")
     )

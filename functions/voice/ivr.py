@@ -26,7 +26,7 @@ from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.voice.prompts import SPEECH_LANGUAGE, digit_by_digit, prompt
 from schemas.catalog import Attribute, Catalog, Language, Service
-from schemas.request import Contact, NewRequest
+from schemas.request import Contact, NewRequest, has_control
 
 if TYPE_CHECKING:
     from twilio.twiml.voice_response import VoiceResponse
@@ -240,7 +240,7 @@ class Ivr:
         if not value and attr.required:
             self.ask(service, attr, self.tries + 1, prompt("no_input", self.lang))
             return
-        if value and attr.problem(value):
+        if value and (has_control(value) or attr.problem(value)):
             self.ask(service, attr, self.tries + 1, attr.error(self.lang))
             return
         attributes = dict(state.get("attributes") or {})

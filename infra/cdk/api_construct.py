@@ -126,6 +126,9 @@ class ApiConstruct(Construct):
                 results_cache_ttl=Duration.minutes(5),
             )
         wired: dict[str, str] = {}
+        throttles: dict[str, apigw.CfnStage.RouteSettingsProperty] = {}
+        cfn_stage = self.stage.node.default_child
+        assert isinstance(cfn_stage, apigw.CfnStage)
         for fn in topology.FUNCTIONS:
             if not fn.routes:
                 continue
@@ -158,5 +161,13 @@ class ApiConstruct(Construct):
                 if authorizer is None:
                     for resource in added:
                         acknowledge(resource, "AwsSolutions-APIG4", REASONS["open_route"])
+                for resource in added:  # the stage's route settings name existing routes
+                    cfn_stage.node.add_dependency(resource)
+                rate, burst = topology.THROTTLES[topology.throttle_class(route)]
+                throttles[f"{route.method} {route.path}"] = apigw.CfnStage.RouteSettingsProperty(
+                    throttling_rate_limit=rate, throttling_burst_limit=burst
+                )
                 wired[f"{route.method} {route.path}"] = route.auth
+        # Per-route throttles (topology.THROTTLES): one client cannot starve another route.
+        cfn_stage.route_settings = throttles
         return wired

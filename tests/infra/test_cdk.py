@@ -18,7 +18,7 @@ from functions.domain.agencies.routing import (
     function_queue,
     subscription_pattern,
 )
-from functions.topology import FUNCTIONS, TABLES
+from functions.topology import FUNCTIONS, TABLES, THROTTLES
 from infra.cdk import assets
 from infra.cdk.bus_construct import agency_target_queues
 from infra.cdk.constants import ENVIRONMENTS
@@ -459,3 +459,32 @@ def test_function_assets_hold_only_their_own_code_and_stay_small(prod):
     # compiled for the Lambda runtime (arm64, CPython 3.12), not for this machine
     (core,) = functions.layer_dirs["base"].glob("python/pydantic_core/_pydantic_core*.so")
     assert "cpython-312-aarch64-linux-gnu" in core.name
+
+
+def test_each_route_class_has_its_own_throttle_so_one_client_cannot_starve_the_others(prod):
+    _, t = prod
+    (stage,) = t.of_type("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["RouteSettings"]
+    route_keys = {r["RouteKey"] for r in t.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert set(settings) == route_keys  # every route, nothing else
+    limits = {
+        key: (s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"]) for key, s in settings.items()
+    }
+    assert limits["POST /channels/sms"] == THROTTLES["twilio"]
+    assert limits["POST /channels/voice"] == THROTTLES["twilio"]
+    assert limits["POST /agency/v1/requests/{reference}/status"] == THROTTLES["agency"]
+    assert limits["POST /app/v1/requests"] == THROTTLES["citizen"]
+    assert limits["GET /open311/v2/{resource}"] == THROTTLES["open311"]
+    assert limits["POST /status"] == THROTTLES["lookup"]
+    assert len(set(THROTTLES.values())) >= 4  # distinct budgets, not one stage-wide limit
+    (stage_id,) = t.of_type("AWS::ApiGatewayV2::Stage")
+    depends = set(t.body["Resources"][stage_id].get("DependsOn", []))
+    assert set(t.of_type("AWS::ApiGatewayV2::Route")) <= depends
+
+
+def test_the_public_page_has_no_reservation_and_the_export_runs_alone(prod):
+    _, t = prod
+    _, page = t.function_of("open_data")
+    _, export = t.function_of("open_data_export")
+    assert "ReservedConcurrentExecutions" not in page
+    assert export["ReservedConcurrentExecutions"] == 1

@@ -19,9 +19,13 @@ from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
 from schemas.lifecycle import Status
+from schemas.request import strip_control
 
 MAX_WINDOW = timedelta(days=90)  # the spec: a search "may not span more than 90 days"
 MAX_PAGE_SIZE = 1000  # the spec's limit on one answer
+# How deep paging may read into a window (page × page_size): one GET never walks a whole
+# 90-day window; a client wanting more narrows start_date/end_date instead.
+MAX_RECORDS = 10_000
 MAX_IDS = 100
 
 XML_ITEMS = {
@@ -178,6 +182,19 @@ def positive_int(name: str, value: str | None, default: int, maximum: int) -> in
     return int(value)
 
 
+def paging(page_text: str | None, size_text: str | None) -> tuple[int, int]:
+    """``page`` and ``page_size``, refused when together they read past ``MAX_RECORDS``."""
+    size = positive_int("page_size", size_text, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+    page = positive_int("page", page_text, 1, MAX_RECORDS)
+    if page * size > MAX_RECORDS:
+        raise Open311Error(
+            400,
+            f"page, page_size: page × page_size may not exceed {MAX_RECORDS}; narrow "
+            "start_date and end_date to read further",
+        )
+    return page, size
+
+
 def statuses(value: str | None) -> list[str]:
     """Open311 ``status`` (``open``, ``closed``, comma-separated) as lifecycle statuses."""
     if not value:
@@ -195,9 +212,10 @@ def csv_values(value: str | None) -> list[str]:
 
 # -- XML ---------------------------------------------------------------------------------------
 def _text(value: Any) -> str:
+    """An XML text node's content: never a character XML 1.0 cannot carry."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else strip_control(str(value))
 
 
 def _fill(element: ET.Element, data: dict[str, Any]) -> None:

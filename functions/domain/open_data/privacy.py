@@ -8,7 +8,9 @@ Rules (the same for Open311 and the aggregates):
   phone numbers, e-mail addresses, Swedish personal identity numbers, 8-digit codes and every
   personal value filed with the request;
 - addresses no finer than the street: house numbers, entrances, floors, apartments and
-  postcodes are dropped, and no coordinates are published.
+  postcodes are dropped, and no coordinates are published;
+- no control characters (see ``schemas.request.CONTROL``): intake refuses them, and what was
+  stored before that is stripped here, so every public answer stays well-formed XML.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from functions.domain.requests.records import Request
+from schemas.request import strip_control
 
 if TYPE_CHECKING:
     from schemas.catalog import Service
@@ -59,8 +62,10 @@ def scrub(text: str, known: tuple[str, ...] = ()) -> str:
     """``text`` with personal data replaced by ``[…]``.
 
     ``known`` are the personal values filed with the request (phone, e-mail, personal
-    attributes); they are removed wherever they appear, in any spacing.
+    attributes); they are removed wherever they appear, in any spacing. Control characters
+    are dropped first.
     """
+    text = strip_control(text)
     for value in sorted((k for k in known if k and len(k) >= 3), key=len, reverse=True):
         text = re.sub(_loose(value), REDACTED, text, flags=re.IGNORECASE)
     text = _EMAIL.sub(REDACTED, text)

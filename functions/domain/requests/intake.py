@@ -6,6 +6,8 @@ anywhere is checked against the same catalog and gets the same kind of reference
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +20,7 @@ from functions.platform.catalog import get_catalog
 from schemas.catalog import Catalog, Service
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
-from schemas.request import Channel, NewRequest
+from schemas.request import MAX_IDEMPOTENCY_KEY, Channel, NewRequest
 
 _MESSAGES = {
     "unknown_service": {"sv": "Tjänsten finns inte.", "en": "There is no such service."},
@@ -53,11 +55,27 @@ def message(key: str, language: str) -> str:
 
 
 class InvalidRequest(Exception):
-    """The request cannot be filed; ``errors`` says which fields to fix and why."""
+    """The request cannot be filed; ``errors`` says which fields to fix and why.
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    ``status`` is the HTTP status the JSON channels answer with: 400, or 422 for an
+    ``Idempotency-Key`` used before with a different request.
+    """
+
+    def __init__(self, errors: list[dict[str, str]], status: int = 400) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
         self.errors = errors
+        self.status = status
+
+
+KEY_FIELD = "Idempotency-Key"
+KEY_TOO_LONG = f"at most {MAX_IDEMPOTENCY_KEY} characters"
+KEY_REUSED = "this key was used for a different request; use a new key for a new request"
+
+
+def digest(request: NewRequest) -> str:
+    """A hash of the normalised request: a retry has the same, a different request another."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -194,11 +212,16 @@ def file_request(
     ``citizen`` is the pseudonymous id when the channel knows who is asking (phone number, app
     subject); without it the citizen is known by the contact details given. ``message_id`` is
     scoped to the citizen, so one citizen's id can never answer with another's request.
-    Raises :class:`InvalidRequest` (nothing stored) when a field is wrong.
+    Raises :class:`InvalidRequest` (nothing stored) when a field is wrong, when
+    ``message_id`` is longer than 128 characters, or (status 422) when ``message_id`` filed a
+    different request before; that answer never shows the first request.
     """
     catalog = catalog or get_catalog()
     store = store or RequestStore()
+    if message_id is not None and len(message_id) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_TOO_LONG}])
     service, request = check(request, catalog, channel)
+    fingerprint = digest(request) if message_id else None
     if citizen is None:
         contact = request.contact
         citizen = citizen_for_contact(
@@ -212,11 +235,13 @@ def file_request(
         )
         event = request_event(SUBMITTED, record, record["submitted_at"])
         try:
-            created: Created = store.create(record, event, dedup_key)
+            created: Created = store.create(record, event, dedup_key, fingerprint)
         except ReferenceTaken:
             continue
         if created.created:
             return Filed(record, created=True)
+        if created.digest is not None and created.digest != fingerprint:
+            raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_REUSED}], status=422)
         original = store.get(created.reference)
         if original is None:  # the message id outlived its request (erased): treat as new
             dedup_key = None

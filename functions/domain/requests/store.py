@@ -20,6 +20,7 @@ from functions.domain.requests.records import Request
 from functions.platform import clock
 from functions.platform.dedup_store import DedupStore
 from functions.platform.dynamo import Store, from_item, pages, to_item
+from functions.platform.errors import THROTTLE_CODES, Throttled
 from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class Conflict(Exception):
 class Created:
     reference: str
     created: bool  # False: the channel's message id was seen before; reference is the original
+    digest: str | None = None  # the first filing's request digest (None: not recorded)
 
 
 def outbox_item(event: dict[str, Any], now: int) -> dict[str, Any]:
@@ -76,10 +78,18 @@ class RequestStore(Store):
         self.dedup = DedupStore(client)
         self.dedup_ttl = settings.dedup_ttl_days * 24 * 3600
 
-    def create(self, record: Request, event: dict[str, Any], dedup_key: str | None) -> Created:
+    def create(
+        self,
+        record: Request,
+        event: dict[str, Any],
+        dedup_key: str | None,
+        digest: str | None = None,
+    ) -> Created:
         """Store a new request, its ``submitted`` event and its message id in one transaction.
 
-        Raises :class:`ReferenceTaken` when the reference exists (the caller draws a new one).
+        ``digest`` (a hash of the normalised request) is kept with the message id, so a later
+        use of the same id can tell a retry from a different request. Raises
+        :class:`ReferenceTaken` when the reference exists (the caller draws a new one).
         """
         now = int(time.time())
         items: list[dict[str, Any]] = [
@@ -95,14 +105,16 @@ class RequestStore(Store):
         ]
         if dedup_key:
             reference = record["reference"]
-            items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, reference=reference))
+            kept = {"reference": reference} | ({"digest": digest} if digest else {})
+            items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, **kept))
         reasons = self._transact(items)
         if reasons is None:
             return Created(record["reference"], created=True)
         if dedup_key and reasons[2] == "ConditionalCheckFailed":
             existing = self.dedup.get(dedup_key)
             if existing:
-                return Created(str(existing["reference"]), created=False)
+                first = existing.get("digest")
+                return Created(str(existing["reference"]), False, str(first) if first else None)
         if reasons[0] == "ConditionalCheckFailed":
             raise ReferenceTaken(record["reference"])
         raise RuntimeError(f"transaction cancelled: {reasons}")
@@ -166,7 +178,11 @@ class RequestStore(Store):
                     "ThrottlingError",
                     "ProvisionedThroughputExceeded",
                 }
-                if not retryable.intersection(reasons) or attempt == _CONFLICT_RETRIES - 1:
+                if not retryable.intersection(reasons):
+                    return reasons
+                if attempt == _CONFLICT_RETRIES - 1:
+                    if THROTTLE_CODES.intersection(reasons):
+                        raise Throttled(", ".join(reasons)) from exc
                     return reasons
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.domain.requests.records import Request
+from schemas.request import strip_control
 
 CITIZEN_FIELDS = (
     "reference",
@@ -48,7 +49,19 @@ def agency_view(record: Request) -> dict[str, Any]:
     """The request as its agency sees it: everything the citizen gave, personal data included."""
     view = {k: record.get(k) for k in AGENCY_FIELDS if record.get(k) is not None}
     view["personal_attributes"] = dict(record.get("personal") or {})
-    return view
+    return {k: _clean(v) for k, v in view.items()}
+
+
+def _clean(value: Any) -> Any:
+    """``value`` with control characters stripped from every text (data stored before intake
+    refused them)."""
+    if isinstance(value, str):
+        return strip_control(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def seen_fields(view: dict[str, Any]) -> list[str]:
