@@ -41,11 +41,17 @@ class Throttled(Exception):
 def is_throttle(exc: BaseException) -> bool:
     """Whether ``exc`` is DynamoDB shedding load past the retries (a botocore ``ClientError``
     with a throttling code, or :class:`Throttled`), not a fault of ours."""
-    if isinstance(exc, Throttled):
-        return True
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code in THROTTLE_CODES
+    seen: BaseException | None = exc
+    for _ in range(5):  # wrapped: Powertools idempotency raises its own error from botocore's
+        if seen is None:
+            return False
+        if isinstance(seen, Throttled):
+            return True
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in THROTTLE_CODES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_after() -> dict[str, str]:

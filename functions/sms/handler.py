@@ -15,6 +15,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
@@ -71,6 +74,7 @@ def _not_found(exc: NotFoundError) -> Response[str]:
 
 @app.exception_handler(ClientError)
 @app.exception_handler(Throttled)
+@app.exception_handler(IdempotencyPersistenceLayerError)  # the kept reply's table throttled
 def _throttled(exc: Exception) -> Response[str]:
     """DynamoDB throttled past the retries: 503, and Twilio sends the webhook again later."""
     if not is_throttle(exc):

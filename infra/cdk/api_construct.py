@@ -126,7 +126,7 @@ class ApiConstruct(Construct):
                 results_cache_ttl=Duration.minutes(5),
             )
         wired: dict[str, str] = {}
-        throttles: dict[str, apigw.CfnStage.RouteSettingsProperty] = {}
+        throttles: dict[str, dict[str, int]] = {}  # CloudFormation's RouteSettings, by route key
         cfn_stage = self.stage.node.default_child
         assert isinstance(cfn_stage, apigw.CfnStage)
         for fn in topology.FUNCTIONS:
@@ -164,9 +164,10 @@ class ApiConstruct(Construct):
                 for resource in added:  # the stage's route settings name existing routes
                     cfn_stage.node.add_dependency(resource)
                 rate, burst = topology.THROTTLES[topology.throttle_class(route)]
-                throttles[f"{route.method} {route.path}"] = apigw.CfnStage.RouteSettingsProperty(
-                    throttling_rate_limit=rate, throttling_burst_limit=burst
-                )
+                throttles[f"{route.method} {route.path}"] = {
+                    "ThrottlingRateLimit": rate,
+                    "ThrottlingBurstLimit": burst,
+                }
                 wired[f"{route.method} {route.path}"] = route.auth
         # Per-route throttles (topology.THROTTLES): one client cannot starve another route.
         cfn_stage.route_settings = throttles

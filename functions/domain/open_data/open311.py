@@ -185,7 +185,7 @@ def positive_int(name: str, value: str | None, default: int, maximum: int) -> in
 def paging(page_text: str | None, size_text: str | None) -> tuple[int, int]:
     """``page`` and ``page_size``, refused when together they read past ``MAX_RECORDS``."""
     size = positive_int("page_size", size_text, MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    page = positive_int("page", page_text, 1, MAX_RECORDS)
+    page = positive_int("page", page_text, 1, 1_000_000)
     if page * size > MAX_RECORDS:
         raise Open311Error(
             400,
