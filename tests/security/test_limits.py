@@ -74,7 +74,9 @@ def test_tab_newline_and_a_browsers_crlf_are_text_not_control_characters(bus: Lo
     assert app.status == 201, app.text
     reference = app.json()["reference"]
     agency = bus.request("GET", f"/agency/v1/requests/{reference}", headers=STREETS).json()
-    assert agency["attributes"]["description"] == "Två hål:\n1.\tvid busshållplatsen\n2.\tvid skolan"
+    assert (
+        agency["attributes"]["description"] == "Två hål:\n1.\tvid busshållplatsen\n2.\tvid skolan"
+    )
 
 
 def test_a_control_character_in_an_open311_post_is_an_open311_error(bus: LocalBus) -> None:
