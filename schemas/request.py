@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -19,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.catalog import Language
 from schemas.lifecycle import Status
+from schemas.text import CONTROL_MESSAGE, has_control
 
 Channel = Literal["sms", "voice", "app", "eservice", "open311"]
 CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
@@ -26,23 +26,6 @@ NotifyBy = Literal["sms", "email", "push", "none"]
 
 MAX_TEXT = 1000
 MAX_IDEMPOTENCY_KEY = 128  # the contract: an Idempotency-Key of at most 128 characters
-
-# Characters no text the bus keeps may hold: the C0 and C1 controls but tab and newline (they
-# break XML 1.0, terminals and CSV readers), the non-characters U+FFFE/U+FFFF and lone
-# surrogates (not text at all). Refused at intake, stripped on output (old data may hold them).
-# A carriage return is a line end, not refused: intake stores it as a newline (``Clean``).
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-CONTROL_MESSAGE = "control characters are not allowed (tab and newline are)"
-
-
-def has_control(text: str) -> bool:
-    """Whether ``text`` holds a character the bus refuses (see ``CONTROL``)."""
-    return CONTROL.search(text) is not None
-
-
-def strip_control(text: str) -> str:
-    """``text`` without the refused characters; a carriage return becomes a newline."""
-    return CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _newlines(value: object) -> object:

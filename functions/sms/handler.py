@@ -31,7 +31,7 @@ from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
 from functions.sms.replies import once
 from functions.sms.texts import text
-from schemas.request import has_control
+from schemas.text import has_control
 
 app = APIGatewayHttpResolver()
 

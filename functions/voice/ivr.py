@@ -26,7 +26,8 @@ from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.voice.prompts import SPEECH_LANGUAGE, digit_by_digit, prompt
 from schemas.catalog import Attribute, Catalog, Language, Service
-from schemas.request import Contact, NewRequest, has_control
+from schemas.request import Contact, NewRequest
+from schemas.text import has_control
 
 if TYPE_CHECKING:
     from twilio.twiml.voice_response import VoiceResponse

@@ -19,7 +19,7 @@ from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
 from schemas.lifecycle import Status
-from schemas.request import strip_control
+from schemas.text import strip_control
 
 MAX_WINDOW = timedelta(days=90)  # the spec: a search "may not span more than 90 days"
 MAX_PAGE_SIZE = 1000  # the spec's limit on one answer

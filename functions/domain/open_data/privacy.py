@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from functions.domain.requests.records import Request
-from schemas.request import strip_control
+from schemas.text import strip_control
 
 if TYPE_CHECKING:
     from schemas.catalog import Service

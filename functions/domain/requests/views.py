@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.domain.requests.records import Request
-from schemas.request import strip_control
+from schemas.text import strip_control
 
 CITIZEN_FIELDS = (
     "reference",
