@@ -114,10 +114,13 @@ class RequestStore(Store):
         changes: dict[str, Any],
         append_history: dict[str, Any],
         event: dict[str, Any] | None,
+        also: tuple[dict[str, Any], ...] = (),
     ) -> None:
-        """Apply ``changes`` to a request if it is still at ``expected_version``, with its event.
+        """Apply ``changes`` to a request if it is still at ``expected_version``, with its event
+        (and ``also``, more transaction items: an idempotency key's answer).
 
-        Raises :class:`Conflict` when someone else changed the request first.
+        Raises :class:`Conflict` when someone else changed the request first (or ``also``'s
+        condition failed).
         """
         now = int(time.time())
         names = {f"#f{i}": k for i, k in enumerate(changes)} | {"#h": "history", "#v": "version"}
@@ -143,6 +146,7 @@ class RequestStore(Store):
         ]
         if event is not None:
             items.append({"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}})
+        items.extend(also)
         reasons = self._transact(items)
         if reasons is not None:
             raise Conflict(reference)
