@@ -157,18 +157,26 @@ def post_local(base: str, path: str, body: object, command: str) -> dict[str, An
     return answer
 
 
-def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
-    """Move webhook deliveries from the DLQs back to the delivery queues; print the counts.
+def redrive(agency: str | None, limit: int | None, local: str | None, outbox: bool = False) -> int:
+    """Move webhook deliveries from the DLQs back to the delivery queues (or, ``outbox``,
+    publish again what the outbox stream parked in its on-failure queue); print the counts.
 
     Against AWS with the usual boto3 credentials and region; with ``--local`` through the
     running local bus (its AWS lives inside that process).
     """
 
     request: dict[str, object] = {k: v for k, v in (("agency", agency), ("limit", limit)) if v}
+    if outbox:
+        request = {"outbox": True} | ({"limit": limit} if limit else {})
     if local:
         result = post_local(local, "/_local/redrive", request, "redrive")
         if result is None:
             return 1
+    elif outbox:
+        # The outbox redrive (pydantic catalog, cloudevents) on the AWS path only
+        from functions.redrive.outbox import redrive_outbox  # noqa: PLC0415 - see above
+
+        result = {"outbox": redrive_outbox(limit).as_dict()}
     else:
         # The pydantic catalog and webhook code (~220 ms) on the AWS path only; --local posts
         from functions.domain.agencies.webhooks import redrive as move  # noqa: PLC0415 - see above
@@ -182,6 +190,14 @@ def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
     if "errors" in result:
         print(f"redrive: {result['errors'][0]['message']}", file=sys.stderr)
         return 2
+    if "outbox" in result:
+        counts = result["outbox"]
+        print(
+            f"outbox: {counts['parked']} parked batch(es) redriven, {counts['published']}"
+            f" event(s) published again, {counts['missing']} entry(ies) gone,"
+            f" {counts['left']} batch(es) left on the queue"
+        )
+        return 0 if not counts["left"] else 1
     for name, count in result["moved"].items():
         print(f"{name}: {count} message(s) back on the delivery queue")
     return 0
@@ -232,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     redrive_cmd.add_argument("--agency", help="only this agency (default: every agency)")
     redrive_cmd.add_argument("--limit", type=int, help="at most this many messages per agency")
     redrive_cmd.add_argument(
+        "--outbox",
+        action="store_true",
+        help="publish again the events the outbox stream parked in its on-failure queue",
+    )
+    redrive_cmd.add_argument(
         "--local",
         nargs="?",
         const="http://127.0.0.1:8000",
@@ -257,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         named = {"phone": args.phone, "email": args.email, "citizen": args.citizen}
         return erase({k: v for k, v in named.items() if v}, args.local)
     if args.command == "redrive":
-        return redrive(args.agency, args.limit, args.local)
+        if args.outbox and args.agency:
+            print("redrive: --outbox is for every agency; drop --agency", file=sys.stderr)
+            return 2
+        return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "demo":
