@@ -30,14 +30,14 @@ class DownEvents:
     def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         if self.down:
             error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
-            raise ClientError(error, "PutEvents")  # type: ignore[arg-type]
+            raise ClientError(error, "PutEvents")
         return self.real.put_events(Entries=Entries)
 
 
 @pytest.fixture
 def events(bus: LocalBus) -> DownEvents:
     client = DownEvents()
-    process.inject(event_publisher=EventPublisher(client=client, sleep=lambda s: None))  # type: ignore[arg-type]
+    process.inject(event_publisher=EventPublisher(client=client, sleep=lambda s: None))
     return client
 
 

@@ -152,7 +152,7 @@ class Deliverer:
                 self._remember(agency, event["id"])
                 return Outcome("delivered", attempt)
             if status == 410:
-                self.subscriptions.disable(agency, sub.secret, "410 Gone")
+                self.subscriptions.disable(sub, "410 Gone")
                 self._cache[agency] = None
                 logger.warning("webhook gone, subscription disabled", extra={"agency": agency})
                 return Outcome("gone", attempt)
