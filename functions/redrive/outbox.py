@@ -123,7 +123,10 @@ def events_of(
         return events
     first = _epoch(info["approximateArrivalOfFirstRecord"]) - _SLACK_SECONDS
     last = _epoch(info["approximateArrivalOfLastRecord"]) + _SLACK_SECONDS
-    return store.outbox_events_written_between(first, last)
+    events = store.outbox_events_written_between(first, last)
+    if not events:  # expired (the outbox keeps two days) or erased
+        result.missing += int(info.get("batchSize") or 1)
+    return events
 
 
 def redrive_outbox(limit: int | None = None) -> OutboxRedrive:
