@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -28,19 +30,60 @@ def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
     )
 
 
+OPERATOR_TOKEN_VARIABLE = "CITIZENBUS_OPERATOR_TOKEN"  # noqa: S105 - a variable's name
+# The printed local defaults: fine on loopback, never on an address others can reach.
+DEFAULT_KEY_VARIABLES = (
+    "CITIZENBUS_AGENCY_KEYS",
+    "CITIZENBUS_OPEN311_KEYS",
+    "CITIZENBUS_JWT_SECRET",
+    "TWILIO_AUTH_TOKEN",
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposed_environment() -> tuple[dict[str, str], list[str]]:
+    """Serving beyond loopback: every key not set explicitly is not the printed default but
+    off (no agency or Open311 key works) or random (JWT secret, Twilio token); the overrides
+    for the bus and the variables that were not set."""
+    unset = [name for name in DEFAULT_KEY_VARIABLES if not os.environ.get(name)]
+    env: dict[str, str] = {}
+    for name in unset:
+        random_value = name in ("CITIZENBUS_JWT_SECRET", "TWILIO_AUTH_TOKEN")
+        env[name] = secrets.token_urlsafe(32) if random_value else ""
+    return env, unset
+
+
 def serve(host: str, port: int) -> int:
     # The local bus (moto, pydantic, twilio) loads for ``serve`` only, not for every command
     from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - see above
-    from citizenbus.local.server import make_server  # noqa: PLC0415 - see above
+    from citizenbus.local.server import make_server, operator_token  # noqa: PLC0415 - see above
 
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
-    bus = LocalBus(public_url=public_url).start()
-    server = make_server(bus, host, port)
+    exposed = not is_loopback(host)
+    overrides, unset = exposed_environment() if exposed else ({}, [])
+    bus = LocalBus(env=overrides, public_url=public_url).start()  # "" leaves a variable unset
+    operator = operator_token()
+    server = make_server(bus, host, port, operator)
     stop = threading.Event()
     workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True, name="workers")
     workers.start()
     token = local_token()
     base = f"http://{host}:{port}"
+    if exposed:
+        print(
+            f"WARNING: serving on {host}, beyond this machine: anyone who reaches port {port}"
+            " can use the bus. The local default keys are off; not set, so refused or random:"
+            f" {', '.join(unset) or 'none'}. Set them explicitly to use those routes.\n",
+            flush=True,
+        )
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
 
@@ -60,9 +103,11 @@ def serve(host: str, port: int) -> int:
 Local credentials (set the variables to change them):
   CITIZENBUS_PUBLIC_URL  = {public_url}
   CITIZENBUS_JWT_SECRET  = {os.environ["CITIZENBUS_JWT_SECRET"]}
-  CITIZENBUS_AGENCY_KEYS = {os.environ["CITIZENBUS_AGENCY_KEYS"]}
-  CITIZENBUS_OPEN311_KEYS = {os.environ["CITIZENBUS_OPEN311_KEYS"]}  (Open311 POST api_key)
+  CITIZENBUS_AGENCY_KEYS = {os.environ.get("CITIZENBUS_AGENCY_KEYS", "")}
+  CITIZENBUS_OPEN311_KEYS = {os.environ.get("CITIZENBUS_OPEN311_KEYS", "")}  (Open311 POST api_key)
   TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
+  CITIZENBUS_OPERATOR_TOKEN = {operator}
+    (operator routes /_local/erase, /_local/redrive; citizenbus erase/redrive --local read it)
     (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h), ready to paste:
     export TOKEN={token}
@@ -89,11 +134,16 @@ Press Ctrl+C to stop.""",
 
 
 def post_local(base: str, path: str, body: object, command: str) -> dict[str, Any] | None:
-    """POST an operator command to a running local bus; its JSON answer, None if unreachable."""
+    """POST an operator command to a running local bus with ``CITIZENBUS_OPERATOR_TOKEN``;
+    its JSON answer, None if unreachable."""
+    token = os.environ.get(OPERATOR_TOKEN_VARIABLE)
+    if not token:
+        message = f"set {OPERATOR_TOKEN_VARIABLE} to the token citizenbus serve printed"
+        return {"errors": [{"field": "authorization", "message": message}]}
     http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
         base.rstrip("/") + path,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         method="POST",
     )
     try:
@@ -107,18 +157,26 @@ def post_local(base: str, path: str, body: object, command: str) -> dict[str, An
     return answer
 
 
-def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
-    """Move webhook deliveries from the DLQs back to the delivery queues; print the counts.
+def redrive(agency: str | None, limit: int | None, local: str | None, outbox: bool = False) -> int:
+    """Move webhook deliveries from the DLQs back to the delivery queues (or, ``outbox``,
+    publish again what the outbox stream parked in its on-failure queue); print the counts.
 
     Against AWS with the usual boto3 credentials and region; with ``--local`` through the
     running local bus (its AWS lives inside that process).
     """
 
     request: dict[str, object] = {k: v for k, v in (("agency", agency), ("limit", limit)) if v}
+    if outbox:
+        request = {"outbox": True} | ({"limit": limit} if limit else {})
     if local:
         result = post_local(local, "/_local/redrive", request, "redrive")
         if result is None:
             return 1
+    elif outbox:
+        # The outbox redrive (pydantic catalog, cloudevents) on the AWS path only
+        from functions.redrive.outbox import redrive_outbox  # noqa: PLC0415 - see above
+
+        result = {"outbox": redrive_outbox(limit).as_dict()}
     else:
         # The pydantic catalog and webhook code (~220 ms) on the AWS path only; --local posts
         from functions.domain.agencies.webhooks import redrive as move  # noqa: PLC0415 - see above
@@ -132,6 +190,14 @@ def redrive(agency: str | None, limit: int | None, local: str | None) -> int:
     if "errors" in result:
         print(f"redrive: {result['errors'][0]['message']}", file=sys.stderr)
         return 2
+    if "outbox" in result:
+        counts = result["outbox"]
+        print(
+            f"outbox: {counts['parked']} parked batch(es) redriven, {counts['published']}"
+            f" event(s) published again, {counts['missing']} entry(ies) gone,"
+            f" {counts['left']} batch(es) left on the queue"
+        )
+        return 0 if not counts["left"] else 1
     for name, count in result["moved"].items():
         print(f"{name}: {count} message(s) back on the delivery queue")
     return 0
@@ -182,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     redrive_cmd.add_argument("--agency", help="only this agency (default: every agency)")
     redrive_cmd.add_argument("--limit", type=int, help="at most this many messages per agency")
     redrive_cmd.add_argument(
+        "--outbox",
+        action="store_true",
+        help="publish again the events the outbox stream parked in its on-failure queue",
+    )
+    redrive_cmd.add_argument(
         "--local",
         nargs="?",
         const="http://127.0.0.1:8000",
@@ -207,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         named = {"phone": args.phone, "email": args.email, "citizen": args.citizen}
         return erase({k: v for k, v in named.items() if v}, args.local)
     if args.command == "redrive":
-        return redrive(args.agency, args.limit, args.local)
+        if args.outbox and args.agency:
+            print("redrive: --outbox is for every agency; drop --agency", file=sys.stderr)
+            return 2
+        return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "demo":

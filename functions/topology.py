@@ -166,7 +166,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/agency/v1/requests/{reference}", "agency"),
             Route("POST", "/agency/v1/requests/{reference}/status", "agency"),
         ),
-        tables=("requests", "outbox", "subscriptions", "agency_audit"),
+        tables=("requests", "outbox", "subscriptions", "agency_audit", "idempotency"),
+        permissions=("kms:webhook-secrets:encrypt",),  # subscriptions' signing secrets
     ),
     Function(
         "agency_authorizer",
@@ -177,12 +178,14 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.webhook_delivery.handler.lambda_handler",
         queues=("citizenbus-delivery-{agency}",),
         tables=("subscriptions", "idempotency"),
+        permissions=("kms:webhook-secrets:decrypt",),  # subscriptions' signing secrets
         reserved_concurrency=10,  # protects the agencies' endpoints
     ),
     Function(
         "redrive",
         "functions.redrive.handler.lambda_handler",
-        permissions=("sqs:redrive",),
+        tables=("outbox",),  # the entries the outbox stream's on-failure pointers name
+        permissions=("sqs:redrive", "outbox:redrive", "events:put"),
     ),
     Function(
         "sms",

@@ -254,8 +254,9 @@ def test_requests_expire_by_retention_from_filing_and_then_from_closing(bus: Loc
 
 
 def test_citizenbus_erase_against_the_local_bus(
-    bus: LocalBus, capsys: pytest.CaptureFixture[str]
+    bus: LocalBus, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", "operator-token-for-this-test")
     import threading
 
     from citizenbus.local.server import make_server

@@ -177,7 +177,10 @@ def test_down_for_good_waits_in_the_dlq_and_redrive_delivers_it(
     assert fast_bus.queue_messages(delivery_dlq("streets")) == []
 
 
-def test_citizenbus_redrive_against_the_local_bus(fast_bus: LocalBus, receiver: Receiver) -> None:
+def test_citizenbus_redrive_against_the_local_bus(
+    fast_bus: LocalBus, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", "operator-token-for-this-test")
     subscribe(fast_bus, "waste", receiver.url("/hook"))
     receiver.status = 503
     reference = file(fast_bus, "missed-waste-collection", {"address": "Sopvägen 2"})

@@ -160,4 +160,8 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
         )
     url, _ = create_queue(f"{LOCAL_PREFIX}-outbox-dlq")
     queues[f"{LOCAL_PREFIX}-outbox-dlq"] = url
+    # The webhook signing secrets' own key (in AWS the CDK app creates it).
+    kms = aws.client("kms")
+    key = kms.create_key(Description="citizenbus webhook signing secrets")["KeyMetadata"]
+    kms.create_alias(AliasName=get_settings().webhook_secrets_key, TargetKeyId=key["KeyId"])
     return queues

@@ -92,6 +92,7 @@ class _StreamState:
     iterators: dict[str, str] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
+    shards: dict[str, str] = field(default_factory=dict)  # sequence number → shard id
 
 
 def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -427,11 +428,42 @@ class LocalBus:
                     # The on-failure destination keeps what could not be processed.
                     aws.sqs().send_message(
                         QueueUrl=self.queue_urls[f"{LOCAL_PREFIX}-outbox-dlq"],
-                        MessageBody=json.dumps({"Records": [state.pending[0]]}),
+                        MessageBody=json.dumps(self._on_failure(state, state.pending[0])),
                     )
                     state.pending = state.pending[1:]
                     state.attempts = 0
         return handled
+
+    def _on_failure(self, state: _StreamState, record: dict[str, Any]) -> dict[str, Any]:
+        """What Lambda sends a stream's on-failure destination: a pointer, not the record."""
+        sequence = record["dynamodb"]["SequenceNumber"]
+        arrived = datetime.fromtimestamp(
+            float(record["dynamodb"].get("ApproximateCreationDateTime") or time.time()), UTC
+        ).isoformat(timespec="milliseconds")
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": LambdaContext(f"citizenbus-{state.function}").invoked_function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": state.attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "DDBStreamBatchInfo": {
+                "shardId": state.shards.get(sequence, ""),
+                "startSequenceNumber": sequence,
+                "endSequenceNumber": sequence,
+                "approximateArrivalOfFirstRecord": arrived,
+                "approximateArrivalOfLastRecord": arrived,
+                "batchSize": 1,
+                "streamArn": state.arn,
+            },
+        }
 
     def _read_stream(self, client: Any, state: _StreamState) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -454,6 +486,7 @@ class LocalBus:
                         created
                     ).timestamp()
                 record["eventSourceARN"] = state.arn
+                state.shards[record["dynamodb"]["SequenceNumber"]] = shard_id
                 records.append(record)
         return records
 

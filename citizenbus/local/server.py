@@ -1,10 +1,23 @@
-"""The local bus's HTTP front: a threaded HTTP server in front of :class:`LocalBus`."""
+"""The local bus's HTTP front: a threaded HTTP server in front of :class:`LocalBus`.
+
+The local-only routes under ``/_local/`` answer only requests whose ``Host`` names this
+server (an IP address or ``localhost`` with its port, or the public URL's host), so a web page
+on a DNS-rebinding name cannot read them. The operator routes (``/_local/erase``,
+``/_local/redrive``) also take JSON only and ``Authorization: Bearer
+<CITIZENBUS_OPERATOR_TOKEN>``, so no web page the developer visits can post to them (a browser
+sends neither without a CORS preflight, which this server never grants).
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
+import os
+import secrets
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
@@ -12,9 +25,28 @@ from functions.domain.agencies.routing import agency_queue
 from schemas.catalog import load_catalog
 
 MAX_REQUEST_BYTES = 1024 * 1024
+OPERATOR_TOKEN_VARIABLE = "CITIZENBUS_OPERATOR_TOKEN"  # noqa: S105 - a variable's name
+OPERATOR_ROUTES = {"/_local/redrive": "redrive", "/_local/erase": "erasure"}
+
+Answer = tuple[int, dict[str, str], bytes]
 
 
-def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
+def operator_token() -> str:
+    """``CITIZENBUS_OPERATOR_TOKEN`` if set, else a random token for this run."""
+    return os.environ.get(OPERATOR_TOKEN_VARIABLE) or secrets.token_urlsafe(32)
+
+
+class OperatorServer(ThreadingHTTPServer):
+    """The HTTP server, with the operator token its operator routes require."""
+
+    operator_token: str
+    public_host: str | None
+
+
+def make_server(bus: LocalBus, host: str, port: int, token: str | None = None) -> OperatorServer:
+    """The local bus on ``host:port``; ``token`` (default: :func:`operator_token`) guards
+    the operator routes and is ``server.operator_token``."""
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "citizenbus"
         protocol_version = "HTTP/1.1"
@@ -36,13 +68,15 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
             for key, value in self.headers.items():
                 k = key.lower()
                 headers[k] = f"{headers[k]},{value}" if k in headers else value
-            if self.command == "POST" and self.path.rstrip("/") == "/_local/redrive":
-                self._send(*local_redrive(bus, body))
-                return
-            if self.command == "POST" and self.path.rstrip("/") == "/_local/erase":
-                self._send(*local_redrive(bus, body, function="erasure"))
-                return
             if self.path.startswith("/_local/"):
+                here = server.server_port
+                if not served_host(headers.get("host", ""), here, server.public_host):
+                    self._send(*_error(421, "host", "this host name is not served here"))
+                    return
+                route = self.path.split("?", maxsplit=1)[0].rstrip("/")
+                if route in OPERATOR_ROUTES:
+                    self._send(*operator_route(bus, self.command, route, headers, body, server))
+                    return
                 response = local_route(bus, self.command, self.path)
                 if response is not None:
                     self._send(*response)
@@ -71,9 +105,65 @@ def make_server(bus: LocalBus, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the handlers log; keep the console for what matters
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = OperatorServer((host, port), Handler)
     server.daemon_threads = True
+    server.operator_token = token or operator_token()
+    public = os.environ.get("CITIZENBUS_PUBLIC_URL") or bus.public_url
+    server.public_host = urlsplit(public).netloc.lower() if public else None
     return server
+
+
+def served_host(header: str, port: int, public_host: str | None = None) -> bool:
+    """Whether a ``Host`` header names this server: an IP address or ``localhost`` with the
+    port it listens on, or the public URL's host. A DNS-rebinding page arrives with its own
+    name in ``Host`` and is refused."""
+    value = header.strip().lower()
+    if not value:
+        return False
+    if public_host and value == public_host:
+        return True
+    name, _, given = value.rpartition(":") if not value.endswith("]") else (value, "", "")
+    if not name or not given.isdigit() or int(given) != port:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _error(status: int, field: str, message: str, **headers: str) -> Answer:
+    body = json.dumps({"errors": [{"field": field, "message": message}]}).encode()
+    return status, {"Content-Type": "application/json", **headers}, body
+
+
+def operator_route(
+    bus: LocalBus,
+    method: str,
+    route: str,
+    headers: dict[str, str],
+    body: bytes,
+    server: OperatorServer,
+) -> Answer:
+    """``/_local/erase`` and ``/_local/redrive``: POST, JSON, the operator's bearer token."""
+    if method != "POST":
+        return _error(405, "method", "POST only", Allow="POST")
+    scheme, _, presented = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        presented.strip().encode(), server.operator_token.encode()
+    ):
+        return _error(
+            401,
+            "authorization",
+            f"Authorization: Bearer <{OPERATOR_TOKEN_VARIABLE}> is required",
+            **{"WWW-Authenticate": "Bearer"},
+        )
+    ctype = headers.get("content-type", "").split(";", maxsplit=1)[0].strip().lower()
+    if ctype != "application/json":
+        return _error(415, "content-type", "send application/json")
+    return local_redrive(bus, body, function=OPERATOR_ROUTES[route])
 
 
 def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
@@ -94,9 +184,7 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
     return 200, {"Content-Type": "application/json"}, json.dumps(body, indent=2).encode()
 
 
-def local_redrive(
-    bus: LocalBus, body: bytes, function: str = "redrive"
-) -> tuple[int, dict[str, str], bytes]:
+def local_redrive(bus: LocalBus, body: bytes, function: str = "redrive") -> Answer:
     """``citizenbus redrive --local`` (and ``erase --local``): run the operator function
     inside the local bus."""
     try:

@@ -17,8 +17,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.domain.agencies.keys import authenticate
 from functions.domain.agencies.store import AuditLog, SubscriptionStore
 from functions.domain.agencies.urls import UnsafeUrl, check_url
-from functions.domain.requests.lifecycle import NotFound, Refused, agency_request, change_status
-from functions.domain.requests.views import agency_view, seen_fields, state_view
+from functions.domain.requests.lifecycle import (
+    MAX_IDEMPOTENCY_KEY,
+    KeyReused,
+    NotFound,
+    Refused,
+    agency_request,
+    change_status,
+)
+from functions.domain.requests.views import agency_view, seen_fields
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, json_response, model_from
 from functions.platform.observability import logger, metrics
@@ -90,17 +97,29 @@ def read_request(reference: str) -> dict[str, Any]:
 @app.post("/agency/v1/requests/<reference>/status")
 def update_status(reference: str) -> Response[Any]:
     agency = current_agency()
+    key = app.current_event.headers.get("idempotency-key") or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        message = f"at most {MAX_IDEMPOTENCY_KEY} characters"
+        raise ApiError.one(400, "Idempotency-Key", message)
     body: StatusUpdateBody = model_from(StatusUpdateBody, json_body(app.current_event))
     try:
         changed = change_status(
-            agency, reference, body.status, note=body.note, expected_at=body.expected_at
+            agency,
+            reference,
+            body.status,
+            note=body.note,
+            expected_at=body.expected_at,
+            idempotency_key=key,
         )
     except NotFound:
         raise _not_found() from None
     except Refused as exc:
         raise ApiError.one(409, "status", str(exc)) from exc
-    metrics.add_metric(name="StatusChanges", unit="Count", value=1)
-    return json_response(200, state_view(changed.record))
+    except KeyReused as exc:
+        raise ApiError.one(422, "Idempotency-Key", str(exc)) from exc
+    if not changed.replayed:
+        metrics.add_metric(name="StatusChanges", unit="Count", value=1)
+    return json_response(200, changed.answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -100,6 +100,11 @@ class Settings:
         30, alias="WEBHOOK_BACKOFF_SECONDS", description="Visibility backoff after 1 receive."
     )
     webhook_backoff_max_seconds: int = Field(3600, alias="WEBHOOK_BACKOFF_MAX_SECONDS")
+    webhook_secrets_key: str = Field(
+        "alias/citizenbus-webhook-secrets",
+        alias="WEBHOOK_SECRETS_KEY_ID",
+        description="The KMS key that encrypts webhook signing secrets (its ARN in AWS).",
+    )
     citizens_table: str = Field("citizenbus-citizens", alias="CITIZENS_TABLE")
     twilio_auth_token: str = Field(
         LOCAL_TWILIO_AUTH_TOKEN,

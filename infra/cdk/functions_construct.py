@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -96,6 +97,7 @@ class FunctionsConstruct(Construct):
         self.open_data_bucket = open_data_bucket
         self.asset_dirs: dict[str, str] = {}
         self.redrivers: list[lambda_.Function] = []
+        self._webhook_key: kms.Key | None = None
 
         base_spec, twilio_spec = assets.layer_specs()
         self.layer_dirs = {
@@ -250,6 +252,31 @@ class FunctionsConstruct(Construct):
             if owner:  # e.g. NOTIFIER_QUEUE_URL, as the local bus sets it
                 function.add_environment(f"{owner.upper()}_QUEUE_URL", queue.queue_url)
 
+    def webhook_secrets_key(self) -> kms.Key:
+        """The KMS key of the webhook signing secrets (a key of their own, rotated yearly)."""
+        if self._webhook_key is None:
+            self._webhook_key = kms.Key(
+                self,
+                "WebhookSecretsKey",
+                description="citizenbus webhook signing secrets (subscriptions table)",
+                enable_key_rotation=True,
+                removal_policy=RemovalPolicy.RETAIN,  # without it no stored secret decrypts
+            )
+        return self._webhook_key
+
+    def _webhook_secrets(self, function: lambda_.Function, permission: str) -> None:
+        key = self.webhook_secrets_key()
+        if permission.endswith(":encrypt"):
+            key.grant_encrypt(function)
+        else:
+            key.grant_decrypt(function)
+        function.add_environment("WEBHOOK_SECRETS_KEY_ID", key.key_arn)
+
+    def _redrive_outbox(self, function: lambda_.Function, _permission: str) -> None:
+        """The outbox stream's on-failure queue, and the stream its pointers point into."""
+        self.queues.dead_letter(f"{LOCAL_PREFIX}-outbox-dlq").grant_consume_messages(function)
+        self.data.tables["outbox"].grant_stream_read(function)
+
     def _redrive(self, function: lambda_.Function, _permission: str) -> None:
         self.redrivers.append(function)  # granted in grant_redrive, once every queue exists
 
@@ -326,6 +353,16 @@ PERMISSIONS: dict[str, Grant] = {
     "sqs:redrive": Grant(
         "move messages out of the dead-letter queues back to their sources",
         FunctionsConstruct._redrive,
+    ),
+    "outbox:redrive": Grant(
+        "read the outbox stream's on-failure queue and the stream it points into",
+        FunctionsConstruct._redrive_outbox,
+    ),
+    "kms:webhook-secrets:encrypt": Grant(
+        "encrypt webhook signing secrets with their KMS key", FunctionsConstruct._webhook_secrets
+    ),
+    "kms:webhook-secrets:decrypt": Grant(
+        "decrypt webhook signing secrets with their KMS key", FunctionsConstruct._webhook_secrets
     ),
 }
 # "sqs:send:<queue>": send to a queue that a topology function consumes ("{agency}" expands).

@@ -231,15 +231,10 @@ class Journey:
             lambda m: sqs.send_message(QueueUrl=target, MessageBody=m["Body"]),
             "notifier",
         )
-        # The outbox stream's on-failure queue: the records go to the publisher again.
-        outbox_dlq = self.bus.queue_urls["citizenbus-outbox-dlq"]
-
-        def republish(message: dict[str, Any]) -> None:
-            result = self.bus.invoke("outbox_publisher", json.loads(message["Body"]))
-            if result.get("batchItemFailures"):
-                raise RuntimeError("not published")
-
-        moved += self._move(sqs, outbox_dlq, republish, "outbox")
+        # The outbox stream's on-failure queue: the product's redrive publishes them again.
+        outbox = self.bus.invoke("redrive", {"outbox": True})["outbox"]
+        self.redriven["outbox"] += outbox["parked"]
+        moved += outbox["parked"]
         return moved
 
     def _move(self, sqs: Any, url: str, send: Any, name: str) -> int:

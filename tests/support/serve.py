@@ -21,16 +21,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def citizenbus_serve() -> Iterator[tuple[str, str]]:
-    """A real ``citizenbus serve`` on a free loopback port: (base URL, start-up banner).
+def citizenbus_serve(host: str = "127.0.0.1") -> Iterator[tuple[str, str]]:
+    """A real ``citizenbus serve`` on a free port: (base URL on loopback, start-up banner).
 
-    Started as a newcomer would, with none of the test process's AWS or citizenbus settings.
+    Started as a newcomer would, with none of the test process's AWS or citizenbus settings;
+    ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
     env.pop("TWILIO_AUTH_TOKEN", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "citizenbus.cli", "serve", "--host", host, "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -126,10 +126,13 @@ class RequestStore(Store):
         changes: dict[str, Any],
         append_history: dict[str, Any],
         event: dict[str, Any] | None,
+        also: tuple[dict[str, Any], ...] = (),
     ) -> None:
-        """Apply ``changes`` to a request if it is still at ``expected_version``, with its event.
+        """Apply ``changes`` to a request if it is still at ``expected_version``, with its event
+        (and ``also``, more transaction items: an idempotency key's answer).
 
-        Raises :class:`Conflict` when someone else changed the request first.
+        Raises :class:`Conflict` when someone else changed the request first (or ``also``'s
+        condition failed).
         """
         now = int(time.time())
         names = {f"#f{i}": k for i, k in enumerate(changes)} | {"#h": "history", "#v": "version"}
@@ -155,6 +158,7 @@ class RequestStore(Store):
         ]
         if event is not None:
             items.append({"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, now)}})
+        items.extend(also)
         reasons = self._transact(items)
         if reasons is not None:
             raise Conflict(reference)
@@ -257,6 +261,26 @@ class RequestStore(Store):
             Limit=limit,
         )
         return [_request(from_item(i)) for i in response.get("Items", [])]
+
+    # -- outbox redrive ------------------------------------------------------------------
+    def outbox_event(self, entry_id: str) -> dict[str, Any] | None:
+        """The CloudEvent of an outbox entry, or None (expired after two days, or erased)."""
+        item = self.client.get_item(
+            TableName=self.outbox_table, Key={"id": {"S": entry_id}}, ConsistentRead=True
+        ).get("Item")
+        return json.loads(item["event"]["S"]) if item else None
+
+    def outbox_events_written_between(self, start: float, end: float) -> list[dict[str, Any]]:
+        """The CloudEvents of the outbox entries written between two epoch times (a scan of
+        the two days the outbox keeps; for when the stream no longer holds the records)."""
+        low, high = int(start) + OUTBOX_TTL_SECONDS, int(end) + 1 + OUTBOX_TTL_SECONDS
+        items = pages(
+            self.client.scan,
+            TableName=self.outbox_table,
+            FilterExpression="expires_at BETWEEN :low AND :high",
+            ExpressionAttributeValues={":low": {"N": str(low)}, ":high": {"N": str(high)}},
+        )
+        return [json.loads(item["event"]) for item in items]
 
     # -- erasure -------------------------------------------------------------------------
     def all_of_citizen(self, citizen: str) -> Iterator[Request]:
