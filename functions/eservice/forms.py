@@ -70,6 +70,11 @@ def to_new_request(
     request: NewRequest = model_from(NewRequest, data)
     problems = notice_problems(request) if rules else []
     if problems:
+        try:  # name every problem at once, intake's too
+            check(request, get_catalog(), "eservice")
+        except InvalidRequest as exc:
+            named = {e["field"] for e in problems}
+            problems = [e for e in exc.errors if e["field"] not in named] + problems
         logger.info("form refused", extra={"fields": [e["field"] for e in problems]})
         raise ApiError(400, problems)
     submission_id = fields.get("submission_id")

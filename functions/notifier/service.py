@@ -215,15 +215,20 @@ def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[st
     citizens.save_pending(
         decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
     )
-    if decision.channel == "sms":
-        body = _fill("confirm_sms", decision.language, record)
-        provider_id = senders.send_sms(decision.to, body, None)
-    else:
-        token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
-        path = "/en/confirm/" if decision.language == "en" else "/confirm/"
-        body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
-        subject = _fill("confirm_subject", decision.language, record)
-        provider_id = senders.send_email(decision.to, subject, body, reference)
+    try:
+        provider_id = _send_confirmation(decision, record, citizens)
+    except senders.SendFailed as exc:
+        outcome("failed", record, decision.channel)
+        if exc.opted_out:  # the number said STOP to our sender: that declines
+            citizens.set_consent(decision.contact, "sms", False, "twilio:opted-out")
+            return {"skipped": "opted out at the provider"}
+        if exc.retryable:
+            contacts.release_confirmation(reference, decision.contact)
+            raise
+        logger.warning(
+            "confirmation refused by provider", extra={"reference": reference, "error": str(exc)}
+        )
+        return {"failed": str(exc)}
     citizens.record_sent(
         provider_id,
         reference=reference,
@@ -235,6 +240,18 @@ def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[st
     outcome("confirmation", record, decision.channel)
     logger.info("confirmation sent", extra={"reference": reference, "channel": decision.channel})
     return {"sent": provider_id, "channel": decision.channel, "kind": "confirm"}
+
+
+def _send_confirmation(decision: Confirm, record: Request, citizens: CitizenStore) -> str:
+    reference = record["reference"]
+    if decision.channel == "sms":
+        body = _fill("confirm_sms", decision.language, record)
+        return senders.send_sms(decision.to, body, None)
+    token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
+    path = "/en/confirm/" if decision.language == "en" else "/confirm/"
+    body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
+    subject = _fill("confirm_subject", decision.language, record)
+    return senders.send_email(decision.to, subject, body, reference)
 
 
 def send_code(reference: str, via: str, language: str) -> dict[str, Any]:

@@ -81,6 +81,11 @@ def claim_confirmation(reference: str, contact: str, dedup: DedupStore | None = 
     return 0
 
 
+def release_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> None:
+    """The confirmation could not be sent (a retry may try again)."""
+    (dedup or DedupStore()).delete(f"confirm#{reference}#{contact}")
+
+
 def new_link_token(contact: str, reference: str, language: str, store: CitizenStore) -> str:
     """A fresh token for an e-mail confirmation link (only its hash is kept)."""
     token = secrets.token_urlsafe(24)
