@@ -275,7 +275,7 @@ def status_callback(bus: LocalBus, sid: str, status: str, error_code: str | None
 
 
 def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
-    confirmed(phone="+46701234567")
+    confirmed(phone="+46701234567", email="anna@example.se")
     ref = file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
     bus.pump()
     [sms] = outbox(bus)
@@ -289,6 +289,16 @@ def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
     assert sent[1]["to"] == "anna@example.se"
     assert sent[1]["reference"] == ref
     assert sent[1]["body"] == sms["body"]
+
+
+def test_no_fallback_to_an_unconfirmed_email(bus: LocalBus) -> None:
+    confirmed(phone="+46701234567")  # the phone is proven; the e-mail beside it is not
+    file_form(bus, phone="0701234567", email="someone@example.se", notify_by="sms", consent="on")
+    bus.pump()
+    [sid] = sent_sids(bus)
+    status_callback(bus, sid, "undelivered", "30003")
+    bus.pump()
+    assert [m["channel"] for m in outbox(bus)] == ["sms"]
 
 
 def test_a_delivered_sms_needs_no_fallback(bus: LocalBus) -> None:

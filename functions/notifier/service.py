@@ -165,6 +165,8 @@ def fallback(provider_id: str) -> dict[str, Any]:
     ).get("email")
     if not email:
         return {"skipped": "no e-mail address"}
+    if not contacts.is_confirmed("email", email, citizens):  # no mail to a stranger either
+        return {"skipped": "e-mail address unconfirmed"}
     if not citizens.claim_fallback(provider_id):
         return {"skipped": "fallback already sent"}
     subject, body = render(notification["kind"], record.get("language", "sv"), record, None)
