@@ -13,7 +13,7 @@ from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions.domain.requests.reference import is_valid
 from functions.web import lookup
 from tests.support.bus import move
-from tests.support.contacts import confirmed, last_code, outbox
+from tests.support.contacts import confirmed, last_code, outbox, text_bus
 
 ANNA = "+46701234567"
 JSON = {"Accept": "application/json"}
@@ -140,3 +140,11 @@ def test_repeated_attempts_from_one_client_get_429(bus: LocalBus) -> None:
     assert all(t.status == 404 for t in tries)
     refused = look_up(bus, "123456789", ANNA)
     assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_number_that_sent_stop_gets_no_code(bus: LocalBus) -> None:
+    ref = file(bus, phone=ANNA)
+    text_bus(bus, ANNA, "STOP")  # texting proves the number; STOP declines every message
+    assert ask_code(bus, ref, ANNA).status == 202
+    bus.pump()
+    assert outbox(bus) == []

@@ -273,6 +273,8 @@ def send_code(reference: str, via: str, language: str) -> dict[str, Any]:
     proven = record["channel"] in ("sms", "voice") and via == "sms"
     if not (proven or contacts.is_confirmed(kind, to)):
         return {"skipped": "contact unconfirmed"}
+    if via == "sms" and CitizenStore().consent(contacts.contact_id("phone", to), "sms") is False:
+        return {"skipped": "the number sent STOP"}
     if via == "sms" and not contacts.sms_capable(to, get_catalog().jurisdiction.sms_countries):
         return {"skipped": "not a mobile number of the jurisdiction"}
     code = contacts.issue_code(reference)
