@@ -147,9 +147,18 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/en/status"),
             Route("POST", "/status"),
             Route("POST", "/en/status"),
+            # The look-up's one-time code, and the button behind an e-mail's confirmation link
+            Route("POST", "/status/code"),
+            Route("POST", "/en/status/code"),
+            Route("GET", "/confirm/{token}"),
+            Route("GET", "/en/confirm/{token}"),
+            Route("POST", "/confirm/{token}"),
+            Route("POST", "/en/confirm/{token}"),
             Route("GET", "/static/{name}"),
         ),
-        tables=("requests",),
+        # citizens: confirmations and codes; idempotency: the look-up's rate counters
+        tables=("requests", "citizens", "idempotency"),
+        permissions=("sqs:send:citizenbus-notifier",),  # the look-up's one-time code
     ),
     Function(
         "outbox_publisher",

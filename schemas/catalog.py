@@ -104,6 +104,10 @@ class Jurisdiction(BaseModel):
     name: Localized
     default_language: Language = "sv"
     phone_region: str = "SE"
+    sms_countries: tuple[str, ...] = Field(
+        ("SE",),
+        description="ISO 3166 countries whose mobile numbers may get SMS (nothing else does).",
+    )
     retention_days: int = Field(365, gt=0)
 
 

@@ -53,7 +53,12 @@ def test_a_json_form_works_flat_or_nested(bus: LocalBus) -> None:
     flat = bus.request(
         "POST",
         "/eservice/v1/forms/tax-return-approve",
-        json_body={"personal_code": "87654321", "email": "Anna@Example.se", "notify_by": "email"},
+        json_body={
+            "personal_code": "87654321",
+            "email": "Anna@Example.se",
+            "notify_by": "email",
+            "consent": True,
+        },
     )
     nested = bus.request(
         "POST",

@@ -11,6 +11,7 @@ import pytest
 from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
 from functions.domain.requests.store import RequestStore
+from tests.support.contacts import confirmed, text_bus
 
 
 def change_status(
@@ -39,24 +40,35 @@ def outbox(bus: LocalBus) -> list[dict[str, Any]]:
 def test_a_status_change_sends_one_sms_in_the_citizens_language(bus: LocalBus) -> None:
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="true", language="en")
     bus.pump()
+    # The number was typed in a form: first a confirmation, in English, naming the request.
+    assert f"You will get texts about request {ref}" in text_bus(bus, "+46701234567", "YES")
     change_status(bus, ref, "in_progress")
     bus.pump()
     sent = outbox(bus)
-    # The e-service receipt and the status change, both by SMS, in English.
     assert [m["channel"] for m in sent] == ["sms", "sms"]
     assert all(m["to"] == "+46701234567" and m["reference"] == ref for m in sent)
-    assert "received your request" in sent[0]["body"]
+    assert "Reply YES" in sent[0]["body"] and ref in sent[0]["body"]
     assert "is now being handled" in sent[1]["body"]
 
 
+def test_a_confirmed_number_gets_the_receipt_at_once(bus: LocalBus) -> None:
+    confirmed(phone="+46701234567")
+    ref = file_form(bus, phone="0701234567", notify_by="sms", consent="true", language="en")
+    bus.pump()
+    [receipt] = outbox(bus)
+    assert receipt["reference"] == ref and "received your request" in receipt["body"]
+
+
 def test_no_consent_means_no_message(bus: LocalBus) -> None:
-    ref = file_form(bus, phone="0701234567", notify_by="sms")
+    confirmed(phone="+46701234567")
+    ref = file_form(bus, phone="0701234567")  # no notify_by and no consent: notify_by none
     change_status(bus, ref, "in_progress")
     bus.pump()
     assert outbox(bus) == []
 
 
 def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
+    confirmed(email="anna@example.se")
     ref = file_form(
         bus, phone="0701234567", email="anna@example.se", notify_by="email", consent="on"
     )
@@ -71,6 +83,7 @@ def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
 
 
 def test_a_duplicate_event_sends_nothing_more(bus: LocalBus) -> None:
+    confirmed(phone="+46701234567")
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
     change_status(bus, ref, "in_progress")
     bus.pump()
@@ -107,6 +120,7 @@ def test_a_duplicate_event_sends_nothing_more(bus: LocalBus) -> None:
 
 
 def test_the_sla_monitor_flags_a_late_request_once_and_tells_the_citizen(bus: LocalBus) -> None:
+    confirmed(email="anna@example.se")
     ref = file_form(bus, email="anna@example.se", notify_by="email", consent="on", language="en")
     bus.pump()
     late = (
@@ -199,6 +213,7 @@ def wait_for(bus: LocalBus, predicate: Any, seconds: float = 12) -> None:
 
 @pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, 20503)])
 def test_twilio_throttling_and_outages_are_retried(bus: LocalBus, status: int, code: int) -> None:
+    confirmed(phone="+46701234567")
     ref = file_form(bus, phone="0701234567", notify_by="sms", consent="on")
     bus.pump()  # the receipt
     script = ScriptedTwilio([(status, code), (status, code)])
@@ -260,6 +275,7 @@ def status_callback(bus: LocalBus, sid: str, status: str, error_code: str | None
 
 
 def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
+    confirmed(phone="+46701234567", email="anna@example.se")
     ref = file_form(bus, phone="0701234567", email="anna@example.se", notify_by="sms", consent="on")
     bus.pump()
     [sms] = outbox(bus)
@@ -273,6 +289,16 @@ def test_an_undelivered_sms_falls_back_to_email_once(bus: LocalBus) -> None:
     assert sent[1]["to"] == "anna@example.se"
     assert sent[1]["reference"] == ref
     assert sent[1]["body"] == sms["body"]
+
+
+def test_no_fallback_to_an_unconfirmed_email(bus: LocalBus) -> None:
+    confirmed(phone="+46701234567")  # the phone is proven; the e-mail beside it is not
+    file_form(bus, phone="0701234567", email="someone@example.se", notify_by="sms", consent="on")
+    bus.pump()
+    [sid] = sent_sids(bus)
+    status_callback(bus, sid, "undelivered", "30003")
+    bus.pump()
+    assert [m["channel"] for m in outbox(bus)] == ["sms"]
 
 
 def test_a_delivered_sms_needs_no_fallback(bus: LocalBus) -> None:
@@ -289,6 +315,7 @@ def test_journey_metrics_are_emitted_by_service_and_channel(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with LocalBus(env={"POWERTOOLS_METRICS_DISABLED": "false"}) as bus:
+        confirmed(email="anna@example.se")
         ref = file_form(bus, email="anna@example.se", notify_by="email", consent="on")
         change_status(bus, ref, "in_progress")
         change_status(bus, ref, "resolved")
@@ -312,6 +339,7 @@ def test_app_preferences_choose_the_channel_and_consent_is_audited(bus: LocalBus
     from tests.support.tokens import auth
 
     prefs = {"notify_by": "email", "email": "bo@example.se", "language": "en", "consent": True}
+    confirmed(email="bo@example.se")
     saved = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=prefs)
     assert saved.status == 200, saved.text
     filed = bus.request(

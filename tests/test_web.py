@@ -15,6 +15,7 @@ from functions.domain.agencies.routing import agency_queue
 from functions.domain.requests.store import RequestStore
 from schemas.catalog import load_catalog
 from tests.support.bus import count_items, nothing_stored
+from tests.support.contacts import confirmed, last_code
 from web.http import prefers_html
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -303,8 +304,19 @@ def test_the_status_page_shows_the_history_to_the_right_contact(bus: LocalBus) -
     assert response.status == 200
     page = Page(response.text)
     assert page.text("status") == "Handläggs"
-    assert "Vi lagar hålet på tisdag." in page.text("main")
     assert "Mottaget" in page.text("main")
+    # The status and its dates only: the note and the address follow with a one-time code.
+    assert "Vi lagar hålet på tisdag." not in page.text("main")
+    assert "Storgatan 1" not in page.text("main")
+    confirmed(phone="+46701234567")
+    asked = look_up(bus, reference, "+46 70 123 45 67", "/status/code")
+    assert asked.status == 202
+    bus.pump()
+    fields = {"reference": reference, "contact": "+46 70 123 45 67", "code": last_code(bus)}
+    full = bus.request("POST", "/status", headers=POST, body=urlencode(fields))
+    assert full.status == 200
+    assert "Vi lagar hålet på tisdag." in Page(full.text).text("main")
+    assert "Storgatan 1" in Page(full.text).text("main")
     english = Page(look_up(bus, reference, "070-1234567", "/en/status").text)
     assert (
         english.text("status") == "Being handled"

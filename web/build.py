@@ -27,6 +27,10 @@ API_PATHS = (
     "/en/receipt/*",
     "/status",
     "/en/status",
+    "/status/code",
+    "/en/status/code",
+    "/confirm/*",
+    "/en/confirm/*",
 )
 
 

@@ -406,8 +406,16 @@ def _when(at: Any) -> dict[str, str]:
     return {"iso": raw, "shown": f"{shown} UTC" if shown else ""}
 
 
-def status_result(record: Request, language: str) -> str:
-    """One request's status and its history (newest first), for its own citizen."""
+def status_result(
+    record: Request,
+    language: str,
+    *,
+    full: bool = True,
+    contact: str = "",
+    errors: list[dict[str, str]] | None = None,
+) -> str:
+    """One request's status and its history (newest first). Without ``full`` (no one-time
+    code yet) only the status and its dates, and the forms to ask for and enter the code."""
     catalog = get_catalog()
     t = text(language)
     service = catalog.service(record.get("service_code", ""))
@@ -416,23 +424,77 @@ def status_result(record: Request, language: str) -> str:
             "status": entry.get("status", ""),
             "label": t.get(f"status.{entry.get('status')}", str(entry.get("status", ""))),
             "when": _when(entry.get("at")),
-            "note": entry.get("note") or "",
+            "note": (entry.get("note") or "") if full else "",
         }
         for entry in reversed(record.get("history") or [])
     ]
     status = str(record.get("status", ""))
+    shown = service.name(language) if service else record.get("service_code", "")
+    attributes = (
+        [
+            (attr.name(language), str(record.get("attributes", {}).get(attr.code, "")))
+            for attr in service.attributes
+            if record.get("attributes", {}).get(attr.code)
+        ]
+        if full and service
+        else []
+    )
     return _render(
         "status_result.html",
         language,
         title=t["status_title"],
         reference=record["reference"],
-        service_name=service.name(language) if service else record.get("service_code", ""),
+        full=full,
+        service_name=shown if full else "",
+        attributes=attributes,
+        description=str(record.get("description") or "") if full else "",
+        contact=contact,
+        code_error=next((e["message"] for e in errors or [] if e["field"] == "code"), ""),
         status=status,
         status_label=t.get(f"status.{status}", status),
         submitted=_when(record.get("submitted_at")),
         expected=_when(record.get("expected_at")),
         history=history,
         switch_path=status_path("sv" if language == "en" else "en"),
+    )
+
+
+def code_form(language: str, values: dict[str, str]) -> str:
+    """After asking for a code: where it went (if the details match) and the field for it."""
+    t = text(language)
+    return _render(
+        "code.html",
+        language,
+        title=t["code_title"],
+        reference=values.get("reference", ""),
+        contact=values.get("contact", ""),
+        code_error="",
+        switch_path=status_path("sv" if language == "en" else "en"),
+    )
+
+
+def confirm_form(language: str, reference: str) -> str:
+    """The page behind an e-mail's confirmation link: one button (opening it confirms nothing)."""
+    t = text(language)
+    return _render(
+        "confirm.html",
+        language,
+        title=t["confirm_title"],
+        reference=reference,
+        done=False,
+        switch_path=home_path("sv" if language == "en" else "en"),
+    )
+
+
+def confirmed(language: str, reference: str) -> str:
+    t = text(language)
+    return _render(
+        "confirm.html",
+        language,
+        title=t["confirmed_title"],
+        reference=reference,
+        done=True,
+        switch_path=home_path("sv" if language == "en" else "en"),
     )
 
 

@@ -15,6 +15,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_link_intro": "Har du redan skickat in något? Skriv ärendenumret och "
         "telefonnumret eller e-postadressen du angav.",
         "services": "Tjänster",
+        "err_too_many": "Du har försökt för många gånger. Vänta en stund och försök igen.",
+        "err_code": "Koden stämmer inte. Kontrollera den eller be om en ny.",
+        "err_code_void": "Koden är förbrukad efter för många försök. Be om en ny kod om en stund.",
+        "details_title": "Se uppgifterna i ärendet",
+        "details_intro": "Adress, beskrivning och meddelanden visas bara med en engångskod som vi "
+        "skickar till telefonnumret eller e-postadressen du angav.",
+        "details_description": "Beskrivning",
+        "code_ask": "Skicka en kod till mig",
+        "code_title": "Skriv koden",
+        "code_sent": "Om uppgifterna stämmer har vi skickat en kod med 6 siffror till dig. "
+        "Den gäller i 10 minuter.",
+        "code_label": "Engångskod",
+        "code_hint": "6 siffror.",
+        "confirm_title": "Bekräfta din e-postadress",
+        "confirm_text": "Tryck på knappen för att få besked om ärendet på den här e-postadressen.",
+        "confirm_button": "Bekräfta",
+        "confirm_not_you": "Var det inte du som angav adressen? Stäng sidan, så händer ingenting.",
+        "confirmed_title": "Tack, din e-postadress är bekräftad",
+        "confirmed_text": "Du får besked om ärendet när något händer.",
+        "receipt_confirm": "Om du angav ett telefonnummer eller en e-postadress får du först ett "
+        "meddelande som ber dig bekräfta den. Svara JA på sms:et eller tryck på knappen i "
+        "e-postmeddelandet, så får du besked om ärendet.",
         "back": "Tillbaka till alla tjänster",
         "required": "måste fyllas i",
         "optional": "frivilligt",
@@ -41,6 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chars_left": "tecken kvar",
         "err_consent": "Kryssa i rutan om du vill få besked, eller välj Nej tack.",
         "err_email": "Skriv en giltig e-postadress, till exempel namn@exempel.se.",
+        "err_sms_phone": "Vi skickar bara sms till svenska mobilnummer. Skriv ett mobilnummer "
+        "eller välj e-post.",
         "err_phone": "Skriv ett giltigt telefonnummer, till exempel 070-123 45 67.",
         "err_required": "Uppgiften saknas.",
         "err_form": "Formuläret kunde inte läsas. Försök igen.",
@@ -86,6 +110,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_link_intro": "Already sent something? Enter the reference number and the "
         "phone number or e-mail address you gave.",
         "services": "Services",
+        "err_too_many": "You have tried too many times. Wait a while and try again.",
+        "err_code": "The code is not right. Check it or ask for a new one.",
+        "err_code_void": "The code is used up after too many tries. Ask for a new one in a while.",
+        "details_title": "See the details of the request",
+        "details_intro": "The address, description and messages are shown only with a one-time "
+        "code that we send to the phone number or e-mail address you gave.",
+        "details_description": "Description",
+        "code_ask": "Send me a code",
+        "code_title": "Enter the code",
+        "code_sent": "If the details match, we have sent you a code of 6 digits. "
+        "It is valid for 10 minutes.",
+        "code_label": "One-time code",
+        "code_hint": "6 digits.",
+        "confirm_title": "Confirm your e-mail address",
+        "confirm_text": "Press the button to get updates about the request at this e-mail address.",
+        "confirm_button": "Confirm",
+        "confirm_not_you": "Did someone else give your address? "
+        "Close this page and nothing happens.",
+        "confirmed_title": "Thank you, your e-mail address is confirmed",
+        "confirmed_text": "You will hear from us when something happens with the request.",
+        "receipt_confirm": "If you gave a phone number or an e-mail address, you first get a "
+        "message asking you to confirm it. Reply YES to the text or press the button in the "
+        "e-mail, and you will get updates about the request.",
         "back": "Back to all services",
         "required": "required",
         "optional": "optional",
@@ -111,6 +158,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "chars_left": "characters left",
         "err_consent": "Tick the box if you want to hear from us, or choose No thanks.",
         "err_email": "Enter a valid e-mail address, for example name@example.com.",
+        "err_sms_phone": "We only send texts to Swedish mobile numbers. Enter a mobile number "
+        "or choose e-mail.",
         "err_phone": "Enter a valid phone number, for example 070-123 45 67.",
         "err_required": "This field is required.",
         "err_form": "The form could not be read. Please try again.",

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.domain.citizens.contacts import sms_capable
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.reference import is_valid
@@ -71,15 +72,21 @@ def get_request(reference: str) -> dict[str, Any]:
 
 @app.put("/app/v1/me/preferences")
 def put_preferences() -> dict[str, Any]:
-    """Notification channel, language and consent; each consent change goes to the ledger."""
+    """Notification channel, language and consent; each consent change goes to the ledger.
+
+    A phone or e-mail given here is unconfirmed until it answers the confirmation the notifier
+    sends it; SMS only to mobile numbers of the jurisdiction's countries."""
     citizen = current_citizen()
     prefs: Preferences = model_from(Preferences, json_body(app.current_event))
     phone = None
+    jurisdiction = get_catalog().jurisdiction
     if prefs.phone:
         try:
-            phone = normalize_phone(prefs.phone, get_catalog().jurisdiction.phone_region)
+            phone = normalize_phone(prefs.phone, jurisdiction.phone_region)
         except InvalidPhone as exc:
             raise ApiError.one(400, "phone", "not a valid phone number") from exc
+        if prefs.notify_by == "sms" and not sms_capable(phone, jurisdiction.sms_countries):
+            raise ApiError.one(400, "phone", "SMS goes only to mobile numbers of this country")
     needs = {
         "sms": ("phone", phone),
         "email": ("email", prefs.email),

@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
+from functions.domain.citizens.contacts import sms_capable
+from functions.domain.citizens.identity import InvalidPhone, normalize_phone
 from functions.domain.requests.intake import InvalidRequest, check, file_request, message
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
@@ -37,8 +39,14 @@ def flatten(data: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def to_new_request(service_code: str, fields: dict[str, Any]) -> tuple[NewRequest, str | None]:
-    """The form's fields as a :class:`NewRequest`, and the form's submission id if any."""
+def to_new_request(
+    service_code: str, fields: dict[str, Any], *, rules: bool = True
+) -> tuple[NewRequest, str | None]:
+    """The form's fields as a :class:`NewRequest`, and the form's submission id if any.
+
+    With ``rules`` (API clients) a broken notice rule is a 400 (see :func:`notice_problems`).
+    Without ``notify_by`` and without consent the request notifies nobody (``none``): a form
+    never files a request that silently promises a notification."""
     attributes = {}
     for name, value in fields.items():
         if name in META_FIELDS or name == "service_code":
@@ -47,6 +55,7 @@ def to_new_request(service_code: str, fields: dict[str, Any]) -> tuple[NewReques
             raise ApiError.one(400, f"attributes.{name}", "must be text")
         attributes[name] = value
     consent = fields.get("consent")
+    consented = consent if isinstance(consent, bool) else str(consent or "").lower() in TRUE
     data = {
         "service_code": service_code,
         "attributes": attributes,
@@ -55,17 +64,49 @@ def to_new_request(service_code: str, fields: dict[str, Any]) -> tuple[NewReques
             "phone": fields.get("phone") or None,
             "email": fields.get("email") or None,
         },
-        "notify_by": fields.get("notify_by") or None,
+        "notify_by": fields.get("notify_by") or (None if consented else "none"),
         "language": fields.get("language") or "sv",
-        "consent": consent if isinstance(consent, bool) else str(consent or "").lower() in TRUE,
+        "consent": consented,
     }
     request: NewRequest = model_from(NewRequest, data)
+    problems = notice_problems(request) if rules else []
+    if problems:
+        try:  # name every problem at once, intake's too
+            check(request, get_catalog(), "eservice")
+        except InvalidRequest as exc:
+            named = {e["field"] for e in problems}
+            problems = [e for e in exc.errors if e["field"] not in named] + problems
+        logger.info("form refused", extra={"fields": [e["field"] for e in problems]})
+        raise ApiError(400, problems)
     submission_id = fields.get("submission_id")
     if submission_id is not None and (
         not isinstance(submission_id, str) or len(submission_id) > 128
     ):
         raise ApiError.one(400, "submission_id", "must be text of at most 128 characters")
     return request, submission_id or None
+
+
+def notice_problems(request: NewRequest) -> list[dict[str, str]]:
+    """The notice rules: ``notify_by`` other than ``none`` needs ``consent``; SMS goes only to
+    mobile numbers of the jurisdiction's countries (premium-rate, fixed-line and foreign
+    numbers are refused, naming ``phone``)."""
+    t = text(request.language)
+    problems = []
+    if request.notify_by not in (None, "none") and not request.consent:
+        problems.append({"field": "consent", "message": t["err_consent"]})
+    phone = request.contact.phone if request.contact else None
+    sms = request.notify_by == "sms" or (
+        request.notify_by is None and not (request.contact and request.contact.email)
+    )
+    if phone and sms:
+        catalog = get_catalog()
+        try:
+            e164 = normalize_phone(phone, catalog.jurisdiction.phone_region)
+        except InvalidPhone:
+            return problems  # intake names an invalid number
+        if not sms_capable(e164, catalog.jurisdiction.sms_countries):
+            problems.append({"field": "phone", "message": t["err_sms_phone"]})
+    return problems
 
 
 def from_browser(accept: str | None) -> bool:
@@ -107,16 +148,18 @@ def browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
         return html_response(400, page)
 
     try:
-        request, submission_id_or_none = to_new_request(service_code, fields)
+        request, submission_id_or_none = to_new_request(service_code, fields, rules=False)
     except ApiError as exc:
         found = _browser_messages(exc.errors, service_code, language)
         return again(found + _attribute_errors(service_code, fields, found))
-    if needs_consent:
+    problems = notice_problems(request)
+    if needs_consent or problems:
         try:
             check(request, catalog, "eservice")
         except InvalidRequest as exc:
-            return again(exc.errors)
-        return again([])
+            named = {e["field"] for e in problems}
+            return again([e for e in exc.errors if e["field"] not in named] + problems)
+        return again(problems)
     try:
         filed = file_request(request, channel="eservice", message_id=submission_id_or_none)
     except InvalidRequest as exc:
@@ -138,7 +181,7 @@ def _attribute_errors(
     bad = {e["field"].removeprefix("contact.") for e in known}
     rest = {k: v for k, v in fields.items() if k not in bad}
     try:
-        request, _ = to_new_request(service_code, rest)
+        request, _ = to_new_request(service_code, rest, rules=False)
         check(request, get_catalog(), "eservice")
     except ApiError:
         return []

@@ -4,7 +4,7 @@ An SQS consumer (its queue is subscribed to ``submitted``, ``status_changed`` an
 ``sla_breached`` on the bus). Powertools' batch processor reports partial batch failures, so
 one failing message is retried alone; Powertools idempotency keyed on the CloudEvent id makes
 a duplicate event send nothing more. The same queue carries e-mail fallbacks for SMS that a
-delivery receipt says failed.
+delivery receipt says failed, and the status look-up's requests for a one-time code.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.notifier.service import deliver, fallback, idempotency
+from functions.notifier.service import deliver, fallback, idempotency, send_code
 from functions.platform.observability import logger, metrics
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
@@ -31,6 +31,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     body = json.loads(record.body)
     if "fallback" in body:
         return fallback(str(body["fallback"]))
+    if "lookup_code" in body:
+        code = body["lookup_code"]
+        return send_code(str(code["reference"]), str(code["via"]), str(code["language"]))
     event = body.get("detail", body)  # EventBridge envelope → CloudEvent
     return deliver(event)
 

@@ -8,6 +8,11 @@ Rules, in order:
 - nothing is sent without consent: the request's own opt-in (web forms ask explicitly; a
   citizen who texts or calls us may STOP at any time), and never after an opt-out in the
   consent ledger (STOP by SMS, ``PUT /app/v1/me/preferences``);
+- SMS goes only to mobile numbers of the jurisdiction's countries (catalog data);
+- an unconfirmed phone or e-mail (typed in a web form, Open311 or app preferences) gets a
+  confirmation instead (:class:`Confirm`; the service sends at most one per request and three
+  per contact a day) and nothing else until it is confirmed; the number a citizen texted or
+  called from is proven;
 - the text is the template for the event (and status) in the citizen's language.
 """
 
@@ -19,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from functions.domain.citizens.contacts import contact_id, sms_capable
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
 from functions.platform import process
@@ -34,6 +40,8 @@ class Citizens(Protocol):
 
     def preferences(self, citizen: str) -> dict[str, Any]: ...
 
+    def is_confirmed(self, contact: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Message:
@@ -42,6 +50,16 @@ class Message:
     subject: str
     body: str
     kind: str  # template key
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """The contact is unconfirmed: ask it to confirm (instead of anything else)."""
+
+    channel: str  # sms | email
+    to: str
+    contact: str  # its pseudonymous id
+    language: str
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,7 @@ def render(key: str, language: str, record: Request, note: str | None) -> tuple[
     return texts["subject"][lang].format(**values), texts[key][lang].format(**values)
 
 
-def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message | Skip:
+def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message | Confirm | Skip:
     """What to send for ``event`` about ``record``, or why nothing is sent."""
     key = template_key(event)
     if key is None:
@@ -124,5 +142,12 @@ def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message 
         ledger is None and not (record.get("consent") or implied or prefs.get("consent"))
     ):
         return Skip("no consent")
+    if channel == "sms" and not sms_capable(to, get_catalog().jurisdiction.sms_countries):
+        return Skip("not a mobile number of the jurisdiction")
+    if channel in ("sms", "email"):
+        cid = contact_id("phone" if channel == "sms" else "email", to)
+        proven = implied and to == (record.get("contact") or {}).get("phone")
+        if not proven and not citizens.is_confirmed(cid):
+            return Confirm(channel=channel, to=to, contact=cid, language=language)
     subject, body = render(key, language, record, event["data"].get("note"))
     return Message(channel=channel, to=to, subject=subject, body=body, kind=key)

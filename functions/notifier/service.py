@@ -1,5 +1,6 @@
 """Notifying one citizen about one CloudEvent: plan, send once, record, measure; the e-mail
-fallback of an undelivered SMS."""
+fallback of an undelivered SMS; confirmation messages to unconfirmed contacts and the status
+look-up's one-time codes."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from functions.domain.citizens import contacts
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
-from functions.notifier.logic import Message, Skip, plan, render
+from functions.notifier.logic import Confirm, Message, Skip, plan, render, templates
 from functions.platform import process
+from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
 from functions.platform.observability import NAMESPACE, logger
 from functions.platform.settings import get_settings
@@ -88,6 +91,8 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
             "not notified", extra={"reference": record["reference"], "reason": decision.reason}
         )
         return {"skipped": decision.reason}
+    if isinstance(decision, Confirm):
+        return ask_to_confirm(decision, record, event["id"])
     try:
         provider_id = send(decision, record)
     except senders.SendFailed as exc:
@@ -160,6 +165,8 @@ def fallback(provider_id: str) -> dict[str, Any]:
     ).get("email")
     if not email:
         return {"skipped": "no e-mail address"}
+    if not contacts.is_confirmed("email", email, citizens):  # no mail to a stranger either
+        return {"skipped": "e-mail address unconfirmed"}
     if not citizens.claim_fallback(provider_id):
         return {"skipped": "fallback already sent"}
     subject, body = render(notification["kind"], record.get("language", "sv"), record, None)
@@ -178,3 +185,112 @@ def fallback(provider_id: str) -> dict[str, Any]:
     )
     outcome("fallback", record, "email")
     return {"sent": message_id, "channel": "email"}
+
+
+def _fill(key: str, language: str, record: Request, **values: str) -> str:
+    texts = templates()[key]
+    lang = language if language in texts else "sv"
+    catalog = get_catalog()
+    service = catalog.service(record["service_code"])
+    return texts[lang].format(
+        reference=record["reference"],
+        service=service.name(lang) if service else record["service_code"],
+        jurisdiction=catalog.jurisdiction.name(lang),
+        **values,
+    )
+
+
+def _public_base() -> str:
+    return (get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
+
+
+def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[str, Any]:
+    """One confirmation message per request, at most three per contact a day, else nothing."""
+    reference = record["reference"]
+    claimed = contacts.claim_confirmation(reference, decision.contact)
+    if claimed:
+        reason = "confirmation already sent" if claimed < 0 else "confirmations capped"
+        outcome("unconfirmed", record, decision.channel)
+        logger.info("not notified", extra={"reference": reference, "reason": reason})
+        return {"skipped": reason}
+    citizens = CitizenStore()
+    citizens.save_pending(
+        decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
+    )
+    try:
+        provider_id = _send_confirmation(decision, record, citizens)
+    except senders.SendFailed as exc:
+        outcome("failed", record, decision.channel)
+        if exc.opted_out:  # the number said STOP to our sender: that declines
+            citizens.set_consent(decision.contact, "sms", False, "twilio:opted-out")
+            return {"skipped": "opted out at the provider"}
+        if exc.retryable:
+            contacts.release_confirmation(reference, decision.contact)
+            raise
+        logger.warning(
+            "confirmation refused by provider", extra={"reference": reference, "error": str(exc)}
+        )
+        return {"failed": str(exc)}
+    citizens.record_sent(
+        provider_id,
+        reference=reference,
+        event_id=event_id,
+        channel=decision.channel,
+        kind="confirm",
+        citizen=record["citizen"],
+    )
+    outcome("confirmation", record, decision.channel)
+    logger.info("confirmation sent", extra={"reference": reference, "channel": decision.channel})
+    return {"sent": provider_id, "channel": decision.channel, "kind": "confirm"}
+
+
+def _send_confirmation(decision: Confirm, record: Request, citizens: CitizenStore) -> str:
+    reference = record["reference"]
+    if decision.channel == "sms":
+        body = _fill("confirm_sms", decision.language, record)
+        return senders.send_sms(decision.to, body, None)
+    token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
+    path = "/en/confirm/" if decision.language == "en" else "/confirm/"
+    body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
+    subject = _fill("confirm_subject", decision.language, record)
+    return senders.send_email(decision.to, subject, body, reference)
+
+
+def send_code(reference: str, via: str, language: str) -> dict[str, Any]:
+    """The status look-up's one-time code, to the request's own contact on ``via``.
+
+    Asked for through ``POST /status/code`` (the web function queues it here, so the code is
+    made, hashed and sent in one place and never travels). Only a confirmed contact gets one.
+    """
+    record = RequestStore().get(reference)
+    if record is None:
+        return {"skipped": "no such request"}
+    stored: dict[str, Any] = dict(record.get("contact") or {})
+    to = stored.get("phone" if via == "sms" else "email")
+    if not to:
+        return {"skipped": "no such contact"}
+    kind = "phone" if via == "sms" else "email"
+    proven = record["channel"] in ("sms", "voice") and via == "sms"
+    if not (proven or contacts.is_confirmed(kind, to)):
+        return {"skipped": "contact unconfirmed"}
+    if via == "sms" and CitizenStore().consent(contacts.contact_id("phone", to), "sms") is False:
+        return {"skipped": "the number sent STOP"}
+    if via == "sms" and not contacts.sms_capable(to, get_catalog().jurisdiction.sms_countries):
+        return {"skipped": "not a mobile number of the jurisdiction"}
+    code = contacts.issue_code(reference)
+    body = _fill("code", language, record, code=code)
+    if via == "sms":
+        provider_id = senders.send_sms(to, body, None)
+    else:
+        subject = _fill("code_subject", language, record)
+        provider_id = senders.send_email(to, subject, body, reference)
+    CitizenStore().record_sent(
+        provider_id,
+        reference=reference,
+        event_id=f"code#{provider_id}",
+        channel=via,
+        kind="code",
+        citizen=record["citizen"],
+    )
+    logger.info("look-up code sent", extra={"reference": reference, "channel": via})
+    return {"sent": provider_id, "channel": via, "kind": "code"}

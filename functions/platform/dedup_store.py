@@ -4,11 +4,13 @@ Three kinds of item share it, each under its own key prefix and each expiring by
 on ``expiration``: intake's channel message ids (``intake#<channel>#<citizen>#<id>`` → the
 reference it filed, written in the filing's own transaction), delivered webhooks
 (``webhook#<agency>#<event id>``) and Powertools idempotency records (the notifier's, keyed by
-CloudEvent id, which Powertools reads and writes itself).
+CloudEvent id, which Powertools reads and writes itself). Rate counters
+(``ratelimit#<scope>#<subject>``) keep the times of the last hits within their window.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -70,3 +72,42 @@ class DedupStore(Store):
 
     def delete(self, key: str) -> None:
         self.client.delete_item(TableName=self.table, Key={"id": {"S": key}})
+
+    # -- rate counters -----------------------------------------------------------------------
+    def take(self, key: str, limit: int, window_seconds: int) -> int:
+        """Count one hit on ``key`` if fewer than ``limit`` fell in the last ``window_seconds``.
+
+        0 when counted; otherwise the seconds until the oldest hit leaves the window (the
+        ``Retry-After``). A sliding window: the hits' times are kept (at most ``limit``), and
+        a concurrent hit is caught by the item's version.
+        """
+        client = self.client
+        for _ in range(5):
+            now = time.time()
+            item = self.get(key)
+            hits = [
+                float(t) for t in (item or {}).get("hits", []) if float(t) > now - window_seconds
+            ]
+            if len(hits) >= limit:
+                return max(1, math.ceil(min(hits) + window_seconds - now))
+            version = int((item or {}).get("version", 0))
+            new = {
+                "id": key,
+                "hits": [f"{t:.3f}" for t in [*hits, now]],
+                "version": version + 1,
+                "expiration": int(now) + window_seconds + 1,
+            }
+            condition: dict[str, Any] = (
+                {"ConditionExpression": "attribute_not_exists(id)"}
+                if item is None
+                else {
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                }
+            )
+            try:
+                client.put_item(TableName=self.table, Item=to_item(new), **condition)
+            except client.exceptions.ConditionalCheckFailedException:
+                continue  # another hit came first: count again
+            return 0
+        return 1

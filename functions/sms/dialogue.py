@@ -17,6 +17,9 @@ Grammar (first word, case-insensitive; the catalog's keywords decide the service
 * ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three; a
   bare valid reference, outside a conversation, is read as ``STATUS <reference>``).
 * ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
+* ``JA`` / ``YES`` (outside a conversation): confirms the number for the request a
+  confirmation SMS named. Any text proves the number it came from (it is confirmed for the
+  requests that web forms, Open311 or app preferences filed with it); ``STOP`` declines.
 
 Replies are in the language of the keyword (Swedish for DEKL/GATA/SOPOR/HJÄLP/STOPP, English
 otherwise) and are rewritten into GSM-7 so that one odd character never triples the cost.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from functions.domain.citizens.contacts import contact_id
 from functions.domain.citizens.phone import Caller, own_request, service_name, status_name
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.intake import InvalidRequest, file_request
@@ -47,6 +51,7 @@ STOP_WORDS: dict[str, Language] = dict.fromkeys(
 ) | {"STOPP": "sv"}
 START_WORDS: dict[str, Language] = {"START": "en", "UNSTOP": "en"}
 STATUS_WORD = "STATUS"
+CONFIRM_WORDS: dict[str, Language] = {"JA": "sv", "YES": "en"}
 
 _LOCATION = re.compile(
     r"^(?P<value>.*?\d+(?:-\d+)?(?:\s?[A-Za-z](?![\wÅÄÖåäö]))?)(?:[\s,.;:]+(?P<rest>.*))?$",
@@ -87,6 +92,8 @@ class Dialogue:
         word, _, rest = body.partition(" ")
         command = word.upper().strip(".,:;!?")
         opt_out = message.opt_out_type.upper()
+        # The number texted us: it is proven (a STOP below still declines notifications).
+        self.citizens.mark_confirmed(contact_id("phone", message.caller.phone), "sms:inbound")
 
         if opt_out == "STOP" or command in STOP_WORDS:
             self.citizens.set_consent(citizen, "sms", False, f"sms:{command or opt_out}")
@@ -101,6 +108,10 @@ class Dialogue:
         if command == STATUS_WORD:
             self.citizens.clear_conversation(citizen)
             return self._status(citizen, rest)
+        if command in CONFIRM_WORDS and not rest:
+            confirmed = self._confirmed(citizen, CONFIRM_WORDS[command])
+            if confirmed:
+                return confirmed
         found = self.catalog.by_keyword(command) if command else None
         if found:
             service, language = found
@@ -189,6 +200,21 @@ class Dialogue:
             extra={"reference": reference, "citizen": citizen, "new_request": filed.created},
         )
         return text("filed", language, service=service.name(language), reference=reference)
+
+    # -- confirmation -------------------------------------------------------------------------
+    def _confirmed(self, citizen: str, language: Language) -> str | None:
+        """``JA``/``YES`` after a confirmation SMS: the reply naming its request; else None.
+
+        A texting number's citizen id is its contact id, so the pending confirmation is found
+        under it. After a STOP, ``JA`` does not undo it (``START`` does)."""
+        pending = self.citizens.pending(citizen)
+        if pending is None or self.citizens.get_conversation(citizen):
+            return None
+        if self.citizens.consent(citizen, "sms") is False:
+            return None
+        metrics.add_metric(name="ContactConfirmed", unit="Count", value=1)
+        logger.info("sms confirmed a number", extra={"reference": pending["reference"]})
+        return text("confirmed", language, reference=str(pending["reference"]))
 
     # -- status -------------------------------------------------------------------------------
     def _status(self, citizen: str, rest: str) -> str:

@@ -54,6 +54,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Du får sms om dina ärenden igen. Skriv STOP för att stänga av.",
         "en": "You will get texts about your requests again. Text STOP to end them.",
     },
+    "confirmed": {
+        "sv": "Tack! Du får sms om ärende {reference}. Skriv STOP för att stänga av.",
+        "en": "Thank you! You will get texts about request {reference}. Text STOP to end them.",
+    },
     "no_sender": {
         "sv": "Vi kunde inte se vilket nummer meddelandet kom från.",
         "en": "We could not tell which number this came from.",

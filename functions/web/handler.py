@@ -2,8 +2,9 @@
 
 Swedish lives at ``/``, English under ``/en``. The forms post to the e-service function
 (``POST /eservice/v1/forms/{service_code}``), which answers a browser with ``303`` to the
-receipt page here. The status look-up is POSTed so the phone number or e-mail address never
-appears in a URL (or in a log).
+receipt page here. The status look-up (and its one-time code) is POSTed so the phone number
+or e-mail address never appears in a URL (or in a log); so is the button behind an e-mail's
+confirmation link (``/confirm/<token>``: opening the link alone confirms nothing).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.domain.requests.reference import is_valid
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
-from functions.platform.http import FORM, JSON, content_type, form_body, json_body, json_response
+from functions.platform.http import json_response
 from functions.platform.observability import logger, metrics
-from functions.web.lookup import answer_lookup
+from functions.web.confirm import confirm_page
+from functions.web.lookup import answer_code_request, answer_lookup, posted_fields
 from web import render
 from web.http import html_response, prefers_html
 from web.texts import text
@@ -90,17 +92,24 @@ def status_form() -> Response[Any]:
 
 @app.post("/status")
 @app.post("/en/status")
+@app.post("/status/code")
+@app.post("/en/status/code")
 def status_lookup() -> Response[Any]:
     event = app.current_event
-    kind = content_type(event)
-    if kind == FORM:
-        fields = {k: v[0] for k, v in form_body(event).items()}
-    elif kind == JSON:
-        data = json_body(event)
-        fields = data if isinstance(data, dict) else {}
-    else:
-        raise ApiError.one(415, "content-type", f"send the look-up as {FORM} or {JSON}")
-    return answer_lookup(fields, _current_language(), prefers_html(event.headers.get("accept")))
+    answer = answer_code_request if event.path.endswith("/code") else answer_lookup
+    html = prefers_html(event.headers.get("accept"))
+    return answer(
+        posted_fields(event), _current_language(), html, event.request_context.http.source_ip
+    )
+
+
+@app.get("/confirm/<token>")
+@app.get("/en/confirm/<token>")
+@app.post("/confirm/<token>")
+@app.post("/en/confirm/<token>")
+def confirm_contact(token: str) -> Response[Any]:
+    """An e-mail's confirmation link: GET shows the button, only its POST confirms."""
+    return confirm_page(token, _current_language(), app.current_event.http_method == "POST")
 
 
 @app.get("/static/<name>")

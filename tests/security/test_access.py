@@ -272,6 +272,24 @@ def public_route(world: World, route: topology.Route, case: str) -> None:
             expect(answer, {201}, case)
         checked()
         return
+    if route.path.endswith("/status/code"):  # anyone may ask; only the owner's contact hears
+        # (the SMS request: the web one has had its 10 look-ups in 15 minutes by now)
+        lookup = {"reference": world.sms_ref, "contact": OWNER}
+        headers = {"Accept": "application/json"}
+        mine = world.bus.request("POST", route.path, headers=headers, json_body=lookup)
+        theirs = world.bus.request(
+            "POST", route.path, headers=headers, json_body=lookup | {"contact": STRANGER}
+        )
+        expect(mine, {202}, case)
+        expect(theirs, {202}, case)
+        assert mine.body == theirs.body and OWNER not in mine.text  # nothing learned
+        checked()
+        return
+    if "/confirm/" in route.path:  # a made-up confirmation token confirms nothing
+        response = world.bus.request(route.method, path, headers={"Content-Type": FORM}, body="")
+        expect(response, {404}, case)
+        checked()
+        return
     if route.path in ("/status", "/en/status") and route.method == "POST":
         lookup = {"reference": world.web_ref, "contact": OWNER}
         headers = {"Accept": "application/json"}

@@ -11,7 +11,13 @@ number or e-mail address):
 ``consent#<channel>#<at>#<id>``        one append-only ledger entry (the audit trail)
 ``preferences``                        notification channel, language, … (``PUT …/me/preferences``)
 ``conversation#<key>``                 an unfinished SMS (``sms``) or call (``call#<CallSid>``)
+``contact#confirmed``                  this contact (the id of a phone or e-mail) is proven
+``contact#pending``                    a confirmation was sent: for which request, language
 =====================================  ===================================================
+
+E-mail confirmation links sit under ``pk = confirm#<hash of the token>`` and the status
+look-up's one-time codes under ``pk = code#<reference>`` (``sk = lookup``, the code hashed),
+both expiring by TTL.
 
 What the bus sent sits under ``pk = message#<provider id>``, ``sk = status``: the notifier
 records what it sent (reference, event, channel, template), Twilio's status callbacks how far
@@ -331,4 +337,106 @@ class CitizenStore(Store):
             TableName=self.table,
             Key=self._message_key(provider_id),
             UpdateExpression="REMOVE fallback_at",
+        )
+
+    # -- confirmed contacts, confirmation links, one-time codes -------------------------------
+    def mark_confirmed(self, contact: str, source: str) -> None:
+        """``contact`` (the pseudonymous id of a phone or e-mail) is proven; kept until erased."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": contact}, "sk": {"S": "contact#confirmed"}},
+            UpdateExpression=(
+                "SET #at = if_not_exists(#at, :at), #source = if_not_exists(#source, :s)"
+            ),
+            ExpressionAttributeNames={"#at": "at", "#source": "source"},
+            ExpressionAttributeValues={":at": {"S": clock.iso_ms()}, ":s": {"S": source}},
+        )
+
+    def is_confirmed(self, contact: str) -> bool:
+        return self._get(contact, "contact#confirmed") is not None
+
+    def save_pending(self, contact: str, reference: str, language: str, ttl_seconds: int) -> None:
+        """A confirmation was sent to ``contact`` for ``reference`` (what ``JA`` refers to)."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": contact,
+                    "sk": "contact#pending",
+                    "reference": reference,
+                    "language": language,
+                    "expires_at": int(time.time()) + ttl_seconds,
+                }
+            ),
+        )
+
+    def pending(self, contact: str) -> dict[str, Any] | None:
+        item = self._get(contact, "contact#pending")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None
+        return item
+
+    def save_token(self, token_hash: str, values: dict[str, Any], ttl_seconds: int) -> None:
+        """An e-mail confirmation link's token (hashed): which contact and request it confirms."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    **values,
+                    "pk": f"confirm#{token_hash}",
+                    "sk": "token",
+                    "expires_at": int(time.time()) + ttl_seconds,
+                }
+            ),
+        )
+
+    def token(self, token_hash: str) -> dict[str, Any] | None:
+        item = self._get(f"confirm#{token_hash}", "token")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None
+        return item
+
+    def delete_token(self, token_hash: str) -> None:
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"confirm#{token_hash}"}, "sk": {"S": "token"}},
+        )
+
+    def save_code(self, reference: str, code_hash: str, ttl_seconds: int) -> None:
+        """The status look-up's one-time code for ``reference`` (hashed), replacing any other."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": f"code#{reference}",
+                    "sk": "lookup",
+                    "code": code_hash,
+                    "tries": 0,
+                    "expires_at": int(time.time()) + ttl_seconds,
+                }
+            ),
+        )
+
+    def code(self, reference: str) -> dict[str, Any] | None:
+        item = self._get(f"code#{reference}", "lookup")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None
+        return item
+
+    def count_wrong_code(self, reference: str) -> int:
+        """One more wrong try on the code of ``reference``; how many there have been."""
+        response = self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"code#{reference}"}, "sk": {"S": "lookup"}},
+            UpdateExpression="ADD tries :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["tries"]["N"])
+
+    def delete_code(self, reference: str) -> None:
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"code#{reference}"}, "sk": {"S": "lookup"}},
         )

@@ -1,0 +1,147 @@
+"""Confirmed contacts, confirmation links and the status look-up's one-time codes.
+
+A phone number or e-mail address typed where the citizen has not proven it (a web form,
+Open311, app preferences) is unconfirmed: until it is confirmed the bus sends it at most one
+confirmation message per request and nothing else, and at most
+:data:`CONFIRMATIONS_PER_DAY` confirmation messages per contact in 24 hours, whoever files.
+A number that texted or called the bus is proven by that; a ``JA``/``YES`` by SMS or the
+button behind an e-mail's link proves the others. A confirmed contact stays confirmed (until
+erased: its state sits under the contact's pseudonymous id, which erasure deletes).
+
+SMS only ever goes to mobile numbers of the jurisdiction's countries (catalog data).
+
+Tokens and codes are stored as keyed hashes only, and never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.store import CitizenStore
+from functions.platform.dedup_store import DedupStore
+from functions.platform.settings import get_settings
+
+CONFIRMATIONS_PER_DAY = 3
+DAY = 24 * 3600
+TOKEN_TTL_SECONDS = 7 * DAY
+PENDING_TTL_SECONDS = 30 * DAY
+CODE_TTL_SECONDS = 10 * 60
+CODE_TRIES = 5
+
+
+def contact_id(kind: str, value: str) -> str:
+    """The pseudonymous id of a contact (``phone`` in E.164, or ``email``)."""
+    return pseudonym(kind, value.lower() if kind == "email" else value)
+
+
+def sms_capable(phone: str, countries: tuple[str, ...]) -> bool:
+    """True for a mobile number (E.164) of one of ``countries``; premium-rate, fixed-line and
+    foreign numbers are never texted."""
+    import phonenumbers  # noqa: PLC0415 - phonenumbers (~70 ms) only where a number is checked
+
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return phonenumbers.region_code_for_number(number) in countries and kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
+def _hash(value: str) -> str:
+    key = get_settings().pseudonym_key.encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+# -- confirmation ----------------------------------------------------------------------------
+def is_confirmed(kind: str, value: str, store: CitizenStore | None = None) -> bool:
+    return (store or CitizenStore()).is_confirmed(contact_id(kind, value))
+
+
+def confirm(kind: str, value: str, source: str, store: CitizenStore | None = None) -> None:
+    (store or CitizenStore()).mark_confirmed(contact_id(kind, value), source)
+
+
+def claim_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> int:
+    """May a confirmation for ``reference`` go to ``contact`` (an id)? 0 yes; -1 one went
+    already for this request; else the seconds until the contact's daily cap lets one more."""
+    dedup = dedup or DedupStore()
+    key = f"confirm#{reference}#{contact}"
+    if dedup.seen(key):
+        return -1
+    wait = dedup.take(f"ratelimit#confirm#{contact}", CONFIRMATIONS_PER_DAY, DAY)
+    if wait:
+        return wait
+    dedup.remember(key, 400 * DAY)
+    return 0
+
+
+def release_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> None:
+    """The confirmation could not be sent (a retry may try again)."""
+    (dedup or DedupStore()).delete(f"confirm#{reference}#{contact}")
+
+
+def new_link_token(contact: str, reference: str, language: str, store: CitizenStore) -> str:
+    """A fresh token for an e-mail confirmation link (only its hash is kept)."""
+    token = secrets.token_urlsafe(24)
+    store.save_token(
+        _hash("token:" + token),
+        {"contact": contact, "reference": reference, "language": language},
+        TOKEN_TTL_SECONDS,
+    )
+    return token
+
+
+def link_target(token: str, store: CitizenStore | None = None) -> dict[str, str] | None:
+    """What a link's token confirms (``contact``, ``reference``, ``language``), or None."""
+    if not token or len(token) > 64:
+        return None
+    item = (store or CitizenStore()).token(_hash("token:" + token))
+    if item is None:
+        return None
+    return {k: str(item[k]) for k in ("contact", "reference", "language")}
+
+
+def confirm_link(token: str, store: CitizenStore | None = None) -> dict[str, str] | None:
+    """The button behind the link: confirm its contact, void the token; what it confirmed."""
+    store = store or CitizenStore()
+    target = link_target(token, store)
+    if target is None:
+        return None
+    store.mark_confirmed(target["contact"], "email:link")
+    store.delete_token(_hash("token:" + token))
+    return target
+
+
+# -- one-time codes ----------------------------------------------------------------------------
+def issue_code(reference: str, store: CitizenStore | None = None) -> str:
+    """A new 6-digit code for looking up ``reference`` (valid 10 minutes, 5 tries)."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    (store or CitizenStore()).save_code(
+        reference, _hash(f"code:{reference}:{code}"), CODE_TTL_SECONDS
+    )
+    return code
+
+
+def check_code(reference: str, code: str, store: CitizenStore | None = None) -> str:
+    """``ok`` (and the code is used up), ``wrong``, or ``void`` (the fifth wrong try voids it)."""
+    store = store or CitizenStore()
+    item = store.code(reference)
+    if item is None:
+        return "wrong"
+    if hmac.compare_digest(str(item["code"]), _hash(f"code:{reference}:{code.strip()}")):
+        store.delete_code(reference)
+        return "ok"
+    try:
+        tries = store.count_wrong_code(reference)
+    except store.client.exceptions.ConditionalCheckFailedException:
+        return "wrong"
+    if tries >= CODE_TRIES:
+        store.delete_code(reference)
+        return "void"
+    return "wrong"

@@ -1,0 +1,28 @@
+"""The page behind an e-mail's confirmation link: ``/confirm/<token>``.
+
+Opening the link (``GET``) only shows one button; mail scanners open links, so only the
+button's form ``POST`` confirms the address. An unknown, used or expired token gets the same
+404 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from functions.domain.citizens import contacts
+from functions.platform.observability import logger, metrics
+from web import render
+from web.http import html_response
+
+
+def confirm_page(token: str, language: str, confirm: bool) -> Response[Any]:
+    target = contacts.confirm_link(token) if confirm else contacts.link_target(token)
+    if target is None:
+        return html_response(404, render.not_found(language))
+    if not confirm:
+        return html_response(200, render.confirm_form(language, target["reference"]))
+    metrics.add_metric(name="ContactConfirmed", unit="Count", value=1)
+    logger.info("e-mail confirmed", extra={"reference": target["reference"]})
+    return html_response(200, render.confirmed(language, target["reference"]))
