@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from functions.platform.secrets import ARN_SETTINGS
-from functions.topology import FUNCTIONS
+from functions.topology import FUNCTIONS, Function
 from infra.cdk import assets
 from infra.cdk.secrets_construct import SECRETS
 
@@ -63,7 +63,9 @@ def test_the_code_reads_every_secret_through_its_arn() -> None:
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.name)
-def test_every_secret_a_function_reads_is_in_its_environment_and_its_role(prod, fn) -> None:
+def test_every_secret_a_function_reads_is_in_its_environment_and_its_role(
+    prod: tuple[Any, Any], fn: Function
+) -> None:
     _, t = prod
     secrets = {
         name: next(
@@ -82,7 +84,7 @@ def test_every_secret_a_function_reads_is_in_its_environment_and_its_role(prod, 
         assert secrets[name] in readable, (fn.name, name)
 
 
-def test_no_secret_value_is_in_any_function_configuration(prod) -> None:
+def test_no_secret_value_is_in_any_function_configuration(prod: tuple[Any, Any]) -> None:
     """Only ARNs: no dynamic reference, no value variable (``lambda:GetFunctionConfiguration``
     shows nothing that signs, authenticates or reverses a citizen id)."""
     _, t = prod

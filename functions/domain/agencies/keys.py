@@ -42,9 +42,9 @@ def _digests_of() -> dict[str, dict[str, bytes]]:
 def agency_key_digests() -> dict[str, bytes]:
     """The agencies' key digests: from Secrets Manager (``AGENCY_KEYS_SECRET_ARN``, read again
     every few minutes, so a rotated key works without a redeploy), or on the local bus from
-    ``CITIZENBUS_AGENCY_KEYS``. Nothing configured outside the local bus: no agency gets in."""
+    ``CITIZENBUS_AGENCY_KEYS``. Nothing configured: no agency gets in."""
     if not secrets.arn_of("agency_keys"):
-        return parse_keys(get_settings().agency_keys) if get_settings().local else {}
+        return parse_keys(get_settings().agency_keys)  # set by hand; empty lets nobody in
     try:
         raw = secrets.value("agency_keys")
     except secrets.MissingSecret:
