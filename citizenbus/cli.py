@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
     )
     erase_cmd = commands.add_parser(
-        "erase", help="remove one citizen's personal data everywhere (keeps anonymous statistics)"
+        "erase", help="remove one identity's personal data, and only theirs (keeps the statistics)"
     )
     who = erase_cmd.add_mutually_exclusive_group(required=True)
     who.add_argument("--phone", help="the citizen's phone number (any format)")
