@@ -203,15 +203,16 @@ def redrive(agency: str | None, limit: int | None, local: str | None, outbox: bo
     return 0
 
 
-def erase(subject: dict[str, str], local: str | None) -> int:
-    """Erase one citizen's personal data everywhere; print what was touched (counts only).
+def erase(subject: dict[str, str], local: str | None, dry_run: bool = False) -> int:
+    """Erase one citizen's personal data; print what was touched (counts only).
 
     Against AWS with the usual boto3 credentials and region; with ``--local`` through the
-    running local bus.
+    running local bus. ``dry_run``: print what would be touched and change nothing.
     """
 
     if local:
-        result = post_local(local, "/_local/erase", subject, "erase")
+        body: dict[str, Any] = {**subject, "dry_run": True} if dry_run else dict(subject)
+        result = post_local(local, "/_local/erase", body, "erase")
         if result is None:
             return 1
     else:
@@ -220,6 +221,7 @@ def erase(subject: dict[str, str], local: str | None) -> int:
                 phone=subject.get("phone"),
                 email=subject.get("email"),
                 citizen=subject.get("citizen"),
+                dry_run=dry_run,
             )
             result = {"erased": done.as_dict()}
         except erasure.InvalidSubject as exc:
@@ -228,8 +230,17 @@ def erase(subject: dict[str, str], local: str | None) -> int:
         print(f"erase: {result['errors'][0]['message']}", file=sys.stderr)
         return 2
     counts = result["erased"]
+    if dry_run:
+        print(
+            f"dry run, nothing changed: would anonymise {counts['requests']} request(s), remove"
+            f" the contact from {counts.get('contacts_removed', 0)} other request(s), delete"
+            f" {counts['citizen_items']} citizen item(s), {counts['dedup_items']} dedup item(s)"
+            f" and {counts.get('outbox_items', 0)} waiting event(s)"
+        )
+        return 0
     print(
-        f"erased: {counts['requests']} request(s) anonymised, {counts['citizen_items']}"
+        f"erased: {counts['requests']} request(s) anonymised, the contact removed from"
+        f" {counts.get('contacts_removed', 0)} other request(s), {counts['citizen_items']}"
         f" citizen item(s) and {counts['dedup_items']} dedup item(s) deleted"
     )
     return 0
@@ -260,12 +271,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
     )
     erase_cmd = commands.add_parser(
-        "erase", help="remove one citizen's personal data everywhere (keeps anonymous statistics)"
+        "erase", help="remove one identity's personal data, and only theirs (keeps the statistics)"
     )
     who = erase_cmd.add_mutually_exclusive_group(required=True)
     who.add_argument("--phone", help="the citizen's phone number (any format)")
     who.add_argument("--email", help="the citizen's e-mail address")
     who.add_argument("--citizen", help="the pseudonymous citizen id (cit_...)")
+    erase_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="count what would be erased and change nothing",
+    )
     erase_cmd.add_argument(
         "--local",
         nargs="?",
@@ -276,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "erase":
         named = {"phone": args.phone, "email": args.email, "citizen": args.citizen}
-        return erase({k: v for k, v in named.items() if v}, args.local)
+        return erase({k: v for k, v in named.items() if v}, args.local, args.dry_run)
     if args.command == "redrive":
         if args.outbox and args.agency:
             print("redrive: --outbox is for every agency; drop --agency", file=sys.stderr)

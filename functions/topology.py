@@ -91,15 +91,33 @@ TABLES: tuple[Table, ...] = (
             ("by-month", "submitted_month", "submitted_at"),
             # The deadline index: open requests not yet flagged late, by expected date
             ("by-due", "due", "expected_at"),
+            # Erasure: requests that hold a contact the citizen id does not derive from (the
+            # e-mail given with a phone number), by its keyed hash (``contact_key``, a cit_ id)
+            ("by-contact-key", "contact_key", None),
         ),
     ),
-    Table("outbox", key="id", stream=True, ttl="expires_at"),
-    Table("idempotency", key="id", ttl="expiration"),
+    # Erasure: the waiting entries of a request, by reference (``subject``)
+    Table(
+        "outbox",
+        key="id",
+        stream=True,
+        ttl="expires_at",
+        indexes=(("by-subject", "subject", None),),
+    ),
+    # Erasure: intake's message-id items of a citizen (``citizen``)
+    Table("idempotency", key="id", ttl="expiration", indexes=(("by-citizen", "citizen", None),)),
     # Agencies (issue 4): one webhook subscription per agency, and the audit log of reads.
     Table("subscriptions", key="agency"),
     Table("agency_audit", key="agency", sort_key="entry"),
     # Consent ledger, preferences, SMS conversations, call state, SMS delivery statuses.
-    Table("citizens", key="pk", sort_key="sk", ttl="expires_at"),
+    # Erasure: the message records naming a citizen (``citizen``; other items have none)
+    Table(
+        "citizens",
+        key="pk",
+        sort_key="sk",
+        ttl="expires_at",
+        indexes=(("by-citizen", "citizen", None),),
+    ),
 )
 
 

@@ -1,10 +1,14 @@
-"""Retention and erasure: personal data expires, and one command removes a citizen everywhere.
+"""Retention and erasure: personal data expires, and erasure removes one identity's data.
 
 A citizen files on every channel (SMS, a web form, Open311, the app with saved preferences),
-an agency reads and closes a request, then ``citizenbus erase --phone`` runs. Afterwards no
-table holds their phone number, e-mail address, personal code or free text, the citizen store
-holds nothing under their id, their message-id dedup items are gone, and the audit log still
-says who read what. The requests stay, anonymous, so Open311 and the aggregates count the same.
+an agency reads and closes a request, then ``citizenbus erase`` runs for each of their
+identities (the phone number, the e-mail address, the app account). Afterwards no table holds
+their phone number, e-mail address, personal code or free text, the citizen store holds
+nothing under their ids, their message-id dedup items are gone, and the audit log still says
+who read what. The requests stay, anonymous, so Open311 and the aggregates count the same.
+
+Erasure follows only the identity named: a contact typed next to it on a form is someone
+else's until proven (finding 3 of issue 14); it is removed from that request alone.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import boto3
 import pytest
 
 from citizenbus.cli import main
+from citizenbus.local.outbox import collect
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
 from functions import topology
@@ -124,9 +129,15 @@ def test_erase_by_phone_removes_the_citizen_everywhere_and_keeps_the_statistics(
     assert ANNA in table_text("citizenbus-requests")
 
     assert main(["erase", "--phone", "0701234567"]) == 0
-    printed = capsys.readouterr().out
-    # SMS and web (the number), Open311 (the e-mail given with the number on the web form)
-    assert "3 request(s) anonymised" in printed
+    # SMS and web (filed by the number); the Open311 request is the e-mail's own identity
+    # (never followed from the e-mail typed next to the number), erased on its own below.
+    assert "2 request(s) anonymised" in capsys.readouterr().out
+    assert ANNA not in table_text("citizenbus-requests")
+    assert ANNA_MAIL in table_text("citizenbus-requests")
+    assert main(["erase", "--email", ANNA_MAIL]) == 0
+    assert "1 request(s) anonymised" in capsys.readouterr().out
+    assert main(["erase", "--citizen", pseudonym("app", "anna-app")]) == 0
+    assert "0 request(s) anonymised" in capsys.readouterr().out
     after = requests_of(bus)
 
     # Every row is still there, with what the statistics need.
@@ -173,13 +184,16 @@ def test_erase_by_email_and_by_citizen_id_through_the_function(bus: LocalBus) ->
     app_citizen = pseudonym("app", "anna-app")
     assert app_citizen in table_text("citizenbus-citizens")
     done = bus.invoke("erasure", {"email": ANNA_MAIL.upper()})
-    # Open311 and the web form gave the e-mail; the web form's phone number leads on to the
-    # SMS request and to the app account that saved the number in its preferences.
-    assert done["erased"]["requests"] == 3
-    assert done["erased"]["citizen_items"] >= 3  # preferences, consent state and ledger, ...
+    # The e-mail's own request (Open311) is anonymised; on the web form the e-mail sat next to
+    # the phone number (whose request it is): the e-mail goes from it, nothing else does.
+    assert done["erased"]["requests"] == 1
+    assert done["erased"]["contacts_removed"] == 1
+    web = requests_of(bus)[refs["web"]]
+    assert web["contact"] == {"phone": ANNA} and web["citizen"] == pseudonym("phone", ANNA)
+    assert web["notify_by"] == "none"  # it notified the e-mail: that stops
     everything = all_tables_text()
-    for value in (ANNA_MAIL, ANNA, "12345678", app_citizen):
-        assert value not in everything, value
+    assert ANNA_MAIL not in everything
+    assert ANNA in everything and app_citizen in everything  # never followed
 
     done = bus.invoke("erasure", {"citizen": pseudonym("phone", BO)})
     assert done["erased"]["requests"] == 1
@@ -269,6 +283,9 @@ def test_citizenbus_erase_against_the_local_bus(
         url = f"http://127.0.0.1:{server.server_address[1]}"
         assert main(["erase", "--local", url, "--phone", "12"]) == 2  # not a phone number
         assert "not a valid phone number" in capsys.readouterr().err
+        assert main(["erase", "--local", url, "--phone", BO, "--dry-run"]) == 0
+        assert "would anonymise 1 request(s)" in capsys.readouterr().out
+        assert BO in all_tables_text()
         assert main(["erase", "--local", url, "--phone", BO]) == 0
         assert "1 request(s) anonymised" in capsys.readouterr().out
     finally:
@@ -276,3 +293,121 @@ def test_citizenbus_erase_against_the_local_bus(
         server.server_close()
     assert BO not in all_tables_text()
     assert ANNA in all_tables_text()
+
+
+VICTIM = "+46701112233"
+ATTACKER_MAIL = "mallory@example.org"
+
+
+def test_erasing_ones_own_email_leaves_a_stranger_whose_phone_was_typed_next_to_it(
+    bus: LocalBus,
+) -> None:
+    """Finding 3: someone files a form with the victim's number and their own e-mail, then
+    erases their e-mail. The victim keeps their request, its contact and citizen link, their
+    STOP, consent ledger and conversations."""
+    victim = pseudonym("phone", VICTIM)
+    assert (
+        twilio_request(bus, "/channels/sms", sms_params(VICTIM, "GATA Storgatan 1")).status == 200
+    )
+    assert twilio_request(bus, "/channels/sms", sms_params(VICTIM, "STOP")).status == 200
+    planted = bus.request(
+        "POST",
+        "/eservice/v1/forms/street-damage",
+        json_body={
+            "address": "Storgatan 5",
+            "phone": VICTIM,
+            "email": ATTACKER_MAIL,
+            "notify_by": "email",
+            "consent": True,
+        },
+    )
+    assert planted.status == 201, planted.text
+    bus.pump()
+    victims = {r: v for r, v in requests_of(bus).items() if v["citizen"] == victim}
+    assert len(victims) == 2
+    client = boto3.client("dynamodb")
+
+    def victim_items() -> list[str]:
+        got = client.query(
+            TableName="citizenbus-citizens",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": victim}},
+        )["Items"]
+        return sorted(i["sk"]["S"] for i in got)
+
+    ledger = victim_items()
+    assert any(sk.startswith("consent#sms#") for sk in ledger)
+
+    done = bus.invoke("erasure", {"email": ATTACKER_MAIL})
+    assert done["erased"]["requests"] == 0 and done["erased"]["citizen_items"] == 0
+    assert done["erased"]["contacts_removed"] == 1
+    after = requests_of(bus)
+    for reference in victims:
+        assert after[reference]["citizen"] == victim
+        assert after[reference]["contact"]["phone"] == VICTIM
+        assert "erased_at" not in after[reference]
+    assert ATTACKER_MAIL not in all_tables_text()  # the e-mail itself is gone everywhere
+    assert victim_items() == ledger  # STOP, the ledger and the rest are the victim's still
+    # The STOP still holds: a status change of the victim's request texts nobody.
+    planted_ref = next(r for r, v in after.items() if v["channel"] == "eservice")
+    outbox = len(collect(bus))
+    bus.request(
+        "POST",
+        f"/agency/v1/requests/{planted_ref}/status",
+        headers=STREETS,
+        json_body={"status": "in_progress"},
+    )
+    bus.pump()
+    assert [m for m in collect(bus)[outbox:] if m["to"] in (VICTIM, ATTACKER_MAIL)] == []
+
+
+def test_dry_run_counts_first_and_changes_nothing(
+    bus: LocalBus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file_everywhere(bus)
+    before = all_tables_text()
+    counted = bus.invoke("erasure", {"phone": ANNA, "dry_run": True})["erased"]
+    assert counted["dry_run"] is True and counted["requests"] == 2
+    assert counted["citizen_items"] >= 1 and counted["dedup_items"] >= 1
+    assert main(["erase", "--phone", ANNA, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "dry run, nothing changed: would anonymise 2 request(s)" in printed
+    assert all_tables_text() == before
+    assert bus.invoke("erasure", {"phone": ANNA, "dry_run": "yes"})["errors"]
+    done = bus.invoke("erasure", {"phone": ANNA})["erased"]
+    assert {k: v for k, v in done.items() if k != "dry_run"} == {
+        k: v for k, v in counted.items() if k != "dry_run"
+    }
+    assert all_tables_text() != before
+
+
+def test_erasure_queries_keys_and_indexes_and_never_scans(bus: LocalBus) -> None:
+    """Finding 9: erasure scanned four tables up to five times (a timeout on a city's data).
+    Now every look-up is a key or index query: no Scan, and the same number of calls whatever
+    else the tables hold."""
+    from functions.platform import aws
+
+    file_everywhere(bus)
+    calls: list[str] = []
+
+    def count(**kwargs: Any) -> None:
+        calls.append(kwargs["model"].name)
+
+    client = aws.dynamodb()
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        bus.invoke("erasure", {"phone": ANNA, "dry_run": True})
+        alone = list(calls)
+        for n in range(20):  # twenty more citizens
+            filed = bus.request(
+                "POST",
+                "/eservice/v1/forms/street-damage",
+                json_body={"address": f"Gatan {n}", "email": f"n{n}@example.se"},
+            )
+            assert filed.status == 201, filed.text
+        calls.clear()
+        bus.invoke("erasure", {"phone": ANNA, "dry_run": True})
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+    assert alone and "Scan" not in alone
+    assert sorted(calls) == sorted(alone)

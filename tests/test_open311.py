@@ -157,7 +157,10 @@ def test_post_in_xml_and_with_attribute_fields(open_data: PublicWatch) -> None:
     assert posted.status == 201 and posted.headers["Content-Type"].startswith("text/xml")
     (answer,) = xml_list(posted.text, "service_requests", "request")
     got = open_data.get(f"/open311/v2/requests/{answer['service_request_id']}.json").json()
-    assert got[0]["address"] == "Sopvägen" and got[0]["service_code"] == "missed-waste-collection"
+    assert got[0]["service_code"] == "missed-waste-collection"
+    # A missed collection's address is a home (personal in the catalog): not even its street
+    # is published, and it never rides in an event.
+    assert got[0].get("address") is None
 
 
 BAD_POSTS: list[tuple[dict[str, str], int, str]] = [

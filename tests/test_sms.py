@@ -85,20 +85,21 @@ def test_the_sample_inbound_sms_files_a_street_damage_report(bus: LocalBus) -> N
             {},
         ),
         (
+            # a missed collection's address is a home: personal, never in an event
             "SOPOR Sopvägen 2",
             "missed-waste-collection",
             "waste",
             "sv",
-            {"address": "Sopvägen 2"},
             {},
+            {"address": "Sopvägen 2"},
         ),
         (
             "waste Dump Lane 7",
             "missed-waste-collection",
             "waste",
             "en",
-            {"address": "Dump Lane 7"},
             {},
+            {"address": "Dump Lane 7"},
         ),
     ],
 )

@@ -74,6 +74,9 @@ def twilio_env(prism: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from citizenbus.local.twilio_http import RedirectingHttpClient
     from functions.platform import process
 
+    # Outside the local bus the local default token is refused: give the SDK a token of its own
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "contract-test-token")
+    process.reset()
     process.inject(twilio_http_client=RedirectingHttpClient(prism))
     yield
     process.reset()

@@ -10,11 +10,13 @@ import sys
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 
 from citizenbus.local.phone import FORM, call_params, sid, sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
-from functions.platform import process
+from functions.domain.citizens.identity import pseudonym
+from functions.platform import process, secrets
 from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
 from functions.platform.twilio_webhook import sign
 from tests.support.bus import count_items, load_event, nothing_stored
@@ -193,18 +195,58 @@ def test_signed_url_rebuilds_what_twilio_called(monkeypatch: pytest.MonkeyPatch)
 def test_the_local_default_token_is_refused_outside_the_local_bus(
     bus: LocalBus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The token is read from Secrets Manager at run time (the local bus made the secret and
+    set its ARN, as the CDK app does); outside the local bus the local default is refused,
+    and a rotated token is in use once the cache's max age has passed, without a redeploy."""
+    arn = os.environ["TWILIO_AUTH_TOKEN_SECRET_ARN"]
+    assert "TWILIO_AUTH_TOKEN" not in os.environ  # the value is in the secret, not the env
     monkeypatch.delenv("CITIZENBUS_LOCAL")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", LOCAL_TWILIO_AUTH_TOKEN)
+    monkeypatch.setattr(secrets, "MAX_AGE_SECONDS", 0)  # the cache's max age passes at once
     process.reset()
     try:
         params = sms_params(ANNA, "GATA Storgatan 1")
-        assert twilio_request(bus, "/channels/sms", params).status == 403
-        monkeypatch.setenv("TWILIO_AUTH_TOKEN", "a-real-token-from-the-console")
-        process.reset()
-        assert twilio_request(bus, "/channels/sms", params).status == 200
+        signed = sign(
+            (os.environ.get("CITIZENBUS_PUBLIC_URL") or "http://127.0.0.1:8000") + "/channels/sms",
+            params,
+            LOCAL_TWILIO_AUTH_TOKEN,
+        )
+        assert twilio_request(bus, "/channels/sms", params, signature=signed).status == 403
+        real = "a-real-token-from-the-console"
+        vault = boto3.client("secretsmanager")
+        vault.put_secret_value(SecretId=arn, SecretString=real)
+        pseudonym_arn = os.environ["PSEUDONYM_KEY_SECRET_ARN"]
+        vault.put_secret_value(SecretId=pseudonym_arn, SecretString="a-real-pseudonym-key")
+        signed = sign(
+            (os.environ.get("CITIZENBUS_PUBLIC_URL") or "http://127.0.0.1:8000") + "/channels/sms",
+            params,
+            real,
+        )
+        assert twilio_request(bus, "/channels/sms", params, signature=signed).status == 200
     finally:
         process.reset()
     assert count_items("requests") == 1
+
+
+def test_the_default_pseudonym_key_is_refused_outside_the_local_bus(
+    bus: LocalBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 8: the dev pseudonym key was used silently outside the local bus (every cit_ id
+    reversible by anyone who read this repository)."""
+    local_id = pseudonym("phone", ANNA)
+    monkeypatch.delenv("CITIZENBUS_LOCAL")
+    monkeypatch.setattr(secrets, "MAX_AGE_SECONDS", 0)
+    process.reset()
+    try:
+        with pytest.raises(secrets.MissingSecret):
+            pseudonym("phone", ANNA)
+        monkeypatch.delenv("PSEUDONYM_KEY_SECRET_ARN")
+        process.reset()
+        with pytest.raises(secrets.MissingSecret):  # no secret at all: the same
+            pseudonym("phone", ANNA)
+    finally:
+        monkeypatch.undo()
+        process.reset()
+    assert pseudonym("phone", ANNA) == local_id  # the local bus keeps its printed default
 
 
 def test_an_oversized_body_is_refused_with_twiml(bus: LocalBus) -> None:

@@ -82,6 +82,32 @@ def create_table(table: Table) -> None:
         )
 
 
+def create_secrets() -> dict[str, str]:
+    """Create the bus's secrets in (moto's) Secrets Manager from the local values (the plain
+    variables or their printed defaults), as the CDK app creates them in AWS; the environment
+    variables with their ARNs, so functions read them the way they do in AWS."""
+    settings = get_settings()
+    client = aws.client("secretsmanager")
+    keys = dict(
+        pair.strip().split("=", 1) for pair in settings.agency_keys.split(",") if "=" in pair
+    )
+    values = {
+        "twilio_auth_token": settings.twilio_auth_token,
+        "open311_keys": settings.open311_keys,
+        "pseudonym_key": settings.pseudonym_key,
+        "agency_keys": json.dumps({a.strip(): k.strip() for a, k in keys.items()}),
+    }
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        if getattr(settings, f"{name}_secret"):
+            continue  # the environment names a secret already (a test's own)
+        arn = client.create_secret(
+            Name=f"{LOCAL_PREFIX}/{name.replace('_', '-')}", SecretString=value or " "
+        )["ARN"]
+        env[f"{name.upper()}_SECRET_ARN"] = arn
+    return env
+
+
 def create_queue(
     name: str, dlq_arn: str | None = None, visibility: int = 30, max_receives: int = 5
 ) -> tuple[str, str]:

@@ -27,7 +27,7 @@ import boto3
 import jwt
 from botocore.config import Config
 
-from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, provision, table_env
+from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, create_secrets, provision, table_env
 from citizenbus.local.twilio_http import RecordingHttpClient
 from functions import topology
 from functions.domain.agencies.routing import function_queue
@@ -165,6 +165,10 @@ class LocalBus:
         settings = get_settings()
         catalog = get_catalog()
         self.queue_urls = provision(catalog, settings.event_bus)
+        # Secrets as in AWS: values in (moto's) Secrets Manager, their ARNs in the environment.
+        for key, arn in create_secrets().items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = arn
         # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
         for fn in topology.FUNCTIONS:
             if fn.subscribes:

@@ -1,11 +1,12 @@
-"""Erasure: remove one citizen's personal data everywhere.
+"""Erasure: remove one citizen's personal data, and only theirs.
 
 The rules are in :mod:`functions.domain.citizens.erasure`.
 
 Invoke with ``{"phone": "+4670…"}``, ``{"email": "…"}`` or ``{"citizen": "cit_…"}`` (one or
-more). Answers counts only, ``{"erased": {"citizens", "requests", "citizen_items",
-"dedup_items"}}``, or ``{"errors": [...]}`` when nobody is named. ``citizenbus erase`` does the
-same from a terminal. Idempotent: a second run finds nothing more to remove.
+more), and ``"dry_run": true`` to count first and change nothing. Answers counts only,
+``{"erased": {"citizens", "requests", "contacts_removed", "citizen_items", "dedup_items",
+"outbox_items", "dry_run"}}``, or ``{"errors": [...]}`` when nobody is named. ``citizenbus
+erase`` does the same from a terminal. Idempotent: a second run finds nothing more to remove.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     named = {k: event.get(k) for k in ("phone", "email", "citizen")}
     if any(v is not None and not isinstance(v, str) for v in named.values()):
         return {"errors": [{"field": "subject", "message": "phone, email and citizen are text"}]}
+    dry_run = event.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        return {"errors": [{"field": "dry_run", "message": "dry_run is true or false"}]}
     try:
-        done = erase(phone=named["phone"], email=named["email"], citizen=named["citizen"])
+        done = erase(
+            phone=named["phone"], email=named["email"], citizen=named["citizen"], dry_run=dry_run
+        )
     except InvalidSubject as exc:
         return {"errors": [{"field": "subject", "message": str(exc)}]}
     counts = done.as_dict()
-    logger.info("citizen erased", extra=counts)  # counts only: the log holds no personal data
+    # counts only: the log holds no personal data
+    logger.info("erasure counted" if dry_run else "citizen erased", extra=counts)
     return {"erased": counts}

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.platform import aws, process
+from functions.platform import aws, process, secrets
 from functions.platform.settings import get_settings
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
@@ -38,7 +38,7 @@ def twilio_client() -> Any:
     settings = get_settings()
     return Client(
         settings.twilio_account_sid,
-        settings.twilio_auth_token,
+        secrets.value("twilio_auth_token"),
         http_client=process.injected("twilio_http_client"),
     )
 

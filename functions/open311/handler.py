@@ -29,9 +29,9 @@ from functions.open311.service import (
     public_by_ids,
     search,
 )
+from functions.platform import secrets
 from functions.platform.http import FORM, content_type, form_body
 from functions.platform.observability import logger, metrics
-from functions.platform.settings import get_settings
 from schemas import open311 as o311
 from schemas.catalog import Catalog
 
@@ -123,7 +123,7 @@ def post_request(resource: str) -> Response[str]:
     key = fields.get("api_key")
     if not key:
         raise Open311Error(401, "api_key: required to file a request")
-    if key not in get_settings().open311_api_keys:
+    if key not in secrets.open311_api_keys():
         raise Open311Error(403, "api_key: not a valid api_key")
     catalog = _catalog(fields)
     lang = _lang(catalog, fields)

@@ -2,7 +2,8 @@
 
 Three kinds of item share it, each under its own key prefix and each expiring by DynamoDB TTL
 on ``expiration``: intake's channel message ids (``intake#<channel>#<citizen>#<id>`` → the
-reference it filed, written in the filing's own transaction), delivered webhooks
+reference it filed and the citizen id, written in the filing's own transaction; erasure finds
+a citizen's through the ``by-citizen`` index), delivered webhooks
 (``webhook#<agency>#<event id>``) and Powertools idempotency records (the notifier's, keyed by
 CloudEvent id, which Powertools reads and writes itself). Rate counters
 (``ratelimit#<scope>#<subject>``) keep the times of the last hits within their window.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions.platform.dynamo import Store, from_item, pages, to_item
@@ -53,9 +53,18 @@ class DedupStore(Store):
             Item=to_item({"id": key, "expiration": int(time.time()) + ttl_seconds}),
         )
 
-    def items(self) -> Iterator[dict[str, Any]]:
-        """Every item (erasure's sweep for stored replies that hold an erased value)."""
-        return pages(self.client.scan, TableName=self.table)
+    def keys_of_citizen(self, citizen: str) -> list[str]:
+        """The keys of intake's message-id items of a citizen (the ``by-citizen`` index)."""
+        return [
+            str(item["id"])
+            for item in pages(
+                self.client.query,
+                TableName=self.table,
+                IndexName="by-citizen",
+                KeyConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": citizen}},
+            )
+        ]
 
     def powertools_layer(self) -> Any:
         """Powertools idempotency's persistence layer on this table (same key and TTL names)."""

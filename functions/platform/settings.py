@@ -50,6 +50,14 @@ def _convert(name: str, kind: str, raw: str) -> Any:
 
 
 LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token-dev-only"  # noqa: S105 - documented local default
+LOCAL_PSEUDONYM_KEY = "local-pseudonym-key-change-me"
+# The local bus's defaults, refused outside it (functions/platform/secrets.py)
+LOCAL_DEFAULTS = {
+    "twilio_auth_token": LOCAL_TWILIO_AUTH_TOKEN,
+    "pseudonym_key": LOCAL_PSEUDONYM_KEY,
+    "open311_keys": "",
+    "agency_keys": "",
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,18 @@ class Settings:
     event_bus: str = Field("citizenbus", alias="EVENT_BUS_NAME")
     catalog_path: str | None = Field(None, alias="CATALOG_PATH")
     pseudonym_key: str = Field(
-        "local-pseudonym-key-change-me",
+        LOCAL_PSEUDONYM_KEY,
         alias="PSEUDONYM_KEY",
-        description="HMAC key for pseudonymous citizen ids (Secrets Manager in AWS).",
+        description="HMAC key of citizen ids; local bus only (in AWS: PSEUDONYM_KEY_SECRET_ARN).",
+    )
+    pseudonym_key_secret: str | None = Field(
+        None, alias="PSEUDONYM_KEY_SECRET_ARN", description="Secrets Manager: the pseudonym key."
+    )
+    twilio_auth_token_secret: str | None = Field(
+        None, alias="TWILIO_AUTH_TOKEN_SECRET_ARN", description="Secrets Manager: Twilio's token."
+    )
+    open311_keys_secret: str | None = Field(
+        None, alias="OPEN311_KEYS_SECRET_ARN", description="Secrets Manager: the Open311 keys."
     )
     max_body_bytes: int = Field(16_384, alias="MAX_BODY_BYTES")
     dedup_ttl_days: int = Field(7, alias="DEDUP_TTL_DAYS")

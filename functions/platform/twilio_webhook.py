@@ -21,10 +21,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from functions.platform import secrets
 from functions.platform.errors import ApiError
 from functions.platform.http import raw_body
 from functions.platform.observability import logger
-from functions.platform.settings import LOCAL_TWILIO_AUTH_TOKEN, get_settings
+from functions.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -94,18 +95,20 @@ def verified_form(event: APIGatewayProxyEventV2) -> Form:
     """The posted form, once its ``X-Twilio-Signature`` checks out; else :class:`Forbidden`.
 
     The signature covers every parameter posted, so parameters Twilio adds later are
-    accepted without code changes. Refuses everything when the auth token is the local
-    default outside the local bus (a deployment that forgot to set it).
+    accepted without code changes. The auth token is read at run time from Secrets Manager
+    (``TWILIO_AUTH_TOKEN_SECRET_ARN``); everything is refused when it is missing or still the
+    local default outside the local bus (a deployment that forgot to set it).
     """
     from twilio.request_validator import RequestValidator, get_signature_algorithm  # noqa: PLC0415 - twilio off the cold start
 
-    settings = get_settings()
     signature = event.headers.get(SIGNATURE_HEADER) or ""
     if not signature:
         raise Forbidden("no signature")
-    if settings.twilio_auth_token == LOCAL_TWILIO_AUTH_TOKEN and not settings.local:
-        logger.error("TWILIO_AUTH_TOKEN is not set; refusing Twilio webhooks")
-        raise Forbidden("not configured")
+    try:
+        token = secrets.value("twilio_auth_token")
+    except secrets.MissingSecret:
+        logger.error("the Twilio auth token is not set; refusing Twilio webhooks")
+        raise Forbidden("not configured") from None
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     text = raw_body(event) if event.body else ""
     if text and content_type not in ("application/x-www-form-urlencoded", ""):
@@ -113,7 +116,7 @@ def verified_form(event: APIGatewayProxyEventV2) -> Form:
     form = parse_form(text)
     url = signed_url(event)
     algorithm = get_signature_algorithm(event.headers.get(SETTINGS_HEADER))
-    validator = RequestValidator(settings.twilio_auth_token)
+    validator = RequestValidator(token)
     if not validator.validate(url, form, signature, algorithm):
         raise Forbidden("bad signature")
     return form
@@ -124,5 +127,6 @@ def sign(url: str, params: dict[str, Any], token: str | None = None) -> str:
     from twilio.request_validator import RequestValidator  # noqa: PLC0415 - twilio off the cold start
 
     return str(
+        # the simulator's side: the token it was given, else the variable or the local default
         RequestValidator(token or get_settings().twilio_auth_token).compute_signature(url, params)
     )

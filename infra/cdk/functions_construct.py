@@ -53,7 +53,8 @@ def effective_permissions(
     implied: list[str] = []
     if fn.uses_twilio:
         implied.append("secret:twilio")
-    if fn.name == authorizers.get("agency"):
+    if fn.name == authorizers.get("agency") or any(r.auth == "agency" for r in fn.routes):
+        # the authorizer, and the API that checks the key again (it never trusts the former)
         implied.append("secret:agency-keys")
     implied += [f"s3:{bucket}" for bucket in fn.buckets]
     if "requests" in fn.tables:
@@ -129,9 +130,6 @@ class FunctionsConstruct(Construct):
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry personal data
             "EVENT_BUS_NAME": self.bus_name,
             "CITIZENBUS_ENV": self.settings.name,
-            # Secrets reach functions as dynamic references, resolved when CloudFormation
-            # updates the function: `-c secretsVersion=N` forces that after a secret changes.
-            "CITIZENBUS_SECRETS_VERSION": str(self.node.try_get_context("secretsVersion") or 1),
         }
         for table in topology.TABLES:
             env[f"{table.name.upper()}_TABLE"] = self.data.table_name(table)
@@ -202,9 +200,8 @@ class FunctionsConstruct(Construct):
     def _read_secret(self, function: lambda_.Function, permission: str) -> None:
         secret = self.secrets.secrets[permission]
         secret.grant_read(function)
-        value_env, arn_env = self.secrets.env_names(permission)
-        if value_env:
-            function.add_environment(value_env, secret.secret_value.unsafe_unwrap())
+        _value_env, arn_env = self.secrets.env_names(permission)
+        # Only the ARN: the function reads the value at run time (functions/platform/secrets.py)
         function.add_environment(arn_env, secret.secret_arn)
 
     def _put_events(self, function: lambda_.Function, _permission: str) -> None:

@@ -9,14 +9,14 @@ from constructs import Construct
 from infra.cdk.constants import EnvSettings
 from infra.cdk.nag import REASONS, acknowledge
 
-# permission name -> (secret suffix, env variable with the value, env variable with the ARN,
-# description). A value reaches the function as a CloudFormation dynamic reference resolved
-# at deploy time (never in the template); functions that read the secret at run time get
-# only its ARN (no value env), e.g. the agency keys (a JSON object {"agency": "key"}).
+# permission name -> (secret suffix, env variable with the value (always None: no value is
+# ever in a function's configuration), env variable with the ARN, description). Functions read
+# the value at run time (functions/platform/secrets.py, Powertools parameters with a max age),
+# so `lambda:GetFunctionConfiguration` shows no secret and a rotation needs no redeploy.
 SECRETS: dict[str, tuple[str, str | None, str, str]] = {
     "secret:twilio": (
         "twilio-auth-token",
-        "TWILIO_AUTH_TOKEN",
+        None,
         "TWILIO_AUTH_TOKEN_SECRET_ARN",
         "Twilio auth token",
     ),
@@ -28,13 +28,13 @@ SECRETS: dict[str, tuple[str, str | None, str, str]] = {
     ),
     "secret:open311-keys": (
         "open311-keys",
-        "CITIZENBUS_OPEN311_KEYS",
+        None,
         "OPEN311_KEYS_SECRET_ARN",
         "comma-separated Open311 api_key values",
     ),
     "secret:pseudonym": (
         "pseudonym-key",
-        "PSEUDONYM_KEY",
+        None,
         "PSEUDONYM_KEY_SECRET_ARN",
         "HMAC key of citizen ids",
     ),

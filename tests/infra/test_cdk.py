@@ -364,7 +364,7 @@ def test_outbox_publisher_may_put_events_on_the_bus_only(prod):
             assert resources == [{"Fn::GetAtt": [bus_id, "Arn"]}], logical
 
 
-def test_secrets_reach_functions_by_reference_never_by_value(prod):
+def test_secrets_reach_functions_by_arn_never_by_value(prod):
     _, t = prod
     secrets = t.of_type("AWS::SecretsManager::Secret")
     assert {p["Name"] for p in secrets.values()} >= {
@@ -375,10 +375,8 @@ def test_secrets_reach_functions_by_reference_never_by_value(prod):
     for fn in FUNCTIONS:
         _, props = t.function_of(fn.name)
         env = props["Environment"]["Variables"]
-        if "requests" in fn.tables:
-            assert "resolve:secretsmanager" in json.dumps(env["PSEUDONYM_KEY"])
-        else:
-            assert "PSEUDONYM_KEY" not in env
+        assert "PSEUDONYM_KEY" not in env
+        assert ("PSEUDONYM_KEY_SECRET_ARN" in env) == ("requests" in fn.tables), fn.name
 
 
 def test_alarms_cover_every_dlq_and_every_function(prod):

@@ -166,7 +166,8 @@ def test_twilio_functions_get_the_twilio_layer_token_and_public_url(grown):
         _, props = t.function_of(fn.name)
         env = props["Environment"]["Variables"]
         assert ({"Ref": twilio_layer} in props["Layers"]) == fn.uses_twilio, fn.name
-        assert ("TWILIO_AUTH_TOKEN" in env) == fn.uses_twilio, fn.name
+        assert ("TWILIO_AUTH_TOKEN_SECRET_ARN" in env) == fn.uses_twilio, fn.name
+        assert "TWILIO_AUTH_TOKEN" not in env, fn.name
         assert ("CITIZENBUS_PUBLIC_URL" in env) == fn.uses_twilio, fn.name
 
 

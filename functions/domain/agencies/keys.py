@@ -12,13 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from functools import lru_cache
 
-from functions.platform import aws, process
+from functions.platform import process, secrets
 from functions.platform.settings import get_settings
-
-_SECRET_TTL_SECONDS = 300
 
 
 def _digest(key: str) -> bytes:
@@ -37,27 +34,26 @@ def parse_keys(text: str) -> dict[str, bytes]:
 
 
 @process.once
-def _secret_cache() -> dict[str, tuple[float, dict[str, bytes]]]:
-    """Secret id → (read again after, key digests), for the life of the warm container."""
+def _digests_of() -> dict[str, dict[str, bytes]]:
+    """The secret's text → its key digests (the last one only: a rotation replaces it)."""
     return {}
 
 
-def _secret_keys(secret_id: str) -> dict[str, bytes]:
-    now = time.monotonic()
-    cached = _secret_cache().get(secret_id)
-    if cached and now < cached[0]:
-        return cached[1]
-    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    keys = {str(a): _digest(str(k)) for a, k in json.loads(raw).items() if a and k}
-    _secret_cache()[secret_id] = (now + _SECRET_TTL_SECONDS, keys)
-    return keys
-
-
 def agency_key_digests() -> dict[str, bytes]:
-    settings = get_settings()
-    if settings.agency_keys_secret:
-        return _secret_keys(settings.agency_keys_secret)
-    return parse_keys(settings.agency_keys)
+    """The agencies' key digests: from Secrets Manager (``AGENCY_KEYS_SECRET_ARN``, read again
+    every few minutes, so a rotated key works without a redeploy), or on the local bus from
+    ``CITIZENBUS_AGENCY_KEYS``. Nothing configured: no agency gets in."""
+    if not secrets.arn_of("agency_keys"):
+        return parse_keys(get_settings().agency_keys)  # set by hand; empty lets nobody in
+    try:
+        raw = secrets.value("agency_keys")
+    except secrets.MissingSecret:
+        return {}
+    cache = _digests_of()
+    if raw not in cache:
+        cache.clear()
+        cache[raw] = {str(a): _digest(str(k)) for a, k in json.loads(raw).items() if a and k}
+    return cache[raw]
 
 
 def bearer(authorization: str | None) -> str | None:

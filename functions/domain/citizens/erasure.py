@@ -1,25 +1,34 @@
-"""Erasure: remove one citizen's personal data everywhere, keep the anonymous statistics.
+"""Erasure: remove one citizen's personal data, and only theirs; keep the anonymous statistics.
 
-A citizen is named by a phone number, an e-mail address or a pseudonymous ``cit_…`` id. What
-goes, per table:
+A citizen is named by a phone number, an e-mail address or a pseudonymous ``cit_…`` id. The
+subject is that identity alone: the ids named, and the contacts their ids derive from. A
+contact merely found on one of their requests (the e-mail typed next to a phone number on a
+form) is never followed to another citizen's records: anyone can type anyone's address, and
+erasing one's own e-mail must not delete a stranger's consent ledger or STOP. What goes:
 
-* ``requests``: the rows stay (service, agency, channel, status, times, the non-personal
-  attributes such as the street) so Open311 and the aggregates still count them, but the
-  contact details, the personal attributes, the free text (``description``, history notes)
-  and the link to the citizen (``citizen`` becomes ``erased``, which also takes the rows out
-  of the citizen's list) are removed, ``notify_by`` becomes ``none`` and ``erased_at`` is set;
-* ``citizens``: every item under the citizen's id (consent state and ledger, preferences,
+* ``requests`` of the subject (their ``citizen`` id): the rows stay (service, agency, channel,
+  status, times, the non-personal attributes such as the street) so Open311 and the aggregates
+  still count them, but the contact details, the personal attributes, the free text
+  (``description``, history notes) and the link to the citizen (``citizen`` becomes
+  ``erased``, which also takes the rows out of the citizen's list) are removed, ``notify_by``
+  becomes ``none`` and ``erased_at`` is set;
+* ``requests`` of someone else that hold the subject's contact (found by its keyed hash on the
+  ``by-contact-key`` index): that contact is removed from that request alone (notifications to
+  it stop); the request, its citizen and their other contact stay;
+* ``citizens``: every item under the subject's ids (consent state and ledger, preferences,
   SMS conversations, call state) and the outbound message records that name them;
-* ``outbox``: the entries of those requests still waiting (they may hold free text);
-* ``idempotency``: intake's message-id dedup items of the citizen's ids, and any stored reply
-  (Powertools idempotency records) that holds one of the erased values.
+* ``outbox``: the waiting entries of the subject's requests (they may hold free text);
+* ``idempotency``: intake's message-id dedup items of the subject's ids.
 
-Agency audit entries stay (they hold who read which reference when, never a value).
+Every look-up is a key or index query (no scan), so erasure takes the same time on a city's
+data as on a test's. ``dry_run`` counts what would go and changes nothing. Agency audit
+entries stay (they hold who read which reference when, never a value). Stored SMS replies
+(Powertools idempotency records, keyed on a hash) are not looked for: they expire with the
+idempotency table's TTL (``DEDUP_TTL_DAYS``, 7 days).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,57 +51,60 @@ class InvalidSubject(ValueError):
 
 @dataclass
 class Erasure:
-    """What an erasure touched (counts only: the report itself holds no personal data)."""
+    """What an erasure touched, or would touch on a dry run (counts only: no personal data)."""
 
     citizens: list[str] = field(default_factory=list)
     requests: int = 0
+    contacts_removed: int = 0
     citizen_items: int = 0
     dedup_items: int = 0
     outbox_items: int = 0
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "citizens": len(self.citizens),
             "requests": self.requests,
+            "contacts_removed": self.contacts_removed,
             "citizen_items": self.citizen_items,
             "dedup_items": self.dedup_items,
             "outbox_items": self.outbox_items,
+            "dry_run": self.dry_run,
         }
-
-
-def _held(contact: dict[str, Any]) -> set[str]:
-    return {str(v).strip().lower() for v in contact.values() if v}
-
-
-def _contact_id(value: str) -> str:
-    return pseudonym("email", value) if "@" in value else pseudonym("phone", value)
 
 
 def subject_ids(
     *, phone: str | None = None, email: str | None = None, citizen: str | None = None
-) -> tuple[list[str], set[str]]:
-    """The citizen ids named, and the contact values to look for in contact details."""
+) -> list[str]:
+    """The citizen ids named (a phone number and an e-mail address name the ids they derive)."""
     ids: list[str] = []
-    values: set[str] = set()
     if phone:
         try:
             e164 = normalize_phone(phone, get_catalog().jurisdiction.phone_region)
         except InvalidPhone as exc:
             raise InvalidSubject("not a valid phone number") from exc
         ids.append(pseudonym("phone", e164))
-        values.add(e164)
     if email:
         if "@" not in email:
             raise InvalidSubject("not an e-mail address")
         ids.append(pseudonym("email", email.strip().lower()))
-        values.add(email.strip().lower())
     if citizen:
         if not citizen.startswith("cit_") or len(citizen) < 8:
             raise InvalidSubject("a citizen id starts with cit_")
         ids.append(citizen)
     if not ids:
         raise InvalidSubject("name a phone number, an e-mail address or a citizen id")
-    return ids, values
+    return list(dict.fromkeys(ids))
+
+
+def _kind_of(record: Request, cid: str) -> str | None:
+    """Which contact of ``record`` (``phone`` or ``email``) derives the citizen id ``cid``."""
+    contact = record.get("contact") or {}
+    if contact.get("phone") and pseudonym("phone", str(contact["phone"])) == cid:
+        return "phone"
+    if contact.get("email") and pseudonym("email", str(contact["email"]).lower()) == cid:
+        return "email"
+    return None
 
 
 def erase(
@@ -101,65 +113,53 @@ def erase(
     email: str | None = None,
     citizen: str | None = None,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> Erasure:
-    """Erase the citizen named by ``phone``, ``email`` or ``citizen`` (any of them); idempotent."""
-    ids, contacts = subject_ids(phone=phone, email=email, citizen=citizen)
+    """Erase the citizen named by ``phone``, ``email`` or ``citizen`` (any of them); idempotent.
+
+    With ``dry_run`` nothing changes: the answer counts what an erasure would touch.
+    """
+    ids = subject_ids(phone=phone, email=email, citizen=citizen)
     requests, citizens, dedup = RequestStore(), CitizenStore(), DedupStore()
     at = clock.iso(now)
-    result = Erasure(citizens=list(ids))
+    result = Erasure(citizens=list(ids), dry_run=dry_run)
 
-    # Requests: by the citizen index, and any whose contact details hold a named value. What
-    # the found requests and preferences hold (the e-mail given with a phone number, the app
-    # account that saved the number) is the same person's too: follow it until nothing new.
-    found: dict[str, Request] = {}
-    values: set[str] = set()  # everything personal seen, for the idempotency sweep below
-    queried: set[str] = set()
-    for _ in range(5):
-        for cid in [c for c in ids if c not in queried]:
-            queried.add(cid)
-            found |= {r["reference"]: r for r in requests.all_of_citizen(cid)}
-        found |= {
-            r["reference"]: r
-            for r in requests.with_contact_details()
-            if _held(r.get("contact") or {}) & contacts
-        }
-        for holder, prefs in citizens.all_preferences():
-            held = _held({k: prefs.get(k) for k in ("phone", "email")})
-            if held & contacts and holder not in ids:
-                ids.append(holder)
-        learned = set(contacts)
-        for record in found.values():
-            learned |= _held(record.get("contact") or {})
-        new_ids = [_contact_id(v) for v in learned - contacts]
-        contacts |= learned
-        ids += [i for i in new_ids if i not in ids]
-        if not new_ids and all(c in queried for c in ids):
-            break
-    result.citizens = list(ids)
-    for reference, record in found.items():
-        values.update(str(v) for v in (record.get("contact") or {}).values() if v)
-        values.update(str(v) for v in (record.get("personal") or {}).values() if v)
+    own: dict[str, Request] = {}
+    for cid in ids:
+        own |= {r["reference"]: r for r in requests.all_of_citizen(cid)}
+    # Someone else's requests holding the subject's contact: that contact goes, nothing else.
+    others: dict[str, tuple[Request, str]] = {}
+    for cid in ids:
+        for record in requests.holding_contact_of(cid):
+            kind = _kind_of(record, cid)
+            if record["reference"] not in own and kind:
+                others[record["reference"]] = (record, kind)
+
+    waiting = {ref: requests.waiting_events(ref) for ref in own}
+    items: set[tuple[str, str]] = set()
+    for cid in ids:
+        items |= citizens.keys_of(cid)
+    dedup_keys = sorted({key for cid in ids for key in dedup.keys_of_citizen(cid)})
+
+    result.requests = len(own)
+    result.contacts_removed = len(others)
+    result.outbox_items = sum(len(v) for v in waiting.values())
+    result.citizen_items = len(items)
+    result.dedup_items = len(dedup_keys)
+    if dry_run:
+        return result
+
+    for reference, record in own.items():
         history = [
             {k: v for k, v in entry.items() if k != "note"} for entry in record.get("history") or []
         ]
         requests.anonymise(reference, ERASED, public_attributes(record), history, at)
-        result.requests += 1
-    values |= contacts
-
-    # Outbox entries of those requests (their free text; published ones are gone already).
-    result.outbox_items = requests.delete_waiting_events(set(found))
-    values = {v for v in values if len(v) >= 6}  # never sweep on a value too short to be unique
-
-    # The citizen store: everything under the ids, and message records naming them.
-    result.citizen_items = citizens.delete_everything_of(ids)
-
-    # Dedup items that point to the citizen, and stored replies holding an erased value.
-    for item in dedup.items():
-        key = str(item["id"])
-        text = json.dumps(item, ensure_ascii=False, default=str)
-        if any(f"#{cid}#" in key for cid in ids) or any(v in text for v in values):
-            dedup.delete(key)
-            result.dedup_items += 1
+    for reference, (record, kind) in others.items():
+        requests.drop_contact(reference, kind, record.get("notify_by"))
+    requests.delete_events(e for events in waiting.values() for e in events)
+    citizens.delete_keys(items)
+    for key in dedup_keys:
+        dedup.delete(key)
     return result
 
 

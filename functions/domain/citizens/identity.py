@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-from functions.platform.settings import get_settings
+from functions.platform import secrets
 
 
 class InvalidPhone(ValueError):
@@ -20,7 +20,7 @@ class InvalidPhone(ValueError):
 
 def pseudonym(kind: str, value: str) -> str:
     """A stable pseudonymous citizen id for an identity (``phone``, ``app``, ``email``)."""
-    key = get_settings().pseudonym_key.encode()
+    key = secrets.value("pseudonym_key").encode()
     digest = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
     return "cit_" + base64.b32encode(digest[:15]).decode().lower()
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from functions.platform import clock
@@ -125,45 +124,34 @@ class CitizenStore(Store):
         ]
 
     # -- erasure -------------------------------------------------------------------------
-    def all_preferences(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(citizen id, preferences) of everyone (a full scan: erasure only)."""
-        for item in pages(
-            self.client.scan,
-            TableName=self.table,
-            FilterExpression="sk = :p",
-            ExpressionAttributeValues={":p": {"S": "preferences"}},
-        ):
-            yield str(item["pk"]), item
-
-    def delete_everything_of(self, citizens: list[str]) -> int:
-        """Delete every item under these ids and every message record naming them; how many."""
-        keys = [
+    def keys_of(self, citizen: str) -> set[tuple[str, str]]:
+        """The keys of every item under a citizen id and of every message record naming it
+        (a query on the table and one on its ``by-citizen`` index: no scan)."""
+        keys = {
             (str(i["pk"]), str(i["sk"]))
-            for cid in citizens
             for i in pages(
                 self.client.query,
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": cid}},
+                ExpressionAttributeValues={":pk": {"S": citizen}},
                 ProjectionExpression="pk, sk",
             )
-        ]
-        if citizens:
-            named = {f":c{n}": {"S": cid} for n, cid in enumerate(citizens)}
-            keys += [
-                (str(i["pk"]), str(i["sk"]))
-                for i in pages(
-                    self.client.scan,
-                    TableName=self.table,
-                    FilterExpression="citizen IN (" + ", ".join(named) + ")",
-                    ExpressionAttributeValues=named,
-                    ProjectionExpression="pk, sk",
-                )
-            ]
-        unique = set(keys)
-        for pk, sk in unique:
+        }
+        keys |= {
+            (str(i["pk"]), str(i["sk"]))
+            for i in pages(
+                self.client.query,
+                TableName=self.table,
+                IndexName="by-citizen",
+                KeyConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": citizen}},
+            )
+        }
+        return keys
+
+    def delete_keys(self, keys: set[tuple[str, str]]) -> None:
+        for pk, sk in keys:
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
-        return len(unique)
 
     # -- preferences -----------------------------------------------------------------------
     def preferences(self, citizen: str) -> dict[str, Any]:

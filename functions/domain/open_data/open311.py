@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 from functions.domain.open_data.privacy import public_address, public_description, public_text
 from functions.domain.requests.records import Request
-from functions.platform.settings import get_settings
+from functions.platform import secrets
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
 from schemas.lifecycle import Status
@@ -129,7 +129,7 @@ def public_request(record: Request, catalog: Catalog, lang: str) -> o311.Service
 
 # -- tokens ----------------------------------------------------------------------------------
 def _mac(reference: str) -> str:
-    key = get_settings().pseudonym_key.encode()
+    key = secrets.value("pseudonym_key").encode()
     return hmac.new(key, f"open311-token:{reference}".encode(), hashlib.sha256).hexdigest()[:20]
 
 

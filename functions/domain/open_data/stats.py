@@ -1,10 +1,17 @@
 """Anonymized aggregates for open data: daily counts by service, channel and status.
 
-One grain only (day x service x channel x current status), so no published total can be
-subtracted from published cells to recover a withheld one. A cell with fewer requests than
+One grain only (day x service x channel x current status). A cell with fewer requests than
 the suppression threshold keeps its keys but has ``count`` and every measure set to null and
 ``suppressed`` true (it holds between 1 and threshold-1 requests). The same rows are served as
 JSON and CSV, and exported to S3 on a schedule.
+
+What suppression protects, precisely: only that this file does not show a small count or a
+measure over fewer than the threshold's requests. A withheld count can be recovered: Open311
+publishes every request (service, day filed, open/closed), so one withheld cell of a day and
+service is Open311's count for that day and service minus the published cells, and dated daily
+copies differ by the requests that changed status between them. Citizens are protected by what
+no cell holds (contact details, personal attributes, free text, location), not by the threshold
+(docs/open-data.md says the same).
 """
 
 from __future__ import annotations

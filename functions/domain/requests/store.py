@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
 from functions.platform import clock
 from functions.platform.dedup_store import DedupStore
@@ -67,6 +68,17 @@ def months(start: datetime, end: datetime) -> list[str]:
     return out
 
 
+def contact_key(record: Request) -> dict[str, str]:
+    """The keyed hash of a contact the request's citizen id does not derive from (the e-mail
+    given with a phone number), for erasure's ``by-contact-key`` index: it is the ``cit_`` id
+    that contact would have, so erasing that id finds the request without a scan."""
+    contact = record.get("contact") or {}
+    keys = [pseudonym("phone", str(contact["phone"]))] if contact.get("phone") else []
+    keys += [pseudonym("email", str(contact["email"]).lower())] if contact.get("email") else []
+    other = [k for k in keys if k != record.get("citizen")]
+    return {"contact_key": other[0]} if other else {}
+
+
 class RequestStore(Store):
     """Requests with their outbox entries and channel message ids."""
 
@@ -96,7 +108,7 @@ class RequestStore(Store):
             {
                 "Put": {
                     "TableName": self.requests_table,
-                    "Item": to_item(dict(record)),
+                    "Item": to_item(dict(record) | contact_key(record)),
                     "ConditionExpression": "attribute_not_exists(#ref)",
                     "ExpressionAttributeNames": {"#ref": "reference"},
                 }
@@ -105,7 +117,8 @@ class RequestStore(Store):
         ]
         if dedup_key:
             reference = record["reference"]
-            kept = {"reference": reference} | ({"digest": digest} if digest else {})
+            kept = {"reference": reference, "citizen": record["citizen"]}
+            kept |= {"digest": digest} if digest else {}
             items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, **kept))
         reasons = self._transact(items)
         if reasons is None:
@@ -295,13 +308,16 @@ class RequestStore(Store):
             )
         )
 
-    def with_contact_details(self) -> Iterator[Request]:
-        """Every request that holds contact details (a full scan: erasure only)."""
+    def holding_contact_of(self, citizen: str) -> Iterator[Request]:
+        """Every request of someone else that holds the contact ``citizen`` derives from (the
+        ``by-contact-key`` index: no scan)."""
         yield from _requests(
             pages(
-                self.client.scan,
+                self.client.query,
                 TableName=self.requests_table,
-                FilterExpression="attribute_exists(contact)",
+                IndexName="by-contact-key",
+                KeyConditionExpression="contact_key = :c",
+                ExpressionAttributeValues={":c": {"S": citizen}},
             )
         )
 
@@ -327,21 +343,51 @@ class RequestStore(Store):
             Key={"reference": {"S": reference}},
             UpdateExpression=(
                 "SET citizen = :erased, notify_by = :none, consent = :no, history = :history,"
-                " attributes = :attributes, erased_at = :at REMOVE contact, personal, description"
+                " attributes = :attributes, erased_at = :at"
+                " REMOVE contact, personal, description, contact_key"
             ),
             ExpressionAttributeValues=to_item(values),
         )
 
-    def delete_waiting_events(self, references: set[str]) -> int:
-        """Delete the outbox entries of these requests still waiting; how many went."""
-        deleted = 0
-        for item in pages(
-            self.client.scan, TableName=self.outbox_table, ProjectionExpression="id, subject"
-        ):
-            if item.get("subject") in references:
-                self.client.delete_item(TableName=self.outbox_table, Key={"id": {"S": item["id"]}})
-                deleted += 1
-        return deleted
+    def drop_contact(self, reference: str, kind: str, notify_by: str | None) -> None:
+        """Remove one contact (``phone`` or ``email``) of another citizen's request, and only
+        that: the request, its citizen link and its other contact stay. Notifications that
+        went to the removed contact stop (``notify_by`` becomes ``none``)."""
+        key = {"reference": {"S": reference}}
+        names = {"#kind": kind}
+        if notify_by == kind:
+            self.client.update_item(
+                TableName=self.requests_table,
+                Key=key,
+                UpdateExpression="REMOVE contact.#kind, contact_key SET notify_by = :none",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":none": {"S": "none"}},
+            )
+        else:
+            self.client.update_item(
+                TableName=self.requests_table,
+                Key=key,
+                UpdateExpression="REMOVE contact.#kind, contact_key",
+                ExpressionAttributeNames=names,
+            )
+
+    def waiting_events(self, reference: str) -> list[str]:
+        """The ids of a request's outbox entries still waiting (the ``by-subject`` index)."""
+        return [
+            str(item["id"])
+            for item in pages(
+                self.client.query,
+                TableName=self.outbox_table,
+                IndexName="by-subject",
+                KeyConditionExpression="subject = :s",
+                ExpressionAttributeValues={":s": {"S": reference}},
+                ProjectionExpression="id",
+            )
+        ]
+
+    def delete_events(self, ids: Iterable[str]) -> None:
+        for event_id in ids:
+            self.client.delete_item(TableName=self.outbox_table, Key={"id": {"S": event_id}})
 
     # -- open data: requests in a time window -----------------------------------------------
     def _window_query(
