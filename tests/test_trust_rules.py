@@ -552,3 +552,339 @@ def test_find_request_answers_only_with_reference_and_contact() -> None:
 def test_a_typed_reference_loses_its_spaces_and_dashes() -> None:
     assert clean_reference(" 1234-5678\u00a09\t") == "123456789"
     assert clean_reference("12a") == "12a"
+
+
+# -- more of each rule: the edges a mutant finds ---------------------------------------------
+
+
+def test_the_language_is_the_preferences_then_the_requests_then_swedish() -> None:
+    english = plan(changed(), request(consent=True, language="en"), FakeCitizens())
+    swedish = plan(changed(), request(consent=True, language=None), FakeCitizens())
+    unknown = plan(changed(), request(consent=True, language="xx"), FakeCitizens())
+    assert isinstance(english, Message) and isinstance(swedish, Message)
+    assert "Street damage" in english.body and "Skada på gata" in swedish.body
+    assert unknown == swedish
+
+
+def test_a_request_without_contact_details_is_told_at_the_saved_address() -> None:
+    record = request(consent=True)
+    del record["contact"]
+    citizens = FakeCitizens({}, {APP_CITIZEN: {"phone": PHONE}})
+    message = plan(changed(), record, citizens)
+    assert isinstance(message, Message) and message.to == PHONE
+
+
+def test_the_text_names_the_service_the_agency_and_the_expected_date() -> None:
+    late: dict[str, Any] = {"type": SLA_BREACHED, "data": {}}
+    english = request(consent=True, language="en", channel="eservice")
+    receipt = plan(SUBMITTED_EVENT, english, FakeCitizens())
+    assert isinstance(receipt, Message)
+    assert "(Street damage)" in receipt.body and "by 2026-03-08." in receipt.body
+    message = plan(late, english, FakeCitizens())
+    assert isinstance(message, Message) and "by Streets Department." in message.body
+    unknown = request(
+        consent=True, language="en", service_code="no-such-service", agency="no-such-agency"
+    )
+    fallback = plan(late, unknown, FakeCitizens())
+    assert isinstance(fallback, Message)
+    assert "(no-such-service)" in fallback.body and "by no-such-agency." in fallback.body
+
+
+def test_no_note_no_note_line() -> None:
+    noted = plan(changed("needs_info", "Vilken lyktstolpe?"), request(consent=True), FakeCitizens())
+    bare = plan(changed("needs_info"), request(consent=True), FakeCitizens())
+    assert isinstance(noted, Message) and isinstance(bare, Message)
+    extra = noted.body.replace(bare.body.rstrip(), "")
+    assert "Vilken lyktstolpe?" in extra
+    assert "XX" not in bare.body and "\n\n\n" not in bare.body
+    assert len(bare.body) < len(noted.body) - len("Vilken lyktstolpe?")
+
+
+def test_a_closed_request_without_history_was_closed_when_last_updated() -> None:
+    record = request(status="resolved", updated_at="2026-03-01T16:00:00Z")
+    del record["history"]
+    closed = compute(
+        [record, request(status="resolved", updated_at="2026-03-01T16:00:00Z")],
+        NOW - timedelta(days=30),
+        NOW,
+        2,
+        NOW,
+    )
+    (row,) = closed.rows
+    assert row.median_resolution_hours == 6.0 and row.sla_breach_rate == 0.0
+
+
+def test_the_aggregates_default_to_now() -> None:
+    stats = compute(cell(1), NOW - timedelta(days=30), NOW, 1)
+    assert stats.rows[0].sla_breach_rate == 1.0  # expected 2026-03-08, long past
+    assert stats.generated_at.startswith(str(datetime.now(UTC).year))
+
+
+def test_resolution_hours_are_rounded_to_a_tenth() -> None:
+    done = request(
+        status="resolved",
+        expected_at="2026-06-01T00:00:00Z",
+        history=[{"status": "resolved", "at": "2026-04-12T02:40:00Z"}],  # 1000.67 hours
+    )
+    (row,) = compute([done], NOW - timedelta(days=30), NOW, 1, NOW).rows
+    assert row.median_resolution_hours == 1000.7 and row.p90_resolution_hours == 1000.7
+
+
+def test_a_request_closed_exactly_on_its_date_is_not_late() -> None:
+    done = request(
+        status="resolved",
+        expected_at="2026-03-01T16:00:00Z",
+        history=[{"status": "resolved", "at": "2026-03-01T16:00:00Z"}],
+    )
+    (row,) = compute([done], NOW - timedelta(days=30), NOW, 1, NOW).rows
+    assert row.sla_breach_rate == 0.0
+
+
+def test_percentiles_interpolate_between_closest_ranks() -> None:
+    from functions.domain.open_data.stats import percentile
+
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([1.0, 3.0], 0.5) == 2.0
+    assert percentile([1.0, 2.0, 4.0, 8.0, 16.0], 0.3) == pytest.approx(2.4)
+    assert percentile([16.0, 1.0, 8.0, 2.0, 4.0], 1.0) == 16.0
+
+
+def test_scrub_edges() -> None:
+    assert privacy.scrub("kod 12 34 56 här") == "kod [\u2026] här"  # six digits: a number
+    assert privacy.scrub("lampa 1-2-3-4-5") == "lampa 1-2-3-4-5"  # five: kept
+    assert privacy.scrub("hål  i   gatan") == "hål i gatan"
+    assert privacy.scrub("Eva ringde", ("Eva",)) == "[\u2026] ringde"  # three letters: a value
+    assert privacy.scrub("Xavier Berg", ("Xavier",)) == "[\u2026] Berg"
+    # longest value first, whatever the alphabet says
+    assert privacy.scrub("Anna Bergström", ("Berg", "Anna Bergström")) == "[\u2026]"
+    # a Swedish number is found written 07… inside a word, where no pattern would see it
+    assert privacy.scrub("nr070-123 45 67", (PHONE,)) == "nr[\u2026]"
+    assert privacy.scrub("nr+46 70 123 45 67", (PHONE,)) == "nr[\u2026]"
+
+
+def test_street_edges() -> None:
+    assert privacy.street_only("Storgatan #B") == "Storgatan"
+    assert privacy.street_only("Xavier Street 4") == "Xavier Street"
+    assert privacy.street_only("Storgatan, 2 tr, lgh 1102") == "Storgatan"
+
+
+class OneService:
+    """A catalog with one service, for rules the shipped catalog has no example of."""
+
+    def __init__(self, service: Any) -> None:
+        self.the = service
+
+    def service(self, code: str) -> Any:
+        return self.the if code == self.the.service_code else None
+
+
+def with_attributes(service: Any, **changes: dict[str, Any]) -> Any:
+    """``service`` with its attributes changed (``code={field: value}``), or added."""
+    base = service.attributes[0]
+    attributes = [a.model_copy(update=changes.pop(a.code, {})) for a in service.attributes]
+    attributes += [base.model_copy(update={"code": c, **u}) for c, u in changes.items()]
+    return service.model_copy(update={"attributes": tuple(attributes)})
+
+
+def test_a_personal_description_is_never_published() -> None:
+    assert STREETS is not None
+    personal = with_attributes(STREETS, description={"personal": True})
+    record = request(attributes={"description": "Min granne Olle"}, description=None)
+    assert privacy.public_description(personal, record) is None
+    assert privacy.public_description(STREETS, record) == "Min granne Olle"
+
+
+def test_public_text_scrubs_the_filers_own_values() -> None:
+    assert STREETS is not None
+    record = request(personal={"name": "Andersson"})
+    assert privacy.public_text(STREETS, "Andersson ringde", record) == "[\u2026] ringde"
+
+
+def test_an_erased_request_keeps_numbers_and_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.domain.citizens import erasure
+
+    assert STREETS is not None
+    service = with_attributes(
+        STREETS,
+        count={"datatype": "number", "location": False, "personal": False},
+        kind={"datatype": "singlevaluelist", "location": False, "personal": False},
+        name={"datatype": "string", "location": False, "personal": True},
+    )
+    monkeypatch.setattr(erasure, "get_catalog", lambda: OneService(service))
+    record = request(
+        attributes={
+            "name": "Olle",
+            "description": "min granne",
+            "count": "3",
+            "kind": "pothole",
+            "address": "Storgatan 4",
+        }
+    )
+    assert public_attributes(record) == {"count": "3", "kind": "pothole", "address": "Storgatan"}
+
+
+def test_an_erasure_says_why_it_names_no_one() -> None:
+    cases = [
+        ({"phone": "12"}, "not a valid phone number"),
+        ({"email": "x"}, "not an e-mail address"),
+        ({"citizen": "user_abcdefgh"}, "a citizen id starts with cit_"),
+        ({}, "name a phone number, an e-mail address or a citizen id"),
+    ]
+    for subject, message in cases:
+        with pytest.raises(InvalidSubject) as caught:
+            subject_ids(**subject)
+        assert str(caught.value) == message
+
+
+def test_the_look_up_reads_a_local_number_in_the_jurisdictions_region() -> None:
+    record = request(contact={"phone": "+4722123456"})  # Oslo
+    assert contact_matches(record, "22 12 34 56", "NO")
+    assert not contact_matches(record, "22 12 34 56", "SE")
+
+
+def test_a_reference_with_a_letter_is_no_reference() -> None:
+    store: Any = FakeRequests(request(reference="100000009"))
+    assert find_request("10000000X9", PHONE, "SE", store) is None
+    assert store.asked == []
+
+
+# -- lifecycle: functions/domain/requests/lifecycle.py ---------------------------------------
+
+
+class FakeStore:
+    """The requests table for one request: ``conflicts`` updates fail as if someone else
+    changed it first (``meanwhile`` is what they changed)."""
+
+    def __init__(self, record: Any, conflicts: int = 0, meanwhile: dict[str, Any] | None = None):
+        self.record = dict(record)
+        self.conflicts = conflicts
+        self.meanwhile = meanwhile or {}
+        self.updates: list[tuple[Any, ...]] = []
+
+    def get(self, reference: str) -> Any:
+        return dict(self.record) if reference == self.record["reference"] else None
+
+    def update(self, reference: str, version: int, changes: Any, entry: Any, event: Any) -> None:
+        from functions.domain.requests.store import Conflict
+
+        if self.conflicts:
+            self.conflicts -= 1
+            self.record |= self.meanwhile | {"version": self.record["version"] + 1}
+            raise Conflict(reference)
+        assert version == self.record["version"]
+        self.updates.append((reference, version, changes, entry, event))
+        self.record |= changes | {"version": version + 1}
+
+
+MOMENT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    from functions.platform import clock
+
+    monkeypatch.setattr(clock, "now", lambda: MOMENT)
+    return MOMENT
+
+
+def test_an_agency_moves_its_own_request_and_the_change_is_stored_with_its_event(
+    fixed_clock: datetime,
+) -> None:
+    from functions.domain.requests.lifecycle import change_status
+
+    store: Any = FakeStore(request(status="in_progress", version=4))
+    done = change_status(
+        "streets",
+        "100000009",
+        Status.NEEDS_INFO,
+        note="Vilken stolpe?",
+        expected_at=datetime(2026, 3, 20, tzinfo=UTC),
+        store=store,
+    )
+    ((reference, version, changes, entry, event),) = store.updates
+    assert (reference, version) == ("100000009", 4)
+    assert changes == {
+        "status": "needs_info",
+        "updated_at": "2026-03-02T09:30:00Z",
+        "expected_at": "2026-03-20T00:00:00Z",
+    }
+    assert entry == {
+        "status": "needs_info",
+        "at": "2026-03-02T09:30:00Z",
+        "by": "agency:streets",
+        "note": "Vilken stolpe?",
+    }
+    assert event["type"] == STATUS_CHANGED and event["time"] == "2026-03-02T09:30:00Z"
+    assert event["data"]["status"] == "needs_info"
+    assert event["data"]["previous_status"] == "in_progress"
+    assert event["data"]["note"] == "Vilken stolpe?"
+    assert done.previous is Status.IN_PROGRESS
+    assert done.record["status"] == "needs_info" and done.record["version"] == 5
+    assert done.record["history"] == [entry]
+    assert done.record["expected_at"] == "2026-03-20T00:00:00Z"
+
+
+def test_closing_a_request_starts_its_retention_and_a_move_without_a_note_has_none(
+    fixed_clock: datetime,
+) -> None:
+    from functions.domain.requests.lifecycle import change_status
+
+    store: Any = FakeStore(request(status="in_progress"))
+    done = change_status("streets", "100000009", Status.RESOLVED, store=store)
+    ((_, _, changes, entry, event),) = store.updates
+    retention = load_catalog().jurisdiction.retention_days
+    assert changes["expires_at"] == int((MOMENT + timedelta(days=retention)).timestamp())
+    assert "expected_at" not in changes and "note" not in entry
+    assert "note" not in event["data"]
+    assert done.record["expires_at"] == changes["expires_at"]
+    reopened: Any = FakeStore(request(status="received"))
+    change_status("streets", "100000009", Status.IN_PROGRESS, store=reopened)
+    assert "expires_at" not in reopened.updates[0][2]
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [("received", "resolved"), ("resolved", "in_progress"), ("rejected", "rejected")],
+)
+def test_a_move_the_lifecycle_does_not_allow_is_refused_and_stores_nothing(
+    current: str, new: str, fixed_clock: datetime
+) -> None:
+    from functions.domain.requests.lifecycle import Refused, change_status
+
+    store: Any = FakeStore(request(status=current))
+    with pytest.raises(Refused) as refused:
+        change_status("streets", "100000009", Status(new), store=store)
+    assert str(refused.value) == f"a request cannot go from {current} to {new}"
+    assert store.updates == []
+
+
+def test_another_agencys_request_or_a_wrong_reference_is_not_found(fixed_clock: datetime) -> None:
+    from functions.domain.requests.lifecycle import NotFound, agency_request, change_status
+
+    store: Any = FakeStore(request(agency="waste"))
+    for agency, reference in [("streets", "100000009"), ("waste", "100000008")]:
+        with pytest.raises(NotFound):
+            change_status(agency, reference, Status.IN_PROGRESS, store=store)
+    with pytest.raises(NotFound):
+        agency_request("waste", "100000017", store)  # valid, not there
+    assert agency_request("waste", "100000009", store)["agency"] == "waste"
+    assert store.updates == []
+
+
+def test_a_change_made_meanwhile_is_checked_again_on_the_fresh_request(
+    fixed_clock: datetime,
+) -> None:
+    from functions.domain.requests.lifecycle import Refused, change_status
+
+    retried: Any = FakeStore(request(status="in_progress", version=1), conflicts=2)
+    done = change_status("streets", "100000009", Status.RESOLVED, store=retried)
+    assert retried.updates[0][1] == 3 and done.record["version"] == 4
+    closed: Any = FakeStore(
+        request(status="in_progress"), conflicts=1, meanwhile={"status": "rejected"}
+    )
+    with pytest.raises(Refused, match="from rejected to resolved"):
+        change_status("streets", "100000009", Status.RESOLVED, store=closed)
+    busy: Any = FakeStore(request(status="in_progress"), conflicts=3)
+    with pytest.raises(Refused, match="changed meanwhile"):
+        change_status("streets", "100000009", Status.RESOLVED, store=busy)
+    assert busy.updates == []
