@@ -760,8 +760,10 @@ class FakeStore:
         self.conflicts = conflicts
         self.meanwhile = meanwhile or {}
         self.updates: list[tuple[Any, ...]] = []
+        self.asked: list[str] = []
 
     def get(self, reference: str) -> Any:
+        self.asked.append(reference)
         return dict(self.record) if reference == self.record["reference"] else None
 
     def update(self, reference: str, version: int, changes: Any, entry: Any, event: Any) -> None:
@@ -869,6 +871,7 @@ def test_another_agencys_request_or_a_wrong_reference_is_not_found(fixed_clock: 
         agency_request("waste", "100000017", store)  # valid, not there
     assert agency_request("waste", "100000009", store)["agency"] == "waste"
     assert store.updates == []
+    assert "100000008" not in store.asked  # an invalid reference never reaches the table
 
 
 def test_a_change_made_meanwhile_is_checked_again_on_the_fresh_request(
@@ -885,6 +888,18 @@ def test_a_change_made_meanwhile_is_checked_again_on_the_fresh_request(
     with pytest.raises(Refused, match="from rejected to resolved"):
         change_status("streets", "100000009", Status.RESOLVED, store=closed)
     busy: Any = FakeStore(request(status="in_progress"), conflicts=3)
-    with pytest.raises(Refused, match="changed meanwhile"):
+    with pytest.raises(Refused) as refused:
         change_status("streets", "100000009", Status.RESOLVED, store=busy)
+    assert str(refused.value) == "the request changed meanwhile; read it and try again"
     assert busy.updates == []
+
+
+def test_the_first_change_starts_the_history(fixed_clock: datetime) -> None:
+    from functions.domain.requests.lifecycle import change_status
+
+    record = request(status="received")
+    del record["history"]
+    done = change_status("streets", "100000009", Status.IN_PROGRESS, store=FakeStore(record))
+    assert done.record["history"] == [
+        {"status": "in_progress", "at": "2026-03-02T09:30:00Z", "by": "agency:streets"}
+    ]
