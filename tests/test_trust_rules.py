@@ -794,7 +794,8 @@ def test_an_agency_moves_its_own_request_and_the_change_is_stored_with_its_event
 ) -> None:
     from functions.domain.requests.lifecycle import change_status
 
-    store: Any = FakeStore(request(status="in_progress", version=4))
+    before = {"status": "in_progress", "at": "2026-03-01T11:00:00Z", "by": "agency:streets"}
+    store: Any = FakeStore(request(status="in_progress", version=4, history=[before]))
     done = change_status(
         "streets",
         "100000009",
@@ -822,7 +823,7 @@ def test_an_agency_moves_its_own_request_and_the_change_is_stored_with_its_event
     assert event["data"]["note"] == "Vilken stolpe?"
     assert done.previous is Status.IN_PROGRESS
     assert done.record["status"] == "needs_info" and done.record["version"] == 5
-    assert done.record["history"] == [entry]
+    assert done.record["history"] == [before, entry]
     assert done.record["expected_at"] == "2026-03-20T00:00:00Z"
 
 
