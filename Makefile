@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs mutate
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
+	@echo "make mutate  mutation testing over the trust code (tests/mutation.toml), score per module"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -66,7 +67,7 @@ bench: $(VENV)/.synced
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache mutants
 
 # The browser tests: Debian's chromium (apt, if missing) driven by Playwright, axe-core from npm.
 e2e: $(VENV)/.synced
@@ -85,3 +86,9 @@ soak: $(VENV)/.synced
 # The documentation site: docs/ with MkDocs Material, strict (a broken link or an unlisted page fails).
 docs: $(VENV)/.synced
 	$(RUN) mkdocs build --strict --site-dir site
+
+# Mutation testing (mutmut) over the trust code: the modules and their fast tests are the table in
+# tests/mutation.toml; prints the score per module and overall, fails under its min_score.
+# Not in .ci/run. MUTATE_ARGS: --keep (reuse mutants/), --max-children N, --report.
+mutate: $(VENV)/.synced
+	$(RUN) python -m tests.support.mutation $(MUTATE_ARGS)
