@@ -7,7 +7,14 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := 3.11
+# One setting names the Python version: .python-version, the Lambda runtime's (infra/cdk reads
+# it too). The tests, the dev environment and CI run on that interpreter: pyenv's build when
+# there is one (its bare shim refuses without PYENV_VERSION), else one on PATH that is no shim.
+PYTHON_VERSION := $(shell cat .python-version)
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+LAMBDA_PYTHON := $(firstword $(wildcard $(PYENV_VERSIONS)/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION)) \
+	$(shell which -a python$(PYTHON_VERSION) 2>/dev/null | grep -v /shims/))
+export UV_PYTHON := $(LAMBDA_PYTHON)
 
 .PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs mutate
 
@@ -30,7 +37,8 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+$(VENV)/.synced: pyproject.toml uv.lock .python-version | $(UV)
+	@test -n "$(LAMBDA_PYTHON)" || { echo "Python $(PYTHON_VERSION) (the Lambda runtime, .python-version) is needed and was not found: install it (e.g. 'pyenv install $(PYTHON_VERSION)') and run make again." >&2; exit 1; }
 	$(UV) sync --frozen --all-groups
 	@touch $@
 

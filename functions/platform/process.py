@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, ParamSpec, TypeVar
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from typing import Any
 
 _built: list[Any] = []  # the cached builders, each with cache_clear()
 _injected: dict[str, Any] = {}
 
 
-def once(build: Callable[P, T]) -> Callable[P, T]:
+def once[**P, T](build: Callable[P, T]) -> Callable[P, T]:
     """Build the value on first use and keep it for the life of the process (per arguments)."""
     cached = cache(build)
     _built.append(cached)

@@ -23,7 +23,8 @@ LOCAL_PREFIX = "citizenbus"
 SERVICE = "citizenbus"
 METRICS_NAMESPACE = "CitizenBus"
 
-LAMBDA_PYTHON = "3.12"
+# The Lambda runtime is the Python the tests run on: one setting, `.python-version`.
+LAMBDA_PYTHON = (REPO_ROOT / ".python-version").read_text(encoding="utf-8").strip()
 LAMBDA_PLATFORM = "aarch64-manylinux2014"  # arm64 Lambda (Graviton)
 
 # In the Lambda runtime already; never shipped in a layer.

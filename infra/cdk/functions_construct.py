@@ -18,7 +18,13 @@ from functions import topology
 from functions.domain.agencies.routing import function_queue
 from functions.topology import Function
 from infra.cdk import assets
-from infra.cdk.constants import LOCAL_PREFIX, METRICS_NAMESPACE, SERVICE, EnvSettings
+from infra.cdk.constants import (
+    LAMBDA_PYTHON,
+    LOCAL_PREFIX,
+    METRICS_NAMESPACE,
+    SERVICE,
+    EnvSettings,
+)
 from infra.cdk.data_construct import DataConstruct
 from infra.cdk.nag import REASONS, acknowledge, function_role
 from infra.cdk.queues_construct import QueuesConstruct
@@ -26,6 +32,8 @@ from infra.cdk.secrets_construct import SECRETS, SecretsConstruct
 from schemas.catalog import Catalog
 
 STREAM_RETRIES = 5
+# The runtime of every function and layer: the Python the tests run on (.python-version).
+RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON)
 
 
 def expand_queues(names: tuple[str, ...], catalog: Catalog) -> list[str]:
@@ -118,7 +126,7 @@ class FunctionsConstruct(Construct):
             f"Layer-{name}",
             code=lambda_.Code.from_asset(str(self.layer_dirs[name])),
             compatible_architectures=[lambda_.Architecture.ARM_64],
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_runtimes=[RUNTIME],
             description=f"citizenbus {description}",
         )
 
@@ -164,7 +172,7 @@ class FunctionsConstruct(Construct):
             f"Fn-{fn.name}",
             function_name=f"{self.settings.prefix}-{fn.name}",
             description=f"citizenbus {fn.name}",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=fn.handler,
             code=lambda_.Code.from_asset(str(code_dir)),
