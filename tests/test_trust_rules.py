@@ -18,11 +18,24 @@ from functions.domain.citizens.erasure import InvalidSubject, public_attributes,
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.open_data import privacy
 from functions.domain.open_data.stats import compute
-from functions.notifier.logic import Message, Skip, plan
+from functions.notifier.logic import Confirm, Message, Skip, plan
+from functions.platform import process
 from functions.web.lookup import clean_reference, contact_matches, find_request
 from schemas.catalog import load_catalog
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
 from schemas.lifecycle import CLOSED, TRANSITIONS, Status, can_transition
+
+
+@pytest.fixture(autouse=True)
+def _local_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """These rules run without AWS: the local bus's settings (its pseudonym key) stand in."""
+    monkeypatch.setenv("CITIZENBUS_LOCAL", "1")
+    for arn in ("PSEUDONYM_KEY_SECRET_ARN", "AGENCY_KEYS_SECRET_ARN"):
+        monkeypatch.delenv(arn, raising=False)
+    process.reset()
+    yield
+    process.reset()
+
 
 PHONE = "+46701234567"
 OTHER_PHONE = "+46709876543"
@@ -31,15 +44,23 @@ APP_CITIZEN = "cit_appuser0000000000000000"
 
 
 class FakeCitizens:
-    """The consent ledger and preferences, in memory: ``ledger[(citizen, channel)]``."""
+    """The consent ledger, preferences and confirmed contacts, in memory.
+
+    ``ledger[(citizen, channel)]``; ``unconfirmed`` names the contact ids not yet confirmed
+    (every other contact is confirmed, so the consent rules are tested on their own)."""
 
     def __init__(
         self,
         ledger: dict[tuple[str, str], bool] | None = None,
         prefs: dict[str, dict[str, Any]] | None = None,
+        unconfirmed: set[str] | None = None,
     ) -> None:
         self.ledger = ledger or {}
         self.prefs = prefs or {}
+        self.unconfirmed = unconfirmed or set()
+
+    def is_confirmed(self, contact: str) -> bool:
+        return contact not in self.unconfirmed
 
     def consent(self, citizen: str, channel: str) -> bool | None:
         return self.ledger.get((citizen, channel))
@@ -93,6 +114,22 @@ def test_a_stop_texted_from_a_number_silences_every_request_that_notifies_it(cha
     # the same request notifying another number is not silenced by Anna's STOP
     other = request(channel=channel, consent=True, contact={"phone": OTHER_PHONE})
     assert isinstance(plan(changed(), other, citizens), Message)
+
+
+@pytest.mark.parametrize("channel", ["eservice", "open311", "app"])
+def test_a_typed_contact_gets_only_a_confirmation_until_confirmed(channel: str) -> None:
+    """A number typed in a form is asked to confirm; nothing else reaches it until it is."""
+    cid = pseudonym("phone", PHONE)
+    record = request(channel=channel, consent=True)
+    asked = plan(changed(), record, FakeCitizens(unconfirmed={cid}))
+    assert isinstance(asked, Confirm) and asked.to == PHONE and asked.contact == cid
+    assert isinstance(plan(changed(), record, FakeCitizens()), Message)
+
+
+def test_the_number_that_texted_in_needs_no_confirmation() -> None:
+    cid = pseudonym("phone", PHONE)
+    record = request(channel="sms", consent=False)
+    assert isinstance(plan(changed(), record, FakeCitizens(unconfirmed={cid})), Message)
 
 
 def test_a_stop_silences_a_number_given_in_the_app_preferences() -> None:
@@ -471,15 +508,15 @@ def test_closed_statuses_are_final_and_closed_in_open311() -> None:
 
 
 def test_an_erasure_names_its_subject_by_phone_e_mail_or_id() -> None:
-    ids, values = subject_ids(phone="070-123 45 67")
-    assert ids == [pseudonym("phone", PHONE)] and values == {PHONE}
-    ids, values = subject_ids(email=" Anna.Andersson@Example.se ")
-    assert ids == [pseudonym("email", MAIL)] and values == {MAIL}
-    ids, values = subject_ids(citizen="cit_abcd")
-    assert ids == ["cit_abcd"] and values == set()
-    ids, values = subject_ids(phone=PHONE, email=MAIL, citizen=APP_CITIZEN)
+    assert subject_ids(phone="070-123 45 67") == [pseudonym("phone", PHONE)]
+    assert subject_ids(email=" Anna.Andersson@Example.se ") == [pseudonym("email", MAIL)]
+    assert subject_ids(citizen="cit_abcd") == ["cit_abcd"]
+    ids = subject_ids(phone=PHONE, email=MAIL, citizen=APP_CITIZEN)
     assert ids == [pseudonym("phone", PHONE), pseudonym("email", MAIL), APP_CITIZEN]
-    assert values == {PHONE, MAIL}
+    # the same person named twice is one id
+    assert subject_ids(phone=PHONE, citizen=pseudonym("phone", PHONE)) == [
+        pseudonym("phone", PHONE)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -766,7 +803,9 @@ class FakeStore:
         self.asked.append(reference)
         return dict(self.record) if reference == self.record["reference"] else None
 
-    def update(self, reference: str, version: int, changes: Any, entry: Any, event: Any) -> None:
+    def update(
+        self, reference: str, version: int, changes: Any, entry: Any, event: Any, also: Any = ()
+    ) -> None:
         from functions.domain.requests.store import Conflict
 
         if self.conflicts:
