@@ -212,7 +212,9 @@ FUNCTIONS: tuple[Function, ...] = (
         "redrive",
         "functions.redrive.handler.lambda_handler",
         tables=("outbox",),  # the entries the outbox stream's on-failure pointers name
-        permissions=("sqs:redrive", "outbox:redrive", "events:put"),
+        # secret:pseudonym: it carries the requests store, whose filing derives contact keys
+        # (never called on the redrive path, but a role must cover what the code can read)
+        permissions=("sqs:redrive", "outbox:redrive", "events:put", "secret:pseudonym"),
     ),
     Function(
         "sms",

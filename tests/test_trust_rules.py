@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from functions.domain.citizens import contacts
 from functions.domain.citizens.erasure import InvalidSubject, public_attributes, subject_ids
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.open_data import privacy
@@ -943,3 +944,132 @@ def test_the_first_change_starts_the_history(fixed_clock: datetime) -> None:
     assert done.record["history"] == [
         {"status": "in_progress", "at": "2026-03-02T09:30:00Z", "by": "agency:streets"}
     ]
+
+
+# -- confirmation and one-time codes: functions/domain/citizens/contacts.py ------------------
+
+
+class FakeDedup:
+    """The idempotency table's keys and sliding-window counters, in memory."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.hits: dict[str, int] = {}
+
+    def seen(self, key: str) -> bool:
+        return key in self.keys
+
+    def remember(self, key: str, ttl_seconds: int) -> None:
+        self.keys.add(key)
+
+    def delete(self, key: str) -> None:
+        self.keys.discard(key)
+
+    def take(self, key: str, limit: int, window_seconds: int) -> int:
+        if self.hits.get(key, 0) >= limit:
+            return window_seconds
+        self.hits[key] = self.hits.get(key, 0) + 1
+        return 0
+
+
+class FakeContactStore:
+    """Confirmed contacts, link tokens and look-up codes, in memory."""
+
+    class client:
+        class exceptions:
+            class ConditionalCheckFailedException(Exception):
+                pass
+
+    def __init__(self) -> None:
+        self.confirmed: dict[str, str] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+
+    def mark_confirmed(self, contact: str, source: str) -> None:
+        self.confirmed[contact] = source
+
+    def is_confirmed(self, contact: str) -> bool:
+        return contact in self.confirmed
+
+    def save_token(self, token_hash: str, values: dict[str, Any], ttl_seconds: int) -> None:
+        self.tokens[token_hash] = dict(values)
+
+    def token(self, token_hash: str) -> dict[str, Any] | None:
+        return self.tokens.get(token_hash)
+
+    def delete_token(self, token_hash: str) -> None:
+        self.tokens.pop(token_hash, None)
+
+    def save_code(self, reference: str, code_hash: str, ttl_seconds: int) -> None:
+        self.codes[reference] = {"code": code_hash, "wrong": 0}
+
+    def code(self, reference: str) -> dict[str, Any] | None:
+        return self.codes.get(reference)
+
+    def count_wrong_code(self, reference: str) -> int:
+        self.codes[reference]["wrong"] += 1
+        return int(self.codes[reference]["wrong"])
+
+    def delete_code(self, reference: str) -> None:
+        self.codes.pop(reference, None)
+
+
+@pytest.mark.parametrize(
+    ("number", "texted"),
+    [
+        ("+46701234567", True),  # a Swedish mobile
+        ("+46900123456", False),  # premium rate
+        ("+44909123456", False),  # premium rate abroad
+        ("+4981234567", False),  # a German number
+        ("+4687654321", False),  # a Stockholm landline
+        ("not a number", False),
+    ],
+)
+def test_sms_goes_only_to_mobile_numbers_of_the_jurisdiction(number: str, texted: bool) -> None:
+    assert contacts.sms_capable(number, ("SE",)) is texted
+    assert contacts.sms_capable("+46701234567", ("FI",)) is False
+
+
+def test_one_confirmation_per_request_and_three_per_contact_a_day() -> None:
+    dedup = FakeDedup()
+    cid = pseudonym("phone", PHONE)
+    assert contacts.claim_confirmation("1234567897", cid, dedup) == 0
+    assert contacts.claim_confirmation("1234567897", cid, dedup) == -1
+    assert contacts.claim_confirmation("2234567896", cid, dedup) == 0
+    assert contacts.claim_confirmation("3234567895", cid, dedup) == 0
+    assert contacts.claim_confirmation("4234567894", cid, dedup) > 0
+    # a confirmation that could not be sent may be tried again for that request
+    contacts.release_confirmation("1234567897", cid, dedup)
+    assert not dedup.seen(f"confirm#1234567897#{cid}")
+
+
+def test_a_link_confirms_only_through_its_button_and_only_once() -> None:
+    store = FakeContactStore()
+    cid = pseudonym("email", MAIL)
+    token = contacts.new_link_token(cid, "1234567897", "sv", store)
+    assert token not in str(store.tokens)  # only its hash is kept
+    assert contacts.link_target(token, store) == {
+        "contact": cid,
+        "reference": "1234567897",
+        "language": "sv",
+    }
+    assert store.confirmed == {}  # looking at the link confirms nothing
+    assert contacts.confirm_link(token, store)["contact"] == cid
+    assert store.confirmed == {cid: "email:link"}
+    assert contacts.confirm_link(token, store) is None
+    assert contacts.link_target("", store) is None
+    assert contacts.link_target("x" * 65, store) is None
+
+
+def test_a_code_works_once_and_the_fifth_wrong_try_voids_it() -> None:
+    store = FakeContactStore()
+    code = contacts.issue_code("1234567897", store)
+    assert len(code) == 6 and code.isdigit() and code not in str(store.codes)
+    assert contacts.check_code("1234567897", f" {code} ", store) == "ok"
+    assert contacts.check_code("1234567897", code, store) == "wrong"
+    code = contacts.issue_code("1234567897", store)
+    wrong = "000000" if code != "000000" else "111111"
+    answers = [contacts.check_code("1234567897", wrong, store) for _ in range(5)]
+    assert answers == ["wrong", "wrong", "wrong", "wrong", "void"]
+    assert contacts.check_code("1234567897", code, store) == "wrong"
+    assert contacts.check_code("2234567896", code, store) == "wrong"
