@@ -55,6 +55,12 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     def _not_found(exc: NotFoundError) -> Response[Any]:
         return json_response(404, {"errors": [{"field": "path", "message": "no such route"}]})
 
+    install_throttle_answer(app)
+
+
+def install_throttle_answer(app: APIGatewayHttpResolver) -> None:
+    """A DynamoDB throttle that outlasted the SDK's retries: 503 with ``Retry-After``."""
+
     @app.exception_handler(ClientError)
     @app.exception_handler(Throttled)
     def _throttled(exc: Exception) -> Response[Any]:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.domain.requests.reference import is_valid
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
-from functions.platform.http import json_response
+from functions.platform.http import install_throttle_answer, json_response
 from functions.platform.observability import logger, metrics
 from functions.web.confirm import confirm_page
 from functions.web.lookup import answer_code_request, answer_lookup, posted_fields
@@ -29,6 +29,7 @@ from web.http import html_response, prefers_html
 from web.texts import text
 
 app = APIGatewayHttpResolver()
+install_throttle_answer(app)  # the look-up reads tables: a throttle past the retries is a 503
 
 
 def _language(path: str) -> str:

@@ -381,3 +381,16 @@ def _raw(status: int, body: str) -> Any:
 
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fault"}
     return AWSResponse("https://fault.invalid/", status, headers, MockRawResponse(body))
+
+
+def test_a_throttle_past_the_retries_is_a_503_on_the_status_look_up(
+    bus: LocalBus, throttled_dynamodb: list[str]
+) -> None:
+    answer = bus.request(
+        "POST",
+        "/status",
+        json_body={"reference": "1234567897", "contact": "0701234567"},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status == 503, answer.text
+    assert answer.headers["Retry-After"] == "2"
