@@ -9,6 +9,8 @@ asserts what a citizen would notice if the rule went missing; ``make mutate``
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -798,6 +800,7 @@ class FakeStore:
         self.conflicts = conflicts
         self.meanwhile = meanwhile or {}
         self.updates: list[tuple[Any, ...]] = []
+        self.also: list[dict[str, Any]] = []  # extra items written in the change's transaction
         self.asked: list[str] = []
 
     def get(self, reference: str) -> Any:
@@ -815,6 +818,7 @@ class FakeStore:
             raise Conflict(reference)
         assert version == self.record["version"]
         self.updates.append((reference, version, changes, entry, event))
+        self.also.extend(also)
         self.record |= changes | {"version": version + 1}
 
 
@@ -1073,3 +1077,95 @@ def test_a_code_works_once_and_the_fifth_wrong_try_voids_it() -> None:
     assert answers == ["wrong", "wrong", "wrong", "wrong", "void"]
     assert contacts.check_code("1234567897", code, store) == "wrong"
     assert contacts.check_code("2234567896", code, store) == "wrong"
+
+
+class KeptAnswers:
+    """The idempotency table as change_status sees it: the items a change wrote with it."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def put_new(self, key: str, ttl_seconds: int, **values: Any) -> dict[str, Any]:
+        return {"Put": {"id": key, **values}}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        puts = [a["Put"] for a in self.store.also if a["Put"]["id"] == key]
+        return puts[-1] if puts else None
+
+
+@pytest.fixture
+def kept_answers(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from functions.domain.requests import lifecycle
+
+    stores: list[KeptAnswers] = []
+
+    def build(store: FakeStore) -> None:
+        monkeypatch.setattr(lifecycle, "DedupStore", lambda: stores[0])
+        stores.append(KeptAnswers(store))
+
+    return build
+
+
+def test_a_retried_status_change_is_answered_again_and_changes_nothing(
+    fixed_clock: datetime, kept_answers: Any
+) -> None:
+    from functions.domain.requests.lifecycle import change_status
+
+    store: Any = FakeStore(request(status="in_progress", version=4))
+    kept_answers(store)
+    first = change_status(
+        "streets", "100000009", Status.RESOLVED, note="Lagat", idempotency_key="k-1", store=store
+    )
+    ((put,),) = [store.also]
+    assert put["Put"]["id"].startswith("agency-status#streets#")
+    assert "k-1" not in put["Put"]["id"]  # the key is kept hashed
+    assert json.loads(put["Put"]["answer"]) == first.answer
+    assert first.answer["status"] == "resolved" and not first.replayed
+    again = change_status(
+        "streets", "100000009", Status.RESOLVED, note="Lagat", idempotency_key="k-1", store=store
+    )
+    assert again.replayed and again.answer == first.answer
+    assert len(store.updates) == 1  # nothing changed the second time
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"status": Status.REJECTED, "note": "Lagat"},
+        {"status": Status.RESOLVED, "note": "Annat"},
+        {"status": Status.RESOLVED, "note": None},
+        {
+            "status": Status.RESOLVED,
+            "note": "Lagat",
+            "expected_at": datetime(2026, 4, 1, tzinfo=UTC),
+        },
+    ],
+)
+def test_the_same_key_for_another_change_is_refused(
+    fixed_clock: datetime, kept_answers: Any, other: dict[str, Any]
+) -> None:
+    from functions.domain.requests.lifecycle import KeyReused, change_status
+
+    store: Any = FakeStore(request(status="in_progress", version=4))
+    kept_answers(store)
+    change_status(
+        "streets", "100000009", Status.RESOLVED, note="Lagat", idempotency_key="k-1", store=store
+    )
+    with pytest.raises(KeyReused):
+        change_status("streets", "100000009", idempotency_key="k-1", store=store, **other)
+    assert len(store.updates) == 1
+
+
+def test_each_agency_has_its_own_keys_and_no_key_keeps_nothing(
+    fixed_clock: datetime, kept_answers: Any
+) -> None:
+    from functions.domain.requests.lifecycle import change_status
+
+    store: Any = FakeStore(request(status="in_progress", version=4))
+    kept_answers(store)
+    change_status("streets", "100000009", Status.NEEDS_INFO, store=store)
+    assert store.also == []  # without a key nothing is kept
+    change_status("streets", "100000009", Status.IN_PROGRESS, idempotency_key="k", store=store)
+    ids = [a["Put"]["id"] for a in store.also]
+    assert ids == [f"agency-status#streets#{hashlib.sha256(b'k').hexdigest()}"]
+    assert store.also[0]["Put"]["reference"] == "100000009"
