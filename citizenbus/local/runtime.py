@@ -89,7 +89,7 @@ class _CompiledRoute:
 class _StreamState:
     arn: str
     function: str
-    iterators: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, str] = field(default_factory=dict)  # shard id → last sequence read
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     shards: dict[str, str] = field(default_factory=dict)  # sequence number → shard id
@@ -474,15 +474,22 @@ class LocalBus:
         shards = client.describe_stream(StreamArn=state.arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = (
-                state.iterators.get(shard_id)
-                or client.get_shard_iterator(
-                    StreamArn=state.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+            # A fresh iterator from the last position read, on the stream as it is now: moto
+            # undoes a cancelled transaction (a retried filing, a lost race) by swapping in
+            # copies of its tables, and an iterator kept from before would go on reading the
+            # old stream: the undone writes, and nothing written after.
+            after = state.positions.get(shard_id)
+            start: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after
+                else {"ShardIteratorType": "TRIM_HORIZON"}
             )
+            iterator = client.get_shard_iterator(StreamArn=state.arn, ShardId=shard_id, **start)[
+                "ShardIterator"
+            ]
             response = client.get_records(ShardIterator=iterator, Limit=1000)
-            state.iterators[shard_id] = response.get("NextShardIterator", iterator)
             for raw in response.get("Records", []):
+                state.positions[shard_id] = raw["dynamodb"]["SequenceNumber"]
                 record = json.loads(json.dumps(raw, default=str))
                 created = record["dynamodb"].get("ApproximateCreationDateTime")
                 if isinstance(created, str):
