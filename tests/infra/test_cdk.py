@@ -22,6 +22,7 @@ from functions.topology import FUNCTIONS, TABLES, THROTTLES
 from infra.cdk import assets
 from infra.cdk.bus_construct import agency_target_queues
 from infra.cdk.constants import ENVIRONMENTS
+from infra.cdk.functions_construct import effective_permissions
 from schemas.catalog import load_catalog
 from schemas.events import BUS_SOURCE, EVENT_TYPES
 
@@ -376,7 +377,10 @@ def test_secrets_reach_functions_by_arn_never_by_value(prod):
         _, props = t.function_of(fn.name)
         env = props["Environment"]["Variables"]
         assert "PSEUDONYM_KEY" not in env
-        assert ("PSEUDONYM_KEY_SECRET_ARN" in env) == ("requests" in fn.tables), fn.name
+        # the functions that file or read requests, and any whose code carries what derives ids
+        wanted = "secret:pseudonym" in effective_permissions(fn)
+        assert ("PSEUDONYM_KEY_SECRET_ARN" in env) == wanted, fn.name
+        assert wanted >= ("requests" in fn.tables), fn.name
 
 
 def test_alarms_cover_every_dlq_and_every_function(prod):
