@@ -336,6 +336,18 @@ def test_wrong_contact_and_unknown_reference_get_the_same_answer(bus: LocalBus) 
     assert look_up(bus, reference, "0701234567").status == 404
 
 
+def test_a_request_not_found_is_said_once_on_the_page(bus: LocalBus) -> None:
+    """One error summary per page: the not-found box, not a second summary beside it (two
+    elements with one id confuse screen readers and the page's own focus script)."""
+    reference = file(bus, email="anna@example.se")
+    response = look_up(bus, reference, "nobody@example.se")
+    assert response.status == 404
+    page = Page(response.text)
+    summary = page.one("div", id="error-summary")
+    assert summary["role"] == "alert"
+    assert "nobody@example.se" not in page.text("error-summary")
+
+
 def test_status_look_up_errors_and_json(bus: LocalBus) -> None:
     response = look_up(bus, "", "")
     page = Page(response.text)

@@ -128,8 +128,10 @@ def _refused(
     headers: dict[str, str] | None = None,
     not_found: bool = False,
 ) -> Response[Any]:
-    if html:
-        page = render.status_form(language, values, errors, not_found=not_found)
+    if html:  # a page not found says so once, in its own box (one error summary per page)
+        page = render.status_form(
+            language, values, [] if not_found else errors, not_found=not_found
+        )
         return html_response(status, page, headers)
     return json_response(status, {"errors": errors}, headers)
 
