@@ -146,6 +146,27 @@ def _missing(reference: str, contact: str, language: str) -> list[dict[str, str]
     return errors
 
 
+def _gate(
+    reference: str,
+    contact: str,
+    values: dict[str, str],
+    language: str,
+    html: bool,
+    client_ip: str,
+) -> Response[Any] | None:
+    """The same gate before a look-up and a code: 400 for a missing field, 429 past the
+    throttle (per client and per reference); None to go on."""
+    errors = _missing(reference, contact, language)
+    if errors:
+        return _refused(400, errors, values, language, html)
+    wait = throttled(client_ip, reference)
+    if wait:
+        metrics.add_metric(name="StatusLookupsThrottled", unit="Count", value=1)
+        errors = [{"field": "reference", "message": text(language)["err_too_many"]}]
+        return _refused(429, errors, values, language, html, {"Retry-After": str(wait)})
+    return None
+
+
 def answer_lookup(
     fields: dict[str, Any], language: str, html: bool, client_ip: str = ""
 ) -> Response[Any]:
@@ -154,14 +175,8 @@ def answer_lookup(
     reference, contact, code = _fields(fields)
     t = text(language)
     values = {"reference": reference, "contact": contact}
-    errors = _missing(reference, contact, language)
-    if errors:
-        return _refused(400, errors, values, language, html)
-    wait = throttled(client_ip, reference)
-    if wait:
-        metrics.add_metric(name="StatusLookupsThrottled", unit="Count", value=1)
-        errors = [{"field": "reference", "message": t["err_too_many"]}]
-        return _refused(429, errors, values, language, html, {"Retry-After": str(wait)})
+    if (refused := _gate(reference, contact, values, language, html, client_ip)) is not None:
+        return refused
     region = get_catalog().jurisdiction.phone_region
     record = find_request(reference, contact, region)
     logger.info("status looked up", extra={"found": record is not None, "with_code": bool(code)})
@@ -201,13 +216,8 @@ def answer_code_request(
     reference, contact, _ = _fields(fields)
     t = text(language)
     values = {"reference": reference, "contact": contact}
-    errors = _missing(reference, contact, language)
-    if errors:
-        return _refused(400, errors, values, language, html)
-    wait = throttled(client_ip, reference)
-    if wait:
-        errors = [{"field": "reference", "message": t["err_too_many"]}]
-        return _refused(429, errors, values, language, html, {"Retry-After": str(wait)})
+    if (refused := _gate(reference, contact, values, language, html, client_ip)) is not None:
+        return refused
     record = find_request(reference, contact, get_catalog().jurisdiction.phone_region)
     if record is not None and not DedupStore().take(
         f"ratelimit#lookup-code#{record['reference']}", CODES_PER_HOUR, 3600
