@@ -473,27 +473,16 @@ def code_form(language: str, values: dict[str, str]) -> str:
     )
 
 
-def confirm_form(language: str, reference: str) -> str:
-    """The page behind an e-mail's confirmation link: one button (opening it confirms nothing)."""
+def confirm_page(language: str, reference: str, done: bool) -> str:
+    """The page behind an e-mail's confirmation link: one button (opening it confirms
+    nothing), then, after its POST, that the address is confirmed."""
     t = text(language)
     return _render(
         "confirm.html",
         language,
-        title=t["confirm_title"],
+        title=t["confirmed_title" if done else "confirm_title"],
         reference=reference,
-        done=False,
-        switch_path=home_path("sv" if language == "en" else "en"),
-    )
-
-
-def confirmed(language: str, reference: str) -> str:
-    t = text(language)
-    return _render(
-        "confirm.html",
-        language,
-        title=t["confirmed_title"],
-        reference=reference,
-        done=True,
+        done=done,
         switch_path=home_path("sv" if language == "en" else "en"),
     )
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from functions.domain.citizens.identity import pseudonym
@@ -24,11 +23,9 @@ from functions.domain.requests.store import RequestStore
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import (
     ApiError,
-    Throttled,
-    is_throttle,
     pydantic_errors,
-    retry_after,
 )
+from functions.platform.http import install_throttle_answer
 from functions.platform.observability import logger, metrics
 from functions.platform.settings import get_settings
 from schemas import open311 as o311
@@ -253,12 +250,9 @@ def install_error_answers(app: APIGatewayHttpResolver) -> None:
     def _not_found(exc: NotFoundError) -> Response[str]:
         return error_answer(Open311Error(404, "no such Open311 resource"))
 
-    @app.exception_handler(ClientError)
-    @app.exception_handler(Throttled)
-    def _throttled(exc: Exception) -> Response[str]:
-        if not is_throttle(exc):
-            raise exc
-        metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
+    def busy() -> Response[str]:
         fmt = "xml" if app.current_event.raw_path.lower().endswith(".xml") else "json"
-        busy = Open311Error(503, "the service is busy; try again in a moment")
-        return answer(fmt, busy.body(), "errors", "error", 503, retry_after())
+        error = Open311Error(503, "the service is busy; try again in a moment")
+        return answer(fmt, error.body(), "errors", "error", 503, {})
+
+    install_throttle_answer(app, busy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -58,23 +59,32 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     install_throttle_answer(app)
 
 
-def install_throttle_answer(app: APIGatewayHttpResolver) -> None:
-    """A DynamoDB throttle that outlasted the SDK's retries: 503 with ``Retry-After``."""
+def install_throttle_answer(
+    app: APIGatewayHttpResolver,
+    busy: Callable[[], Response[Any]] | None = None,
+    also: tuple[type[Exception], ...] = (),
+) -> None:
+    """A DynamoDB throttle that outlasted the SDK's retries: 503 with ``Retry-After``, in the
+    route family's own format (``busy``: JSON by default, TwiML or Open311 where they answer);
+    any other AWS error is raised as before. ``also``: more exception types that may wrap one."""
 
-    @app.exception_handler(ClientError)
-    @app.exception_handler(Throttled)
     def _throttled(exc: Exception) -> Response[Any]:
         if not is_throttle(exc):
             raise exc
-        return unavailable()
+        metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
+        logger.warning("dynamodb throttled past the retries: 503")
+        answer = (busy or _json_busy)()
+        answer.headers.update(retry_after())
+        return answer
+
+    for kind in (ClientError, Throttled, *also):
+        app.exception_handler(kind)(_throttled)
 
 
-def unavailable() -> Response[Any]:
-    """503 with ``Retry-After``: the tables are shedding load; nothing was stored."""
-    metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
-    logger.warning("dynamodb throttled past the retries: 503")
+def _json_busy() -> Response[Any]:
+    """The tables are shedding load; nothing was stored."""
     message = "the service is busy; try again in a moment"
-    return json_response(503, {"errors": [{"field": "service", "message": message}]}, retry_after())
+    return json_response(503, {"errors": [{"field": "service", "message": message}]})
 
 
 def content_type(event: APIGatewayProxyEventV2) -> str:

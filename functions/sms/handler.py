@@ -19,13 +19,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from functions.domain.citizens.notifications import FAILED, request_fallback
 from functions.domain.citizens.phone import caller
 from functions.domain.citizens.store import CitizenStore
 from functions.platform.catalog import get_catalog
-from functions.platform.errors import ApiError, Throttled, is_throttle, retry_after
+from functions.platform.errors import ApiError
+from functions.platform.http import install_throttle_answer
 from functions.platform.observability import logger, metrics
 from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
@@ -72,17 +72,9 @@ def _not_found(exc: NotFoundError) -> Response[str]:
     return twiml(404)
 
 
-@app.exception_handler(ClientError)
-@app.exception_handler(Throttled)
-@app.exception_handler(IdempotencyPersistenceLayerError)  # the kept reply's table throttled
-def _throttled(exc: Exception) -> Response[str]:
-    """DynamoDB throttled past the retries: 503, and Twilio sends the webhook again later."""
-    if not is_throttle(exc):
-        raise exc
-    metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
-    answer = twiml(503)
-    answer.headers.update(retry_after())
-    return answer
+# DynamoDB throttled past the retries (the kept reply's table too): 503, and Twilio sends the
+# webhook again later.
+install_throttle_answer(app, lambda: twiml(503), also=(IdempotencyPersistenceLayerError,))
 
 
 @app.post("/channels/sms")

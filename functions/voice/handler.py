@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from functions.domain.citizens.phone import caller
 from functions.platform.catalog import get_catalog
-from functions.platform.errors import ApiError, Throttled, is_throttle, retry_after
+from functions.platform.errors import ApiError
+from functions.platform.http import install_throttle_answer
 from functions.platform.observability import logger, metrics
 from functions.platform.twilio_webhook import Forbidden, public_base, route_path, verified_form
 from functions.voice.ivr import Ivr
@@ -62,16 +62,10 @@ def _not_found(exc: NotFoundError) -> Response[str]:
     return hang_up(404, None)
 
 
-@app.exception_handler(ClientError)
-@app.exception_handler(Throttled)
-def _throttled(exc: Exception) -> Response[str]:
-    """DynamoDB throttled past the retries: 503 (Twilio retries the step), not a 500."""
-    if not is_throttle(exc):
-        raise exc
-    metrics.add_metric(name="ThrottledAnswers", unit="Count", value=1)
-    answer = twiml(503, '<?xml version="1.0" encoding="UTF-8"?><Response />')
-    answer.headers.update(retry_after())
-    return answer
+# DynamoDB throttled past the retries: 503 (Twilio retries the step), not a 500.
+install_throttle_answer(
+    app, lambda: twiml(503, '<?xml version="1.0" encoding="UTF-8"?><Response />')
+)
 
 
 @app.post("/channels/voice")

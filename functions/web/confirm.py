@@ -22,7 +22,7 @@ def confirm_page(token: str, language: str, confirm: bool) -> Response[Any]:
     if target is None:
         return html_response(404, render.not_found(language))
     if not confirm:
-        return html_response(200, render.confirm_form(language, target["reference"]))
+        return html_response(200, render.confirm_page(language, target["reference"], done=False))
     metrics.add_metric(name="ContactConfirmed", unit="Count", value=1)
     logger.info("e-mail confirmed", extra={"reference": target["reference"]})
-    return html_response(200, render.confirmed(language, target["reference"]))
+    return html_response(200, render.confirm_page(language, target["reference"], done=True))
