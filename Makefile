@@ -21,7 +21,7 @@ export UV_PYTHON := $(LAMBDA_PYTHON)
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
 	@echo "make test    install the dev dependencies and run the whole test suite"
-	@echo "make lint    ruff (lint + format check) and mypy"
+	@echo "make lint    ruff (lint + format check), mypy, import layers; both CDK templates: cdk-nag, cfn-lint"
 	@echo "make format  ruff format and autofix"
 	@echo "make schemas regenerate the JSON Schemas in schemas/json"
 	@echo "make demo    a narrated journey on an in-process bus"
@@ -56,6 +56,7 @@ lint: $(VENV)/.synced
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
+	$(RUN) python -m infra.cdk.cfn_lint
 
 format: $(VENV)/.synced
 	$(RUN) ruff format .
