@@ -219,6 +219,12 @@ class FunctionsConstruct(Construct):
         )
 
     def _send_email(self, function: lambda_.Function, _permission: str) -> None:
+        # The sender is on the identity the grant names: the default (the local bus's) is
+        # another domain, and SES refuses a From its identity does not cover (AccessDenied).
+        identity = self.settings.ses_identity
+        function.add_environment(
+            "EMAIL_FROM", identity if "@" in identity else f"noreply@{identity}"
+        )
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

@@ -26,3 +26,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 @pytest.fixture(scope="session")
 def prod(synthesized: Synth) -> tuple[Synth, Template]:
     return synthesized, Template(synthesized.template("prod"))
+
+
+@pytest.fixture(scope="session", params=sorted(ENVIRONMENTS))
+def each_env(request: pytest.FixtureRequest, synthesized: Synth) -> tuple[str, Template]:
+    """Each environment's template in turn (a test using it runs once per environment)."""
+    return request.param, Template(synthesized.template(request.param))
