@@ -53,4 +53,4 @@ def test_every_cfn_lint_ignore_names_a_rule_with_its_reason(synthesized: Any, en
 
 def test_an_ignore_without_a_reason_is_refused() -> None:
     with pytest.raises(ValueError, match="REASONS"):
-        cfn_lint.ignore(None, "E9999")  # type: ignore[arg-type]
+        cfn_lint.ignore(None, "E9999")
