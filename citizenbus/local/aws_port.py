@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -92,9 +93,18 @@ def make_aws_server(host: str, port: int) -> BaseWSGIServer:
 
     app = DomainDispatcherApplication(create_backend_app)
     named = None if _is_address(host) else f"{host.lower()}:{port}"
-    server: BaseWSGIServer = make_server(
-        host, port, guarded(app, port, named), threaded=True, request_handler=QuietHandler
-    )
+    # Bound here, so a taken port raises OSError: werkzeug, binding itself, would print its
+    # own advice and exit the process.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host.strip("[]"), port), family=family) as bound:
+        server: BaseWSGIServer = make_server(
+            host,
+            port,
+            guarded(app, port, named),
+            threaded=True,
+            request_handler=QuietHandler,
+            fd=bound.fileno(),  # werkzeug serves a duplicate of this socket
+        )
     return server
 
 
