@@ -87,7 +87,7 @@ def make_aws_server(host: str, port: int) -> BaseWSGIServer:
         create_backend_app,
     )
 
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+    class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any) -> None:
             pass  # one line per SDK call would bury the bus's own console
 
