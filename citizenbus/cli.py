@@ -61,17 +61,50 @@ def exposed_environment() -> tuple[dict[str, str], list[str]]:
     return env, unset
 
 
-def serve(host: str, port: int) -> int:
+def port_number(text: str) -> int:
+    """``--port``/``--aws-port``: 0 to 65535."""
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return value
+
+
+def port_in_use(what: str, host: str, port: int, option: str) -> int:
+    """A port another program holds: say which and how to choose another; exit status 2."""
+    print(
+        f"citizenbus serve: cannot listen on {host}:{port} for {what}: the port is in use"
+        f" (another citizenbus serve, or LocalStack?). Choose another with {option}.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def serve(host: str, port: int, aws_port: int = 4566) -> int:
     # The local bus (moto, pydantic, twilio) loads for ``serve`` only, not for every command
+    from citizenbus.local import aws_port as embedded  # noqa: PLC0415 - see above
     from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - see above
     from citizenbus.local.server import make_server, operator_token  # noqa: PLC0415 - see above
 
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     exposed = not is_loopback(host)
     overrides, unset = exposed_environment() if exposed else ({}, [])
-    bus = LocalBus(env=overrides, public_url=public_url).start()  # "" leaves a variable unset
+    bus = LocalBus(env=overrides, public_url=public_url)  # "" leaves a variable unset
     operator = operator_token()
-    server = make_server(bus, host, port, operator)
+    # Both ports are bound before the bus starts: a port in use is said at once, plainly.
+    try:
+        server = make_server(bus, host, port, operator)
+    except OSError:
+        return port_in_use("the bus", host, port, "--port")
+    try:
+        aws_server = embedded.make_aws_server(host, aws_port) if aws_port else None
+    except OSError:
+        server.server_close()
+        return port_in_use(
+            "the embedded AWS", host, aws_port, "--aws-port (0 turns the AWS port off)"
+        )
+    bus.start()
+    if aws_server is not None:
+        embedded.start(aws_server)  # the same moto backends as the bus, now provisioned
     stop = threading.Event()
     workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True, name="workers")
     workers.start()
@@ -84,6 +117,13 @@ def serve(host: str, port: int) -> int:
             f" {', '.join(unset) or 'none'}. Set them explicitly to use those routes.\n",
             flush=True,
         )
+    if exposed and aws_server is not None:
+        print(embedded.exposure_warning(host, aws_port), flush=True)
+    aws_lines = (
+        embedded.banner(host, aws_port)
+        if aws_server is not None
+        else "Embedded AWS: in-process only (--aws-port 0); give --aws-port 4566 to serve it.\n"
+    )
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
 
@@ -118,6 +158,7 @@ Try:
        -d '{{"service_code": "street-damage", "attributes": {{"address": "Storgatan 1"}}}}'
   curl -s {base}/_local/queues/streets
 
+{aws_lines}
 Press Ctrl+C to stop.""",
         flush=True,
     )
@@ -128,6 +169,9 @@ Press Ctrl+C to stop.""",
     finally:
         stop.set()
         server.server_close()
+        if aws_server is not None:
+            aws_server.shutdown()
+            aws_server.server_close()
         workers.join(timeout=5)
         bus.stop()
     return 0
@@ -251,7 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="run the local bus")
     serve_cmd.add_argument("--host", default="127.0.0.1")
-    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--port", type=port_number, default=8000)
+    serve_cmd.add_argument(
+        "--aws-port",
+        type=port_number,
+        default=4566,
+        metavar="A",
+        help="serve the embedded AWS (moto) over HTTP on this port, for the AWS CLI and SDKs"
+        " (default %(default)s; 0 turns it off)",
+    )
     commands.add_parser("demo", help="a scripted journey on an in-process bus")
     redrive_cmd = commands.add_parser(
         "redrive", help="send webhook deliveries waiting in the dead-letter queues again"
@@ -299,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
-        return serve(args.host, args.port)
+        return serve(args.host, args.port, args.aws_port)
     if args.command == "demo":
         from citizenbus.demo import run_demo  # noqa: PLC0415 - the local bus for ``demo`` only
 

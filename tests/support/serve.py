@@ -21,17 +21,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def citizenbus_serve(host: str = "127.0.0.1") -> Iterator[tuple[str, str]]:
+def citizenbus_serve(host: str = "127.0.0.1", aws_port: int = 0) -> Iterator[tuple[str, str]]:
     """A real ``citizenbus serve`` on a free port: (base URL on loopback, start-up banner).
 
     Started as a newcomer would, with none of the test process's AWS or citizenbus settings;
-    ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback).
+    ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback); ``aws_port`` its
+    ``--aws-port`` (0, the default here: off, so parallel runs never contend for 4566).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
     env.pop("TWILIO_AUTH_TOKEN", None)
+    command = [sys.executable, "-m", "citizenbus.cli", "serve", "--host", host]
+    command += ["--port", str(port), "--aws-port", str(aws_port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--host", host, "--port", str(port)],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
