@@ -139,6 +139,8 @@ def extract(template: dict[str, Any]) -> dict[str, Any]:
         "schedules": schedules,
     }
     referenced = set(_references(wiring))
+    for logical in list(referenced):  # and the dead-letter queues of referenced queues
+        referenced |= set(_references(resources.get(logical, {}).get("Properties", {})))
     wiring["resources"] = {
         logical: _resource(logical, resources[logical])
         for logical in sorted(referenced)
@@ -179,6 +181,12 @@ def _resource(logical: str, resource: dict[str, Any]) -> dict[str, Any]:
             out["local"] = local
     if kind == "AWS::DynamoDB::Table":
         out["stream"] = "StreamSpecification" in props
+    if kind == "AWS::SQS::Queue":
+        out["attributes"] = {
+            k: props[k] for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props
+        }
+        if "RedrivePolicy" in props:
+            out["redrive"] = props["RedrivePolicy"]
     return out
 
 
@@ -207,7 +215,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             handler = self._intrinsics().get(key)
             if handler is not None:
                 return handler(arg)
