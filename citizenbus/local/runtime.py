@@ -236,6 +236,11 @@ class LocalBus:
             for key, value in fn_env.items():
                 self._saved_env.setdefault(key, os.environ.get(key))
                 os.environ[key] = value
+        # The SES identities the functions send from (the template's EMAIL_FROM)
+        for sender in {
+            env["EMAIL_FROM"] for env in self.function_env.values() if "EMAIL_FROM" in env
+        }:
+            aws.client("sesv2").create_email_identity(EmailIdentity=sender.rpartition("@")[2])
         self._fresh_process()  # the settings again, with the queue URLs
         self.enforcer = iam.Enforcer(
             {
@@ -246,7 +251,7 @@ class LocalBus:
         iam.ENFORCER.append(self.enforcer)
         for name, fn in self.wiring["functions"].items():
             module_name, _, attr = fn["handler"].rpartition(".")
-            with self._sandbox(name):  # import-time code sees the function's own environment
+            with self.sandbox(name):  # import-time code sees the function's own environment
                 self.handlers[name] = getattr(importlib.import_module(module_name), attr)
         return self
 
@@ -366,7 +371,9 @@ class LocalBus:
         return env
 
     @contextmanager
-    def _sandbox(self, function: str) -> Iterator[None]:
+    def sandbox(self, function: str) -> Iterator[None]:
+        """Run the block as ``function`` (its environment, process state and role); outside
+        any, code is the test harness: every variable, no role."""
         assert self.environ is not None, "the bus is not running"
         with process.sandbox(function):
             self.environ.sandboxes[function] = self.environment_of(function)
@@ -405,7 +412,7 @@ class LocalBus:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Call a function's handler as Lambda would, one invocation at a time, in the
         function's sandbox: its own environment, its own process state, its role enforced."""
-        with self.lock, self._sandbox(function):
+        with self.lock, self.sandbox(function):
             self.invocations[function] = self.invocations.get(function, 0) + 1
             return self.handlers[function](event, LambdaContext(f"citizenbus-{function}"))
 
@@ -427,6 +434,8 @@ class LocalBus:
             headers.setdefault("content-type", "application/json")
         raw = body.encode() if isinstance(body, str) else (body or b"")
         path, _, query = path.partition("?")
+        if path != "/" and path.endswith("/"):
+            path = path.rstrip("/")  # HTTP API routes have no trailing "/" (api_construct.py)
         for compiled in self.routes:
             match = compiled.pattern.match(path)
             if match and compiled.method == method.upper():

@@ -218,6 +218,10 @@ class FunctionsConstruct(Construct):
         )
 
     def _send_email(self, function: lambda_.Function, _permission: str) -> None:
+        # The sender is an address of the identity the role may send from (without it the
+        # function sent from the local default's domain, which SES refused: found by the local
+        # bus enforcing the role)
+        function.add_environment("EMAIL_FROM", f"noreply@{self.settings.ses_identity}")
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
