@@ -208,7 +208,7 @@ def create_wired_queues(resources: dict[str, Any], queues: dict[str, str]) -> No
         for logical, r in resources.items()
         if r["type"] == "AWS::SQS::Queue" and r.get("name") and r["name"] not in queues
     }
-    for logical, resource in sorted(wanted.items(), key=lambda item: "redrive" in item[1]):
+    for _logical, resource in sorted(wanted.items(), key=lambda item: "redrive" in item[1]):
         attributes = {k: str(v) for k, v in resource.get("attributes", {}).items()}
         redrive = resource.get("redrive")
         if redrive:
@@ -222,8 +222,7 @@ def create_wired_queues(resources: dict[str, Any], queues: dict[str, str]) -> No
                 }
             )
         name = resource["name"]
-        queues[name] = aws.sqs().create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
-        del logical
+        queues[name] = aws.sqs().create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
 def put_wired_rules(rules: dict[str, Any], resolve: Any) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.handlers import BUILTIN_HANDLERS
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
@@ -267,7 +267,7 @@ def _before_call(model: Any, context: Any, **_: Any) -> tuple[AWSResponse, dict[
     if denied is None:
         return None
     message, code = denied
-    response = AWSResponse("https://denied.local", 403, {}, None)
+    response = AWSResponse("https://denied.local", 403, HTTPHeaders(), None)
     return response, {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": 403},
