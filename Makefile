@@ -16,7 +16,7 @@ LAMBDA_PYTHON := $(firstword $(wildcard $(PYENV_VERSIONS)/$(PYTHON_VERSION).*/bi
 	$(shell which -a python$(PYTHON_VERSION) 2>/dev/null | grep -v /shims/))
 export UV_PYTHON := $(LAMBDA_PYTHON)
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs mutate
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench soak docs mutate
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -28,6 +28,7 @@ help:
 	@echo "make e2e     the browser tests (headless chromium, axe-core)"
 	@echo "make web     build the web e-service's static files into web/dist/"
 	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
+	@echo "make wiring  regenerate citizenbus/local/wiring.json (the local bus's wiring) from the template"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
@@ -73,6 +74,11 @@ schemas: $(VENV)/.synced
 
 synth: $(VENV)/.synced
 	$(RUN) python -m infra.cdk.app
+
+# The local bus's wiring (each function's environment, role, event sources; the rules, routes,
+# schedules) from the synthesized prod template; committed, so `make run` needs no Node.
+wiring: $(VENV)/.synced
+	$(RUN) python -m citizenbus.local.wiring
 
 # Writes bench/report.md and bench/report.json, and the summary on docs/performance.md.
 bench: $(VENV)/.synced

@@ -11,7 +11,7 @@ import pytest
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from examples.agency_backend import AgencyBackend
-from functions.domain.agencies.keys import authenticate, parse_keys
+from functions.domain.agencies.keys import authenticate
 from functions.platform import process
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
 from tests.support.bus import count_items, load_event
@@ -179,18 +179,14 @@ def test_the_authorizer_names_the_agency_and_never_denies_with_403(bus: LocalBus
     assert answer == {"isAuthorized": True, "context": {"agency": ""}}
 
 
-def test_keys_are_parsed_and_compared_by_digest(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = parse_keys(" tax = k1 ,streets=k2,broken,=x,waste=")
-    assert set(keys) == {"tax", "streets"}
-    assert all(len(d) == 32 for d in keys.values())
+def test_without_the_keys_secret_no_agency_gets_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain ``CITIZENBUS_AGENCY_KEYS`` is the local bus's input for the secret, never a
+    function's: a function without the secret's ARN lets nobody in."""
     monkeypatch.setenv("CITIZENBUS_AGENCY_KEYS", "tax=k1,streets=k2")
     monkeypatch.delenv("AGENCY_KEYS_SECRET_ARN", raising=False)
     process.reset()
     try:
-        assert authenticate("Bearer k2") == "streets"
-        assert authenticate("bearer  k1 ") == "tax"
-        assert authenticate("Bearer k3") is None
-        assert authenticate("k1") is None
+        assert authenticate("Bearer k2") is None
         assert authenticate(None) is None
     finally:
         process.reset()
@@ -226,15 +222,21 @@ def test_the_example_backend_verifies_and_answers_with_a_status() -> None:
             api.server_close()
 
 
-def test_in_aws_the_keys_come_from_secrets_manager() -> None:
-    secret_id = "citizenbus/agency-keys-test"
-    with LocalBus(env={"AGENCY_KEYS_SECRET_ARN": secret_id}) as bus:
-        boto3.client("secretsmanager").create_secret(
-            Name=secret_id, SecretString=json.dumps({"streets": "from-the-vault"})
-        )
-        reference = file(bus, "street-damage", {"address": "Storgatan 1"})
-        path = f"/agency/v1/requests/{reference}"
-        vault = {"Authorization": "Bearer from-the-vault"}
-        assert bus.request("GET", path, headers=vault).status == 200
-        # The variable's keys do not count once a secret is configured.
-        assert bus.request("GET", path, headers=KEYS["streets"]).status == 401
+def test_the_keys_come_from_the_templates_secret_in_secrets_manager(bus: LocalBus) -> None:
+    """As in AWS: the authorizer and the API read the secret the template names
+    (AGENCY_KEYS_SECRET_ARN, resolved to the moto secret); a rotated value counts, the old
+    keys and the plain variable do not."""
+    reference = file(bus, "street-damage", {"address": "Storgatan 1"})
+    path = f"/agency/v1/requests/{reference}"
+    assert bus.request("GET", path, headers=KEYS["streets"]).status == 200
+    for function in ("agency_api", "agency_authorizer"):
+        env = bus.environment_of(function)
+        assert env["AGENCY_KEYS_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+        assert "CITIZENBUS_AGENCY_KEYS" not in env
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId="citizenbus/agency-keys", SecretString=json.dumps({"streets": "from-the-vault"})
+    )
+    process.reset()  # a cold start (a warm one reads it again within MAX_AGE_SECONDS)
+    vault = {"Authorization": "Bearer from-the-vault"}
+    assert bus.request("GET", path, headers=vault).status == 200
+    assert bus.request("GET", path, headers=KEYS["streets"]).status == 401

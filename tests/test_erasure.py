@@ -401,7 +401,8 @@ def test_erasure_queries_keys_and_indexes_and_never_scans(bus: LocalBus) -> None
     def count(**kwargs: Any) -> None:
         calls.append(kwargs["model"].name)
 
-    client = aws.dynamodb()
+    with bus.sandbox("erasure"):  # the erasure function's own client
+        client = aws.dynamodb()
     client.meta.events.register("before-call.dynamodb", count)
     try:
         bus.invoke("erasure", {"phone": ANNA, "dry_run": True})

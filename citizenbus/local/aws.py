@@ -6,6 +6,7 @@ Reads the same topology and catalog as the CDK app.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from functions.domain.agencies.routing import (
@@ -88,12 +89,11 @@ def create_secrets() -> dict[str, str]:
     variables with their ARNs, so functions read them the way they do in AWS."""
     settings = get_settings()
     client = aws.client("secretsmanager")
-    keys = dict(
-        pair.strip().split("=", 1) for pair in settings.agency_keys.split(",") if "=" in pair
-    )
+    agency_keys = os.environ.get("CITIZENBUS_AGENCY_KEYS", "")
+    keys = dict(pair.strip().split("=", 1) for pair in agency_keys.split(",") if "=" in pair)
     values = {
         "twilio_auth_token": settings.twilio_auth_token,
-        "open311_keys": settings.open311_keys,
+        "open311_keys": os.environ.get("CITIZENBUS_OPEN311_KEYS", ""),
         "pseudonym_key": settings.pseudonym_key,
         "agency_keys": json.dumps({a.strip(): k.strip() for a, k in keys.items()}),
     }
@@ -124,8 +124,11 @@ def create_queue(
     return url, arn
 
 
-def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
-    """Create everything; returns the queue URLs by queue name."""
+def provision(catalog: Catalog, bus_name: str, rules: bool = True) -> dict[str, str]:
+    """Create everything; returns the queue URLs by queue name.
+
+    ``rules=False`` (the local bus): no rules on the bus; it puts the template's
+    (:func:`put_wired_rules`)."""
     for table in TABLES:
         create_table(table)
     events = aws.events()
@@ -136,6 +139,8 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
         url, arn = create_queue(agency_queue(agency), dlq_arn)
         queues[agency_dlq(agency)] = dlq_url
         queues[agency_queue(agency)] = url
+        if not rules:
+            continue
         events.put_rule(
             Name=agency_rule_name(agency),
             EventBusName=bus_name,
@@ -167,6 +172,8 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
         dlq_url, dlq_arn = create_queue(function_dlq(fn.name))
         url, arn = create_queue(function_queue(fn.name), dlq_arn, visibility=2)
         queues[function_dlq(fn.name)], queues[function_queue(fn.name)] = dlq_url, url
+        if not rules:
+            continue
         events.put_rule(
             Name=f"{LOCAL_PREFIX}-to-{fn.name.replace('_', '-')}",
             EventBusName=bus_name,
@@ -191,3 +198,42 @@ def provision(catalog: Catalog, bus_name: str) -> dict[str, str]:
     key = kms.create_key(Description="citizenbus webhook signing secrets")["KeyMetadata"]
     kms.create_alias(AliasName=get_settings().webhook_secrets_key, TargetKeyId=key["KeyId"])
     return queues
+
+
+def create_wired_queues(resources: dict[str, Any], queues: dict[str, str]) -> None:
+    """Create the template's queues that :func:`provision` did not (``queues``: by name, the
+    URLs; updated), dead-letter queues first."""
+    wanted = {
+        logical: r
+        for logical, r in resources.items()
+        if r["type"] == "AWS::SQS::Queue" and r.get("name") and r["name"] not in queues
+    }
+    for _logical, resource in sorted(wanted.items(), key=lambda item: "redrive" in item[1]):
+        attributes = {k: str(v) for k, v in resource.get("attributes", {}).items()}
+        redrive = resource.get("redrive")
+        if redrive:
+            dlq = resources[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["name"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": aws.sqs().get_queue_attributes(
+                        QueueUrl=queues[dlq], AttributeNames=["QueueArn"]
+                    )["Attributes"]["QueueArn"],
+                    "maxReceiveCount": redrive["maxReceiveCount"],
+                }
+            )
+        name = resource["name"]
+        queues[name] = aws.sqs().create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
+def put_wired_rules(rules: dict[str, Any], resolve: Any) -> None:
+    """The template's rules on the bus: pattern, targets, input transformers, DLQs, retries."""
+    events = aws.events()
+    for name, rule in sorted(rules.items()):
+        bus = resolve(rule["bus"])
+        events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps(rule["pattern"]),
+            State=rule["state"],
+        )
+        events.put_targets(Rule=name, EventBusName=bus, Targets=resolve(rule["targets"]))

@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,10 +28,17 @@ import boto3
 import jwt
 from botocore.config import Config
 
-from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, create_secrets, provision, table_env
+from citizenbus.local import sandbox, wiring
+from citizenbus.local.aws import (
+    LOCAL_PREFIX,
+    bucket_env,
+    create_secrets,
+    create_wired_queues,
+    provision,
+    put_wired_rules,
+    table_env,
+)
 from citizenbus.local.twilio_http import RecordingHttpClient
-from functions import topology
-from functions.domain.agencies.routing import function_queue
 from functions.platform import aws, process
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
@@ -45,7 +53,28 @@ DEFAULT_OPEN311_KEY = "local-open311-key"  # the api_key Open311 POST accepts lo
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 TEXT_TYPES = ("application/json", "application/cloudevents+json", "text/", "application/xml")
-STREAM_MAX_RETRIES = 3
+# Template pseudo parameters, as the local bus answers them
+_PSEUDO = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "CitizenBus-prod",
+}
+# The local bus's own inputs: the harness sees them, no function does (the key values reach
+# the functions as Secrets Manager secrets, as in AWS).
+_HARNESS_ONLY = {
+    "CITIZENBUS_AGENCY_KEYS",
+    "CITIZENBUS_OPEN311_KEYS",
+    "CITIZENBUS_JWT_SECRET",
+    "CITIZENBUS_OPERATOR_TOKEN",
+}
+
+
+def _rate_minutes(expression: str) -> float:
+    """``rate(15 minutes)`` / ``rate(1 hour)`` → minutes."""
+    amount, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    return float(amount) * {"minute": 1, "hour": 60, "day": 1440}[unit.rstrip("s")]
 
 
 @dataclass
@@ -80,15 +109,32 @@ class HttpResponse:
 
 @dataclass
 class _CompiledRoute:
-    route: topology.Route
+    method: str
+    path: str
     function: str
     pattern: re.Pattern[str]
+    jwt: bool = False  # API Gateway's JWT authorizer (emulated with CITIZENBUS_JWT_SECRET)
+    authorizer: str | None = None  # the Lambda authorizer's function
+
+
+@dataclass
+class _QueueSource:
+    """An SQS event source mapping of the template."""
+
+    queue: str
+    function: str
+    batch_size: int = 10
+    report_failures: bool = False
 
 
 @dataclass
 class _StreamState:
     arn: str
     function: str
+    batch_size: int = 100
+    max_retries: int = -1  # -1: until the record expires (Lambda's default)
+    on_failure: str | None = None  # the on-failure destination's queue name
+    report_failures: bool = False
     positions: dict[str, str] = field(default_factory=dict)  # shard id → last sequence read
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
@@ -107,6 +153,7 @@ def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]
         "EVENT_BUS_NAME": LOCAL_PREFIX,
         "CITIZENBUS_LOCAL": "1",
         "CITIZENBUS_JWT_SECRET": os.environ.get("CITIZENBUS_JWT_SECRET", DEFAULT_JWT_SECRET),
+        # The local values of the agency and Open311 keys: the moto secrets' values (aws.py)
         "CITIZENBUS_AGENCY_KEYS": os.environ.get("CITIZENBUS_AGENCY_KEYS", DEFAULT_AGENCY_KEYS),
         "CITIZENBUS_OPEN311_KEYS": os.environ.get("CITIZENBUS_OPEN311_KEYS", DEFAULT_OPEN311_KEY),
         "POWERTOOLS_SERVICE_NAME": "citizenbus",
@@ -131,11 +178,13 @@ class LocalBus:
         twilio_http: Any = None,
     ) -> None:
         self.env = local_environment(env)
+        self.overrides = dict(env or {})  # the caller's: every function sees them
         # Twilio's SDK sends through this HTTP client: by default one that records, so nothing
         # leaves the machine and GET /_local/outbox can show what would have been sent.
         self.twilio = twilio_http or RecordingHttpClient()
         if public_url:  # the base URL Twilio signs; handlers read CITIZENBUS_PUBLIC_URL
             self.env["CITIZENBUS_PUBLIC_URL"] = public_url
+            self.overrides["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
         self.lock = threading.RLock()
         self._saved_env: dict[str, str | None] = {}
@@ -146,12 +195,24 @@ class LocalBus:
         self.queue_urls: dict[str, str] = {}
         self.queue_consumers: list[tuple[str, str]] = []  # (queue name, function)
         self.schedules: dict[str, float] = {}  # function → next run (monotonic)
+        self.schedule_minutes: dict[str, float] = {}  # function → its rate
+        self.queue_settings: dict[str, _QueueSource] = {}  # queue → its event source mapping
+        self.function_env: dict[str, dict[str, str]] = {}  # function → its template variables
+        self.wired: set[str] = set()
+        self.wiring: dict[str, Any] = {}
+        self.resolve = wiring.Resolver({}, _PSEUDO)
+        self.environ: sandbox.SandboxEnviron | None = None
+        self.enforcer: Any = None
         self.invocations: dict[str, int] = {}
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> LocalBus:
         from moto import mock_aws  # noqa: PLC0415 - moto (~500 ms, a dev dependency) once a bus starts
 
+        from citizenbus.local import iam  # noqa: PLC0415 - imports moto, as above
+
+        iam.register()  # before any client of this bus exists
+        self.environ = sandbox.install()
         for key, value in self.env.items():
             self._saved_env[key] = os.environ.get(key)
             if value == "":
@@ -164,41 +225,165 @@ class LocalBus:
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
         catalog = get_catalog()
-        self.queue_urls = provision(catalog, settings.event_bus)
+        self.queue_urls = provision(catalog, settings.event_bus, rules=False)
         # Secrets as in AWS: values in (moto's) Secrets Manager, their ARNs in the environment.
         for key, arn in create_secrets().items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = arn
-        # Functions that send to a subscriber's queue find it as <NAME>_QUEUE_URL (as in AWS).
-        for fn in topology.FUNCTIONS:
-            if fn.subscribes:
-                os.environ[f"{fn.name.upper()}_QUEUE_URL"] = self.queue_urls[
-                    function_queue(fn.name)
-                ]
-                self._saved_env.setdefault(f"{fn.name.upper()}_QUEUE_URL", None)
+        self._wire(wiring.load())
+        # The test harness (code outside any function) sees every function's variables.
+        for fn_env in self.function_env.values():
+            for key, value in fn_env.items():
+                self._saved_env.setdefault(key, os.environ.get(key))
+                os.environ[key] = value
+        # The SES identities the functions send from (the template's EMAIL_FROM)
+        for sender in {
+            env["EMAIL_FROM"] for env in self.function_env.values() if "EMAIL_FROM" in env
+        }:
+            aws.client("sesv2").create_email_identity(EmailIdentity=sender.rpartition("@")[2])
         self._fresh_process()  # the settings again, with the queue URLs
-        for fn in topology.FUNCTIONS:
-            module_name, _, attr = fn.handler.rpartition(".")
-            self.handlers[fn.name] = getattr(importlib.import_module(module_name), attr)
-            for route in fn.routes:
-                regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
-                self.routes.append(_CompiledRoute(route, fn.name, re.compile(f"^{regex}$")))
-            if fn.stream:
-                self.streams.append(self._stream_state(fn.stream, fn.name))
-            if fn.subscribes:
-                self.queue_consumers.append((function_queue(fn.name), fn.name))
-            for queue in fn.queues:
-                names = (
-                    [queue.format(agency=a) for a in catalog.agency_ids()]
-                    if "{agency}" in queue
-                    else [queue]
-                )
-                self.queue_consumers += [(name, fn.name) for name in names]
-            if fn.schedule_minutes:
-                self.schedules[fn.name] = time.monotonic() + fn.schedule_minutes * 60
+        self.enforcer = iam.Enforcer(
+            {
+                name: iam.Role(name, self.resolve(fn["statements"]))
+                for name, fn in self.wiring["functions"].items()
+            }
+        )
+        iam.ENFORCER.append(self.enforcer)
+        for name, fn in self.wiring["functions"].items():
+            module_name, _, attr = fn["handler"].rpartition(".")
+            with self.sandbox(name):  # import-time code sees the function's own environment
+                self.handlers[name] = getattr(importlib.import_module(module_name), attr)
         return self
 
+    def _wire(self, wired: dict[str, Any]) -> None:
+        """Resolve the template's wiring (wiring.json) against this bus's resources; put its
+        rules on the bus."""
+        self.wiring = wired
+        create_wired_queues(wired["resources"], self.queue_urls)
+        self.resolve = wiring.Resolver(self._local_values(wired["resources"]), _PSEUDO)
+        put_wired_rules(wired["rules"], self.resolve)
+        strict = wiring.Resolver(self.resolve.values, _PSEUDO, strict=True)
+        # "" (the API's URL when the bus was given none): unset, the handlers use the Host
+        self.function_env = {
+            name: {k: str(v) for k, v in strict(fn["environment"]).items() if v != ""}
+            for name, fn in wired["functions"].items()
+        }
+        # Variables the template sets for some function: a function sees only its own.
+        self.wired = {key for env in self.function_env.values() for key in env} | _HARNESS_ONLY
+        authorizers = wired["authorizers"]
+        for route in wired["routes"]:
+            method, _, path = route["route_key"].partition(" ")
+            regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path))
+            authorizer = authorizers.get(route["authorizer"] or "", {})
+            self.routes.append(
+                _CompiledRoute(
+                    method,
+                    path,
+                    route["function"],
+                    re.compile(f"^{regex}$"),
+                    jwt=authorizer.get("type") == "JWT",
+                    authorizer=authorizer.get("function"),
+                )
+            )
+        for name, fn in wired["functions"].items():
+            for source in fn["event_sources"]:
+                arn = self.resolve(source["EventSourceArn"])
+                report = "ReportBatchItemFailures" in source.get("FunctionResponseTypes", [])
+                if ":dynamodb:" in arn:
+                    failure = self.resolve(
+                        source.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                    )
+                    self.streams.append(
+                        _StreamState(
+                            arn=arn,
+                            function=name,
+                            batch_size=int(source.get("BatchSize", 100)),
+                            max_retries=int(source.get("MaximumRetryAttempts", -1)),
+                            on_failure=str(failure).rsplit(":", 1)[-1] if failure else None,
+                            report_failures=report,
+                        )
+                    )
+                else:
+                    queue = arn.rsplit(":", 1)[-1]
+                    self.queue_consumers.append((queue, name))
+                    self.queue_settings[queue] = _QueueSource(
+                        queue, name, int(source.get("BatchSize", 10)), report
+                    )
+        for schedule in wired["schedules"].values():
+            if schedule["state"] == "ENABLED" and schedule["function"]:
+                minutes = _rate_minutes(schedule["expression"])
+                self.schedule_minutes[schedule["function"]] = minutes
+                self.schedules[schedule["function"]] = time.monotonic() + minutes * 60
+
+    def _local_values(self, resources: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """Each template resource's Ref and attributes, as this bus's resources answer them."""
+        values: dict[str, dict[str, str]] = {}
+        for logical, resource in resources.items():
+            kind, name = resource["type"], resource.get("local") or resource.get("name")
+            if name is None and kind != "AWS::ApiGatewayV2::Api":
+                continue  # no local counterpart: references resolve to placeholders
+            if kind == "AWS::DynamoDB::Table":
+                arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+                values[logical] = {"Ref": name, "Arn": arn}
+                if resource.get("stream"):
+                    table = aws.dynamodb().describe_table(TableName=name)["Table"]
+                    values[logical]["StreamArn"] = table["LatestStreamArn"]
+            elif kind == "AWS::SQS::Queue":
+                url = (
+                    self.queue_urls.get(name) or aws.sqs().get_queue_url(QueueName=name)["QueueUrl"]
+                )
+                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+                values[logical] = {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+            elif kind == "AWS::SecretsManager::Secret":
+                arn = aws.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                values[logical] = {"Ref": arn, "Id": arn}
+            elif kind == "AWS::Events::EventBus":
+                arn = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
+                values[logical] = {"Ref": name, "Name": name, "Arn": arn}
+            elif kind == "AWS::S3::Bucket":
+                values[logical] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+            elif kind == "AWS::KMS::Key":
+                key = aws.client("kms").describe_key(KeyId=name)["KeyMetadata"]
+                values[logical] = {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
+            elif kind == "AWS::Logs::LogGroup":
+                arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+                values[logical] = {"Ref": name, "Arn": arn}
+            elif kind == "AWS::ApiGatewayV2::Api":
+                values[logical] = {"Ref": "local", "ApiEndpoint": self.public_url or ""}
+            elif kind == "AWS::Lambda::Function":
+                arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+                values[logical] = {"Ref": name, "Arn": arn}
+        return values
+
+    def environment_of(self, function: str) -> dict[str, str]:
+        """What ``function`` finds in its environment: the template's variables (resolved),
+        and of the rest only what is not any function's wiring (region, credentials, the local
+        bus's settings and the developer's tuning variables, e.g. WEBHOOK_ATTEMPTS)."""
+        assert self.environ is not None, "the bus is not running"
+        real = self.environ.real
+        env = {k: v for k, v in real.items() if k not in self.wired}
+        env.update(self.function_env.get(function, {}))
+        for key, value in self.overrides.items():
+            if value:
+                env[key] = value
+            else:
+                env.pop(key, None)
+        return env
+
+    @contextmanager
+    def sandbox(self, function: str) -> Iterator[None]:
+        """Run the block as ``function`` (its environment, process state and role); outside
+        any, code is the test harness: every variable, no role."""
+        assert self.environ is not None, "the bus is not running"
+        with process.sandbox(function):
+            self.environ.sandboxes[function] = self.environment_of(function)
+            yield
+
     def stop(self) -> None:
+        from citizenbus.local import iam  # noqa: PLC0415 - see start
+
+        if self.enforcer in iam.ENFORCER:
+            iam.ENFORCER.remove(self.enforcer)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -207,6 +392,9 @@ class LocalBus:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if self.environ is not None:
+            sandbox.uninstall()
+            self.environ = None
         process.reset()
 
     def _fresh_process(self) -> None:
@@ -222,8 +410,9 @@ class LocalBus:
 
     # -- invoking functions ---------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        """Call a function's handler as Lambda would, one invocation at a time."""
-        with self.lock:
+        """Call a function's handler as Lambda would, one invocation at a time, in the
+        function's sandbox: its own environment, its own process state, its role enforced."""
+        with self.lock, self.sandbox(function):
             self.invocations[function] = self.invocations.get(function, 0) + 1
             return self.handlers[function](event, LambdaContext(f"citizenbus-{function}"))
 
@@ -245,9 +434,11 @@ class LocalBus:
             headers.setdefault("content-type", "application/json")
         raw = body.encode() if isinstance(body, str) else (body or b"")
         path, _, query = path.partition("?")
+        if path != "/" and path.endswith("/"):
+            path = path.rstrip("/")  # HTTP API routes have no trailing "/" (api_construct.py)
         for compiled in self.routes:
             match = compiled.pattern.match(path)
-            if match and compiled.route.method == method.upper():
+            if match and compiled.method == method.upper():
                 break
         else:
             allowed = any(c.pattern.match(path) for c in self.routes)
@@ -255,7 +446,7 @@ class LocalBus:
             message = "method not allowed" if allowed else "no such route"
             return _json(status, {"errors": [{"field": "path", "message": message}]})
         claims = None
-        if compiled.route.auth == "jwt":
+        if compiled.jwt:
             claims = self._verify_jwt(headers.get("authorization", ""))
             if claims is None:
                 return _json(
@@ -273,9 +464,8 @@ class LocalBus:
         event = self._http_event(
             compiled, match.groupdict(), method, path, query, headers, raw, host, claims
         )
-        authorizer = topology.AUTHORIZERS.get(compiled.route.auth)
-        if authorizer is not None:
-            denied = self._lambda_authorizer(authorizer, event, method, path)
+        if compiled.authorizer is not None:
+            denied = self._lambda_authorizer(compiled.authorizer, event, method, path)
             if denied is not None:
                 return denied
         result = self.invoke(compiled.function, event)
@@ -348,7 +538,7 @@ class LocalBus:
         for key, value in parse_qsl(query, keep_blank_values=True):
             query_params[key] = f"{query_params[key]},{value}" if key in query_params else value
         now = datetime.now(UTC)
-        route_key = f"{compiled.route.method} {compiled.route.path}"
+        route_key = f"{compiled.method} {compiled.path}"
         headers = {"host": host, "x-forwarded-proto": "http", **headers}
         context: dict[str, Any] = {
             "accountId": ACCOUNT,
@@ -392,11 +582,6 @@ class LocalBus:
         return event
 
     # -- event sources ------------------------------------------------------------------------
-    def _stream_state(self, table: str, function: str) -> _StreamState:
-        name = os.environ[f"{table.upper()}_TABLE"]
-        arn = aws.dynamodb().describe_table(TableName=name)["Table"]["LatestStreamArn"]
-        return _StreamState(arn=arn, function=function)
-
     def _streams_client(self) -> Any:
         # Newer botocore aims stream calls at account endpoints that moto does not serve.
         return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
@@ -412,10 +597,10 @@ class LocalBus:
                     state.attempts = 0
                 if not state.pending:
                     continue
-                batch = state.pending[:100]
+                batch = state.pending[: state.batch_size]
                 try:
                     result = self.invoke(state.function, {"Records": batch}) or {}
-                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                    failed = _failures(result) if state.report_failures else set()
                 except Exception:  # the whole batch failed: retry it
                     failed = {batch[0]["dynamodb"]["SequenceNumber"]}
                 if not failed:
@@ -428,12 +613,13 @@ class LocalBus:
                 handled += first
                 state.pending = state.pending[first:]
                 state.attempts += 1
-                if state.attempts > STREAM_MAX_RETRIES:
+                if 0 <= state.max_retries < state.attempts:
                     # The on-failure destination keeps what could not be processed.
-                    aws.sqs().send_message(
-                        QueueUrl=self.queue_urls[f"{LOCAL_PREFIX}-outbox-dlq"],
-                        MessageBody=json.dumps(self._on_failure(state, state.pending[0])),
-                    )
+                    if state.on_failure:
+                        aws.sqs().send_message(
+                            QueueUrl=self.queue_urls[state.on_failure],
+                            MessageBody=json.dumps(self._on_failure(state, state.pending[0])),
+                        )
                     state.pending = state.pending[1:]
                     state.attempts = 0
         return handled
@@ -507,10 +693,11 @@ class LocalBus:
         sqs = aws.sqs()
         for queue, function in self.queue_consumers:
             url = self.queue_urls[queue]
+            source = self.queue_settings.get(queue) or _QueueSource(queue, function)
             with self.lock:
                 messages = sqs.receive_message(
                     QueueUrl=url,
-                    MaxNumberOfMessages=10,
+                    MaxNumberOfMessages=min(source.batch_size, 10),
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
@@ -520,7 +707,7 @@ class LocalBus:
                 records = [_sqs_record(dict(m), arn) for m in messages]
                 try:
                     result = self.invoke(function, {"Records": records}) or {}
-                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                    failed = _failures(result) if source.report_failures else set()
                 except Exception:
                     failed = {m["MessageId"] for m in messages}
                 done = [m for m in messages if m["MessageId"] not in failed]
@@ -539,8 +726,8 @@ class LocalBus:
         ran = 0
         for function, due in list(self.schedules.items()):
             if force or time.monotonic() >= due:
-                fn = topology.function(function)
-                self.schedules[function] = time.monotonic() + (fn.schedule_minutes or 1) * 60
+                minutes = self.schedule_minutes.get(function, 1)
+                self.schedules[function] = time.monotonic() + minutes * 60
                 self.invoke(function, _scheduler_event(function))
                 ran += 1
         return ran
@@ -575,6 +762,13 @@ class LocalBus:
         if q is None:
             return []
         return [json.loads(m.body) for m in q._messages]
+
+
+def _failures(result: Any) -> set[str]:
+    """The items a ``ReportBatchItemFailures`` answer names as failed."""
+    if not isinstance(result, dict):
+        return set()
+    return {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
 
 
 def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

@@ -6,9 +6,11 @@ with Powertools parameters, cached for :data:`MAX_AGE_SECONDS`: a rotated value 
 everywhere within that time, without a redeploy. The local bus creates the same secrets in its
 embedded AWS and sets their ARNs, so tests run this same path.
 
-Without an ARN a value comes from its plain variable (``TWILIO_AUTH_TOKEN``, …) or its local
-default, and only on the local bus (``CITIZENBUS_LOCAL``): elsewhere a missing secret, or one
-that still holds a local default, is :class:`MissingSecret`, never the dev default.
+Without an ARN a value comes from its plain variable (``TWILIO_AUTH_TOKEN``,
+``PSEUDONYM_KEY``) or its local default (the agency and Open311 keys have none: without their
+secret nobody gets in), and only on the local bus (``CITIZENBUS_LOCAL``): elsewhere a missing
+secret, or one that still holds a local default, is :class:`MissingSecret`, never the dev
+default.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def value(name: Name) -> str:
         got = _provider().get(arn, max_age=MAX_AGE_SECONDS)
         text = got.decode() if isinstance(got, bytes) else str(got)
     else:
-        text = str(getattr(settings, name))
+        text = str(getattr(settings, name, ""))  # the agency and Open311 keys: secrets only
     if not settings.local and (not text.strip() or text == LOCAL_DEFAULTS.get(name)):
         env = f"{name.upper()}_SECRET_ARN"
         raise MissingSecret(f"{env} names no secret with a real value; refusing the local default")

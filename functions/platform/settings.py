@@ -94,11 +94,6 @@ class Settings:
     twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
     email_from: str = Field("noreply@citizenbus.example", alias="EMAIL_FROM")
     # Agencies (issue 4): bearer keys, subscriptions, audit, webhook delivery.
-    agency_keys: str = Field(
-        "",
-        alias="CITIZENBUS_AGENCY_KEYS",
-        description="agency=key,agency=key (local); in AWS the keys come from Secrets Manager.",
-    )
     agency_keys_secret: str | None = Field(
         None,
         alias="AGENCY_KEYS_SECRET_ARN",
@@ -133,11 +128,6 @@ class Settings:
         alias="CITIZENBUS_PUBLIC_URL",
         description="The base URL Twilio signs (scheme, host, any stage or base path).",
     )
-    open311_keys: str = Field(
-        "",
-        alias="CITIZENBUS_OPEN311_KEYS",
-        description="Comma-separated api_key values accepted by Open311 POST requests.",
-    )
     open_data_bucket: str = Field("citizenbus-open-data", alias="OPEN_DATA_BUCKET")
     open_data_suppression: int = Field(
         5, alias="OPEN_DATA_SUPPRESSION", ge=1, description="Aggregate cells below are withheld."
@@ -145,10 +135,6 @@ class Settings:
     open_data_days: int = Field(
         365, alias="OPEN_DATA_DAYS", gt=0, description="Days of requests the aggregates cover."
     )
-
-    @property
-    def open311_api_keys(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in self.open311_keys.split(",") if k.strip())
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Settings:

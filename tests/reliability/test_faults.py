@@ -318,7 +318,7 @@ def test_a_whole_journey_under_faults_loses_nothing_and_doubles_nothing(
             confirmed(phone=phone(n), email=f"citizen{n}@example.se")
             confirmed(email=f"open311-{n}@example.se")
         clock.install(monkeypatch)
-        install_aws_faults(faults)
+        install_aws_faults(faults, bus)
         install_twilio_faults(faults, bus.twilio)
         for function in ("outbox_publisher", "notifier", "webhook_delivery"):
             crash_mid_batch(bus, function, faults)

@@ -20,7 +20,8 @@ def test_a_throttled_burst_on_filing_is_retried_and_files_once(
     clock.install(monkeypatch)  # the SDK's backoff passes without waiting
     from moto.core.models import botocore_stubber
 
-    client = aws.client("dynamodb")
+    with bus.sandbox("app_api"):  # the function's own client
+        client = aws.client("dynamodb")
     throttled: list[str] = []
 
     def throttle_first_five(request: Any, **kwargs: Any) -> Any:

@@ -23,7 +23,7 @@ from citizenbus.local.runtime import DEFAULT_OPEN311_KEY, LocalBus
 from functions.domain.requests.intake import file_request
 from functions.platform import aws
 from schemas.request import Contact, NewRequest
-from tests.support.bus import FORM, count_items, move
+from tests.support.bus import FORM, count_items, function_clients, move
 from tests.support.faults import Clock, _aws_error
 from tests.support.tokens import auth
 from tests.support.twilio import ANNA, Call
@@ -293,7 +293,7 @@ def throttled_dynamodb(bus: LocalBus, monkeypatch: pytest.MonkeyPatch) -> Iterat
     Clock().install(monkeypatch)
     from moto.core.models import botocore_stubber
 
-    client = aws.client("dynamodb")
+    clients = function_clients(bus, "dynamodb")
     calls: list[str] = []
 
     def always_throttled(request: Any, **kwargs: Any) -> Any:
@@ -303,11 +303,13 @@ def throttled_dynamodb(bus: LocalBus, monkeypatch: pytest.MonkeyPatch) -> Iterat
             return _aws_error("ThrottlingException")
         return _aws_error("ProvisionedThroughputExceededException")
 
-    client.meta.events.unregister("before-send", botocore_stubber)
-    client.meta.events.register("before-send", always_throttled)
+    for client in clients:
+        client.meta.events.unregister("before-send", botocore_stubber)
+        client.meta.events.register("before-send", always_throttled)
     yield calls
-    client.meta.events.unregister("before-send", always_throttled)
-    client.meta.events.register("before-send", botocore_stubber)
+    for client in clients:
+        client.meta.events.unregister("before-send", always_throttled)
+        client.meta.events.register("before-send", botocore_stubber)
 
 
 def test_a_throttle_past_the_retries_is_a_503_with_retry_after_on_json_routes(
@@ -349,7 +351,8 @@ def test_a_cancelled_transaction_that_stays_throttled_is_a_503(
     Clock().install(monkeypatch)
     from moto.core.models import botocore_stubber
 
-    client = aws.client("dynamodb")
+    with bus.sandbox("app_api"):  # the function's own client
+        client = aws.client("dynamodb")
 
     def cancelled(request: Any, **kwargs: Any) -> Any:
         if kwargs["event_name"].endswith("TransactWriteItems"):

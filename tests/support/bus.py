@@ -43,3 +43,15 @@ def move(reference: str, *steps: tuple[str, datetime], note: str | None = None) 
         store.update(
             reference, record["version"], {"status": status, "updated_at": stamp}, entry, None
         )
+
+
+def function_clients(bus: Any, service: str) -> list[Any]:
+    """``service``'s boto3 client of every function of ``bus`` (each builds its own, as each
+    Lambda does), for a test that fakes AWS's answers to the functions."""
+    from functions.platform import aws
+
+    clients = []
+    for name in bus.handlers:
+        with bus.sandbox(name):
+            clients.append(aws.client(service))
+    return clients

@@ -105,8 +105,17 @@ class _Parsed:
         self.content = b""
 
 
-def install_aws_faults(faults: Faults) -> None:
-    """Register the AWS fault hooks on the clients the functions use (after the bus started)."""
+def install_aws_faults(faults: Faults, bus: Any = None) -> None:
+    """Register the AWS fault hooks on the clients the functions use (after the bus started):
+    the harness's (the bus's own plumbing) and, given the bus, every function's own."""
+    from contextlib import nullcontext
+
+    for name in ["", *(bus.handlers if bus is not None else ())]:
+        with bus.sandbox(name) if name else nullcontext():
+            _install_aws_faults(faults)
+
+
+def _install_aws_faults(faults: Faults) -> None:
     dynamodb = aws.client("dynamodb")
     events = aws.client("events")
     sqs = aws.client("sqs")

@@ -1,10 +1,11 @@
 """Who is calling: agency bearer keys, checked the same way by the authorizer and the API.
 
-Keys are ``CITIZENBUS_AGENCY_KEYS`` (``agency=key,agency=key``) locally; in AWS they are a
-Secrets Manager secret (``{"agency": "key"}``, named by ``AGENCY_KEYS_SECRET_ARN``), read at
-most every few minutes. Only SHA-256 digests of the keys are kept in memory, and a presented
-key is compared with every agency's digest in constant time, so neither the timing nor a
-memory dump gives a key away.
+The keys are a Secrets Manager secret (``{"agency": "key"}``, named by
+``AGENCY_KEYS_SECRET_ARN``), read at most every few minutes; the local bus creates it in its
+embedded AWS from ``CITIZENBUS_AGENCY_KEYS`` (``agency=key,agency=key``) or its defaults.
+Only SHA-256 digests of the keys are kept in memory, and a presented key is compared with
+every agency's digest in constant time, so neither the timing nor a memory dump gives a key
+away.
 """
 
 from __future__ import annotations
@@ -12,25 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from functools import lru_cache
 
 from functions.platform import process, secrets
-from functions.platform.settings import get_settings
 
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
-
-
-@lru_cache(maxsize=4)
-def parse_keys(text: str) -> dict[str, bytes]:
-    """``agency=key,agency=key`` → ``{agency: sha256(key)}``; malformed pairs are ignored."""
-    keys: dict[str, bytes] = {}
-    for pair in text.split(","):
-        agency, sep, key = pair.strip().partition("=")
-        if sep and agency.strip() and key.strip():
-            keys[agency.strip()] = _digest(key.strip())
-    return keys
 
 
 @process.once
@@ -41,10 +29,10 @@ def _digests_of() -> dict[str, dict[str, bytes]]:
 
 def agency_key_digests() -> dict[str, bytes]:
     """The agencies' key digests: from Secrets Manager (``AGENCY_KEYS_SECRET_ARN``, read again
-    every few minutes, so a rotated key works without a redeploy), or on the local bus from
-    ``CITIZENBUS_AGENCY_KEYS``. Nothing configured: no agency gets in."""
+    every few minutes, so a rotated key works without a redeploy). No secret configured: no
+    agency gets in."""
     if not secrets.arn_of("agency_keys"):
-        return parse_keys(get_settings().agency_keys)  # set by hand; empty lets nobody in
+        return {}
     try:
         raw = secrets.value("agency_keys")
     except secrets.MissingSecret:
