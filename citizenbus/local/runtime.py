@@ -318,6 +318,15 @@ class LocalBus:
     def _local_values(self, resources: dict[str, Any]) -> dict[str, dict[str, str]]:
         """Each template resource's Ref and attributes, as this bus's resources answer them."""
         values: dict[str, dict[str, str]] = {}
+        # Stack parameters (the operator's Twilio account and number, given at deploy): locally
+        # the value of the variable each one feeds, from the bus's own environment; unset → the
+        # variable is left out and the function uses its local default.
+        for fn in self.wiring["functions"].values():
+            for key, value in fn["environment"].items():
+                ref = value.get("Ref") if isinstance(value, dict) else None
+                if isinstance(ref, str) and ref not in resources and ref not in _PSEUDO:
+                    real = self.environ.real if self.environ is not None else os.environ
+                    values[ref] = {"Ref": real.get(key, "")}
         for logical, resource in resources.items():
             kind, name = resource["type"], resource.get("local") or resource.get("name")
             if name is None and kind != "AWS::ApiGatewayV2::Api":
