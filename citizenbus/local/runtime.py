@@ -27,6 +27,7 @@ import boto3
 import jwt
 from botocore.config import Config
 
+from citizenbus.local import fastmoto
 from citizenbus.local.aws import LOCAL_PREFIX, bucket_env, create_secrets, provision, table_env
 from citizenbus.local.twilio_http import RecordingHttpClient
 from functions import topology
@@ -158,6 +159,7 @@ class LocalBus:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        fastmoto.install()  # moto's costs follow the items a call touches (fastmoto.py)
         self._mock = mock_aws()
         self._mock.start()
         self._fresh_process()
