@@ -350,19 +350,58 @@ def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
         setattr(module, name, saved)
 
 
+class BadFiling(ValueError):
+    """A planned filing that intake or the lifecycle would refuse; nothing was written."""
+
+    def __init__(self, number: int, cause: Exception) -> None:
+        super().__init__(f"filing {number}: {type(cause).__name__}")
+
+
+def _checked(filing: dict[str, Any], catalog: Any) -> tuple[Any, ...]:
+    """A planned filing as intake's request, its times and steps (raises when malformed)."""
+    from functions.domain.citizens.identity import pseudonym  # noqa: PLC0415 - inside a started LocalBus
+    from functions.domain.requests import intake  # noqa: PLC0415 - as above
+    from functions.domain.requests.reference import is_valid  # noqa: PLC0415 - as above
+    from functions.platform import clock  # noqa: PLC0415 - as above
+    from schemas.lifecycle import Status, can_transition  # noqa: PLC0415 - as above
+    from schemas.request import CHANNELS, NewRequest  # noqa: PLC0415 - as above
+
+    new = NewRequest.model_validate(
+        {
+            "service_code": filing["service_code"],
+            "attributes": filing["attributes"],
+            "description": filing.get("description"),
+            "contact": filing.get("contact") or None,
+            "notify_by": filing.get("notify_by"),
+            "language": filing.get("language", "sv"),
+            "consent": bool(filing.get("consent")),
+        }
+    )
+    if filing["channel"] not in CHANNELS or not is_valid(str(filing["reference"])):
+        raise ValueError("channel or reference")
+    intake.check(new, catalog, filing["channel"])
+    steps = [(clock.parse(s["at"]), Status(s["status"]), s.get("note")) for s in filing["steps"]]
+    current = Status.RECEIVED
+    for _, status, _ in steps:  # the lifecycle would refuse it half-way
+        if not can_transition(current, status):
+            raise ValueError("steps")
+        current = status
+    app_user = filing.get("app_user")
+    citizen = pseudonym("app", str(app_user)) if app_user else None
+    return filing, new, clock.parse(filing["submitted_at"]), citizen, steps
+
+
 def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
     """File ``filings`` (from :func:`plan`) as history, inside a started local bus holding its
     lock (the clock is set per call); counts of what was done."""
-    from functions.domain.citizens.identity import pseudonym  # noqa: PLC0415 - inside a started LocalBus
-    from functions.domain.requests import intake  # noqa: PLC0415 - as above
+    from functions.domain.requests import intake  # noqa: PLC0415 - inside a started LocalBus
     from functions.domain.requests.lifecycle import (  # noqa: PLC0415 - as above
         change_status,
         flag_late_requests,
     )
     from functions.domain.requests.reference import new_reference  # noqa: PLC0415 - as above
     from functions.platform import clock  # noqa: PLC0415 - as above
-    from schemas.lifecycle import Status  # noqa: PLC0415 - as above
-    from schemas.request import NewRequest  # noqa: PLC0415 - as above
+    from functions.platform.catalog import get_catalog  # noqa: PLC0415 - as above
 
     store = _historical_store()
     counts = {"filed": 0, "changes": 0, "flagged": 0}
@@ -373,33 +412,25 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
     def drawn() -> str:  # the planned reference first; a random one if it is taken
         return planned.pop() if planned else new_reference()
 
+    catalog = get_catalog()
+    parsed = []  # everything checked before anything is written
+    for number, filing in enumerate(filings):
+        try:
+            parsed.append(_checked(filing, catalog))
+        except Exception as exc:
+            raise BadFiling(number, exc) from exc
     with _patched(intake, "new_reference", drawn), _patched(clock, "now", lambda: moment[-1]):
-        for filing in filings:
-            new = NewRequest.model_validate(
-                {
-                    "service_code": filing["service_code"],
-                    "attributes": filing["attributes"],
-                    "description": filing.get("description"),
-                    "contact": filing.get("contact") or None,
-                    "notify_by": filing.get("notify_by"),
-                    "language": filing.get("language", "sv"),
-                    "consent": bool(filing.get("consent")),
-                }
-            )
-            filed_at = clock.parse(filing["submitted_at"])
+        for filing, new, filed_at, citizen, steps in parsed:
             latest = max(latest or filed_at, filed_at)
-            app_user = filing.get("app_user")
-            citizen = pseudonym("app", app_user) if app_user else None
-            planned[:] = [filing["reference"]]
+            planned[:] = [str(filing["reference"])]
             filed = intake.file_request(
                 new, channel=filing["channel"], citizen=citizen, store=store, now=filed_at
             )
             counts["filed"] += 1
             reference, agency = filed.record["reference"], filed.record["agency"]
-            for step in filing.get("steps", []):
-                moment.append(clock.parse(step["at"]))
-                status = Status(step["status"])
-                change_status(agency, reference, status, note=step.get("note"), store=store)
+            for at, status, note in steps:
+                moment.append(at)
+                change_status(agency, reference, status, note=note, store=store)
                 counts["changes"] += 1
         if latest is not None:  # the SLA monitor, as it would have run by the batch's end
             moment.append(latest)
