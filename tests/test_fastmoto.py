@@ -92,6 +92,11 @@ def _item(table: str, key: str, sk: str, group: str | None, at: str, n: int) -> 
     )
     if group is not None:
         item["group"] = {"S": group}
+    item["history"] = {  # nested values, as a request's history is
+        "L": [{"M": {"status": {"S": "received"}, "at": {"S": at}, "ok": {"BOOL": n > 2}}}]
+        + [{"NULL": True}] * (n % 2)
+    }
+    item["tags"] = {"SS": sorted({GROUPS[n % 3], "t"})}
     return item
 
 

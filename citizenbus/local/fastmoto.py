@@ -435,7 +435,28 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             raise TransactionCanceledException(errors)
 
 
+def _no_binary(value: Any) -> bool:
+    """Whether a wire-format attribute value holds no binary (``B``/``BS``) anywhere."""
+    if isinstance(value, dict):
+        return "B" not in value and "BS" not in value and all(map(_no_binary, value.values()))
+    if isinstance(value, list):
+        return all(map(_no_binary, value))
+    return True
+
+
+def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    """moto's response serializer walks every attribute value through the service model
+    (about 15 ms per stored request with its history); an ``AttributeValue`` moto holds is
+    already in its wire form (``{"S": ...}``, ``{"M": {...}}``), so it is written as it is.
+    Binary values still go the long way (their encoding is the serializer's)."""
+    if shape.name == "AttributeValue" and isinstance(value, dict) and _no_binary(value):
+        self._default_serialize(serialized, value, shape, key)
+        return
+    _STATE["serialize"](self, serialized, value, shape, key)
+
+
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "serialize": ("serializer", "_serialize", _serialize),
     "all_items": ("table", "all_items", _all_items),
     "sorted_items": ("table", "sorted_items", _sorted_items),
     "query": ("table", "query", _query),
@@ -447,10 +468,11 @@ _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 
 
 def _owners() -> dict[str, Any]:
+    from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
 
-    return {"table": Table, "backend": DynamoDBBackend}
+    return {"table": Table, "backend": DynamoDBBackend, "serializer": ResponseSerializer}
 
 
 def install() -> None:
