@@ -184,6 +184,20 @@ def _candidates(table: Any, items: list[Any], presorted: bool) -> Iterator[None]
         _OVERRIDE.table = _OVERRIDE.items = None
 
 
+class _CopyShim:
+    """``copy`` as moto's table module sees it: the deep copy of a page of query results is
+    skipped on the fast path (moto only reads them: projections make new items, the response
+    is built from them), every other copy is a real one."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if getattr(_OVERRIDE, "table", None) is not None and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+
 def _all_items(self: Any) -> list[Any]:
     if getattr(_OVERRIDE, "table", None) is self:
         return list(_OVERRIDE.items)
@@ -468,11 +482,17 @@ _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 
 
 def _owners() -> dict[str, Any]:
+    import moto.dynamodb.models.table as table_module  # noqa: PLC0415 - as above
     from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
 
-    return {"table": Table, "backend": DynamoDBBackend, "serializer": ResponseSerializer}
+    return {
+        "table": Table,
+        "backend": DynamoDBBackend,
+        "serializer": ResponseSerializer,
+        "table_module": table_module,
+    }
 
 
 def install() -> None:
@@ -496,6 +516,8 @@ def install() -> None:
         for name, (owner, attr, patched) in _PATCHES.items():
             _STATE[name] = getattr(owners[owner], attr)
             setattr(owners[owner], attr, patched)
+        _STATE["copy"] = owners["table_module"].copy
+        owners["table_module"].copy = _CopyShim
 
 
 def uninstall() -> None:
@@ -506,6 +528,7 @@ def uninstall() -> None:
         owners = _owners()
         for name, (owner, attr, _patched) in _PATCHES.items():
             setattr(owners[owner], attr, _STATE[name])
+        owners["table_module"].copy = _STATE["copy"]
         _STATE.clear()
         _INDEXES.clear()
 
