@@ -105,7 +105,7 @@ def sustained(port: int, requests: int, concurrency: int) -> dict[str, Any]:
     delivered: set[str] = set()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        status, raw = _call(port, "GET", f"/_local/queues/{AGENCY}")
+        _, raw = _call(port, "GET", f"/_local/queues/{AGENCY}")
         delivered = {str(m.get("detail", {}).get("subject")) for m in json.loads(raw)}
         if delivered.issuperset(references):
             break
@@ -196,7 +196,8 @@ def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any
     load = os.getloadavg()
     result |= {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}",
         "load_average_at_end": [round(x, 1) for x in load],
         "filing_p50_ratio_largest_to_smallest": round(
             last["filing_p50_ms"] / first["filing_p50_ms"], 2
