@@ -355,6 +355,7 @@ class _Journal:
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto's ``transact_write_items`` (5.x) with a journal of the touched items instead of a
     deep copy of every table it names; the checks and errors are moto's, line for line."""
+    from moto.dynamodb.comparisons import get_filter_expression  # noqa: PLC0415 - as above
     from moto.dynamodb.exceptions import (  # noqa: PLC0415 - moto loads only with the local bus
         ConditionalCheckFailed,
         MockValidationException,
@@ -363,7 +364,6 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         TransactionCanceledException,
         TransactWriteSingleOpException,
     )
-    from moto.dynamodb.models import get_filter_expression  # noqa: PLC0415 - as above
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
@@ -510,8 +510,9 @@ def install() -> None:
     with _LOCK:
         if _STATE:
             return
-        if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
-            jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+        parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
+        if not hasattr(parse, "cache_info"):
+            jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
         owners = _owners()
         for name, (owner, attr, patched) in _PATCHES.items():
             _STATE[name] = getattr(owners[owner], attr)
