@@ -534,5 +534,13 @@ def uninstall() -> None:
         _INDEXES.clear()
 
 
+def forget() -> None:
+    """Drop every maintained index (each is rebuilt from its table at its next query): for
+    code that writes into a moto table's item map directly instead of through ``put_item``
+    (restoring saved state, say). Replacing ``table.items`` wholesale needs no call."""
+    with _LOCK:
+        _INDEXES.clear()
+
+
 def installed() -> bool:
     return bool(_STATE)
