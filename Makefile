@@ -16,7 +16,7 @@ LAMBDA_PYTHON := $(firstword $(wildcard $(PYENV_VERSIONS)/$(PYTHON_VERSION).*/bi
 	$(shell which -a python$(PYTHON_VERSION) 2>/dev/null | grep -v /shims/))
 export UV_PYTHON := $(LAMBDA_PYTHON)
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench soak docs mutate
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench scale soak docs mutate
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -30,6 +30,7 @@ help:
 	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
 	@echo "make wiring  regenerate citizenbus/local/wiring.json (the local bus's wiring) from the template"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
+	@echo "make scale   the local bus with 1k, 10k, 100k requests stored (seed, filing, Open311, stats)"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
 	@echo "make mutate  mutation testing over the trust code (tests/mutation.toml), score per module"
@@ -83,6 +84,10 @@ wiring: $(VENV)/.synced
 # Writes bench/report.md and bench/report.json, and the summary on docs/performance.md.
 bench: $(VENV)/.synced
 	$(RUN) python -m bench.run $(BENCH_ARGS)
+
+# Writes bench/scale.md and bench/scale.json (SCALE_ARGS: e.g. --sizes 1000,10000).
+scale: $(VENV)/.synced
+	$(RUN) python -m bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import itertools
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ from typing import Any
 
 from functions.domain.citizens import erasure
 from functions.platform.settings import get_settings
+from schemas.catalog import load_catalog
 
 
 def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
@@ -290,6 +292,39 @@ def erase(subject: dict[str, str], local: str | None, dry_run: bool = False) -> 
     return 0
 
 
+def seed_city(requests: int, days: int, seed: int, base: str) -> int:
+    """``citizenbus seed``: plan the city here, file it in the running bus in batches."""
+    from datetime import UTC, datetime  # noqa: PLC0415 - seed only
+
+    from rich.progress import Progress  # noqa: PLC0415 - seed only
+
+    from citizenbus.local import seed as city  # noqa: PLC0415 - seed only
+
+    if requests < 1 or days < 1:
+        print("seed: --requests and --days must be at least 1", file=sys.stderr)
+        return 2
+    sla = {s.service_code: s.sla_days for s in load_catalog().services}
+    end = datetime.now(UTC).date()
+    filings = city.plan(requests, days, seed, end, sla)
+    totals = {"filed": 0, "changes": 0, "flagged": 0}
+    with Progress() as progress:
+        task = progress.add_task(f"seeding {requests:,} requests", total=requests)
+        while batch := list(itertools.islice(filings, city.BATCH)):
+            answer = post_local(base, "/_local/seed", {"filings": batch}, "seed")
+            if answer is None:
+                return 1
+            if "errors" in answer:
+                print(f"seed: {json.dumps(answer['errors'])}", file=sys.stderr)
+                return 1
+            totals = {k: totals[k] + int(answer.get(k, 0)) for k in totals}
+            progress.advance(task, len(batch))
+    print(
+        f"seeded {totals['filed']:,} requests over {days} days to {end} (seed {seed}):"
+        f" {totals['changes']:,} status changes, {totals['flagged']:,} flagged late"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="citizenbus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -341,7 +376,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="the local bus (citizenbus serve) instead of AWS; default URL %(const)s",
     )
+    seed_cmd = commands.add_parser("seed", help="fill a running local bus with a synthetic city")
+    seed_cmd.add_argument("--requests", type=int, default=100_000, help="default %(default)s")
+    seed_cmd.add_argument("--days", type=int, default=365, help="default %(default)s")
+    seed_cmd.add_argument("--seed", type=int, default=1, help="default %(default)s")
+    seed_cmd.add_argument("--local", default="http://127.0.0.1:8000", metavar="URL")
     args = parser.parse_args(argv)
+    if args.command == "seed":
+        return seed_city(args.requests, args.days, args.seed, args.local)
     if args.command == "erase":
         named = {"phone": args.phone, "email": args.email, "citizen": args.citizen}
         return erase({k: v for k, v in named.items() if v}, args.local, args.dry_run)

@@ -28,7 +28,7 @@ import boto3
 import jwt
 from botocore.config import Config
 
-from citizenbus.local import sandbox, wiring
+from citizenbus.local import fastmoto, sandbox, wiring
 from citizenbus.local.aws import (
     LOCAL_PREFIX,
     bucket_env,
@@ -219,6 +219,7 @@ class LocalBus:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        fastmoto.install()  # moto's costs follow the items a call touches (fastmoto.py)
         self._mock = mock_aws()
         self._mock.start()
         self._fresh_process()

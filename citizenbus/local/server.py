@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from citizenbus.local import seed
 from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
@@ -27,6 +28,11 @@ from schemas.catalog import load_catalog
 MAX_REQUEST_BYTES = 1024 * 1024
 OPERATOR_TOKEN_VARIABLE = "CITIZENBUS_OPERATOR_TOKEN"  # noqa: S105 - a variable's name
 OPERATOR_ROUTES = {"/_local/redrive": "redrive", "/_local/erase": "erasure"}
+
+SEED_ROUTE = (
+    "/_local/seed"  # citizenbus seed: batches of planned filings (citizenbus/local/seed.py)
+)
+MAX_SEED_BATCH = 2000
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -74,7 +80,7 @@ def make_server(bus: LocalBus, host: str, port: int, token: str | None = None) -
                     self._send(*_error(421, "host", "this host name is not served here"))
                     return
                 route = self.path.split("?", maxsplit=1)[0].rstrip("/")
-                if route in OPERATOR_ROUTES:
+                if route in OPERATOR_ROUTES or route == SEED_ROUTE:
                     self._send(*operator_route(bus, self.command, route, headers, body, server))
                     return
                 response = local_route(bus, self.command, self.path)
@@ -163,6 +169,8 @@ def operator_route(
     ctype = headers.get("content-type", "").split(";", maxsplit=1)[0].strip().lower()
     if ctype != "application/json":
         return _error(415, "content-type", "send application/json")
+    if route == SEED_ROUTE:
+        return seed_batch(bus, body)
     return local_redrive(bus, body, function=OPERATOR_ROUTES[route])
 
 
@@ -182,6 +190,25 @@ def local_route(bus: LocalBus, method: str, path: str) -> tuple[int, dict[str, s
     else:
         return None
     return 200, {"Content-Type": "application/json"}, json.dumps(body, indent=2).encode()
+
+
+def seed_batch(bus: LocalBus, body: bytes) -> Answer:
+    """``citizenbus seed``: file a batch of planned filings as history (``{"filings": [...]}``,
+    at most :data:`MAX_SEED_BATCH`), in the bus's process under its lock."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        request = None
+    filings = request.get("filings") if isinstance(request, dict) else None
+    if not isinstance(filings, list) or not 0 < len(filings) <= MAX_SEED_BATCH:
+        message = f"send a JSON object with filings: a list of 1 to {MAX_SEED_BATCH}"
+        return _error(400, "filings", message)
+    try:
+        with bus.lock:
+            counts = seed.apply(filings)
+    except seed.BadFiling as exc:  # checked before anything is written
+        return _error(400, "filings", str(exc))
+    return 200, {"Content-Type": "application/json"}, json.dumps(counts).encode()
 
 
 def local_redrive(bus: LocalBus, body: bytes, function: str = "redrive") -> Answer:

@@ -47,7 +47,6 @@ from tests.support.faults import (
     crash_mid_batch,
     install_aws_faults,
     install_twilio_faults,
-    speed_up_moto,
 )
 from tests.support.tokens import auth
 from tests.support.twilio import Call, reference_said
@@ -301,7 +300,6 @@ def test_a_whole_journey_under_faults_loses_nothing_and_doubles_nothing(
     started = time.monotonic()
     faults, clock = Faults(FAULT_RATE, SEED), Clock()
     receiver = FlakyReceiver(faults)
-    speed_up_moto(monkeypatch)
     with LocalBus(env=ENV) as bus:
         journey = Journey(bus, faults, clock)
         for agency in SUBSCRIBED:

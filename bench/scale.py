@@ -1,0 +1,260 @@
+"""``make scale``: the local bus with a city's year in it, measured as a newcomer would see it.
+
+One ``citizenbus serve`` in its own process on a free port. For each size (default 1,000,
+10,000 and 100,000 requests stored) ``citizenbus seed`` fills it up to that size, then over
+HTTP: filing latency (web e-service filings one at a time), Open311 ``GET
+/open311/v2/requests.json`` (the default window, 1,000 per page) and ``/open-data/v1/stats.json``.
+At the largest size, a burst of filings from a few client threads gives the sustained filing
+rate, and every one of them must reach its agency's queue (``GET /_local/queues/streets``).
+
+Writes ``bench/scale.json`` and ``bench/scale.md``; prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.events import ROOT
+from bench.throughput import _call, _percentile, free_port
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "scale-bench-operator-token"  # noqa: S105 - a local bench's own token
+SERVICE, AGENCY = "street-damage", "streets"
+
+
+def _filing(n: int) -> dict[str, Any]:
+    return {
+        "address": f"Storgatan {n % 90 + 1}",
+        "email": f"scale{n}@example.org",
+        "notify_by": "email",
+        "consent": True,
+        "submission_id": str(uuid.uuid4()),
+    }
+
+
+def _timed(port: int, method: str, path: str, body: Any = None) -> tuple[float, int, bytes]:
+    started = time.perf_counter()
+    status, raw = _call(port, method, path, body)
+    return (time.perf_counter() - started) * 1000, status, raw
+
+
+def _p50(values: list[float]) -> float:
+    return round(statistics.median(values), 1)
+
+
+def measure_size(port: int, filings: int, reads: int) -> dict[str, Any]:
+    filing_ms: list[float] = []
+    for n in range(filings):
+        ms, status, raw = _timed(port, "POST", f"/eservice/v1/forms/{SERVICE}", _filing(n))
+        if status != 201:
+            raise RuntimeError(f"filing failed: {status} {raw[:200]!r}")
+        filing_ms.append(ms)
+    open311_ms, stats_ms = [], []
+    records = 0
+    for _ in range(reads):
+        ms, status, raw = _timed(port, "GET", "/open311/v2/requests.json")
+        assert status == 200, raw[:200]
+        records = len(json.loads(raw))
+        open311_ms.append(ms)
+        ms, status, raw = _timed(port, "GET", "/open-data/v1/stats.json")
+        assert status == 200, raw[:200]
+        stats_ms.append(ms)
+    return {
+        "filing_p50_ms": _p50(filing_ms),
+        "filing_p95_ms": round(_percentile(filing_ms, 0.95), 1),
+        "open311_p50_ms": _p50(open311_ms),
+        "open311_records": records,
+        "stats_first_ms": round(stats_ms[0], 1),
+        "stats_p50_ms": _p50(stats_ms[1:] or stats_ms),
+    }
+
+
+def sustained(port: int, requests: int, concurrency: int) -> dict[str, Any]:
+    """Filings from ``concurrency`` threads; the rate, and that every one reached the queue."""
+    references: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker() -> None:
+        while (n := next(counter, None)) is not None:
+            status, raw = _call(port, "POST", f"/eservice/v1/forms/{SERVICE}", _filing(10**6 + n))
+            if status == 201:
+                with lock:
+                    references.append(json.loads(raw)["reference"])
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    delivered: set[str] = set()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        _, raw = _call(port, "GET", f"/_local/queues/{AGENCY}")
+        delivered = {str(m.get("detail", {}).get("subject")) for m in json.loads(raw)}
+        if delivered.issuperset(references):
+            break
+        time.sleep(1)
+    return {
+        "requests": requests,
+        "filed": len(references),
+        "concurrency": concurrency,
+        "filings_per_s": round(len(references) / wall, 1),
+        "delivered": len(delivered.intersection(references)),
+        "all_delivered_after_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def seed(port: int, requests: int, seed_value: int) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CITIZENBUS_OPERATOR_TOKEN=TOKEN)
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603 - our own command, as a newcomer types it
+        [
+            sys.executable,
+            "-m",
+            "citizenbus.cli",
+            "seed",
+            "--requests",
+            str(requests),
+            "--seed",
+            str(seed_value),
+            "--local",
+            f"http://127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any]:
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        POWERTOOLS_LOG_LEVEL="ERROR",
+        CITIZENBUS_OPERATOR_TOKEN=TOKEN,
+    )
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _call(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
+            time.sleep(0.3)
+        stored = 0
+        for number, size in enumerate(sizes):
+            seconds = seed(port, size - stored, 1000 + number)
+            seeded = size - stored
+            stored = size
+            row = {"stored": size, "seeded": seeded, "seed_s": round(seconds, 1)}
+            row |= measure_size(port, filings, reads)
+            stored += filings
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        result = {"sizes": rows, "sustained": sustained(port, burst, 4)}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+    first, last = rows[0], rows[-1]
+    load = os.getloadavg()
+    result |= {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}",
+        "load_average_at_end": [round(x, 1) for x in load],
+        "filing_p50_ratio_largest_to_smallest": round(
+            last["filing_p50_ms"] / first["filing_p50_ms"], 2
+        ),
+        "seed_per_100k_s": round(
+            sum(r["seed_s"] for r in rows) / sum(r["seeded"] for r in rows) * 100_000
+        ),
+    }
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Scale: the local bus with a city in it (`make scale`)",
+        "",
+        f"Measured {result['date']} on {result['machine']} (load average at the end:"
+        f" {', '.join(map(str, result['load_average_at_end']))}).",
+        "",
+        "| stored | seeded | seed s | filing p50 ms | filing p95 ms | Open311 requests.json"
+        " p50 ms (records) | stats.json p50 ms (first) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["sizes"]:
+        lines.append(
+            f"| {r['stored']:,} | {r['seeded']:,} | {r['seed_s']} | {r['filing_p50_ms']} |"
+            f" {r['filing_p95_ms']} | {r['open311_p50_ms']} ({r['open311_records']}) |"
+            f" {r['stats_p50_ms']} ({r['stats_first_ms']}) |"
+        )
+    s = result["sustained"]
+    lines += [
+        "",
+        f"Filing p50 at the largest size / at the smallest: "
+        f"{result['filing_p50_ratio_largest_to_smallest']}×. Seeding: "
+        f"{result['seed_per_100k_s']} s per 100,000 requests.",
+        f"Sustained: {s['filed']} of {s['requests']} filings from {s['concurrency']} threads at"
+        f" {s['filings_per_s']} filings/s; {s['delivered']} in the agency queue after"
+        f" {s['all_delivered_after_s']} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--filings", type=int, default=40, help="timed filings per size")
+    parser.add_argument("--reads", type=int, default=6, help="timed reads per size")
+    parser.add_argument("--burst", type=int, default=300, help="filings in the sustained burst")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    result = run(sizes, args.filings, args.reads, args.burst)
+    (HERE / "scale.json").write_text(json.dumps(result, indent=1) + "\n")
+    text = markdown(result)
+    (HERE / "scale.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,546 @@
+"""moto's DynamoDB with costs proportional to the items a call touches (local bus only).
+
+Stock moto (5.x) has two costs that grow with everything stored, not with the call:
+
+- ``TransactWriteItems`` deep-copies every table it names before it starts, to roll back if
+  an item fails (about 16 µs per stored item: 0.3 s per filing with 20,000 items).
+- ``Query`` walks (and sorts) every item of the table, for an index query and a table query
+  alike (about 5 µs per item).
+
+:func:`install` changes only how these find and undo items, never what they answer:
+
+- a transaction keeps a journal of the items it touches (a copy of each before its write, and
+  the length of the table's stream) and on cancellation puts back exactly those, so the table
+  is as before and its stream has no record of the undone writes (as with moto's copies). The
+  checks, their order and the errors (``ConditionalCheckFailed`` with its cancellation reasons,
+  validation errors, too many items, one item twice) are moto's own code, unchanged.
+- each secondary index gets a maintained map from its partition key to that partition's items,
+  sorted as moto sorts them; a query hands moto's own ``Table.query`` just the items of the
+  partition after ``ExclusiveStartKey``, so the key condition, ``Limit``, the 1 MB page size,
+  ``LastEvaluatedKey``, filters and projections are moto's. A table query gets the items of
+  its one hash key. Anything the fast path cannot answer the same way (several key attributes,
+  key values of mixed types, a start key without the index's attributes) goes to moto as is.
+
+``tests/test_fastmoto.py`` runs the same random operations against stock moto and this layer
+and asserts the same answers, errors and stream records. The layer keeps its indexes outside
+moto's objects (a weak map), so pickling moto's state carries none of it, and it rebuilds an
+index when a table's item map was replaced behind its back.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_LOCK = threading.RLock()
+_STATE: dict[str, Any] = {}  # the originals, while installed
+
+
+class _Partition:
+    """One index partition: its items, sorted by moto's index order."""
+
+    __slots__ = ("items", "keys")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[Any, ...]] = []
+        self.items: dict[tuple[Any, ...], Any] = {}
+
+    def add(self, sort_key: tuple[Any, ...], item: Any) -> None:
+        if sort_key not in self.items:
+            bisect.insort(self.keys, sort_key)
+        self.items[sort_key] = item
+
+    def remove(self, sort_key: tuple[Any, ...]) -> None:
+        if self.items.pop(sort_key, None) is not None:
+            position = bisect.bisect_left(self.keys, sort_key)
+            del self.keys[position]
+
+
+class _Index:
+    """A secondary index kept in step with its table's writes."""
+
+    def __init__(self, table: Any, index: Any) -> None:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+        self.usable = len(hashes) == 1 and len(ranges) <= 1
+        self.hash_attr = hashes[0] if hashes else ""
+        self.range_attr = ranges[0] if ranges else None
+        # moto's sort: index hash, index range, table hash, table range; an index without a
+        # range key sorts by the table's range key (else its hash key) in that place
+        index_range = self.range_attr
+        if index_range is None:
+            gsi = type(index).__name__ == "GlobalSecondaryIndex"
+            index_range = table.range_key_attr if gsi and table.range_key_attr else None
+            index_range = index_range or table.hash_key_attr
+        order = [self.hash_attr, index_range, table.hash_key_attr, table.range_key_attr]
+        self.sort_attrs = [a for a in order if a is not None and a != "None"]
+        self.parts: dict[Any, _Partition] = {}
+        self.where: dict[tuple[Any, Any], tuple[Any, tuple[Any, ...]]] = {}
+        self.items_ref: Any = None
+        self.mixed = False  # key values of different types: moto's sort decides
+        self.types: dict[str, str] = {}
+        self.rebuild(table)
+
+    def rebuild(self, table: Any) -> None:
+        self.parts, self.where, self.mixed, self.types = {}, {}, False, {}
+        self.items_ref = table.items
+        for item in _all(table):
+            self.put(_key(item), item)
+
+    def put(self, key: tuple[Any, Any], item: Any | None) -> None:
+        old = self.where.pop(key, None)
+        if old is not None:
+            part = self.parts[old[0]]
+            part.remove(old[1])
+            if not part.items:
+                del self.parts[old[0]]
+        if item is None or self.mixed:
+            return
+        value = item.attrs.get(self.hash_attr)
+        if not value or (self.range_attr and not item.attrs.get(self.range_attr)):
+            return  # not in the index (moto's query skips it the same way)
+        values = [item.attrs[a] for a in self.sort_attrs]
+        for attr, v in zip(self.sort_attrs, values, strict=True):
+            if self.types.setdefault(attr, v.type) != v.type or v.type not in ("S", "N", "B"):
+                self.mixed = True  # moto's own sort decides from now on
+                return
+        sort_key = tuple(v.cast_value for v in values)
+        self.parts.setdefault(value, _Partition()).add(sort_key, item)
+        self.where[key] = (value, sort_key)
+
+    def start_after(self, start: dict[str, Any]) -> tuple[Any, ...] | None:
+        from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415 - moto loads only with the local bus
+
+        if any(a not in start for a in self.sort_attrs):
+            return None
+        values = [DynamoType(start[a]) for a in self.sort_attrs]
+        if any(
+            v.type != self.types.get(a, v.type)
+            for a, v in zip(self.sort_attrs, values, strict=True)
+        ):
+            return None
+        return tuple(v.cast_value for v in values)
+
+
+_INDEXES: weakref.WeakKeyDictionary[Any, dict[str, _Index]] = weakref.WeakKeyDictionary()
+
+
+def _key(item: Any) -> tuple[Any, Any]:
+    return (item.hash_key, item.range_key)
+
+
+def _all(table: Any) -> Iterator[Any]:
+    for value in table.items.values():
+        if table.range_key_attr:
+            yield from value.values()
+        else:
+            yield value
+
+
+def _current(table: Any, key: tuple[Any, Any]) -> Any | None:
+    group = table.items.get(key[0]) if key[0] in table.items else None
+    if table.range_key_attr:
+        return group.get(key[1]) if group is not None else None
+    return group
+
+
+def _reindex(table: Any, key: tuple[Any, Any]) -> None:
+    indexes = _INDEXES.get(table)
+    if not indexes:
+        return
+    item = _current(table, key)
+    for index in indexes.values():
+        if index.items_ref is table.items:
+            index.put(key, item)
+
+
+def _index(table: Any, name: str) -> _Index | None:
+    indexes = _INDEXES.setdefault(table, {})
+    index = indexes.get(name)
+    if index is None or index.items_ref is not table.items:
+        found = [i for i in table.all_indexes() if i.name == name]
+        if not found:
+            return None
+        index = indexes[name] = _Index(table, found[0])
+    return index
+
+
+# -- the patched methods -------------------------------------------------------------------------
+_OVERRIDE = threading.local()
+
+
+@contextmanager
+def _candidates(table: Any, items: list[Any], presorted: bool) -> Iterator[None]:
+    _OVERRIDE.table, _OVERRIDE.items, _OVERRIDE.presorted = table, items, presorted
+    try:
+        yield
+    finally:
+        _OVERRIDE.table = _OVERRIDE.items = None
+
+
+class _CopyShim:
+    """``copy`` as moto's table module sees it: the deep copy of a page of query results is
+    skipped on the fast path (moto only reads them: projections make new items, the response
+    is built from them), every other copy is a real one."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if getattr(_OVERRIDE, "table", None) is not None and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+
+def _all_items(self: Any) -> list[Any]:
+    if getattr(_OVERRIDE, "table", None) is self:
+        return list(_OVERRIDE.items)
+    result: list[Any] = _STATE["all_items"](self)
+    return result
+
+
+def _sorted_items(self: Any, hash_attrs: Any, range_attrs: Any, items: list[Any]) -> list[Any]:
+    if getattr(_OVERRIDE, "table", None) is self and _OVERRIDE.presorted:
+        return items
+    result: list[Any] = _STATE["sorted_items"](self, hash_attrs, range_attrs, items)
+    return result
+
+
+def _query(
+    self: Any,
+    hash_key: Any,
+    range_comparison: Any,
+    range_objs: Any,
+    limit: Any,
+    exclusive_start_key: Any,
+    scan_index_forward: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    original = _STATE["query"]
+    index_name = args[1] if len(args) > 1 else kwargs.get("index_name")
+    with _LOCK:
+        plan = _plan(self, index_name, hash_key, exclusive_start_key, scan_index_forward, kwargs)
+        if plan is None:
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                *args,
+                **kwargs,
+            )
+        items, start, presorted = plan
+        with _candidates(self, items, presorted):
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                start,
+                scan_index_forward,
+                *args,
+                **kwargs,
+            )
+
+
+def _plan(
+    table: Any,
+    index_name: str | None,
+    hash_key: Any,
+    start: dict[str, Any] | None,
+    forward: bool,
+    kwargs: dict[str, Any],
+) -> tuple[list[Any], dict[str, Any] | None, bool] | None:
+    """The items moto's query needs to see (ascending), the start key to pass on, and
+    whether they are in moto's index order already; None: let moto do it all."""
+    if not index_name:  # a table query: the items of one hash key
+        if hash_key is None or hash_key not in table.items:
+            return ([], start, False) if hash_key is not None else None
+        group = table.items[hash_key]
+        return (list(group.values()) if table.range_key_attr else [group]), start, False
+    conditions = kwargs.get("hash_key_conditions") or []
+    ranges = kwargs.get("range_key_conditions") or []
+    if len(conditions) != 1 or len(ranges) > 1:
+        return None
+    index = _index(table, index_name)
+    if index is None or not index.usable or index.mixed or conditions[0][0] != index.hash_attr:
+        return None
+    part = index.parts.get(conditions[0][1])
+    if part is None:
+        return [], start, True
+    keys = part.keys
+    if start is not None:
+        after = index.start_after(start)
+        if after is None:
+            return None
+        try:
+            if forward:
+                keys = keys[bisect.bisect_right(keys, after) :]
+            else:
+                keys = keys[: bisect.bisect_left(keys, after)]
+        except TypeError:  # a start key of another type than the index's values
+            return None
+    return [part.items[k] for k in keys], None, True
+
+
+def _put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        item = _STATE["put_item"](self, *args, **kwargs)
+        _reindex(self, _key(item))
+        return item
+
+
+def _delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+    with _LOCK:
+        item = _STATE["delete_item"](self, hash_key, range_key)
+        if item is not None:
+            _reindex(self, _key(item))
+        return item
+
+
+def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        _reindex(self.get_table(table_name), _key(item))
+        return item
+
+
+class _Journal:
+    """What a transaction changed: each touched item as it was, each stream's length."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[int, tuple[Any, Any]], tuple[Any, tuple[Any, Any], Any, bool]] = {}
+        self.streams: dict[int, tuple[Any, int]] = {}
+
+    def touch(self, table: Any, key: tuple[Any, Any]) -> None:
+        slot = (id(table), key)
+        if slot not in self.items:
+            before = _current(table, key)
+            had_group = key[0] in table.items
+            self.items[slot] = (table, key, copy.deepcopy(before), had_group)
+        if table.stream_shard is not None and id(table) not in self.streams:
+            self.streams[id(table)] = (table, len(table.stream_shard.items))
+
+    def undo(self) -> None:
+        for table, key, before, had_group in self.items.values():
+            hash_key, range_key = key
+            if table.range_key_attr:
+                group = table.items[hash_key]
+                if before is None:
+                    group.pop(range_key, None)
+                    if not group and not had_group:
+                        del table.items[hash_key]
+                else:
+                    group[range_key] = before
+            elif before is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = before
+            _reindex(table, key)
+        for table, length in self.streams.values():
+            del table.stream_shard.items[length:]
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's ``transact_write_items`` (5.x) with a journal of the touched items instead of a
+    deep copy of every table it names; the checks and errors are moto's, line for line."""
+    from moto.dynamodb.comparisons import get_filter_expression  # noqa: PLC0415 - as above
+    from moto.dynamodb.exceptions import (  # noqa: PLC0415 - moto loads only with the local bus
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    journal = _Journal()
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[Any, Any, Any]] = []
+    with _LOCK:
+        for item in transact_items:
+            original_item: dict[str, Any] | None = None
+            if len(list(item.keys())) > 1:  # moto undoes nothing here either
+                raise TransactWriteSingleOpException
+            try:
+                op_type, op = next(iter(item.items()))
+                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                    raise ValueError("Unsupported transaction operation")
+                table_name = op["TableName"]
+                condition_expression = op.get("ConditionExpression")
+                names = op.get("ExpressionAttributeNames")
+                values = op.get("ExpressionAttributeValues")
+                on_failure = op.get("ReturnValuesOnConditionCheckFailure")
+                if op_type == "Put":
+                    attrs = op["Item"]
+                    table = self.get_table(table_name)
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                check_unicity(table_name, key)
+                current = self.get_item(table_name, key)
+                if condition_expression is not None:
+                    condition_op = get_filter_expression(condition_expression, names, values)
+                    if not condition_op.expr(current):
+                        if on_failure == "ALL_OLD" and current:
+                            original_item = current.to_json()["Attributes"]
+                        raise ConditionalCheckFailed(item=original_item)
+                if op_type in ("Put", "Delete", "Update"):
+                    table = self.get_table(table_name)
+                    hash_key, range_key = self.get_keys_value(table, key)
+                    journal.touch(table, (hash_key, range_key))
+                if op_type == "Put":
+                    self.put_item(
+                        table_name,
+                        op["Item"],
+                        condition_expression=condition_expression,
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                elif op_type == "Delete":
+                    self.delete_item(
+                        table_name,
+                        key,
+                        condition_expression=condition_expression,
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                elif op_type == "Update":
+                    self.update_item(
+                        table_name,
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        condition_expression=condition_expression,
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                errors.append((None, None, None))
+            except (MultipleTransactionsException, MockValidationException):
+                journal.undo()
+                raise
+            except ConditionalCheckFailed as e:
+                errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+            except Exception as e:  # moto's own: any other failure is a reason
+                errors.append((type(e).__name__, str(e), original_item))
+        if any(code is not None for code, _, _ in errors):
+            journal.undo()
+            raise TransactionCanceledException(errors)
+
+
+def _no_binary(value: Any) -> bool:
+    """Whether a wire-format attribute value holds no binary (``B``/``BS``) anywhere."""
+    if isinstance(value, dict):
+        return "B" not in value and "BS" not in value and all(map(_no_binary, value.values()))
+    if isinstance(value, list):
+        return all(map(_no_binary, value))
+    return True
+
+
+def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    """moto's response serializer walks every attribute value through the service model
+    (about 15 ms per stored request with its history); an ``AttributeValue`` moto holds is
+    already in its wire form (``{"S": ...}``, ``{"M": {...}}``), so it is written as it is.
+    Binary values still go the long way (their encoding is the serializer's)."""
+    if shape.name == "AttributeValue" and isinstance(value, dict) and _no_binary(value):
+        self._default_serialize(serialized, value, shape, key)
+        return
+    _STATE["serialize"](self, serialized, value, shape, key)
+
+
+_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "serialize": ("serializer", "_serialize", _serialize),
+    "all_items": ("table", "all_items", _all_items),
+    "sorted_items": ("table", "sorted_items", _sorted_items),
+    "query": ("table", "query", _query),
+    "put_item": ("table", "put_item", _put_item),
+    "delete_item": ("table", "delete_item", _delete_item),
+    "update_item": ("backend", "update_item", _update_item),
+    "transact_write_items": ("backend", "transact_write_items", _transact_write_items),
+}
+
+
+def _owners() -> dict[str, Any]:
+    import moto.dynamodb.models.table as table_module  # noqa: PLC0415 - as above
+    from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
+
+    return {
+        "table": Table,
+        "backend": DynamoDBBackend,
+        "serializer": ResponseSerializer,
+        "table_module": table_module,
+    }
+
+
+def install() -> None:
+    """Patch moto's DynamoDB classes (idempotent; the whole process, like moto itself).
+
+    Also: moto's EventBridge parses a target's JSONPath for every event it routes; parsed paths
+    are kept (``jsonpath_ng`` parsers hold no state between matches).
+    """
+    import functools  # noqa: PLC0415 - only when the layer goes in
+
+    import jsonpath_ng.ext  # noqa: PLC0415 - moto's dependency, loaded with it
+
+    if os.environ.get("CITIZENBUS_STOCK_MOTO") == "1":  # to measure the difference
+        return
+    with _LOCK:
+        if _STATE:
+            return
+        parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
+        if not hasattr(parse, "cache_info"):
+            jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
+        owners = _owners()
+        for name, (owner, attr, patched) in _PATCHES.items():
+            _STATE[name] = getattr(owners[owner], attr)
+            setattr(owners[owner], attr, patched)
+        _STATE["copy"] = owners["table_module"].copy
+        owners["table_module"].copy = _CopyShim
+
+
+def uninstall() -> None:
+    """Put moto's own methods back (the differential tests compare the two)."""
+    with _LOCK:
+        if not _STATE:
+            return
+        owners = _owners()
+        for name, (owner, attr, _patched) in _PATCHES.items():
+            setattr(owners[owner], attr, _STATE[name])
+        owners["table_module"].copy = _STATE["copy"]
+        _STATE.clear()
+        _INDEXES.clear()
+
+
+def forget() -> None:
+    """Drop every maintained index (each is rebuilt from its table at its next query): for
+    code that writes into a moto table's item map directly instead of through ``put_item``
+    (restoring saved state, say). Replacing ``table.items`` wholesale needs no call."""
+    with _LOCK:
+        _INDEXES.clear()
+
+
+def installed() -> bool:
+    return bool(_STATE)

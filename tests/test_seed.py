@@ -1,0 +1,154 @@
+"""``citizenbus seed``: a synthetic city, the same for the same seed, with fictional contacts,
+filed through intake and the lifecycle of a running bus as history (nothing announced)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from citizenbus import cli
+from citizenbus.local import seed
+from citizenbus.local.runtime import LocalBus
+from citizenbus.local.server import make_server
+from functions.domain.agencies.routing import agency_queue
+from functions.platform import aws
+from functions.platform.catalog import get_catalog
+from functions.platform.settings import get_settings
+from tests.support.serve import free_port
+
+TOKEN = "operator-token-for-the-seed-test"
+END = date(2026, 11, 30)
+SLA = {"street-damage": 14, "missed-waste-collection": 3, "tax-return-approve": 5}
+
+
+def city(n: int, s: int = 7, days: int = 365) -> list[dict[str, Any]]:
+    return list(seed.plan(n, days, s, END, SLA))
+
+
+def test_the_same_seed_plans_the_same_city_and_another_seed_another() -> None:
+    assert city(300) == city(300)
+    assert city(300) != city(300, s=8)
+    assert len(city(300)) == 300
+
+
+def test_every_contact_is_fictional() -> None:
+    filings = city(3000)
+    phones = {f["contact"]["phone"] for f in filings if "phone" in f["contact"]}
+    emails = {f["contact"]["email"] for f in filings if "email" in f["contact"]}
+    assert phones and emails
+    # PTS's range for fiction: 070-174 06 05 … 070-174 06 99, never a number that can ring
+    assert all(p.startswith("+467017406") and 5 <= int(p[-2:]) <= 99 for p in phones)
+    assert phones <= set(seed.FICTIONAL_PHONES)
+    assert all(e.endswith("@example.org") for e in emails)
+
+
+def test_the_year_has_its_seasons_weekdays_channels_and_outcomes() -> None:
+    filings = city(20_000)
+    by_month: Counter[tuple[str, int]] = Counter()
+    for f in filings:
+        by_month[(f["service_code"], int(f["submitted_at"][5:7]))] += 1
+    # potholes after the thaw: April busier than July by far
+    assert by_month[("street-damage", 4)] > 3 * by_month[("street-damage", 7)]
+    # tax approvals in the filing season (March to May)
+    tax = sum(by_month[("tax-return-approve", m)] for m in range(1, 13))
+    season = sum(by_month[("tax-return-approve", m)] for m in (3, 4, 5))
+    assert season > 0.9 * tax
+    # missed collections after the holidays: the first days of January against early February
+    jan = sum(1 for f in filings if f["service_code"] == "missed-waste-collection"
+              and "2026-01-02" <= f["submitted_at"][:10] <= "2026-01-08")  # fmt: skip
+    feb = sum(1 for f in filings if f["service_code"] == "missed-waste-collection"
+              and "2026-02-09" <= f["submitted_at"][:10] <= "2026-02-15")  # fmt: skip
+    assert jan > 1.8 * feb
+    weekdays = Counter(date.fromisoformat(f["submitted_at"][:10]).weekday() for f in filings)
+    assert weekdays[0] > 1.5 * weekdays[6]  # Mondays over Sundays
+    channels = Counter(f["channel"] for f in filings)
+    assert set(channels) == {"sms", "voice", "app", "eservice", "open311"}
+    closing = Counter(f["steps"][-1]["status"] for f in filings if f["steps"])
+    assert closing["rejected"] > 0.02 * len(filings)
+    assert any(s["status"] == "needs_info" for f in filings for s in f["steps"])
+    assert sum(1 for f in filings if not f["steps"]) > 0  # some still unanswered
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, LocalBus]]:
+    monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", TOKEN)
+    with LocalBus() as bus:
+        server = make_server(bus, "127.0.0.1", free_port(), TOKEN)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}", bus
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+def stored() -> list[dict[str, Any]]:
+    client, table = aws.dynamodb(), get_settings().requests_table
+    items = client.scan(TableName=table)["Items"]
+    return sorted(items, key=lambda i: i["reference"]["S"])
+
+
+def seed_into(base: str, n: int, s: int) -> int:
+    return cli.main(
+        ["seed", "--requests", str(n), "--days", "120", "--seed", str(s), "--local", base]
+    )
+
+
+def test_seeding_files_through_intake_and_the_lifecycle_the_same_each_time(
+    served: tuple[str, LocalBus], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, bus = served
+    assert seed_into(base, 120, 3) == 0
+    first = stored()
+    assert len(first) == 120
+    statuses = Counter(i["status"]["S"] for i in first)
+    assert statuses["resolved"] > 0 and statuses["received"] + statuses["in_progress"] > 0
+    assert all(i["history"]["L"][0]["M"]["status"]["S"] == "received" for i in first)
+    assert any("sla_breached_at" in i for i in first)  # the SLA monitor ran as it would have
+    # history: nothing announced, nothing queued for an agency
+    bus.pump()
+    assert all(not bus.queue_messages(agency_queue(a)) for a in get_catalog().agency_ids())
+    assert "seeded 120 requests" in capsys.readouterr().out
+    # the same seed into a fresh bus: the same requests, field for field
+    bus.stop()
+    bus.start()
+    assert seed_into(base, 120, 3) == 0
+    assert stored() == first
+
+
+def test_the_seed_route_needs_the_token_and_refuses_a_bad_batch_whole(
+    served: tuple[str, LocalBus],
+) -> None:
+    import urllib.request
+    from urllib.error import HTTPError
+
+    base, _ = served
+    good = city(3)
+    bad = [*good, {**good[0], "reference": "1234567890", "attributes": {}}]
+
+    def post(body: Any, token: str = TOKEN) -> int:
+        request = urllib.request.Request(
+            base + "/_local/seed",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except HTTPError as err:
+            return int(err.code)
+
+    assert post({"filings": good}, token="wrong") == 401
+    assert post({"filings": bad}) == 400
+    assert post({"filings": []}) == 400
+    assert stored() == []
+    assert post({"filings": good}) == 200
+    assert len(stored()) == 3
