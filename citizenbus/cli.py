@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -61,7 +62,15 @@ def exposed_environment() -> tuple[dict[str, str], list[str]]:
     return env, unset
 
 
-def serve(host: str, port: int) -> int:
+class _Terminated(Exception):
+    """SIGTERM: stop as on Ctrl+C (the last snapshot written)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def serve(host: str, port: int, data: str | None = None, fresh: bool = False) -> int:
     # The local bus (moto, pydantic, twilio) loads for ``serve`` only, not for every command
     from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - see above
     from citizenbus.local.server import make_server, operator_token  # noqa: PLC0415 - see above
@@ -69,12 +78,36 @@ def serve(host: str, port: int) -> int:
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     exposed = not is_loopback(host)
     overrides, unset = exposed_environment() if exposed else ({}, [])
-    bus = LocalBus(env=overrides, public_url=public_url).start()  # "" leaves a variable unset
+    keeper = None
+    if data:
+        from citizenbus.local.persistence import (  # noqa: PLC0415 - with --data only
+            Persistence,
+            SnapshotRefused,
+        )
+
+        try:
+            keeper = Persistence(data, fresh=fresh)
+            bus = LocalBus(env=overrides, public_url=public_url, persistence=keeper)
+            bus.start()  # "" in overrides leaves a variable unset
+        except SnapshotRefused as exc:
+            print(f"citizenbus serve: {exc}", file=sys.stderr)
+            if keeper is not None:
+                keeper.release()  # nothing written: the refused snapshot stays as it was
+                bus.stop()
+            return 2
+        kept = f"{keeper.directory}  (kept across restarts; --fresh empties it)"
+    else:
+        bus = LocalBus(env=overrides, public_url=public_url).start()
+        kept = "in memory only (--data DIR keeps it across restarts)"
     operator = operator_token()
     server = make_server(bus, host, port, operator)
     stop = threading.Event()
     workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True, name="workers")
     workers.start()
+    snapshots = None
+    if keeper is not None:
+        snapshots = threading.Thread(target=keeper.run, args=(stop,), daemon=True, name="snapshots")
+        snapshots.start()
     token = local_token()
     base = f"http://{host}:{port}"
     if exposed:
@@ -86,6 +119,7 @@ def serve(host: str, port: int) -> int:
         )
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
+  data: {kept}
 
   web e-service   GET  {base}/  (English: {base}/en)
   health          GET  {base}/healthz
@@ -121,14 +155,25 @@ Try:
 Press Ctrl+C to stop.""",
         flush=True,
     )
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         print("\nstopping", flush=True)
     finally:
+        if main:  # a second SIGTERM ends the process (a snapshot is never half-written)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         stop.set()
         server.server_close()
         workers.join(timeout=5)
+        if keeper is not None:
+            if snapshots is not None:
+                snapshots.join(timeout=60)
+            saved = keeper.close()
+            if saved is not None:
+                print(f"saved the bus to {keeper.directory} ({saved.bytes / 1e6:.1f} MB)")
         bus.stop()
     return 0
 
@@ -252,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="run the local bus")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep everything the bus holds in DIR across restarts (personal data: created 0700)",
+    )
+    serve_cmd.add_argument(
+        "--fresh", action="store_true", help="start empty: remove the snapshots kept in --data DIR"
+    )
     commands.add_parser("demo", help="a scripted journey on an in-process bus")
     redrive_cmd = commands.add_parser(
         "redrive", help="send webhook deliveries waiting in the dead-letter queues again"
@@ -299,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
-        return serve(args.host, args.port)
+        return serve(args.host, args.port, args.data, args.fresh)
     if args.command == "demo":
         from citizenbus.demo import run_demo  # noqa: PLC0415 - the local bus for ``demo`` only
 

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import boto3
@@ -35,6 +35,9 @@ from functions.platform import aws, process
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from citizenbus.local.persistence import Persistence
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
@@ -129,8 +132,11 @@ class LocalBus:
         env: dict[str, str] | None = None,
         public_url: str | None = None,
         twilio_http: Any = None,
+        persistence: Persistence | None = None,
     ) -> None:
         self.env = local_environment(env)
+        # A data directory (citizenbus serve --data): the state it kept is restored at start
+        self.persistence = persistence
         # Twilio's SDK sends through this HTTP client: by default one that records, so nothing
         # leaves the machine and GET /_local/outbox can show what would have been sent.
         self.twilio = twilio_http or RecordingHttpClient()
@@ -164,7 +170,9 @@ class LocalBus:
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
         catalog = get_catalog()
-        self.queue_urls = provision(catalog, settings.event_bus)
+        restored = self.persistence is not None and self.persistence.load_aws(self)
+        if not restored:  # a restored bus has its tables, queues and key already
+            self.queue_urls = provision(catalog, settings.event_bus)
         # Secrets as in AWS: values in (moto's) Secrets Manager, their ARNs in the environment.
         for key, arn in create_secrets().items():
             self._saved_env.setdefault(key, os.environ.get(key))
@@ -196,6 +204,8 @@ class LocalBus:
                 self.queue_consumers += [(name, fn.name) for name in names]
             if fn.schedule_minutes:
                 self.schedules[fn.name] = time.monotonic() + fn.schedule_minutes * 60
+        if self.persistence is not None:  # stream positions, recorded texts
+            self.persistence.attach(self)
         return self
 
     def stop(self) -> None:
