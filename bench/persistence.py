@@ -55,14 +55,16 @@ def fill(bus: LocalBus, requests: int) -> None:
     copies = requests - real
     if copies <= 0:
         return
-    client = aws.dynamodb()
+    client: Any = aws.dynamodb()  # items of every table's own shape
     tables = {
         name: client.scan(TableName=name)["Items"]
         for name in client.list_tables()["TableNames"]
         if client.scan(TableName=name, Limit=1)["Items"]
     }
     keys = {
-        name: [k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]]
+        name: [
+            k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]
+        ]
         for name in tables
     }
     for name, items in tables.items():
@@ -80,7 +82,7 @@ def fill(bus: LocalBus, requests: int) -> None:
                 batch = []
         if batch:
             client.batch_write_item(RequestItems={name: batch})
-    sqs = aws.sqs()
+    sqs: Any = aws.sqs()
     url = bus.queue_urls[agency_queue("streets")]
     bodies = [json.dumps(m) for m in bus.queue_messages(agency_queue("streets"))]
     for start in range(0, copies, 10):

@@ -72,7 +72,7 @@ class Hook:
 
 
 def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> None:
-    data, said = tmp_path / "data", []
+    data, said = tmp_path / "data", list[str]()
     port = free_port()  # the agency's receiver: down until after the restart
     kept = keeper(data, said)
     with LocalBus(env=FAST, persistence=kept) as bus:
@@ -80,12 +80,17 @@ def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> N
             "PUT",
             "/agency/v1/subscriptions",
             headers=KEYS["streets"],
-            json_body={"url": f"http://127.0.0.1:{port}/hook", "types": [SUBMITTED, STATUS_CHANGED]},
+            json_body={
+                "url": f"http://127.0.0.1:{port}/hook",
+                "types": [SUBMITTED, STATUS_CHANGED],
+            },
         )
         assert subscribed.status == 200, subscribed.text
         secret = subscribed.json()["secret"]
         confirmed(phone="0701234567", email="anna@example.se")  # so the bus sends receipts
-        first = file(bus, "street-damage", {"address": "Storgatan 1", "notify_by": "sms", "consent": "on"})
+        first = file(
+            bus, "street-damage", {"address": "Storgatan 1", "notify_by": "sms", "consent": "on"}
+        )
         second = file(
             bus, "street-damage", {"address": "Storgatan 2", "notify_by": "email", "consent": "on"}
         )
@@ -119,7 +124,9 @@ def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> N
         # Two messages in the agency queue, one still in flight (received before the stop)
         queue = bus.queue_urls[agency_queue("streets")]
         assert bus.queue_messages(agency_queue("streets")) == before["queued"]
-        assert len(aws.sqs().receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]) == 1
+        assert (
+            len(aws.sqs().receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]) == 1
+        )
         # The stream goes on from where it was: nothing old published again, the new one is
         bus.pump()
         assert len(bus.queue_messages(agency_queue("streets"))) == 2
@@ -142,7 +149,7 @@ def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> N
 
 
 def test_a_damaged_snapshot_falls_back_to_the_one_before_then_to_empty(tmp_path: Path) -> None:
-    data, said = tmp_path / "data", []
+    data, said = tmp_path / "data", list[str]()
     kept = keeper(data, said, fork=False)  # the in-process way of writing, too
     with LocalBus(persistence=kept) as bus:
         older = file(bus, "street-damage", {"address": "Storgatan 1"})

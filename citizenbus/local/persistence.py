@@ -66,6 +66,8 @@ INTERVAL_SECONDS = 2.0
 CHILD_TIMEOUT_SECONDS = 300.0
 LOCK_WAIT_SECONDS = 30.0  # a snapshot child of a killed bus may still be finishing its write
 MARKER = "citizenbus-data.txt"
+S3_IN_MEMORY = 1 << 40  # moto spools an S3 object over this size to a file (default 5 MB)
+S3_BUFFER_VARIABLE = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 CURRENT, PREVIOUS, CORRUPT = "snapshot.bin", "snapshot.prev.bin", "snapshot.corrupt.bin"
 # Made again from the environment at every start (see the module's docstring).
 NOT_KEPT = frozenset({"secretsmanager"})
@@ -78,7 +80,9 @@ MOVING = {"ReceiveMessage": "Messages", "GetRecords": "Records"}
 # pickles moto's objects (their locks are replaced, not taken; see _Pickler), compresses, and
 # writes one file; it never logs, prints or imports.
 warnings.filterwarnings(
-    "ignore", message=r"This process .* is multi-threaded, use of fork\(\)", category=DeprecationWarning
+    "ignore",
+    message=r"This process .* is multi-threaded, use of fork\(\)",
+    category=DeprecationWarning,
 )
 
 
@@ -126,7 +130,7 @@ def _limited_size_dict(items: dict[str, Any]) -> Any:
     return made
 
 
-def _private_key(cls: type, state: dict[str, Any], der: bytes) -> Any:
+def _private_key(cls: Any, state: dict[str, Any], der: bytes) -> Any:
     """moto's KMS signing key, its private key read back from PKCS#8."""
     from cryptography.hazmat.primitives.serialization import load_der_private_key  # noqa: PLC0415 - with moto's KMS
 
@@ -147,12 +151,33 @@ def _reduce_private_key(key: Any) -> tuple[Any, ...]:
     return _private_key, (type(key), state, der)
 
 
+def _s3_object(cls: Any, state: dict[str, Any]) -> Any:
+    made = cls.__new__(cls)
+    made.__setstate__(state)  # moto's own: a new buffer with the value, a new lock
+    return made
+
+
+def _reduce_s3_object(key: Any) -> tuple[Any, ...]:
+    """moto's S3 object, read in place: its own ``__getstate__`` takes the object's lock and
+    seeks its buffer, and in the forked child a lock another thread held stays held. Objects
+    stay in memory while a data directory is in use (:data:`S3_IN_MEMORY`); one spooled to a
+    file (a smaller ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE`` set by hand) is read moto's way."""
+    inner = getattr(key._value_buffer, "_file", None)
+    if not isinstance(inner, io.BytesIO) or inner.closed:
+        return _s3_object, (type(key), key.__getstate__())
+    state = {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock")}
+    state["value"] = inner.getvalue()
+    state["_max_buffer_size"] = max(state.get("_max_buffer_size") or 0, S3_IN_MEMORY)
+    return _s3_object, (type(key), state)
+
+
 def _reducers() -> dict[type, Callable[[Any], Any]]:
     """What the default pickling cannot do (locks, OpenSSL keys) or does slowly."""
     import _thread  # noqa: PLC0415 - the lock types, for the table only
 
     from moto.dynamodb.models.dynamo_type import LimitedSizeDict  # noqa: PLC0415 - moto's models once a snapshot is taken
     from moto.kms.utils import ECDSAPrivateKey, RSAPrivateKey  # noqa: PLC0415 - see above
+    from moto.s3.models import FakeKey  # noqa: PLC0415 - see above
 
     return {
         _thread.LockType: lambda _: _lock(threading.Lock),
@@ -162,13 +187,14 @@ def _reducers() -> dict[type, Callable[[Any], Any]]:
         LimitedSizeDict: lambda d: (_limited_size_dict, (dict(d),)),
         RSAPrivateKey: _reduce_private_key,
         ECDSAPrivateKey: _reduce_private_key,
+        FakeKey: _reduce_s3_object,
     }
 
 
 def _backend_dicts() -> dict[tuple[str, str], BackendDict[Any]]:
     """moto's backends in use, by the (module, name) that finds them again."""
     found: dict[tuple[str, str], BackendDict[Any]] = {}
-    for backends in list(BackendDict._instances):
+    for backends in list(BackendDict._instances):  # type: ignore[misc]
         if backends.service_name in NOT_KEPT:
             continue
         for module_name in (backends.backend.__module__, *sorted(sys.modules)):
@@ -233,6 +259,7 @@ class Persistence:
         self._saving = threading.Lock()
         self._lock_file: Any = None
         self._lock_wait = lock_wait
+        self._s3_buffer: str | None = None
         self._open(fresh)
 
     # -- the directory ----------------------------------------------------------------------
@@ -296,6 +323,8 @@ class Persistence:
         marks the bus dirty (before any client is made)."""
         self.bus = bus
         self._install_hook()
+        self._s3_buffer = os.environ.get(S3_BUFFER_VARIABLE)
+        os.environ.setdefault(S3_BUFFER_VARIABLE, str(S3_IN_MEMORY))  # see _reduce_s3_object
         for name in (CURRENT, PREVIOUS):
             path = self.directory / name
             if not path.exists():
@@ -332,7 +361,9 @@ class Persistence:
             if None in made.values() or not isinstance(header.get("bytes"), int):
                 raise _Unreadable("header incomplete")
             if made != wanted:
-                differ = ", ".join(f"{k} {made[k]} (here {v})" for k, v in wanted.items() if made[k] != v)
+                differ = ", ".join(
+                    f"{k} {made[k]} (here {v})" for k, v in wanted.items() if made[k] != v
+                )
                 raise SnapshotRefused(
                     f"--data {self.directory}: the snapshot there was written by another version:"
                     f" {differ}. It is not loaded, since moto's internals differ between versions."
@@ -358,7 +389,8 @@ class Persistence:
     def _set_aside(self, path: Path, why: str) -> None:
         os.replace(path, self.directory / CORRUPT)
         fallback = (
-            f"loading {PREVIOUS}" if path.name == CURRENT and (self.directory / PREVIOUS).exists()
+            f"loading {PREVIOUS}"
+            if path.name == CURRENT and (self.directory / PREVIOUS).exists()
             else "starting empty"
         )
         self.say(
@@ -383,12 +415,16 @@ class Persistence:
             bus.twilio.sent[:] = state.get("texts", [])
         self._texts = self._text_count()
         self._bus_state = {}
+        if self.restored is not None:
+            self.dirty = False  # only the secrets were made again, and they are not kept
 
     # -- noticing changes ----------------------------------------------------------------------
     def _install_hook(self) -> None:
         import boto3  # noqa: PLC0415 - with the bus
 
-        session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
         assert session is not None
         session.events.register("after-call", self._after_call, unique_id="citizenbus-persistence")
 
@@ -460,7 +496,9 @@ class Persistence:
                     }
                     for s in bus.streams
                 },
-                "texts": list(bus.twilio.sent) if isinstance(bus.twilio, RecordingHttpClient) else [],
+                "texts": list(bus.twilio.sent)
+                if isinstance(bus.twilio, RecordingHttpClient)
+                else [],
             },
         }
         buffer = io.BytesIO()
@@ -515,13 +553,18 @@ class Persistence:
         assert self.bus is not None
         read_end, write_end = os.pipe()
         started = time.perf_counter()
-        with self.bus.lock:
-            self.dirty = False
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child; measured through the parent
-                self._child(read_end, write_end)
+        try:
+            with self.bus.lock:
+                self.dirty = False
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child; measured through the parent
+                    self._child(read_end, write_end)
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
         locked = time.perf_counter() - started
-        os.close(write_end)
         answer = _read_all(read_end, pid, CHILD_TIMEOUT_SECONDS)
         _, status = os.waitpid(pid, 0)
         try:
@@ -530,7 +573,9 @@ class Persistence:
             result = {}
         if "error" in result or "bytes" not in result:
             raise RuntimeError(result.get("error") or f"the snapshot process ended ({status})")
-        return Saved(result["bytes"], result["pickled_bytes"], locked, time.perf_counter() - started)
+        return Saved(
+            result["bytes"], result["pickled_bytes"], locked, time.perf_counter() - started
+        )
 
     def _child(self, read_end: int, write_end: int) -> None:  # pragma: no cover - see above
         code = 1
@@ -563,6 +608,8 @@ class Persistence:
     def release(self) -> None:
         """Let go of the directory without writing: the hook removed, the lock released."""
         self._remove_hook()
+        if self.bus is not None and self._s3_buffer is None:
+            os.environ.pop(S3_BUFFER_VARIABLE, None)
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

@@ -30,8 +30,17 @@ class Served:
         env.pop("TWILIO_AUTH_TOKEN", None)
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "citizenbus.cli", "serve", "--host", host, "--port", str(port)]
-            + list(args),
+            [
+                sys.executable,
+                "-m",
+                "citizenbus.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                *args,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
