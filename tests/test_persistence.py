@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,31 @@ def test_a_clean_stop_keeps_the_last_filing_and_fresh_starts_empty(tmp_path: Pat
         assert served_status(third.base, reference) == 404
     finally:
         third.stop()
+
+
+def test_an_erased_citizen_leaves_neither_snapshot_kept(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    kept = keeper(data, [], interval=0)
+    with LocalBus(persistence=kept) as bus:
+        answer = bus.request(
+            "POST",
+            "/eservice/v1/forms/street-damage",
+            json_body={"address": "Storgatan 1", "email": "erik.erased@example.se"},
+        )
+        assert answer.status == 201, answer.text
+        bus.pump()
+        assert kept.tick() is not None
+        assert b"erik.erased@example.se" in snapshot_bytes(data / CURRENT)
+        erased = bus.invoke("erasure", {"email": "erik.erased@example.se"})
+        assert erased["erased"]["requests"] == 1
+        assert kept.tick() is not None  # the change
+        assert kept.tick() is not None  # and once more: the previous one is the same state
+        assert kept.tick() is None  # then nothing until the next change
+        for name in (CURRENT, PREVIOUS):
+            assert b"erik.erased@example.se" not in snapshot_bytes(data / name), name
+        kept.release()
+
+
+def snapshot_bytes(path: Path) -> bytes:
+    """A snapshot's payload as pickled (uncompressed)."""
+    return zlib.decompress(path.read_bytes().partition(b"\n")[2])

@@ -10,8 +10,9 @@ services stay references.
 
 - A botocore ``after-call`` hook marks the bus *dirty* on every call that changes something
   (a ``ReceiveMessage`` or ``GetRecords`` only when it returned something).
-- A thread writes a snapshot at most every :data:`INTERVAL_SECONDS` when dirty, and one more
-  at a clean stop. After ``kill -9`` everything older than the interval plus one snapshot's
+- A thread writes a snapshot at most every :data:`INTERVAL_SECONDS` when dirty (and once
+  more an interval after the last change, so the previous snapshot kept holds no state older
+  than the current one: what was erased is gone from both), and one at a clean stop. After ``kill -9`` everything older than the interval plus one snapshot's
   time is there.
 - Under the bus lock the snapshot only forks (POSIX): the child process holds a copy-on-write
   copy of the whole state and pickles, compresses and writes it while the bus goes on
@@ -250,6 +251,7 @@ class Persistence:
         self.say = say
         self.fork = hasattr(os, "fork") if fork is None else fork
         self.dirty = False
+        self._settle = False
         self.bus: LocalBus | None = None
         self.last: Saved | None = None
         self.restored: dict[str, Any] | None = None  # the header of the snapshot loaded
@@ -457,11 +459,22 @@ class Persistence:
         """The snapshot loop (a thread of ``citizenbus serve``): at most every interval, when
         something changed."""
         while not stop.wait(self.interval):
-            texts = self._text_count()
-            if texts != self._texts:
-                self._texts, self.dirty = texts, True
-            if self.dirty:
-                self.save()
+            self.tick()
+
+    def tick(self) -> Saved | None:
+        """One interval: a snapshot if something changed; else, once after a change, one more
+        so that ``snapshot.prev.bin`` holds the same state as ``snapshot.bin`` (an erasure
+        leaves no older copy behind)."""
+        texts = self._text_count()
+        if texts != self._texts:
+            self._texts, self.dirty = texts, True
+        if self.dirty:
+            self._settle = True
+            return self.save()
+        if self._settle:
+            self._settle = False
+            return self.save()
+        return None
 
     def save(self) -> Saved | None:
         """Write a snapshot now; None (and a message, once per kind) if it failed."""
