@@ -12,8 +12,8 @@ services stay references.
   (a ``ReceiveMessage`` or ``GetRecords`` only when it returned something).
 - A thread writes a snapshot at most every :data:`INTERVAL_SECONDS` when dirty (and once
   more an interval after the last change, so the previous snapshot kept holds no state older
-  than the current one: what was erased is gone from both), and one at a clean stop. After ``kill -9`` everything older than the interval plus one snapshot's
-  time is there.
+  than the current one: what was erased is gone from both), and one at a clean stop. After
+  ``kill -9`` everything older than the interval plus one snapshot's time is there.
 - Under the bus lock the snapshot only forks (POSIX): the child process holds a copy-on-write
   copy of the whole state and pickles, compresses and writes it while the bus goes on
   answering. Where there is no ``fork`` the state is pickled under the lock and compressed and
