@@ -78,7 +78,7 @@ READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head", "Receiv
 MOVING = {"ReceiveMessage": "Messages", "GetRecords": "Records"}
 
 # The snapshot forks while the HTTP threads wait. The child takes no lock they could hold: it
-# pickles moto's objects (their locks are replaced, not taken; see _Pickler), compresses, and
+# pickles moto's objects (their locks are replaced, not taken; see _reducers), compresses, and
 # writes one file; it never logs, prints or imports.
 warnings.filterwarnings(
     "ignore",
