@@ -10,10 +10,11 @@ services stay references.
 
 - A botocore ``after-call`` hook marks the bus *dirty* on every call that changes something
   (a ``ReceiveMessage`` or ``GetRecords`` only when it returned something).
-- A thread writes a snapshot at most every :data:`INTERVAL_SECONDS` when dirty (and once
-  more an interval after the last change, so the previous snapshot kept holds no state older
-  than the current one: what was erased is gone from both), and one at a clean stop. After
-  ``kill -9`` everything older than the interval plus one snapshot's time is there.
+- A thread writes a snapshot when dirty, at most every :data:`INTERVAL_SECONDS` (or as long
+  as the last one took, if longer), once more after the last change (so the previous snapshot
+  kept holds no older state than the current one: what was erased is gone from both), and
+  one at a clean stop. After ``kill -9`` everything older than that pause plus one snapshot's
+  time is there.
 - Under the bus lock the snapshot only forks (POSIX): the child process holds a copy-on-write
   copy of the whole state and pickles, compresses and writes it while the bus goes on
   answering. Where there is no ``fork`` the state is pickled under the lock and compressed and
@@ -262,6 +263,7 @@ class Persistence:
         self._lock_file: Any = None
         self._lock_wait = lock_wait
         self._s3_buffer: str | None = None
+        self._hook_id = f"citizenbus-persistence-{id(self)}"
         self._open(fresh)
 
     # -- the directory ----------------------------------------------------------------------
@@ -428,15 +430,13 @@ class Persistence:
             boto3.setup_default_session()
         session = boto3.DEFAULT_SESSION
         assert session is not None
-        session.events.register("after-call", self._after_call, unique_id="citizenbus-persistence")
+        session.events.register("after-call", self._after_call, unique_id=self._hook_id)
 
     def _remove_hook(self) -> None:
         import boto3  # noqa: PLC0415 - with the bus
 
         if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.unregister(
-                "after-call", unique_id="citizenbus-persistence"
-            )
+            boto3.DEFAULT_SESSION.events.unregister("after-call", unique_id=self._hook_id)
 
     def _after_call(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
         name = getattr(model, "name", "")
@@ -458,8 +458,13 @@ class Persistence:
     def run(self, stop: threading.Event) -> None:
         """The snapshot loop (a thread of ``citizenbus serve``): at most every interval, when
         something changed."""
-        while not stop.wait(self.interval):
+        while not stop.wait(self.pause()):
             self.tick()
+
+    def pause(self) -> float:
+        """The wait before the next look: the interval, or as long as the last snapshot took
+        if longer (a big bus spends at most half its time on snapshots)."""
+        return max(self.interval, self.last.seconds if self.last is not None else 0.0)
 
     def tick(self) -> Saved | None:
         """One interval: a snapshot if something changed; else, once after a change, one more
