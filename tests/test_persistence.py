@@ -3,6 +3,7 @@ damaged snapshot; ``--fresh`` starts empty."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import stat
 import threading
@@ -261,8 +262,8 @@ def test_kill_9_mid_load_keeps_every_filing_older_than_five_seconds(tmp_path: Pa
         while not stop.is_set():
             try:
                 reference = post_form(first.base, n)
-            except (URLError, OSError):
-                return  # the bus was killed mid-filing
+            except (URLError, OSError, http.client.HTTPException, ValueError):
+                return  # the bus was killed mid-filing (refused, reset, cut short)
             answered.append((time.monotonic(), reference))
             n += 1
 
