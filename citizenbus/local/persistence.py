@@ -71,8 +71,10 @@ MARKER = "citizenbus-data.txt"
 S3_IN_MEMORY = 1 << 40  # moto spools an S3 object over this size to a file (default 5 MB)
 S3_BUFFER_VARIABLE = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
 CURRENT, PREVIOUS, CORRUPT = "snapshot.bin", "snapshot.prev.bin", "snapshot.corrupt.bin"
-# Made again from the environment at every start (see the module's docstring).
-NOT_KEPT = frozenset({"secretsmanager"})
+# Not kept: the secrets are made again from the environment at every start (see the module's
+# docstring); DynamoDB Streams holds only shard iterators (the streams are in the tables), one
+# per poll and never dropped by moto: 36,000 an hour of an idle bus.
+NOT_KEPT = frozenset({"secretsmanager", "dynamodbstreams"})
 # Calls that change nothing (by their name's start); the others mark the bus dirty.
 READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head", "Receive")
 # ...except these, when they returned something: an in-flight message, a stream read further.
@@ -618,7 +620,7 @@ class Persistence:
         if self.bus is not None:
             if self._text_count() != self._texts:
                 self.dirty = True
-            if self.dirty:
+            if self.dirty or self._settle:  # the previous snapshot too holds no older state
                 saved = self.save()
         self.release()
         return saved
