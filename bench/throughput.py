@@ -70,6 +70,8 @@ def measure(
             "127.0.0.1",
             "--port",
             str(port),
+            "--aws-port",
+            "0",
         ],
         cwd=ROOT,
         env=env,

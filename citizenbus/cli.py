@@ -62,6 +62,24 @@ def exposed_environment() -> tuple[dict[str, str], list[str]]:
     return env, unset
 
 
+def port_number(text: str) -> int:
+    """``--port``/``--aws-port``: 0 to 65535."""
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return value
+
+
+def port_in_use(what: str, host: str, port: int, option: str) -> int:
+    """A port another program holds: say which and how to choose another; exit status 2."""
+    print(
+        f"citizenbus serve: cannot listen on {host}:{port} for {what}: the port is in use"
+        f" (another citizenbus serve, or LocalStack?). Choose another with {option}.",
+        file=sys.stderr,
+    )
+    return 2
+
+
 class _Terminated(Exception):
     """SIGTERM: stop as on Ctrl+C (the last snapshot written)."""
 
@@ -70,8 +88,24 @@ def _terminate(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def serve(host: str, port: int, data: str | None = None, fresh: bool = False) -> int:
+def _marking(app: Any, changed: Any) -> Any:
+    """The AWS port's app, marking the kept bus changed after each call it serves (those
+    calls pass no botocore hook of the bus)."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        finally:
+            changed()
+
+    return serve
+
+
+def serve(
+    host: str, port: int, aws_port: int = 4566, data: str | None = None, fresh: bool = False
+) -> int:
     # The local bus (moto, pydantic, twilio) loads for ``serve`` only, not for every command
+    from citizenbus.local import aws_port as embedded  # noqa: PLC0415 - see above
     from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - see above
     from citizenbus.local.server import make_server, operator_token  # noqa: PLC0415 - see above
 
@@ -79,28 +113,58 @@ def serve(host: str, port: int, data: str | None = None, fresh: bool = False) ->
     exposed = not is_loopback(host)
     overrides, unset = exposed_environment() if exposed else ({}, [])
     keeper = None
+    refused: tuple[type[Exception], ...] = ()
     if data:
         from citizenbus.local.persistence import (  # noqa: PLC0415 - with --data only
             Persistence,
             SnapshotRefused,
         )
 
+        refused = (SnapshotRefused,)
         try:
             keeper = Persistence(data, fresh=fresh)
-            bus = LocalBus(env=overrides, public_url=public_url, persistence=keeper)
-            bus.start()  # "" in overrides leaves a variable unset
         except SnapshotRefused as exc:
             print(f"citizenbus serve: {exc}", file=sys.stderr)
-            if keeper is not None:
-                keeper.release()  # nothing written: the refused snapshot stays as it was
-                bus.stop()
             return 2
-        kept = f"{keeper.directory}  (kept across restarts; --fresh empties it)"
-    else:
-        bus = LocalBus(env=overrides, public_url=public_url).start()
-        kept = "in memory only (--data DIR keeps it across restarts)"
+    # "" in overrides leaves a variable unset
+    bus = LocalBus(env=overrides, public_url=public_url, persistence=keeper)
     operator = operator_token()
-    server = make_server(bus, host, port, operator)
+    # Both ports are bound before the bus starts: a port in use is said at once, plainly.
+    try:
+        server = make_server(bus, host, port, operator)
+    except OSError:
+        if keeper is not None:
+            keeper.release()
+        return port_in_use("the bus", host, port, "--port")
+    try:
+        aws_server = embedded.make_aws_server(host, aws_port) if aws_port else None
+    except OSError:
+        server.server_close()
+        if keeper is not None:
+            keeper.release()
+        return port_in_use(
+            "the embedded AWS", host, aws_port, "--aws-port (0 turns the AWS port off)"
+        )
+    try:
+        bus.start()
+    except refused as exc:  # a snapshot of another version: nothing written, nothing served
+        print(f"citizenbus serve: {exc}", file=sys.stderr)
+        if keeper is not None:
+            keeper.release()
+        bus.stop()
+        server.server_close()
+        if aws_server is not None:
+            aws_server.server_close()
+        return 2
+    if aws_server is not None:
+        if keeper is not None:
+            aws_server.app = _marking(aws_server.app, keeper.mark_dirty)
+        embedded.start(aws_server)  # the same moto backends as the bus, now provisioned
+    kept = (
+        f"{keeper.directory}  (kept across restarts; --fresh empties it)"
+        if keeper is not None
+        else "in memory only (--data DIR keeps it across restarts)"
+    )
     stop = threading.Event()
     workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True, name="workers")
     workers.start()
@@ -117,6 +181,13 @@ def serve(host: str, port: int, data: str | None = None, fresh: bool = False) ->
             f" {', '.join(unset) or 'none'}. Set them explicitly to use those routes.\n",
             flush=True,
         )
+    if exposed and aws_server is not None:
+        print(embedded.exposure_warning(host, aws_port), flush=True)
+    aws_lines = (
+        embedded.banner(host, aws_port)
+        if aws_server is not None
+        else "Embedded AWS: in-process only (--aws-port 0); give --aws-port 4566 to serve it.\n"
+    )
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
   data: {kept}
@@ -152,6 +223,7 @@ Try:
        -d '{{"service_code": "street-damage", "attributes": {{"address": "Storgatan 1"}}}}'
   curl -s {base}/_local/queues/streets
 
+{aws_lines}
 Press Ctrl+C to stop.""",
         flush=True,
     )
@@ -167,6 +239,9 @@ Press Ctrl+C to stop.""",
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         stop.set()
         server.server_close()
+        if aws_server is not None:
+            aws_server.shutdown()
+            aws_server.server_close()
         workers.join(timeout=5)
         if keeper is not None:
             if snapshots is not None:
@@ -296,7 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="run the local bus")
     serve_cmd.add_argument("--host", default="127.0.0.1")
-    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--port", type=port_number, default=8000)
+    serve_cmd.add_argument(
+        "--aws-port",
+        type=port_number,
+        default=4566,
+        metavar="A",
+        help="serve the embedded AWS (moto) over HTTP on this port, for the AWS CLI and SDKs"
+        " (default %(default)s; 0 turns it off)",
+    )
     serve_cmd.add_argument(
         "--data",
         metavar="DIR",
@@ -352,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
-        return serve(args.host, args.port, args.data, args.fresh)
+        return serve(args.host, args.port, args.aws_port, args.data, args.fresh)
     if args.command == "demo":
         from citizenbus.demo import run_demo  # noqa: PLC0415 - the local bus for ``demo`` only
 

@@ -196,7 +196,9 @@ def test_a_snapshot_of_another_moto_version_is_refused_with_the_fresh_hint(
     written = b"citizenbus-snapshot " + json.dumps(older).encode() + b"\n" + payload
     snapshot.write_bytes(written)
 
-    assert cli.main(["serve", "--port", str(free_port()), "--data", str(data)]) == 2
+    assert (
+        cli.main(["serve", "--port", str(free_port()), "--aws-port", "0", "--data", str(data)]) == 2
+    )
     message = capsys.readouterr().err
     assert "moto 4.0.0" in message and "--fresh" in message
     assert snapshot.read_bytes() == written  # refused, not replaced

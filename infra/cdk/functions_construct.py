@@ -17,7 +17,7 @@ from constructs import Construct
 from functions import topology
 from functions.domain.agencies.routing import function_queue
 from functions.topology import Function
-from infra.cdk import assets
+from infra.cdk import assets, cfn_lint
 from infra.cdk.constants import (
     LAMBDA_PYTHON,
     LOCAL_PREFIX,
@@ -189,6 +189,7 @@ class FunctionsConstruct(Construct):
             reserved_concurrent_executions=reserved,
         )
         acknowledge(function, "AwsSolutions-L1", REASONS["runtime"])
+        cfn_lint.ignore(function, "W3005")  # CDK's DependsOn its role (cfn_lint.REASONS)
         function_role(role)
         self._grant(fn, function)
         self._sources(fn, function)
@@ -218,6 +219,12 @@ class FunctionsConstruct(Construct):
         )
 
     def _send_email(self, function: lambda_.Function, _permission: str) -> None:
+        # The sender is on the identity the grant names: the default (the local bus's) is
+        # another domain, and SES refuses a From its identity does not cover (AccessDenied).
+        identity = self.settings.ses_identity
+        function.add_environment(
+            "EMAIL_FROM", identity if "@" in identity else f"noreply@{identity}"
+        )
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Tags
+from aws_cdk import CfnParameter, Stack, Tags
 from constructs import Construct
 
 from functions import topology
@@ -58,9 +58,12 @@ class CitizenBusStack(Stack):
         )
         functions = self.functions.functions
 
+        twilio = twilio_parameters(self) if any(f.uses_twilio for f in topology.FUNCTIONS) else {}
         for fn in topology.FUNCTIONS:
-            if fn.uses_twilio:  # the URL Twilio signs
+            if fn.uses_twilio:  # the URL Twilio signs, and the account and sender it texts from
                 functions[fn.name].add_environment("CITIZENBUS_PUBLIC_URL", self.api.url)
+                for variable, parameter in twilio.items():
+                    functions[fn.name].add_environment(variable, parameter.value_as_string)
         self.routes = self.api.add_routes(functions)
         self.scheduling = SchedulingConstruct(self, "Scheduling", settings, functions, self.queues)
         self.functions.grant_redrive()
@@ -73,3 +76,36 @@ class CitizenBusStack(Stack):
             self.api.api,
         )
         suppress(self)
+
+
+def twilio_parameters(stack: Stack) -> dict[str, CfnParameter]:
+    """The operator's Twilio account and sender, given at deploy (``--parameters``).
+
+    Not secrets (the auth token is in Secrets Manager), but the operator's own: without them
+    the functions would text from the local bus's placeholder account and every SMS would
+    fail at Twilio. Required, so a deploy that forgets them fails before anything changes.
+    """
+    return {
+        "TWILIO_ACCOUNT_SID": CfnParameter(
+            stack,
+            "TwilioAccountSid",
+            description="The Twilio account SID that sends the texts (AC + 32 hex digits).",
+            allowed_pattern="^AC[0-9a-fA-F]{32}$",
+            constraint_description="a Twilio account SID: AC followed by 32 hex digits",
+        ),
+        "TWILIO_FROM_NUMBER": CfnParameter(
+            stack,
+            "TwilioFromNumber",
+            description="The Twilio number texts are sent from, E.164 (+46...).",
+            allowed_pattern="^\\+[1-9][0-9]{6,14}$",
+            constraint_description="an E.164 phone number: + and 7 to 15 digits",
+        ),
+        "TWILIO_MESSAGING_SERVICE_SID": CfnParameter(
+            stack,
+            "TwilioMessagingServiceSid",
+            description="Optional: a Messaging Service (MG...) to send through instead.",
+            default="",
+            allowed_pattern="^(MG[0-9a-fA-F]{32})?$",
+            constraint_description="empty, or MG followed by 32 hex digits",
+        ),
+    }

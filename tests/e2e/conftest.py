@@ -58,7 +58,16 @@ def server() -> Iterator[Server]:
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "citizenbus.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--aws-port",
+                "0",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,

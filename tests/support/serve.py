@@ -22,9 +22,11 @@ def free_port() -> int:
 
 class Served:
     """A ``citizenbus serve`` subprocess (started as a newcomer would: none of the test
-    process's AWS or citizenbus settings) on a free loopback port, its output kept."""
+    process's AWS or citizenbus settings) on a free loopback port, its output kept;
+    ``aws_port`` is its ``--aws-port`` (0, the default here: off, so parallel runs never
+    contend for 4566)."""
 
-    def __init__(self, *args: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, *args: str, host: str = "127.0.0.1", aws_port: int = 0) -> None:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
         env.pop("TWILIO_AUTH_TOKEN", None)
@@ -39,6 +41,8 @@ class Served:
                 host,
                 "--port",
                 str(port),
+                "--aws-port",
+                str(aws_port),
                 *args,
             ],
             cwd=ROOT,
@@ -79,13 +83,14 @@ class Served:
 
 
 @contextmanager
-def citizenbus_serve(host: str = "127.0.0.1") -> Iterator[tuple[str, str]]:
+def citizenbus_serve(host: str = "127.0.0.1", aws_port: int = 0) -> Iterator[tuple[str, str]]:
     """A real ``citizenbus serve`` on a free port: (base URL on loopback, start-up banner).
 
     Started as a newcomer would, with none of the test process's AWS or citizenbus settings;
-    ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback).
+    ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback); ``aws_port`` its
+    ``--aws-port`` (0, the default here: off, so parallel runs never contend for 4566).
     """
-    served = Served(host=host)
+    served = Served(host=host, aws_port=aws_port)
     try:
         yield served.base, served.banner
     finally:
