@@ -19,7 +19,7 @@ export UV_PYTHON := $(LAMBDA_PYTHON)
 .PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench scale soak docs mutate
 
 help:
-	@echo "make run     start the local bus on 127.0.0.1:8000"
+	@echo "make run     start the local bus on 127.0.0.1:8000, kept in .citizenbus/data (FRESH=1: empty)"
 	@echo "make test    install the dev dependencies and run the whole test suite"
 	@echo "make lint    ruff (lint + format check), mypy, import layers; both CDK templates: cdk-nag, cfn-lint"
 	@echo "make format  ruff format and autofix"
@@ -44,8 +44,11 @@ $(VENV)/.synced: pyproject.toml uv.lock .python-version | $(UV)
 	$(UV) sync --frozen --all-groups
 	@touch $@
 
+# The local bus keeps what it holds in DATA across restarts (personal data: git-ignored, 0700);
+# `make run FRESH=1` starts it empty.
+DATA ?= .citizenbus/data
 run: $(VENV)/.synced
-	$(RUN) citizenbus serve --host 127.0.0.1 --port 8000
+	$(RUN) citizenbus serve --host 127.0.0.1 --port 8000 --data $(DATA) $(if $(FRESH),--fresh)
 
 demo: $(VENV)/.synced
 	$(RUN) citizenbus demo

@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -81,7 +82,30 @@ def port_in_use(what: str, host: str, port: int, option: str) -> int:
     return 2
 
 
-def serve(host: str, port: int, aws_port: int = 4566) -> int:
+class _Terminated(Exception):
+    """SIGTERM: stop as on Ctrl+C (the last snapshot written)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _marking(app: Any, changed: Any) -> Any:
+    """The AWS port's app, marking the kept bus changed after each call it serves (those
+    calls pass no botocore hook of the bus)."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        finally:
+            changed()
+
+    return serve
+
+
+def serve(
+    host: str, port: int, aws_port: int = 4566, data: str | None = None, fresh: bool = False
+) -> int:
     # The local bus (moto, pydantic, twilio) loads for ``serve`` only, not for every command
     from citizenbus.local import aws_port as embedded  # noqa: PLC0415 - see above
     from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - see above
@@ -90,26 +114,66 @@ def serve(host: str, port: int, aws_port: int = 4566) -> int:
     public_url = os.environ.get("CITIZENBUS_PUBLIC_URL") or f"http://{host}:{port}"
     exposed = not is_loopback(host)
     overrides, unset = exposed_environment() if exposed else ({}, [])
-    bus = LocalBus(env=overrides, public_url=public_url)  # "" leaves a variable unset
+    keeper = None
+    refused: tuple[type[Exception], ...] = ()
+    if data:
+        from citizenbus.local.persistence import (  # noqa: PLC0415 - with --data only
+            Persistence,
+            SnapshotRefused,
+        )
+
+        refused = (SnapshotRefused,)
+        try:
+            keeper = Persistence(data, fresh=fresh)
+        except SnapshotRefused as exc:
+            print(f"citizenbus serve: {exc}", file=sys.stderr)
+            return 2
+    # "" in overrides leaves a variable unset
+    bus = LocalBus(env=overrides, public_url=public_url, persistence=keeper)
     operator = operator_token()
     # Both ports are bound before the bus starts: a port in use is said at once, plainly.
     try:
         server = make_server(bus, host, port, operator)
     except OSError:
+        if keeper is not None:
+            keeper.release()
         return port_in_use("the bus", host, port, "--port")
     try:
         aws_server = embedded.make_aws_server(host, aws_port) if aws_port else None
     except OSError:
         server.server_close()
+        if keeper is not None:
+            keeper.release()
         return port_in_use(
             "the embedded AWS", host, aws_port, "--aws-port (0 turns the AWS port off)"
         )
-    bus.start()
+    try:
+        bus.start()
+    except refused as exc:  # a snapshot of another version: nothing written, nothing served
+        print(f"citizenbus serve: {exc}", file=sys.stderr)
+        if keeper is not None:
+            keeper.release()
+        bus.stop()
+        server.server_close()
+        if aws_server is not None:
+            aws_server.server_close()
+        return 2
     if aws_server is not None:
+        if keeper is not None:
+            aws_server.app = _marking(aws_server.app, keeper.mark_dirty)
         embedded.start(aws_server)  # the same moto backends as the bus, now provisioned
+    kept = (
+        f"{keeper.directory}  (kept across restarts; --fresh empties it)"
+        if keeper is not None
+        else "in memory only (--data DIR keeps it across restarts)"
+    )
     stop = threading.Event()
     workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True, name="workers")
     workers.start()
+    snapshots = None
+    if keeper is not None:
+        snapshots = threading.Thread(target=keeper.run, args=(stop,), daemon=True, name="snapshots")
+        snapshots.start()
     token = local_token()
     base = f"http://{host}:{port}"
     if exposed:
@@ -128,6 +192,7 @@ def serve(host: str, port: int, aws_port: int = 4566) -> int:
     )
     print(
         f"""citizenbus local bus on {base}  (AWS: embedded moto, region {os.environ["AWS_REGION"]})
+  data: {kept}
 
   web e-service   GET  {base}/  (English: {base}/en)
   health          GET  {base}/healthz
@@ -164,17 +229,28 @@ Try:
 Press Ctrl+C to stop.""",
         flush=True,
     )
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         print("\nstopping", flush=True)
     finally:
+        if main:  # a second SIGTERM ends the process (a snapshot is never half-written)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         stop.set()
         server.server_close()
         if aws_server is not None:
             aws_server.shutdown()
             aws_server.server_close()
         workers.join(timeout=5)
+        if keeper is not None:
+            if snapshots is not None:
+                snapshots.join(timeout=60)
+            saved = keeper.close()
+            if saved is not None:
+                print(f"saved the bus to {keeper.directory} ({saved.bytes / 1e6:.1f} MB)")
         bus.stop()
     return 0
 
@@ -339,6 +415,14 @@ def main(argv: list[str] | None = None) -> int:
         help="serve the embedded AWS (moto) over HTTP on this port, for the AWS CLI and SDKs"
         " (default %(default)s; 0 turns it off)",
     )
+    serve_cmd.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep everything the bus holds in DIR across restarts (personal data: created 0700)",
+    )
+    serve_cmd.add_argument(
+        "--fresh", action="store_true", help="start empty: remove the snapshots kept in --data DIR"
+    )
     commands.add_parser("demo", help="a scripted journey on an in-process bus")
     redrive_cmd = commands.add_parser(
         "redrive", help="send webhook deliveries waiting in the dead-letter queues again"
@@ -393,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return redrive(args.agency, args.limit, args.local, args.outbox)
     if args.command == "serve":
-        return serve(args.host, args.port, args.aws_port)
+        return serve(args.host, args.port, args.aws_port, args.data, args.fresh)
     if args.command == "demo":
         from citizenbus.demo import run_demo  # noqa: PLC0415 - the local bus for ``demo`` only
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import boto3
@@ -43,6 +43,9 @@ from functions.platform import aws, process
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from citizenbus.local.persistence import Persistence
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"
@@ -176,9 +179,12 @@ class LocalBus:
         env: dict[str, str] | None = None,
         public_url: str | None = None,
         twilio_http: Any = None,
+        persistence: Persistence | None = None,
     ) -> None:
         self.env = local_environment(env)
         self.overrides = dict(env or {})  # the caller's: every function sees them
+        # A data directory (citizenbus serve --data): the state it kept is restored at start
+        self.persistence = persistence
         # Twilio's SDK sends through this HTTP client: by default one that records, so nothing
         # leaves the machine and GET /_local/outbox can show what would have been sent.
         self.twilio = twilio_http or RecordingHttpClient()
@@ -226,7 +232,9 @@ class LocalBus:
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # loggers made before start too
         settings = get_settings()
         catalog = get_catalog()
-        self.queue_urls = provision(catalog, settings.event_bus, rules=False)
+        restored = self.persistence is not None and self.persistence.load_aws(self)
+        if not restored:  # a restored bus has its tables, queues and key already
+            self.queue_urls = provision(catalog, settings.event_bus, rules=False)
         # Secrets as in AWS: values in (moto's) Secrets Manager, their ARNs in the environment.
         for key, arn in create_secrets().items():
             self._saved_env.setdefault(key, os.environ.get(key))
@@ -241,7 +249,12 @@ class LocalBus:
         for sender in {
             env["EMAIL_FROM"] for env in self.function_env.values() if "EMAIL_FROM" in env
         }:
-            aws.client("sesv2").create_email_identity(EmailIdentity=sender.rpartition("@")[2])
+            identity = sender.rpartition("@")[2]
+            ses = aws.client("sesv2")
+            if identity not in {
+                i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]
+            }:
+                ses.create_email_identity(EmailIdentity=identity)  # a restored bus has it
         self._fresh_process()  # the settings again, with the queue URLs
         self.enforcer = iam.Enforcer(
             {
@@ -254,6 +267,8 @@ class LocalBus:
             module_name, _, attr = fn["handler"].rpartition(".")
             with self.sandbox(name):  # import-time code sees the function's own environment
                 self.handlers[name] = getattr(importlib.import_module(module_name), attr)
+        if self.persistence is not None:  # stream positions, recorded texts
+            self.persistence.attach(self)
         return self
 
     def _wire(self, wired: dict[str, Any]) -> None:

@@ -20,6 +20,68 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Served:
+    """A ``citizenbus serve`` subprocess (started as a newcomer would: none of the test
+    process's AWS or citizenbus settings) on a free loopback port, its output kept;
+    ``aws_port`` is its ``--aws-port`` (0, the default here: off, so parallel runs never
+    contend for 4566)."""
+
+    def __init__(self, *args: str, host: str = "127.0.0.1", aws_port: int = 0) -> None:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
+        env.pop("TWILIO_AUTH_TOKEN", None)
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "citizenbus.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--aws-port",
+                str(aws_port),
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        assert self.proc.stdout is not None
+        while "Press Ctrl+C" not in self.banner:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait(timeout=10)
+                raise AssertionError(f"serve exited early ({self.proc.returncode}): {self.banner}")
+            self.lines.append(line)
+        self._drain = threading.Thread(target=self._read, daemon=True)  # keep the pipe drained
+        self._drain.start()
+
+    @property
+    def banner(self) -> str:
+        return "".join(self.lines)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def stop(self, kill: bool = False) -> int:
+        """SIGTERM (a clean stop) or SIGKILL; the exit code. The output is all read."""
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        code = self.proc.wait(timeout=60)
+        self._drain.join(timeout=10)
+        return code
+
+
 @contextmanager
 def citizenbus_serve(host: str = "127.0.0.1", aws_port: int = 0) -> Iterator[tuple[str, str]]:
     """A real ``citizenbus serve`` on a free port: (base URL on loopback, start-up banner).
@@ -28,28 +90,8 @@ def citizenbus_serve(host: str = "127.0.0.1", aws_port: int = 0) -> Iterator[tup
     ``host`` is its ``--host`` (``0.0.0.0`` serves beyond loopback); ``aws_port`` its
     ``--aws-port`` (0, the default here: off, so parallel runs never contend for 4566).
     """
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
-    env.pop("TWILIO_AUTH_TOKEN", None)
-    command = [sys.executable, "-m", "citizenbus.cli", "serve", "--host", host]
-    command += ["--port", str(port), "--aws-port", str(aws_port)]
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    served = Served(host=host, aws_port=aws_port)
     try:
-        banner = ""
-        assert proc.stdout is not None
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, f"serve exited early: {banner}"
-            banner += line
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-        yield f"http://127.0.0.1:{port}", banner
+        yield served.base, served.banner
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        served.stop()

@@ -1,0 +1,178 @@
+"""What keeping the local bus costs (``citizenbus serve --data``): snapshot size and time.
+
+``python -m bench.persistence [--requests N] [--quick]`` fills an in-process bus with N
+requests, then writes snapshots both ways (forked: the bus lock is held for the fork only;
+in-process: for the pickling) while a thread keeps asking ``GET /healthz``, and restores the
+bus from the snapshot. Prints the figures (and ``--json`` them).
+
+The fill: a few hundred real filings over the e-service (items, outbox stream records, agency
+queue messages as the bus makes them), then copies of those items with new keys written
+through DynamoDB ``BatchWriteItem`` and of the agency queue's messages until there are N
+requests: the sizes are the real ones, without waiting for moto's
+transactions (issue 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from typing import Any
+
+from citizenbus.local.persistence import Persistence
+from citizenbus.local.runtime import ACCOUNT, REGION, LocalBus
+from functions.domain.agencies.routing import agency_queue
+from functions.platform import aws
+
+REAL = 100  # filed through the bus; the rest are copies
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def fill(bus: LocalBus, requests: int) -> None:
+    real = min(REAL, requests)
+    for i in range(real):
+        answer = bus.request(
+            "POST",
+            "/eservice/v1/forms/street-damage",
+            json_body={
+                "address": f"Storgatan {i}",
+                "description": "Deep hole by the crossing, about half a metre wide",
+                "phone": f"070000{i:04d}",
+                "email": f"person{i}@example.se",
+            },
+        )
+        assert answer.status == 201, answer.text
+        if i % 50 == 0:
+            bus.pump()
+    bus.pump()
+    copies = requests - real
+    if copies <= 0:
+        return
+    client: Any = aws.dynamodb()  # items of every table's own shape
+    tables = {
+        name: client.scan(TableName=name)["Items"]
+        for name in client.list_tables()["TableNames"]
+        if client.scan(TableName=name, Limit=1)["Items"]
+    }
+    keys = {
+        name: [
+            k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]
+        ]
+        for name in tables
+    }
+    for name, items in tables.items():
+        per_request = len(items) / real
+        wanted = int(copies * per_request)
+        batch: list[dict[str, Any]] = []
+        for n in range(wanted):
+            item = dict(items[n % len(items)])
+            for key in keys[name]:  # a new key, the same shape
+                kind, value = next(iter(item[key].items()))
+                item[key] = {kind: f"{value}-copy{n}" if kind == "S" else value}
+            batch.append({"PutRequest": {"Item": item}})
+            if len(batch) == 25:
+                client.batch_write_item(RequestItems={name: batch})
+                batch = []
+        if batch:
+            client.batch_write_item(RequestItems={name: batch})
+    # The agency queue's messages: copied in moto's queue directly (moto's SendMessage
+    # counts every message in the queue for each one sent: quadratic over a long fill).
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415 - moto's own queue, bench only
+
+    queue = sqs_backends[ACCOUNT][REGION].queues[agency_queue("streets")]
+    waiting = list(queue._messages)
+    for n in range(copies):
+        message = copy.copy(waiting[n % len(waiting)])
+        message.id = str(uuid.uuid4())
+        queue._messages.append(message)
+
+
+def _health_latencies(bus: LocalBus, stop: threading.Event, out: list[float]) -> None:
+    """One ``GET /healthz`` every 5 ms; each answer's time counted from when it was due, so
+    a stall (the lock, the GIL) counts in full even if the asker was asleep when it began."""
+    due = time.perf_counter()
+    while not stop.is_set():
+        due += 0.005
+        time.sleep(max(0.0, due - time.perf_counter()))
+        bus.request("GET", "/healthz")
+        out.append(time.perf_counter() - due)
+
+
+def measure(requests: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {"requests": requests}
+    with tempfile.TemporaryDirectory(prefix="citizenbus-bench-") as directory:
+        keeper = Persistence(directory, say=_say)
+        bus = LocalBus(persistence=keeper).start()
+        try:
+            started = time.perf_counter()
+            fill(bus, requests)
+            figures["fill_seconds"] = round(time.perf_counter() - started, 1)
+            for fork in (True, False):
+                keeper.fork = fork
+                latencies: list[float] = []
+                stop = threading.Event()
+                asker = threading.Thread(target=_health_latencies, args=(bus, stop, latencies))
+                asker.start()
+                time.sleep(0.3)
+                before = len(latencies)
+                saved = keeper.save()
+                time.sleep(0.1)
+                stop.set()
+                asker.join()
+                assert saved is not None, "snapshot failed"
+                during = latencies[before:] or [0.0]
+                figures["forked" if fork else "in_process"] = {
+                    "file_mb": round(saved.bytes / 1e6, 2),
+                    "pickled_mb": round(saved.pickled_bytes / 1e6, 1),
+                    "lock_held_ms": round(saved.locked_seconds * 1000, 1),
+                    "snapshot_seconds": round(saved.seconds, 2),
+                    "healthz_ms_before_p50": round(statistics.median(latencies[:before]) * 1000, 1),
+                    "healthz_ms_during_max": round(max(during) * 1000, 1),
+                }
+            keeper.close()
+        finally:
+            bus.stop()
+        started = time.perf_counter()
+        again = Persistence(directory, say=_say)
+        bus = LocalBus(persistence=again).start()
+        figures["restore_seconds"] = round(time.perf_counter() - started, 2)
+        again.close()
+        bus.stop()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 requests")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    figures = measure(1_000 if args.quick else args.requests)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"citizenbus serve --data, {figures['requests']:,} requests stored")
+    print(f"  fill (bench only): {figures['fill_seconds']} s")
+    for way in ("forked", "in_process"):
+        f = figures[way]
+        print(
+            f"  snapshot {way:10}: file {f['file_mb']} MB ({f['pickled_mb']} MB pickled),"
+            f" bus lock held {f['lock_held_ms']} ms, written in {f['snapshot_seconds']} s;"
+            f" GET /healthz p50 {f['healthz_ms_before_p50']} ms before, max"
+            f" {f['healthz_ms_during_max']} ms during"
+        )
+    print(f"  restore at start: {figures['restore_seconds']} s (the whole LocalBus start)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
