@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,7 +74,7 @@ def file_at(
 
 def export(bus: LocalBus, rebuild: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = bus.invoke("open_data_export", {"rebuild": True} if rebuild else {})
-    return result["bulk"]  # type: ignore[no-any-return]
+    return result["bulk"]
 
 
 def day(back: int) -> datetime:
@@ -107,7 +106,9 @@ def read_jsonl(text: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def s3_objects() -> Iterator[Any]:
+def s3_objects() -> Any:
+    """The bulk objects in the bucket: key → size and ETag."""
+
     def objects() -> dict[str, dict[str, Any]]:
         s3 = boto3.client("s3")
         bucket = os.environ["OPEN_DATA_BUCKET"]
@@ -117,7 +118,7 @@ def s3_objects() -> Iterator[Any]:
                 found[item["Key"]] = {"size": item["Size"], "etag": item["ETag"]}
         return found
 
-    yield objects
+    return objects
 
 
 def test_bulk_files_hold_no_personal_data_and_csv_jsonl_and_dictionary_agree(
@@ -133,8 +134,9 @@ def test_bulk_files_hold_no_personal_data_and_csv_jsonl_and_dictionary_agree(
     files = {k: v for k, v in open_data.exports().items() if k.startswith(BULK)}  # all read
     dictionary = json.loads(files[f"{BULK}/dictionary.json"])
     names = [c["name"] for c in dictionary["columns"]]
-    assert all(c["type"] and c["meaning"] and c["values"] and c["privacy"] for c in
-               dictionary["columns"])
+    assert all(
+        c["type"] and c["meaning"] and c["values"] and c["privacy"] for c in dictionary["columns"]
+    )
     markdown = files[f"{BULK}/dictionary.md"]
     assert all(f"| `{n}` |" in markdown for n in names)
     assert not {"description", "status_notes", "email", "phone", "address"} & set(names)
@@ -145,8 +147,9 @@ def test_bulk_files_hold_no_personal_data_and_csv_jsonl_and_dictionary_agree(
         rows = read_csv(files[key], dictionary)
         assert rows == read_jsonl(files[key.removesuffix(".csv") + ".jsonl"]), key
         assert all(list(r) == names for r in rows)
-    year_rows = [r for k in data if "/years/" in k and k.endswith(".jsonl")
-                 for r in read_jsonl(files[k])]
+    year_rows = [
+        r for k in data if "/years/" in k and k.endswith(".jsonl") for r in read_jsonl(files[k])
+    ]
     assert len(year_rows) == 17
     by_ref = {r["service_request_id"]: r for r in year_rows}
     streets = {r["street"] for r in year_rows if r["service_code"] == "street-damage"}
@@ -165,8 +168,11 @@ def test_bulk_files_hold_no_personal_data_and_csv_jsonl_and_dictionary_agree(
     assert {(r["status"], r["open311_status"], r["within_sla"]) for r in waste} == {
         ("resolved", "closed", True)
     }
-    late = [r for r in year_rows if r["channel"] is None and r["requested_date"] == day(40)
-            .date().isoformat()]
+    late = [
+        r
+        for r in year_rows
+        if r["channel"] is None and r["requested_date"] == day(40).date().isoformat()
+    ]
     assert {(r["closed_datetime"], r["within_sla"]) for r in late} == {(None, False)}
 
 
@@ -263,12 +269,21 @@ def test_the_page_lists_the_files_with_their_sizes_and_links_that_download_them(
             assert f'{name}</a> <data value="{size}">' in html
     stem = day(33).date().isoformat()
     assert re.search(rf"<th scope=\"row\">{stem}</th><td>{stem}</td><td>2</td>", html)
-    assert open_data.get(f"/open-data/v1/bulk/{stem}.jsonl").headers["Content-Type"].startswith(
-        "application/x-ndjson"
+    assert (
+        open_data.get(f"/open-data/v1/bulk/{stem}.jsonl")
+        .headers["Content-Type"]
+        .startswith("application/x-ndjson")
     )
     # only names of the bulk layout, and only files that exist
-    for name in ("..%2Fstats.json", "stats.json", "2026-13-45.csv", "x.csv", "2026.txt",
-                 f"{(NOW - timedelta(days=9)).date()}.csv", "1999.csv"):
+    for name in (
+        "..%2Fstats.json",
+        "stats.json",
+        "2026-13-45.csv",
+        "x.csv",
+        "2026.txt",
+        f"{(NOW - timedelta(days=9)).date()}.csv",
+        "1999.csv",
+    ):
         answer = open_data.get(f"/open-data/v1/bulk/{name}")
         assert answer.status == 404, name
 

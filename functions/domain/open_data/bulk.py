@@ -303,7 +303,7 @@ def _read(key: str) -> str | None:
         body = s3.get_object(Bucket=get_settings().open_data_bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
         return None
-    return body.decode("utf-8")  # type: ignore[no-any-return]
+    return body.decode("utf-8")
 
 
 def manifest() -> Manifest | None:
@@ -314,7 +314,7 @@ def manifest() -> Manifest | None:
 
 def summary() -> dict[str, Any] | None:
     text = _read(f"{PREFIX}/{SUMMARY}")
-    return json.loads(text) if text is not None else None  # type: ignore[no-any-return]
+    return json.loads(text) if text is not None else None
 
 
 # -- the export ------------------------------------------------------------------------------
