@@ -176,6 +176,22 @@ def test_bulk_files_hold_no_personal_data_and_csv_jsonl_and_dictionary_agree(
     assert {(r["closed_datetime"], r["within_sla"]) for r in late} == {(None, False)}
 
 
+def assert_year_is_its_days(files: dict[str, str], year: int) -> list[str]:
+    """The year's CSV is its day files' in date order under one header, its JSON Lines theirs
+    concatenated; the keys of its day files."""
+    days = sorted(k for k in files if k.startswith(f"{BULK}/days/{year}/"))
+    csvs = [files[k] for k in days if k.endswith(".csv")]
+    header = csvs[0].split("\n", 1)[0] + "\n"
+    assert all(c.startswith(header) for c in csvs)
+    assert files[f"{BULK}/years/{year}.csv"] == header + "".join(
+        c.removeprefix(header) for c in csvs
+    )
+    assert files[f"{BULK}/years/{year}.jsonl"] == "".join(
+        files[k] for k in days if k.endswith(".jsonl")
+    )
+    return days
+
+
 def test_a_year_file_is_the_concatenation_of_its_day_files(
     open_data: PublicWatch, bus: LocalBus, s3_objects: Any
 ) -> None:
@@ -186,16 +202,7 @@ def test_a_year_file_is_the_concatenation_of_its_day_files(
     manifest = json.loads(files[f"{BULK}/manifest.json"])
     years = sorted({(NOW - timedelta(days=b)).year for b in (200, 61, 60, 5)})
     for year in years:
-        days = sorted(k for k in files if k.startswith(f"{BULK}/days/{year}/"))
-        csvs = [files[k] for k in days if k.endswith(".csv")]
-        header = csvs[0].split("\n", 1)[0] + "\n"
-        assert all(c.startswith(header) for c in csvs)
-        assert files[f"{BULK}/years/{year}.csv"] == header + "".join(
-            c.removeprefix(header) for c in csvs
-        )
-        assert files[f"{BULK}/years/{year}.jsonl"] == "".join(
-            files[k] for k in days if k.endswith(".jsonl")
-        )
+        days = assert_year_is_its_days(files, year)
         info = manifest["files"][f"{year}.csv"]
         assert info["rows"] == len(read_jsonl(files[f"{BULK}/years/{year}.jsonl"]))
         assert info["first_date"] == days[0].rsplit("/", 1)[1][:10]
@@ -237,6 +244,9 @@ def test_rerunning_writes_nothing_and_a_final_day_is_neither_reread_nor_rewritte
         ]
     )
     after = s3_objects()
+    # the year kept its first part (the final day) from the last year file and is still
+    # exactly its days
+    assert_year_is_its_days(open_data.exports(), day(20).year)
     final = f"{BULK}/days/{day(30).year}/{day(30).date()}.csv"
     assert after[final] == before[final]
     # a rebuild (after a backfill) rereads every day, and picks up the late request
@@ -363,3 +373,23 @@ def test_a_year_is_charted_by_month_with_its_numbers_in_tables() -> None:
     assert year[2].count("<rect") == 24
     assert f"<td>{(fast[months[-1]] + 480) / 2:g} h</td>" in year[2]
     assert year[3].count("<td>33.3%</td>") == 12
+
+
+def test_a_run_short_of_time_stops_between_months_and_the_next_goes_on(
+    open_data: PublicWatch, bus: LocalBus
+) -> None:
+    from functions.platform.catalog import get_catalog
+
+    old, recent = day(365), day(3)  # the window's first month, and its last
+    file_at(open_data, "street-damage", old, closed_after=timedelta(hours=3))
+    file_at(open_data, "street-damage", recent)
+    short = bulk.export(get_catalog(), time_left_ms=lambda: 1_000)  # one month, then stop
+    assert short.unfinished and short.records_read == 1
+    state = bulk.manifest()
+    assert state is not None and f"{old.date()}.csv" in state.files
+    assert f"{recent.date()}.csv" not in state.files
+    rest = bulk.export(get_catalog())
+    assert not rest.unfinished and rest.records_read == 1  # only what the first did not reach
+    files = open_data.exports()
+    for year in {old.year, recent.year}:
+        assert_year_is_its_days(files, year)

@@ -25,7 +25,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     written = stats.publish(aggregates)
     withheld = sum(1 for r in aggregates.rows if r.suppressed)
     metrics.add_metric(name="OpenDataCells", unit="Count", value=len(aggregates.rows))
-    run = bulk.export(get_catalog(), rebuild=event.get("rebuild") is True)
+    run = bulk.export(
+        get_catalog(),
+        rebuild=event.get("rebuild") is True,
+        time_left_ms=context.get_remaining_time_in_millis,
+    )
     metrics.add_metric(name="OpenDataBulkFilesWritten", unit="Count", value=len(run.written))
     logger.info(
         "open data exported",
@@ -35,6 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "bulk_days_read": run.days_read,
             "bulk_records_read": run.records_read,
             "bulk_files_written": len(run.written),
+            "bulk_unfinished": run.unfinished,
         },
     )
     return {
@@ -45,5 +50,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "days_read": run.days_read,
             "records_read": run.records_read,
             "written": run.written,
+            "unfinished": run.unfinished,
         },
     }

@@ -29,7 +29,7 @@ import io
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -325,6 +325,7 @@ class Run:
     days_read: int = 0
     records_read: int = 0
     written: list[str] = field(default_factory=list)
+    unfinished: bool = False  # stopped for time; the next run goes on
 
 
 class _Writer:
@@ -361,27 +362,26 @@ class _Writer:
             self.run.written.append(key)
 
 
-def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
-    """Consecutive runs of ``days`` (sorted) as (first, last)."""
-    start = previous = days[0]
-    for day in days[1:]:
-        if day != previous + timedelta(days=1):
-            yield start, previous
-            start = day
-        previous = day
-    yield start, previous
+def _chunks(days: list[date]) -> Iterator[list[date]]:
+    """``days`` (sorted) in groups of one calendar month: one index query each."""
+    group: list[date] = []
+    for day in days:
+        if group and (day.year, day.month) != (group[0].year, group[0].month):
+            yield group
+            group = []
+        group.append(day)
+    if group:
+        yield group
 
 
-def _read_days(days: list[date], run: Run) -> dict[date, list[Request]]:
-    """The requests of ``days``, read per run of consecutive days (month-index queries)."""
+def _read_month(days: list[date], run: Run) -> dict[date, list[Request]]:
+    """The requests of ``days`` (all in one month): one ``by-month`` query, first to last."""
+    start = datetime.combine(days[0], time.min, UTC)
+    end = datetime.combine(days[-1], time(23, 59, 59), UTC)
+    wanted = {d.isoformat() for d in days}
     found: dict[date, list[Request]] = defaultdict(list)
-    if not days:
-        return found
-    store = RequestStore()
-    for first, last in _runs(sorted(days)):
-        start = datetime.combine(first, time.min, UTC)
-        end = datetime.combine(last, time(23, 59, 59), UTC)
-        for record in store.submitted_between(start, end):
+    for record in RequestStore().submitted_between(start, end):
+        if record["submitted_at"][:10] in wanted:
             found[date.fromisoformat(record["submitted_at"][:10])].append(record)
             run.records_read += 1
     return found
@@ -394,7 +394,18 @@ def _final(day: date, rows: list[dict[str, Any]], today: date) -> bool:
     return age > GRACE_DAYS and all(r["open311_status"] == "closed" for r in rows)
 
 
-def export(catalog: Catalog, now: datetime | None = None, rebuild: bool = False) -> Run:
+# The export stops reading more months when less than this is left of its invocation; the
+# days it did not reach stay pending and the next run goes on (a first run over a year of
+# 100,000 requests may take several runs under a short Lambda timeout).
+MARGIN_MS = 8_000
+
+
+def export(
+    catalog: Catalog,
+    now: datetime | None = None,
+    rebuild: bool = False,
+    time_left_ms: Callable[[], int] | None = None,
+) -> Run:
     """Bring the bulk files up to date (see the module's docstring); ``rebuild`` rereads every
     day of the window, final or not (after a backfill such as ``citizenbus seed``)."""
     settings = get_settings()
@@ -404,39 +415,49 @@ def export(catalog: Catalog, now: datetime | None = None, rebuild: bool = False)
     run = Run()
     writer = _Writer(state, now, run)
     names = column_names(catalog)
+    header = to_csv([], names)
 
     first = today - timedelta(days=settings.open_data_days)
     window = [first + timedelta(days=n) for n in range((today - first).days + 1)]
     pending = [d for d in window if rebuild or not state.days.get(d.isoformat(), {}).get("final")]
-    run.days_read = len(pending)
-    records = _read_days(pending, run)
 
-    changed_years: set[int] = set()
-    fresh: dict[date, list[dict[str, Any]]] = {}
-    for day in pending:
-        rows = day_rows(records.get(day, []), catalog, now, settings.open_data_suppression)
-        fresh[day] = rows
-        stem = day.isoformat()
-        state.days[stem] = {"rows": len(rows), "final": _final(day, rows, today)}
-        extra = {"rows": len(rows), "first_date": stem, "last_date": stem}
-        if not rows:
-            for ext in ("csv", "jsonl"):
-                if f"{stem}.{ext}" in state.files:
-                    writer.drop(f"{stem}.{ext}")
-                    changed_years.add(day.year)
-            continue
-        wrote = writer.put(f"{stem}.csv", to_csv(rows, names), extra)
-        wrote |= writer.put(f"{stem}.jsonl", to_jsonl(rows), extra)
-        if wrote:
-            changed_years.add(day.year)
+    fresh: dict[str, tuple[str, str]] = {}  # stem → (CSV body without header, JSON Lines)
+    changed: set[str] = set()
+    for month in _chunks(pending):
+        if run.days_read and time_left_ms is not None and time_left_ms() < MARGIN_MS:
+            run.unfinished = True
+            break
+        run.days_read += len(month)
+        records = _read_month(month, run)
+        for day in month:
+            rows = day_rows(records.pop(day, []), catalog, now, settings.open_data_suppression)
+            stem = day.isoformat()
+            state.days[stem] = {"rows": len(rows), "final": _final(day, rows, today)}
+            if not rows:
+                for ext in ("csv", "jsonl"):
+                    if f"{stem}.{ext}" in state.files:
+                        writer.drop(f"{stem}.{ext}")
+                        changed.add(stem)
+                continue
+            body, lines = to_csv(rows, names, header=False), to_jsonl(rows)
+            fresh[stem] = (body, lines)
+            extra = {"rows": len(rows), "first_date": stem, "last_date": stem}
+            wrote = writer.put(f"{stem}.csv", header + body, extra)
+            if writer.put(f"{stem}.jsonl", lines, extra) or wrote:
+                changed.add(stem)
 
-    for year in sorted(changed_years):
-        _rebuild_year(year, writer, names, fresh)
+    years: dict[int, str] = {}  # year → its JSON Lines, where this run built it
+    for year in sorted({int(stem[:4]) for stem in changed}):
+        built = _rebuild_year(
+            year, min(s for s in changed if s.startswith(f"{year}-")), writer, header, fresh
+        )
+        if built is not None:
+            years[year] = built
 
     writer.put("dictionary.json", json.dumps(dictionary(catalog), ensure_ascii=False, indent=1))
     writer.put("dictionary.md", dictionary_markdown(catalog))
-    if run.written or summary() is None:
-        recent = _recent_rows(today, state, fresh)
+    if run.written or SUMMARY not in state.files:
+        recent = _recent_rows(today, state, years)
         writer.put(SUMMARY, json.dumps(monthly(recent, today, settings.open_data_suppression)))
     if run.written:
         state.generated_at = iso(now)
@@ -451,39 +472,63 @@ def export(catalog: Catalog, now: datetime | None = None, rebuild: bool = False)
     return run
 
 
-def _day_text(stem: str, ext: str) -> str:
-    key = key_of(f"{stem}.{ext}")
+def _file_text(name: str) -> str:
+    key = key_of(name)
     assert key is not None
     return _read(key) or ""
 
 
 def _rebuild_year(
-    year: int, writer: _Writer, names: tuple[str, ...], fresh: dict[date, list[dict[str, Any]]]
-) -> None:
-    """``YYYY.csv`` and ``YYYY.jsonl``: the year's day files in date order, from S3 (or the
-    rows this run just wrote), never from the table."""
+    year: int,
+    first_changed: str,
+    writer: _Writer,
+    header: str,
+    fresh: dict[str, tuple[str, str]],
+) -> str | None:
+    """``YYYY.csv`` and ``YYYY.jsonl``: the year's day files in date order, never read from
+    the table. The part before the first changed day is kept from the last year file (when
+    the manifest says it was built from these very day files), so a run that changed only
+    the last days reads one year file and those days, not every day of the year. Returns the
+    year's JSON Lines (None when the year has no rows left)."""
+    state = writer.state
     days = sorted(
         stem
-        for stem, info in writer.state.days.items()
-        if stem.startswith(f"{year}-") and info["rows"] and f"{stem}.csv" in writer.state.files
+        for stem, info in state.days.items()
+        if stem.startswith(f"{year}-") and info["rows"] and f"{stem}.csv" in state.files
     )
     if not days:
         writer.drop(f"{year}.csv")
         writer.drop(f"{year}.jsonl")
-        return
-    csv_parts, jsonl_parts = [to_csv([], names)], []
-    for stem in days:
-        rows = fresh.get(date.fromisoformat(stem))
-        if rows is not None:
-            csv_parts.append(to_csv(rows, names, header=False))
-            jsonl_parts.append(to_jsonl(rows))
-        else:
-            csv_parts.append(_day_text(stem, "csv").split("\n", 1)[1])
-            jsonl_parts.append(_day_text(stem, "jsonl"))
-    total = sum(writer.state.days[d]["rows"] for d in days)
-    extra = {"rows": total, "first_date": days[0], "last_date": days[-1]}
-    writer.put(f"{year}.csv", "".join(csv_parts), extra)
-    writer.put(f"{year}.jsonl", "".join(jsonl_parts), extra)
+        return None
+    parts = [
+        [d, state.files[f"{d}.csv"]["sha256"], state.files[f"{d}.jsonl"]["sha256"]] for d in days
+    ]
+    kept = [p for p in parts if p[0] < first_changed]
+    old = state.files.get(f"{year}.jsonl", {}).get("parts", [])
+    texts: dict[str, str] = {}
+    for ext, start in (("csv", header), ("jsonl", "")):
+        prefix = ""
+        if kept and old[: len(kept)] == kept:  # the last year file began with these days
+            previous = _file_text(f"{year}.{ext}")
+            info = state.files.get(f"{year}.{ext}", {})
+            if hashlib.sha256(previous.encode()).hexdigest() == info.get("sha256"):
+                size = sum(state.files[f"{p[0]}.{ext}"]["bytes"] for p in kept)
+                size -= len(header.encode()) * len(kept) if ext == "csv" else 0
+                size += len(start.encode())
+                prefix = previous.encode()[:size].decode()
+        chunks = [prefix or start]
+        for stem in days[len(kept) if prefix else 0 :]:
+            if stem in fresh:
+                chunks.append(fresh[stem][0 if ext == "csv" else 1])
+            else:
+                text = _file_text(f"{stem}.{ext}")
+                chunks.append(text.removeprefix(header) if ext == "csv" else text)
+        texts[ext] = "".join(chunks)
+    total = sum(state.days[d]["rows"] for d in days)
+    extra = {"rows": total, "first_date": days[0], "last_date": days[-1], "parts": parts}
+    writer.put(f"{year}.csv", texts["csv"], extra)
+    writer.put(f"{year}.jsonl", texts["jsonl"], extra)
+    return texts["jsonl"]
 
 
 def _month(day: date, back: int) -> str:
@@ -491,20 +536,18 @@ def _month(day: date, back: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _recent_rows(
-    today: date, state: Manifest, fresh: dict[date, list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """The rows of the last ``MONTHS_SHOWN`` months, from this run or the day files."""
+def _recent_rows(today: date, state: Manifest, built: dict[int, str]) -> list[dict[str, Any]]:
+    """The rows of the last ``MONTHS_SHOWN`` months, from the year files (this run's or S3)."""
     since = _month(today, MONTHS_SHOWN - 1)
     rows: list[dict[str, Any]] = []
-    for stem in sorted(state.days):
-        if stem[:7] < since or not state.days[stem]["rows"]:
-            continue
-        day = date.fromisoformat(stem)
-        if day in fresh:
-            rows += fresh[day]
+    for year in range(int(since[:4]), today.year + 1):
+        if year in built:
+            text = built[year]
+        elif f"{year}.jsonl" in state.files:
+            text = _file_text(f"{year}.jsonl")
         else:
-            rows += [json.loads(line) for line in _day_text(stem, "jsonl").splitlines() if line]
+            continue
+        rows += [r for r in map(json.loads, text.splitlines()) if r["requested_date"] >= since]
     return rows
 
 
