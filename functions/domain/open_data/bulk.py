@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 
 from functions.domain.open_data.privacy import public_address
@@ -374,17 +375,21 @@ def _chunks(days: list[date]) -> Iterator[list[date]]:
         yield group
 
 
-def _read_month(days: list[date], run: Run) -> dict[date, list[Request]]:
-    """The requests of ``days`` (all in one month): one ``by-month`` query, first to last."""
+def _read_month(days: list[date], run: Run) -> Iterator[tuple[date, list[Request]]]:
+    """Each of ``days`` (all in one month) with its requests, one day in memory at a time:
+    one ``by-month`` query (sorted by ``submitted_at``, so a day's requests come together)."""
     start = datetime.combine(days[0], time.min, UTC)
     end = datetime.combine(days[-1], time(23, 59, 59), UTC)
     wanted = {d.isoformat() for d in days}
-    found: dict[date, list[Request]] = defaultdict(list)
-    for record in RequestStore().submitted_between(start, end):
-        if record["submitted_at"][:10] in wanted:
-            found[date.fromisoformat(record["submitted_at"][:10])].append(record)
-            run.records_read += 1
-    return found
+    stream = RequestStore().submitted_between(start, end)
+    for stem, group in groupby(stream, key=lambda r: r["submitted_at"][:10]):
+        if stem in wanted:
+            records = list(group)
+            run.records_read += len(records)
+            wanted.discard(stem)
+            yield date.fromisoformat(stem), records
+    for stem in sorted(wanted):  # the days without a request
+        yield date.fromisoformat(stem), []
 
 
 def _final(day: date, rows: list[dict[str, Any]], today: date) -> bool:
@@ -428,9 +433,8 @@ def export(
             run.unfinished = True
             break
         run.days_read += len(month)
-        records = _read_month(month, run)
-        for day in month:
-            rows = day_rows(records.pop(day, []), catalog, now, settings.open_data_suppression)
+        for day, records in _read_month(month, run):
+            rows = day_rows(records, catalog, now, settings.open_data_suppression)
             stem = day.isoformat()
             state.days[stem] = {"rows": len(rows), "final": _final(day, rows, today)}
             if not rows:
