@@ -92,9 +92,15 @@ def stacked(title: str, months: list[str], series: dict[str, list[int | None]]) 
     )
 
 
-def grouped(title: str, months: list[str], series: dict[str, list[float | None]], unit: str) -> str:
-    """Side-by-side bars per month (e.g. median and p90 hours)."""
-    top = max((v for values in series.values() for v in values if v is not None), default=0) or 1
+def grouped(
+    title: str,
+    months: list[str],
+    series: dict[str, list[float | None]],
+    unit: str,
+    top: float | None = None,
+) -> str:
+    """Side-by-side bars per month (e.g. median and p90 hours); ``top`` fixes the scale."""
+    top = top or max((v for vs in series.values() for v in vs if v is not None), default=0) or 1
     width = (STEP - 12) // max(1, len(series))
     inner = []
     for i, month in enumerate(months):
@@ -135,6 +141,7 @@ def charts(summary: dict[str, Any] | None) -> str:
                 months,
                 {"within SLA": share},
                 "%",
+                top=100,
             ),
         )
     )
