@@ -393,3 +393,31 @@ def test_a_run_short_of_time_stops_between_months_and_the_next_goes_on(
     files = open_data.exports()
     for year in {old.year, recent.year}:
         assert_year_is_its_days(files, year)
+
+
+def test_a_street_cannot_become_a_spreadsheet_formula() -> None:
+    from functions.platform.catalog import get_catalog
+
+    record: Any = {
+        "reference": "1234567890",
+        "submitted_at": "2026-03-01T10:00:00Z",
+        "service_code": "street-damage",
+        "agency": "streets",
+        "channel": "app",
+        "status": "received",
+        "expected_at": "2026-03-15T10:00:00Z",
+        "updated_at": "2026-03-01T10:00:00Z",
+        "history": [],
+        "attributes": {"address": '=HYPERLINK("http://evil.example") 5'},
+    }
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    for address in ('=HYPERLINK("http://evil.example") 5', "@SUM(1+1) 3", "+cmd 1", "-x 2"):
+        record["attributes"]["address"] = address
+        row = bulk.public_row(record, get_catalog(), now, "app")
+        assert (row["street"] or "x")[0] not in "=+-@", row["street"]
+        cell = bulk.to_csv([row], tuple(row)).splitlines()[1]
+        assert not re.search(r"(^|,)\"?[=+\-@]", cell), cell
+    record["attributes"]["address"] = '=HYPERLINK("http://evil.example") 5'
+    assert bulk.public_row(record, get_catalog(), now, "app")["street"] == (
+        'HYPERLINK("http://evil.example")'
+    )

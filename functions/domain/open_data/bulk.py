@@ -30,7 +30,7 @@ import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
@@ -181,8 +181,18 @@ def public_row(record: Request, catalog: Catalog, now: datetime, channel: str) -
         "closed_datetime": iso(closed) if closed else None,
         "resolution_hours": _hours(record["submitted_at"], closed) if closed else None,
         "within_sla": within,
-        "street": public_address(service, record) if service else None,
+        "street": _plain(public_address(service, record) if service else None),
     }
+
+
+# What a spreadsheet would run as a formula at the start of a cell (CSV injection): a street
+# name never starts so, and a filed address could.
+_FORMULA = "=+-@\t\r"
+
+
+def _plain(text: str | None) -> str | None:
+    """``text`` without leading formula characters (the same in CSV and JSON Lines)."""
+    return (text or "").lstrip(_FORMULA + " ") or None
 
 
 def day_rows(
@@ -235,7 +245,7 @@ def dictionary(catalog: Catalog) -> dict[str, Any]:
         ),
         "suppression_threshold": settings.open_data_suppression,
         "final_after_days": FINAL_AFTER_DAYS,
-        "columns": [c.__dict__ for c in columns(catalog)],
+        "columns": [asdict(c) for c in columns(catalog)],
     }
 
 
