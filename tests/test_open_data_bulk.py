@@ -421,3 +421,19 @@ def test_a_street_cannot_become_a_spreadsheet_formula() -> None:
     assert bulk.public_row(record, get_catalog(), now, "app")["street"] == (
         'HYPERLINK("http://evil.example")'
     )
+
+
+def test_a_new_month_moves_the_twelve_months_shown_even_without_new_files(
+    open_data: PublicWatch, bus: LocalBus
+) -> None:
+    from functions.platform.catalog import get_catalog
+
+    file_at(open_data, "street-damage", day(40), closed_after=timedelta(hours=3))
+    bulk.export(get_catalog())
+    first = json.loads(open_data.get("/open-data/v1/bulk/summary.json").text)["months"]
+    later = NOW.replace(day=1) + timedelta(days=40)  # a month on, no request since
+    run = bulk.export(get_catalog(), now=later)
+    months = json.loads(open_data.get("/open-data/v1/bulk/summary.json").text)["months"]
+    assert f"{BULK}/summary.json" in run.written
+    assert months[-1] == later.strftime("%Y-%m") and months[:-1] != first[:-1]
+    assert bulk.export(get_catalog(), now=later).written == []

@@ -427,6 +427,7 @@ def export(
     now = now or datetime.now(UTC)
     today = now.date()
     state = manifest() or Manifest()
+    days_before = json.dumps(state.days, sort_keys=True)
     run = Run()
     writer = _Writer(state, now, run)
     names = column_names(catalog)
@@ -470,11 +471,13 @@ def export(
 
     writer.put("dictionary.json", json.dumps(dictionary(catalog), ensure_ascii=False, indent=1))
     writer.put("dictionary.md", dictionary_markdown(catalog))
-    if run.written or SUMMARY not in state.files:
+    through = today.strftime("%Y-%m")  # a new month moves the 12 months shown
+    if run.written or state.files.get(SUMMARY, {}).get("through") != through:
         recent = _recent_rows(today, state, years)
-        writer.put(SUMMARY, json.dumps(monthly(recent, today, settings.open_data_suppression)))
-    if run.written:
-        state.generated_at = iso(now)
+        figures = monthly(recent, today, settings.open_data_suppression)
+        writer.put(SUMMARY, json.dumps(figures), {"through": through})
+    if run.written or json.dumps(state.days, sort_keys=True) != days_before:
+        state.generated_at = iso(now)  # (a day become final is remembered too)
         aws.s3().put_object(
             Bucket=settings.open_data_bucket,
             Key=f"{PREFIX}/{MANIFEST}",
