@@ -542,9 +542,9 @@ def _rebuild_year(
                 chunks.append(text.removeprefix(header) if ext == "csv" else text)
         texts[ext] = "".join(chunks)
     total = sum(state.days[d]["rows"] for d in days)
-    extra = {"rows": total, "first_date": days[0], "last_date": days[-1], "parts": parts}
+    extra: dict[str, Any] = {"rows": total, "first_date": days[0], "last_date": days[-1]}
     writer.put(f"{year}.csv", texts["csv"], extra)
-    writer.put(f"{year}.jsonl", texts["jsonl"], extra)
+    writer.put(f"{year}.jsonl", texts["jsonl"], extra | {"parts": parts})  # the days it holds
     return texts["jsonl"]
 
 
