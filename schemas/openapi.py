@@ -259,9 +259,48 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/open-data/v1/bulk/{name}": {
+            "get": {
+                "summary": (
+                    "A bulk file of the public request records (docs/open-data.md): "
+                    "YYYY-MM-DD.{csv,jsonl} (a day), YYYY.{csv,jsonl} (a year), "
+                    "dictionary.{json,md}, manifest.json (every file's size, rows, dates)"
+                ),
+                "parameters": [
+                    _param(
+                        "name",
+                        "path",
+                        "The file's name, as listed in manifest.json.",
+                        pattern=r"^([0-9]{4}(-[0-9]{2}-[0-9]{2})?\.(csv|jsonl)|"
+                        r"dictionary\.(json|md)|manifest\.json|summary\.json)$",
+                    )
+                ],
+                "responses": {
+                    "200": {
+                        ok: "The file (the local bus)",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/markdown": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "302": {
+                        ok: "In AWS: Location is a presigned S3 URL, valid for five minutes",
+                    },
+                    "404": {
+                        ok: "No such file",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                },
+            }
+        },
         "/open-data/": {
             "get": {
-                "summary": "The aggregates as charts (HTML with inline SVG)",
+                "summary": (
+                    "The last 12 months by month, the bulk files, and the daily aggregates "
+                    "(HTML with inline SVG and tables)"
+                ),
                 "responses": {
                     "200": {
                         ok: "The page",

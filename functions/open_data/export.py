@@ -1,7 +1,10 @@
-"""Scheduled export: the open-data aggregates written to the open-data S3 bucket.
+"""Scheduled export: the open-data aggregates and the bulk files, written to the open-data bucket.
 
-Runs on the schedule in ``functions/topology.py``; writes ``open-data/v1/stats.json`` and
-``stats.csv`` (the latest) plus a dated copy under ``open-data/v1/daily/YYYY-MM-DD/``.
+Runs on the schedule in ``functions/topology.py`` (one at a time: reserved concurrency 1).
+Writes ``open-data/v1/stats.json`` and ``stats.csv`` (the latest) plus a dated copy under
+``open-data/v1/daily/YYYY-MM-DD/``, and brings the bulk files under ``open-data/v1/bulk/`` up
+to date (``functions/domain/open_data/bulk.py``: only the days not final yet are read).
+An event with ``"rebuild": true`` rereads every day of the window (after a backfill).
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.open_data import stats
+from functions.domain.open_data import bulk, stats
+from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger, metrics
 
 
@@ -21,5 +25,31 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     written = stats.publish(aggregates)
     withheld = sum(1 for r in aggregates.rows if r.suppressed)
     metrics.add_metric(name="OpenDataCells", unit="Count", value=len(aggregates.rows))
-    logger.info("open data exported", extra={"files": written, "withheld_cells": withheld})
-    return {"files": written, "rows": len(aggregates.rows), "withheld": withheld}
+    run = bulk.export(
+        get_catalog(),
+        rebuild=event.get("rebuild") is True,
+        time_left_ms=context.get_remaining_time_in_millis,
+    )
+    metrics.add_metric(name="OpenDataBulkFilesWritten", unit="Count", value=len(run.written))
+    logger.info(
+        "open data exported",
+        extra={
+            "files": written,
+            "withheld_cells": withheld,
+            "bulk_days_read": run.days_read,
+            "bulk_records_read": run.records_read,
+            "bulk_files_written": len(run.written),
+            "bulk_unfinished": run.unfinished,
+        },
+    )
+    return {
+        "files": written,
+        "rows": len(aggregates.rows),
+        "withheld": withheld,
+        "bulk": {
+            "days_read": run.days_read,
+            "records_read": run.records_read,
+            "written": run.written,
+            "unfinished": run.unfinished,
+        },
+    }

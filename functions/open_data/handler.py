@@ -1,6 +1,7 @@
-"""Open-data aggregates: ``GET /open-data/v1/stats.{json,csv}`` and the ``/open-data/`` page.
+"""Open data: ``GET /open-data/v1/stats.{json,csv}``, the bulk files at
+``/open-data/v1/bulk/{file}`` and the ``/open-data/`` page.
 
-Both serve the last scheduled export (``open_data_export``) from the open-data bucket, so the
+All serve the last scheduled export (``open_data_export``) from the open-data bucket, so the
 API, the page and the files in S3 always show the same numbers.
 """
 
@@ -12,7 +13,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.open_data import stats
+from functions.domain.open_data import bulk, stats
+from functions.open_data import downloads
 from functions.open_data.page import render
 from functions.platform.catalog import get_catalog
 from functions.platform.http import install_error_handlers
@@ -37,10 +39,15 @@ def stats_csv() -> Response[str]:
     return Response(200, "text/csv; charset=utf-8", body, headers)
 
 
+@app.get("/open-data/v1/bulk/<name>")
+def bulk_file(name: str) -> Response[str]:
+    return downloads.serve(name)
+
+
 @app.get("/open-data")
 @app.get("/open-data/")
 def page() -> Response[str]:
-    html = render(stats.latest(), get_catalog())
+    html = render(stats.latest(), get_catalog(), bulk.manifest(), bulk.summary())
     return Response(200, "text/html; charset=utf-8", html, HEADERS)
 
 

@@ -1,4 +1,5 @@
-"""The ``/open-data/`` page: the aggregates as inline SVG charts, no JavaScript.
+"""The ``/open-data/`` page: the last 12 months by month, the bulk files, and the daily
+aggregates, as inline SVG charts with their numbers in tables; no JavaScript.
 
 Charts only show published cells; withheld cells are counted and said so beside each chart.
 """
@@ -6,16 +7,17 @@ Charts only show published cells; withheld cells are counted and said so beside 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from functions.open_data import year
 
 if TYPE_CHECKING:
+    from functions.domain.open_data.bulk import Manifest
     from schemas.catalog import Catalog
     from schemas.open311 import Stats
 
 COLORS = ("#1f6feb", "#d97706", "#15803d", "#b91c1c", "#7c3aed", "#0e7490", "#a16207")
-DAYS_SHOWN = 60
 
 
 def _bars(title: str, totals: dict[str, int], colors: dict[str, str] | None = None) -> str:
@@ -44,53 +46,6 @@ def _bars(title: str, totals: dict[str, int], colors: dict[str, str] | None = No
     return f"<figure><figcaption>{escape(title)}</figcaption>{''.join(parts)}</figure>"
 
 
-def _daily(stats: Stats, codes: list[str]) -> str:
-    """Stacked bars: published requests per day, one colour per service."""
-    end = date.fromisoformat(stats.end_date)
-    days = [end - timedelta(days=n) for n in range(DAYS_SHOWN - 1, -1, -1)]
-    per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in stats.rows:
-        if row.count:
-            per_day[row.date][row.service_code] += row.count
-    top = max((sum(v.values()) for v in per_day.values()), default=0) or 1
-    step = 12
-    width, height, bar = step * DAYS_SHOWN + 40, 200, step - 2
-    parts = [
-        f'<svg role="img" aria-label="Requests per day" viewBox="0 0 {width} {height + 30}" '
-        f'width="{width}" height="{height + 30}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="0" y="12" font-size="12">{top}</text>',
-        f'<text x="0" y="{height}" font-size="12">0</text>',
-        f'<line x1="30" y1="{height}" x2="{width}" y2="{height}" stroke="#888"/>',
-    ]
-    for i, day in enumerate(days):
-        x, y = 32 + i * step, height
-        for code in codes:
-            value = per_day.get(day.isoformat(), {}).get(code, 0)
-            if not value:
-                continue
-            h = max(1, int((height - 20) * value / top))
-            y -= h
-            color = _color(codes, code)
-            parts.append(
-                f'<rect x="{x}" y="{y}" width="{bar}" height="{h}" fill="{color}">'
-                f"<title>{day.isoformat()} {escape(code)}: {value}</title></rect>"
-            )
-        if i % 7 == 0:
-            parts.append(
-                f'<text x="{x}" y="{height + 16}" font-size="11">{day.isoformat()[5:]}</text>'
-            )
-    parts.append("</svg>")
-    legend = " ".join(
-        f'<span><svg width="10" height="10"><rect width="10" height="10" '
-        f'fill="{COLORS[i % len(COLORS)]}"/></svg> {escape(code)}</span>'
-        for i, code in enumerate(codes)
-    )
-    return (
-        f"<figure><figcaption>Requests per day, last {DAYS_SHOWN} days</figcaption>"
-        f"{''.join(parts)}<p>{legend}</p></figure>"
-    )
-
-
 def _color(codes: list[str], code: str) -> str:
     return COLORS[codes.index(code) % len(COLORS)] if code in codes else COLORS[-1]
 
@@ -112,7 +67,12 @@ def _resolution(stats: Stats) -> str:
     )
 
 
-def render(stats: Stats, catalog: Catalog) -> str:
+def render(
+    stats: Stats,
+    catalog: Catalog,
+    manifest: Manifest | None = None,
+    summary: dict[str, Any] | None = None,
+) -> str:
     """The whole page as HTML."""
     codes = [s.service_code for s in catalog.services]
     by_service: dict[str, int] = defaultdict(int)
@@ -135,24 +95,34 @@ color:#1b1f24}}
 figure{{margin:1.5rem 0}} figcaption{{font-weight:600;margin-bottom:.5rem}}
 table{{border-collapse:collapse;font-size:.9rem}} td,th{{border:1px solid #ccd;padding:.2rem .5rem}}
 .grid{{display:flex;flex-wrap:wrap;gap:2rem}} code{{background:#f3f4f6;padding:0 .2rem}}
+caption{{text-align:left;font-weight:600}} details{{margin:.5rem 0}}
+svg{{max-width:100%;height:auto}}
+.legend{{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}}
+.sw{{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}}
 </style></head><body>
 <h1>Open data: citizen requests in {name}</h1>
+<p>No personal data is in these figures or files. Counts and measures over fewer than
+{stats.suppression_threshold} requests are withheld.</p>
+<h2>The last 12 months</h2>
+{year.charts(summary)}
+<h2>Bulk files</h2>
+{year.files(manifest)}
+<h2>Daily aggregates</h2>
 <p>Requests submitted from {stats.start_date} to {stats.end_date}, counted per day, service,
-channel and current status (generated {escape(stats.generated_at)}). No personal data is in
-these figures. Cells with fewer than {stats.suppression_threshold} requests are withheld:
+channel and current status (generated {escape(stats.generated_at)}). Cells with fewer than
+{stats.suppression_threshold} requests are withheld:
 {withheld} of {len(stats.rows)} cells here, left out of every chart and total below.</p>
 <p>Download: <a href="/open-data/v1/stats.csv">stats.csv</a> ·
 <a href="/open-data/v1/stats.json">stats.json</a> · Open311 GeoReport v2:
 <a href="/open311/v2/discovery.json">discovery</a>,
 <a href="/open311/v2/services.json">services</a>,
 <a href="/open311/v2/requests.json">requests</a> (also <code>.xml</code>).</p>
-{_daily(stats, codes)}
 <div class="grid">
 {_bars("By service", dict(by_service), {c: _color(codes, c) for c in codes})}
 {_bars("By channel", dict(by_channel))}
 {_bars("By current status", dict(by_status))}
 </div>
-<h2>Time to close and SLA breaches (latest 30 published closed cells)</h2>
+<h3>Time to close and SLA breaches (latest 30 published closed cells)</h3>
 {_resolution(stats)}
 </body></html>
 """
