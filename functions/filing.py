@@ -22,10 +22,13 @@ def file_and_answer(
     channel: Channel,
     citizen: str | None = None,
     message_id: str | None = None,
+    assurance: str | None = None,
 ) -> Response[Any]:
     """File once; 201 with the request, 200 with the same one for a retried message id."""
     try:
-        filed = file_request(request, channel=channel, citizen=citizen, message_id=message_id)
+        filed = file_request(
+            request, channel=channel, citizen=citizen, message_id=message_id, assurance=assurance
+        )
     except InvalidRequest as exc:
         raise ApiError(exc.status, exc.errors) from exc
     if filed.created:

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from functions.domain.citizens.language import remember
 from functions.domain.citizens.phone import Caller, own_request, status_name
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.intake import InvalidRequest, file_request
@@ -136,6 +137,7 @@ class Ivr:
         choice = self.answer()
         if choice in ("1", "2"):
             self.lang = "sv" if choice == "1" else "en"
+            remember(self.caller.citizen, self.lang, "voice:menu", self.citizens)
             self.menu(0)
         else:
             self.welcome(self.tries + 1)

@@ -1,7 +1,9 @@
 """Erasure: remove one citizen's personal data, and only theirs; keep the anonymous statistics.
 
 A citizen is named by a phone number, an e-mail address or a pseudonymous ``cit_…`` id. The
-subject is that identity alone: the ids named, and the contacts their ids derive from. A
+subject is that identity: the ids named, the contacts their ids derive from, and the ids
+proven to be the same person (an app account and the phone and e-mail linked to it with a
+one-time code; :mod:`functions.domain.citizens.links`). A
 contact merely found on one of their requests (the e-mail typed next to a phone number on a
 form) is never followed to another citizen's records: anyone can type anyone's address, and
 erasing one's own e-mail must not delete a stranger's consent ledger or STOP. What goes:
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from functions.domain.citizens import links
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.open_data.privacy import street_only
@@ -119,8 +122,11 @@ def erase(
 
     With ``dry_run`` nothing changes: the answer counts what an erasure would touch.
     """
-    ids = subject_ids(phone=phone, email=email, citizen=citizen)
+    named = subject_ids(phone=phone, email=email, citizen=citizen)
     requests, citizens, dedup = RequestStore(), CitizenStore(), DedupStore()
+    # One person across channels: the app account a contact is linked to, and its proven
+    # contacts (a code asked for and never entered links nothing, so it is never followed).
+    ids = list(dict.fromkeys(cid for n in named for cid in links.identities(n, citizens)))
     at = clock.iso(now)
     result = Erasure(citizens=list(ids), dry_run=dry_run)
 

@@ -17,7 +17,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.reference import new_reference
 from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
 from functions.platform.catalog import get_catalog
-from schemas.catalog import Catalog, Service
+from schemas.catalog import Catalog, Service, at_least
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
 from schemas.request import MAX_IDEMPOTENCY_KEY, Channel, NewRequest
@@ -89,8 +89,13 @@ class Filed:
 DEFAULT_NOTIFY: dict[str, str] = {"sms": "sms", "voice": "sms", "app": "push"}
 
 
-def check(request: NewRequest, catalog: Catalog, channel: Channel) -> tuple[Service, NewRequest]:
-    """Validate ``request`` against the catalog; return the service and a normalised request."""
+def check(
+    request: NewRequest, catalog: Catalog, channel: Channel, assurance: str | None = None
+) -> tuple[Service, NewRequest]:
+    """Validate ``request`` against the catalog; return the service and a normalised request.
+
+    ``assurance`` is the eIDAS level of the app identity filing it (None elsewhere): an
+    attribute the catalog says that level proves (``not_needed_at``) is not asked for."""
     lang = request.language
     errors: list[dict[str, str]] = []
     service = catalog.service(request.service_code)
@@ -113,7 +118,8 @@ def check(request: NewRequest, catalog: Catalog, channel: Channel) -> tuple[Serv
         value = attributes.get(attr.code, "").strip()
         if not value:
             attributes.pop(attr.code, None)
-            if attr.required:
+            proven = assurance and attr.not_needed_at and at_least(assurance, attr.not_needed_at)
+            if attr.required and not proven:
                 errors.append(
                     {"field": f"attributes.{attr.code}", "message": message("required", lang)}
                 )
@@ -206,6 +212,7 @@ def file_request(
     store: RequestStore | None = None,
     catalog: Catalog | None = None,
     now: datetime | None = None,
+    assurance: str | None = None,
 ) -> Filed:
     """File ``request`` once: validate, store with its event, and dedupe on ``message_id``.
 
@@ -220,7 +227,7 @@ def file_request(
     store = store or RequestStore()
     if message_id is not None and len(message_id) > MAX_IDEMPOTENCY_KEY:
         raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_TOO_LONG}])
-    service, request = check(request, catalog, channel)
+    service, request = check(request, catalog, channel, assurance)
     fingerprint = digest(request) if message_id else None
     if citizen is None:
         contact = request.contact
@@ -233,6 +240,8 @@ def file_request(
         record = build_record(
             service, request, channel, citizen, now, catalog.jurisdiction.retention_days
         )
+        if assurance:  # the agency sees how sure the bus was of who filed
+            record["assurance"] = assurance
         event = request_event(SUBMITTED, record, record["submitted_at"])
         try:
             created: Created = store.create(record, event, dedup_key, fingerprint)

@@ -49,3 +49,4 @@ class Request(TypedDict):
     expires_at: NotRequired[int]
     sla_breached_at: NotRequired[str]
     erased_at: NotRequired[str]
+    assurance: NotRequired[str]  # the eIDAS level of the app identity that filed it
