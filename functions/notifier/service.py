@@ -324,9 +324,17 @@ def send_link_code(citizen: str, kind: str, language: str) -> dict[str, Any]:
             return {"skipped": "the number sent STOP"}
         if not contacts.sms_capable(to, jurisdiction.sms_countries):
             return {"skipped": "not a mobile number of the jurisdiction"}
-        senders.send_sms(to, body, None)
+        channel, provider_id = "sms", senders.send_sms(to, body, None)
     else:
         subject = templates()["link_code_subject"][lang]
-        senders.send_email(to, subject, body, "link")
-    logger.info("link code sent", extra={"channel": "sms" if kind == "phone" else "email"})
-    return {"sent": kind, "kind": "link_code"}
+        channel, provider_id = "email", senders.send_email(to, subject, body, "link")
+    citizens.record_sent(
+        provider_id,
+        reference="",
+        event_id=f"link#{provider_id}",
+        channel=channel,
+        kind="link_code",
+        citizen=citizen,
+    )
+    logger.info("link code sent", extra={"channel": channel})
+    return {"sent": provider_id, "channel": channel, "kind": "link_code"}

@@ -458,16 +458,15 @@ class CitizenStore(Store):
     def links_of(self, citizen: str) -> list[dict[str, Any]]:
         """Every ``link…`` item under ``citizen``: its linked contacts (``link#<kind>``), the
         codes waiting (``link#pending#<kind>``) and, under a contact, ``linked_to``."""
-        return [
-            from_item(i)
-            for i in pages(
+        return list(
+            pages(
                 self.client.query,
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
                 ExpressionAttributeValues={":pk": {"S": citizen}, ":prefix": {"S": "link"}},
                 ConsistentRead=True,
             )
-        ]
+        )
 
     def save_link_pending(
         self, citizen: str, kind: str, value: str, contact: str, code_hash: str, ttl: int
