@@ -116,9 +116,7 @@ def test_a_code_is_for_the_contact_and_the_caller_it_was_sent_for(bus: LocalBus)
     assert verify(bus, "anna", code, phone=ANNA).status == 200
 
 
-def test_a_code_expires_after_ten_minutes(
-    bus: LocalBus, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_code_expires_after_ten_minutes(bus: LocalBus, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ask(bus, "anna", phone=ANNA).status == 202
     bus.pump()
     code = last_code(bus)
@@ -176,9 +174,12 @@ def test_preferences_take_only_a_linked_phone(bus: LocalBus) -> None:
     assert saved.status == 200, saved.text
     # Without a phone, notify_by=sms takes the linked one.
     bare = {"notify_by": "sms", "consent": True}
-    assert bus.request(
-        "PUT", "/app/v1/me/preferences", headers=auth("anna"), json_body=bare
-    ).json()["phone"] == ANNA
+    assert (
+        bus.request("PUT", "/app/v1/me/preferences", headers=auth("anna"), json_body=bare).json()[
+            "phone"
+        ]
+        == ANNA
+    )
 
 
 def test_notifications_go_to_the_preferred_channel_of_the_linked_person(bus: LocalBus) -> None:

@@ -59,7 +59,5 @@ def link(bus: LocalBus, sub: str, *, phone: str | None = None, email: str | None
     assert asked.status == 202, asked.text
     bus.pump()
     body = contact | {"code": last_code(bus)}
-    verified = bus.request(
-        "POST", "/app/v1/me/contacts/verify", headers=auth(sub), json_body=body
-    )
+    verified = bus.request("POST", "/app/v1/me/contacts/verify", headers=auth(sub), json_body=body)
     assert verified.status == 200, verified.text

@@ -15,9 +15,7 @@ KEYS = {
 }
 
 
-def make_token(
-    sub: str, secret: str | None = None, ttl: int = 600, acr: str | None = None
-) -> str:
+def make_token(sub: str, secret: str | None = None, ttl: int = 600, acr: str | None = None) -> str:
     """A local app token; ``acr`` the eIDAS level (``low``, ``substantial``, ``high``) or any
     other claim value as an identity provider might send it."""
     from citizenbus.local.runtime import DEFAULT_JWT_SECRET

@@ -15,9 +15,10 @@ weighs the newest request it is given.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from functions.platform import texts
+from functions.platform import clock, texts
 from functions.platform.catalog import get_catalog
 
 if TYPE_CHECKING:
@@ -53,15 +54,15 @@ def last_used(
 ) -> str | None:
     """The language most recently used by any of ``ids`` (one person's identities), or by the
     newest of ``records`` (their requests) if that came later; None when nothing is known."""
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[datetime, int, str]] = []
     for cid in ids:
         item = store.language(cid)
-        if item and supported(str(item.get("language"))):
-            seen.append((str(item.get("at", "")), str(item["language"])))
+        if item and item.get("at") and supported(str(item.get("language"))):
+            seen.append((clock.parse(str(item["at"])), 1, str(item["language"])))
     for record in records:
-        if supported(record.get("language")):
-            seen.append((record["submitted_at"], record["language"]))
-    return max(seen)[1] if seen else None
+        if supported(record.get("language")):  # stamped to the second: a tie goes to the above
+            seen.append((clock.parse(record["submitted_at"]), 0, record["language"]))
+    return max(seen)[2] if seen else None
 
 
 def from_accept_language(header: str | None) -> str | None:
