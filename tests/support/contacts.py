@@ -21,6 +21,17 @@ def confirmed(*, phone: str | None = None, email: str | None = None) -> None:
         contacts.confirm("email", email, "test:earlier")
 
 
+def linked(sub: str, *, phone: str | None = None, email: str | None = None) -> None:
+    """The app citizen ``sub`` linked this contact earlier (entered the code sent to it)."""
+    from functions.domain.citizens import links
+    from functions.domain.citizens.identity import pseudonym
+    from functions.domain.citizens.store import CitizenStore
+
+    for kind, value in (("phone", phone), ("email", email)):
+        if value:
+            links.link(pseudonym("app", sub), kind, value, CitizenStore())
+
+
 def outbox(bus: LocalBus) -> list[dict[str, Any]]:
     """``GET /_local/outbox``, as JSON."""
     return json.loads(json.dumps(collect(bus)))

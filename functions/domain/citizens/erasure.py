@@ -20,7 +20,8 @@ erasing one's own e-mail must not delete a stranger's consent ledger or STOP. Wh
 * ``citizens``: every item under the subject's ids (consent state and ledger, preferences,
   SMS conversations, call state) and the outbound message records that name them;
 * ``outbox``: the waiting entries of the subject's requests (they may hold free text);
-* ``idempotency``: intake's message-id dedup items of the subject's ids.
+* ``idempotency``: intake's message-id dedup items of the subject's ids, and the rate counters
+  of confirmations and link codes kept under them.
 
 Every look-up is a key or index query (no scan), so erasure takes the same time on a city's
 data as on a test's. ``dry_run`` counts what would go and changes nothing. Agency audit
@@ -146,6 +147,9 @@ def erase(
     for cid in ids:
         items |= citizens.keys_of(cid)
     dedup_keys = sorted({key for cid in ids for key in dedup.keys_of_citizen(cid)})
+    # The caps on codes and confirmations count under the ids too (they expire within a day).
+    counters = [f"ratelimit#{scope}#{cid}" for cid in ids for scope in ("confirm", "link")]
+    dedup_keys += [key for key in counters if dedup.seen(key)]
 
     result.requests = len(own)
     result.contacts_removed = len(others)
