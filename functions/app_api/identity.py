@@ -4,7 +4,9 @@ The JWT authorizer (API Gateway in AWS, the local bus here) checks the token and
 claims over: ``sub`` is the citizen, ``acr`` the eIDAS level of assurance of the sign-in
 (``http://eidas.europa.eu/LoA/low|substantial|high``). Swedish e-ID brokers that name the
 levels of the Swedish framework (``http://id.elegnamnden.se/loa/1.0/loa3`` …) are mapped to
-the eIDAS level they are notified at; a token without a known ``acr`` is ``low``.
+the eIDAS level they are notified at; a token without a known ``acr`` is ``low``. Behind the
+Cognito user pool (no OIDC issuer configured) a federated identity provider's ``acr`` is mapped
+onto the pool's ``custom:acr`` attribute and read from there.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ ACR_LEVELS: dict[str, str] = {uri: str(level) for level, uri in ASSURANCE_URIS.i
 
 def assurance(claims: dict[str, Any]) -> str:
     """The eIDAS level (``low``, ``substantial``, ``high``) the token's ``acr`` names."""
-    return ACR_LEVELS.get(str(claims.get("acr") or "").strip(), "low")
+    acr = claims.get("acr") or claims.get("custom:acr")  # the latter: Cognito federation
+    return ACR_LEVELS.get(str(acr or "").strip(), "low")
 
 
 def require(service: Service | None, level: str) -> None:
