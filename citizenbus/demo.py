@@ -3,8 +3,8 @@
 Filed by SMS → stored with its reference → routed over EventBridge to the agency → the agency
 reads it through the agency API and moves it along → the citizen is notified by SMS in the
 language they wrote in → they link their phone in the app and see the request there → a
-``STATUS`` by SMS is answered in Swedish, the language they last used. Every hop runs the real handlers against moto; nothing leaves the
-machine (Twilio gets a recording HTTP client).
+``STATUS`` by SMS is answered in Swedish, the language they last used. Every hop runs the
+real handlers against moto; nothing leaves the machine (Twilio gets a recording HTTP client).
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def strict_catalog(tmp_path: Path) -> Iterator[None]:
             service["assurance"] = "substantial"
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert load_catalog(str(path)).service("street-damage").assurance == "substantial"  # type: ignore[union-attr]
+    service = load_catalog(str(path)).service("street-damage")
+    assert service is not None and service.assurance == "substantial"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CATALOG_PATH", str(path))
         process.reset()
