@@ -18,7 +18,7 @@ from functions.app_api import me
 from functions.app_api.identity import assurance, require
 from functions.domain.citizens import links
 from functions.domain.citizens.identity import pseudonym
-from functions.domain.citizens.language import choose, from_accept_language, last_used, remember
+from functions.domain.citizens.language import choose, from_accept_language, last_used, supported
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
@@ -55,24 +55,34 @@ def wanted_language(citizen: str, store: CitizenStore, asked: str | None = None)
 
 @app.post("/app/v1/requests")
 def create_request() -> Response[Any]:
+    """File; a language named (body or ``Accept-Language``) is remembered in the filing's own
+    transaction, else the request is marked ``language_implied`` (no extra call either way)."""
     citizen = current_citizen()
     body: AppRequestBody = model_from(AppRequestBody, json_body(app.current_event))
     level = assurance(claims())
     require(get_catalog().service(body.service_code), level)
-    store = CitizenStore()
-    language = wanted_language(citizen, store, body.language)
+    header = from_accept_language(app.current_event.headers.get("accept-language"))
+    named = body.language if supported(body.language) else header
     new = NewRequest(
         service_code=body.service_code,
         attributes=body.attributes,
         description=body.description,
-        language=language,
+        language=choose(named),
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
     )
     key = app.current_event.headers.get("idempotency-key")
-    answer = file_and_answer(new, channel="app", citizen=citizen, message_id=key, assurance=level)
-    remember(citizen, language, "app", store)
-    return answer
+    also = [CitizenStore().language_put(citizen, named, "app")] if named else []
+    marks = {} if named else {"language_implied": True}
+    return file_and_answer(
+        new,
+        channel="app",
+        citizen=citizen,
+        message_id=key,
+        assurance=level,
+        marks=marks,
+        also=also,
+    )
 
 
 @app.get("/app/v1/requests")

@@ -121,9 +121,8 @@ class Dialogue:
                 remember(citizen, CONFIRM_WORDS[command], "sms:keyword", self.citizens)
                 return confirmed
         found = self.catalog.by_keyword(command) if command else None
-        if found:
+        if found:  # its language is remembered with the filing (one transaction)
             service, language = found
-            remember(citizen, language, "sms:keyword", self.citizens)
             return self._fill(message, service, language, {}, None, rest)
         pending = self.citizens.get_conversation(citizen)
         if pending:
@@ -174,6 +173,7 @@ class Dialogue:
                         "description": description,
                     },
                 )
+                remember(citizen, language, "sms:keyword", self.citizens)
                 question = ask(service, attr, language)
                 logger.info(
                     "sms asks for a field",
@@ -198,6 +198,7 @@ class Dialogue:
                 message_id=message.message_sid,
                 store=self.requests,
                 catalog=self.catalog,
+                also=[self.citizens.language_put(citizen, language, "sms:keyword")],
             )
         except InvalidRequest as exc:
             return exc.errors[0]["message"]

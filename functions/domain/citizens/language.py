@@ -53,14 +53,15 @@ def last_used(
     ids: Iterable[str], store: CitizenStore, records: Iterable[Request] = ()
 ) -> str | None:
     """The language most recently used by any of ``ids`` (one person's identities), or by the
-    newest of ``records`` (their requests) if that came later; None when nothing is known."""
+    newest of ``records`` (their requests) if that came later (a request whose language was
+    only the default, ``language_implied``, does not count); None when nothing is known."""
     seen: list[tuple[datetime, int, str]] = []
     for cid in ids:
         item = store.language(cid)
         if item and item.get("at") and supported(str(item.get("language"))):
             seen.append((clock.parse(str(item["at"])), 1, str(item["language"])))
-    for record in records:
-        if supported(record.get("language")):  # stamped to the second: a tie goes to the above
+    for record in records:  # stamped to the second: a tie goes to the above
+        if supported(record.get("language")) and not record.get("language_implied"):
             seen.append((clock.parse(record["submitted_at"]), 0, record["language"]))
     return max(seen)[2] if seen else None
 

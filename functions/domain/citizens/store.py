@@ -437,18 +437,12 @@ class CitizenStore(Store):
     # -- the citizen's language ---------------------------------------------------------------
     def save_language(self, citizen: str, language: str, source: str) -> None:
         """The language the citizen last used with the bus (``source``: the channel)."""
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_item(
-                {
-                    "pk": citizen,
-                    "sk": "language",
-                    "language": language,
-                    "source": source,
-                    "at": clock.iso_ms(),
-                }
-            ),
-        )
+        self.client.put_item(**self.language_put(citizen, language, source)["Put"])
+
+    def language_put(self, citizen: str, language: str, source: str) -> dict[str, Any]:
+        """:meth:`save_language` as a transaction item (written with a filing)."""
+        item = {"pk": citizen, "sk": "language", "language": language, "source": source}
+        return {"Put": {"TableName": self.table, "Item": to_item(item | {"at": clock.iso_ms()})}}
 
     def language(self, citizen: str) -> dict[str, Any] | None:
         """``{"language", "source", "at"}`` as last saved, or None."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
 from functions.domain.requests.events import request_event
@@ -213,6 +215,8 @@ def file_request(
     catalog: Catalog | None = None,
     now: datetime | None = None,
     assurance: str | None = None,
+    marks: dict[str, Any] | None = None,
+    also: Sequence[dict[str, Any]] = (),
 ) -> Filed:
     """File ``request`` once: validate, store with its event, and dedupe on ``message_id``.
 
@@ -221,7 +225,9 @@ def file_request(
     scoped to the citizen, so one citizen's id can never answer with another's request.
     Raises :class:`InvalidRequest` (nothing stored) when a field is wrong, when
     ``message_id`` is longer than 128 characters, or (status 422) when ``message_id`` filed a
-    different request before; that answer never shows the first request.
+    different request before; that answer never shows the first request. ``assurance`` is the
+    app identity's eIDAS level, ``marks`` more fields of the record and ``also`` more items
+    written in the filing's transaction.
     """
     catalog = catalog or get_catalog()
     store = store or RequestStore()
@@ -242,9 +248,10 @@ def file_request(
         )
         if assurance:  # the agency sees how sure the bus was of who filed
             record["assurance"] = assurance
+        record.update(marks or {})  # type: ignore[typeddict-item]
         event = request_event(SUBMITTED, record, record["submitted_at"])
         try:
-            created: Created = store.create(record, event, dedup_key, fingerprint)
+            created: Created = store.create(record, event, dedup_key, fingerprint, also)
         except ReferenceTaken:
             continue
         if created.created:
