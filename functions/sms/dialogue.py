@@ -234,7 +234,7 @@ class Dialogue:
         ids = links.identities(citizen, self.citizens)
         wanted = re.sub(r"[\s-]", "", rest)
         if not wanted:
-            records = links.requests_of(citizen, self.citizens, self.requests, limit=3)
+            records = links.requests_of(citizen, self.citizens, self.requests, 3, ids)
             language = choose(last_used(ids, self.citizens, records[:1]))
             if not records:
                 return text("status_none", language)
@@ -247,7 +247,7 @@ class Dialogue:
         shown = wanted[:20]
         record = None
         if wanted.isdigit() and 8 <= len(wanted) <= 12 and is_valid(wanted):
-            record = links.owned(wanted, citizen, self.citizens, self.requests)
+            record = links.owned(wanted, citizen, self.citizens, self.requests, ids)
         language = choose(last_used(ids, self.citizens, [record] if record else []))
         if not wanted.isdigit() or not 8 <= len(wanted) <= 12:
             return text("status_invalid", language, reference=shown)

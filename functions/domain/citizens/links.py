@@ -128,13 +128,14 @@ def unlink(citizen: str, kind: str, store: CitizenStore) -> bool:
 
 
 # -- who is one person ----------------------------------------------------------------------
+def _proven(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kinds = {f"link#{k}" for k in KINDS}
+    return {str(item["kind"]): item for item in items if str(item["sk"]) in kinds}
+
+
 def linked(citizen: str, store: CitizenStore) -> dict[str, dict[str, Any]]:
     """The citizen's proven links by kind: ``{"phone": {"value", "contact", "at"}, …}``."""
-    return {
-        str(item["kind"]): item
-        for item in store.links_of(citizen)
-        if str(item["sk"]) in {f"link#{k}" for k in KINDS}
-    }
+    return _proven(store.links_of(citizen))
 
 
 def account_of(citizen: str, store: CitizenStore) -> str:
@@ -146,10 +147,13 @@ def account_of(citizen: str, store: CitizenStore) -> str:
 def identities(citizen: str, store: CitizenStore) -> dict[str, str | None]:
     """Every id that is the same person as ``citizen``, each with the time from which what web
     forms and Open311 filed under it counts (None: all of it). The id itself, the app
-    account it is linked to and that account's other proven contacts."""
-    account = account_of(citizen, store)
+    account it is linked to and that account's other proven contacts (one query when there
+    are no links)."""
+    own = store.links_of(citizen)
+    back = next((i for i in own if i["sk"] == "linked_to"), None)
+    account = str(back["citizen"]) if back else citizen
     ids: dict[str, str | None] = {citizen: None, account: None}
-    for item in linked(account, store).values():
+    for item in _proven(store.links_of(account) if back else own).values():
         cid = str(item["contact"])
         if cid not in ids:
             ids[cid] = store.confirmed_at(cid) or str(item.get("at", ""))
@@ -170,10 +174,15 @@ def counts(record: Request, ids: dict[str, str | None]) -> bool:
 
 
 def requests_of(
-    citizen: str, store: CitizenStore, requests: RequestStore, limit: int = 100
+    citizen: str,
+    store: CitizenStore,
+    requests: RequestStore,
+    limit: int = 100,
+    ids: dict[str, str | None] | None = None,
 ) -> list[Request]:
-    """The person's requests across their linked identities, newest first."""
-    ids = identities(citizen, store)
+    """The person's requests across their linked identities (``ids``, else looked up), newest
+    first."""
+    ids = ids if ids is not None else identities(citizen, store)
     found: dict[str, Request] = {}
     for cid in ids:
         for record in requests.list_by_citizen(cid, limit=limit):
@@ -184,10 +193,15 @@ def requests_of(
 
 
 def owned(
-    reference: str, citizen: str, store: CitizenStore, requests: RequestStore
+    reference: str,
+    citizen: str,
+    store: CitizenStore,
+    requests: RequestStore,
+    ids: dict[str, str | None] | None = None,
 ) -> Request | None:
     """The person's request with this reference, or None (also for anyone else's)."""
     record = requests.get(reference)
-    if record is None or not counts(record, identities(citizen, store)):
+    ids = ids if ids is not None else identities(citizen, store)
+    if record is None or not counts(record, ids):
         return None
     return record
