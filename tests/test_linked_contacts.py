@@ -235,3 +235,25 @@ def test_erasing_the_phone_takes_the_app_account_linked_to_it(bus: LocalBus) -> 
     assert listed(bus, "anna") == []
     assert app_ref.json()["reference"]
     assert bus.request("GET", "/app/v1/me", headers=auth("anna")).json()["contacts"] == {}
+
+
+def test_web_filings_count_only_once_the_contact_was_confirmed(bus: LocalBus) -> None:
+    """Anyone can type anyone's number into a web form: what was filed with it before its
+    owner proved it stays out of their app; what is filed after, shows."""
+    form = {"address": "Främlingsvägen 1", "phone": ANNA, "notify_by": "none"}
+    before = bus.request("POST", "/eservice/v1/forms/street-damage", json_body=form)
+    assert before.status == 201
+    import time
+
+    time.sleep(1.1)  # filings are stamped to the second
+    link(bus, "anna", phone=ANNA)
+    time.sleep(1.1)
+    after = bus.request("POST", "/eservice/v1/forms/street-damage", json_body=form)
+    assert after.status == 201
+    mine = listed(bus, "anna")
+    assert after.json()["reference"] in mine
+    assert before.json()["reference"] not in mine
+    hidden = bus.request(
+        "GET", f"/app/v1/requests/{before.json()['reference']}", headers=auth("anna")
+    )
+    assert hidden.status == 404
