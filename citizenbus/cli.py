@@ -20,17 +20,25 @@ from functions.domain.citizens import erasure
 from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
 
+ACR_LEVELS = ("low", "substantial", "high")  # eIDAS levels: the token's acr is their URI
 
-def local_token(sub: str = "demo-citizen", hours: int = 12) -> str:
-    """A JWT from the local identity provider (HS256 with ``CITIZENBUS_JWT_SECRET``)."""
+
+def local_token(sub: str = "demo-citizen", hours: int = 12, acr: str | None = None) -> str:
+    """A JWT from the local identity provider (HS256 with ``CITIZENBUS_JWT_SECRET``, else the
+    local bus's default); ``acr`` (``low``, ``substantial``, ``high``) names the eIDAS level of
+    the sign-in, as a BankID or Freja broker would."""
     import jwt  # noqa: PLC0415 - PyJWT (~100 ms) only for the commands that mint a token
 
+    secret = os.environ.get("CITIZENBUS_JWT_SECRET")
+    if not secret:
+        from citizenbus.local.runtime import DEFAULT_JWT_SECRET  # noqa: PLC0415 - the local bus's default, only when no secret is set
+
+        secret = DEFAULT_JWT_SECRET
     now = int(time.time())
-    return jwt.encode(
-        {"sub": sub, "iat": now, "exp": now + hours * 3600},
-        os.environ["CITIZENBUS_JWT_SECRET"],
-        algorithm="HS256",
-    )
+    claims: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + hours * 3600}
+    if acr:
+        claims["acr"] = f"http://eidas.europa.eu/LoA/{acr}"
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 OPERATOR_TOKEN_VARIABLE = "CITIZENBUS_OPERATOR_TOKEN"  # noqa: S105 - a variable's name
@@ -424,6 +432,14 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="start empty: remove the snapshots kept in --data DIR"
     )
     commands.add_parser("demo", help="a scripted journey on an in-process bus")
+    token_cmd = commands.add_parser(
+        "token", help="print an app token from the local identity provider"
+    )
+    token_cmd.add_argument("--sub", default="demo-citizen", help="the citizen (JWT sub)")
+    token_cmd.add_argument(
+        "--acr", choices=ACR_LEVELS, help="the sign-in's eIDAS level (high: as with BankID)"
+    )
+    token_cmd.add_argument("--hours", type=int, default=12, help="valid this long")
     redrive_cmd = commands.add_parser(
         "redrive", help="send webhook deliveries waiting in the dead-letter queues again"
     )
@@ -476,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
             print("redrive: --outbox is for every agency; drop --agency", file=sys.stderr)
             return 2
         return redrive(args.agency, args.limit, args.local, args.outbox)
+    if args.command == "token":
+        print(local_token(args.sub, args.hours, args.acr))
+        return 0
     if args.command == "serve":
         return serve(args.host, args.port, args.aws_port, args.data, args.fresh)
     if args.command == "demo":

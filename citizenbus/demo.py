@@ -2,15 +2,18 @@
 
 Filed by SMS → stored with its reference → routed over EventBridge to the agency → the agency
 reads it through the agency API and moves it along → the citizen is notified by SMS in the
-language they wrote in. Every hop runs the real handlers against moto; nothing leaves the
-machine (Twilio gets a recording HTTP client).
+language they wrote in → they link their phone in the app and see the request there → a
+``STATUS`` by SMS is answered in Swedish, the language they last used. Every hop runs the
+real handlers against moto; nothing leaves the machine (Twilio gets a recording HTTP client).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from citizenbus.cli import local_token
 from citizenbus.local.outbox import collect
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import LocalBus
@@ -69,6 +72,23 @@ def run_demo() -> int:
             sent[-1] if sent else "(nothing sent)",
         )
 
+        app = {"Authorization": f"Bearer {local_token('demo-citizen')}"}
+        bus.request("POST", "/app/v1/me/contacts", headers=app, json_body={"phone": CITIZEN})
+        bus.pump()
+        code = re.findall(r"\b\d{6}\b", collect(bus)[-1]["body"])[-1]
+        body = {"phone": CITIZEN, "code": code}
+        bus.request("POST", "/app/v1/me/contacts/verify", headers=app, json_body=body)
+        mine = bus.request("GET", "/app/v1/requests", headers=app).json()["requests"]
+        say(
+            "6. The citizen opens the app, links the phone with the 6-digit code texted to it "
+            "and sees the request filed by SMS:",
+            [{k: r[k] for k in ("reference", "channel", "status")} for r in mine],
+        )
+
         status = twilio_request(bus, "/channels/sms", sms_params(CITIZEN, f"STATUS {reference}"))
-        say(f"6. The citizen texts 'STATUS {reference}'", status.text)
+        say(
+            f"7. The citizen texts 'STATUS {reference}': answered in Swedish, the language "
+            "they last used with the bus",
+            status.text,
+        )
     return 0

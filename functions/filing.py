@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.requests.intake import InvalidRequest, file_request
@@ -22,10 +23,21 @@ def file_and_answer(
     channel: Channel,
     citizen: str | None = None,
     message_id: str | None = None,
+    assurance: str | None = None,
+    marks: dict[str, Any] | None = None,
+    also: Sequence[dict[str, Any]] = (),
 ) -> Response[Any]:
     """File once; 201 with the request, 200 with the same one for a retried message id."""
     try:
-        filed = file_request(request, channel=channel, citizen=citizen, message_id=message_id)
+        filed = file_request(
+            request,
+            channel=channel,
+            citizen=citizen,
+            message_id=message_id,
+            assurance=assurance,
+            marks=marks,
+            also=also,
+        )
     except InvalidRequest as exc:
         raise ApiError(exc.status, exc.errors) from exc
     if filed.created:

@@ -142,8 +142,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests/{reference}", "jwt"),
             Route("PUT", "/app/v1/me/preferences", "jwt"),
+            # Linked contacts (one-time codes) and what the app knows of the citizen
+            Route("GET", "/app/v1/me", "jwt"),
+            Route("POST", "/app/v1/me/contacts", "jwt"),
+            Route("POST", "/app/v1/me/contacts/verify", "jwt"),
+            Route("DELETE", "/app/v1/me/contacts/{kind}", "jwt"),
         ),
         tables=("requests", "outbox", "idempotency", "citizens"),
+        permissions=("sqs:send:citizenbus-notifier",),  # a linked contact's one-time code
     ),
     Function(
         "eservice",

@@ -18,6 +18,19 @@ LANGUAGES: tuple[Language, ...] = ("sv", "en")
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
+# eIDAS levels of assurance, weakest first: how sure the bus is of who an app identity is.
+Assurance = Literal["low", "substantial", "high"]
+ASSURANCE_LEVELS: tuple[Assurance, ...] = ("low", "substantial", "high")
+ASSURANCE_URIS: dict[Assurance, str] = {
+    level: f"http://eidas.europa.eu/LoA/{level}" for level in ASSURANCE_LEVELS
+}
+
+
+def at_least(level: str, minimum: str) -> bool:
+    """True when ``level`` is ``minimum`` or stronger (an unknown level is weaker than all)."""
+    rank: dict[str, int] = {name: i for i, name in enumerate(ASSURANCE_LEVELS)}
+    return rank.get(level, -1) >= rank[minimum]
+
 
 class Localized(BaseModel):
     """A text in every supported language."""
@@ -53,6 +66,11 @@ class Attribute(BaseModel):
     name: Localized
     description: Localized
     error: Localized
+    not_needed_at: Assurance | None = Field(
+        None,
+        description="An app identity of this eIDAS level (or stronger) proves what this "
+        "attribute would (the tax return's personal code with a high one): not asked for.",
+    )
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is not acceptable, as an error key, or None when it is fine."""
@@ -81,6 +99,11 @@ class Service(BaseModel):
         False, description="Whether free text may be published in open data (after scrubbing)."
     )
     attributes: tuple[Attribute, ...]
+    assurance: Assurance = Field(
+        "low",
+        description="The weakest eIDAS level of an app identity that may file it (the app "
+        "only: SMS, phone and web filings prove no identity and keep asking for its attributes).",
+    )
 
     def attribute(self, code: str) -> Attribute | None:
         return next((a for a in self.attributes if a.code == code), None)

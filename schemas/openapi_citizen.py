@@ -16,13 +16,22 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas.agency import StatusUpdateBody, SubscriptionBody
-from schemas.request import AppRequestBody, ErrorBody, Preferences, RequestView
+from schemas.request import (
+    AppRequestBody,
+    ContactBody,
+    ContactCode,
+    ErrorBody,
+    Preferences,
+    RequestView,
+)
 
 OUTPUT = Path(__file__).with_name("openapi-citizen.json")
 REF = "#/components/schemas/{model}"
 _INPUT: tuple[type[BaseModel], ...] = (
     AppRequestBody,
     Preferences,
+    ContactBody,
+    ContactCode,
     SubscriptionBody,
     StatusUpdateBody,
 )
@@ -31,10 +40,14 @@ _OUTPUT: tuple[type[BaseModel], ...] = (RequestView, ErrorBody)
 _ERRORS = {
     400: "A field is missing or wrong; each error names it.",
     401: "No credentials, or credentials that are not accepted.",
+    403: "The sign-in's level of assurance (acr) is below what the service needs (field "
+    "assurance).",
     404: "No such request for this caller (someone else's is a 404 too).",
-    409: "The lifecycle refuses this transition, or the request changed meanwhile.",
+    409: "The lifecycle refuses this transition, or the request changed meanwhile; for "
+    "preferences: the phone or e-mail is not a linked contact yet.",
     413: "The body is larger than the limit.",
     415: "The body is not JSON.",
+    429: "Too many attempts (codes asked for, or wrong codes); see Retry-After.",
 }
 
 
@@ -107,7 +120,7 @@ def document() -> dict[str, Any]:
                 "security": CITIZEN,
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _body("AppRequestBody"),
-                "responses": _responses(filed, 400, 401, 413, 415),
+                "responses": _responses(filed, 400, 401, 403, 413, 415),
             },
             "get": {
                 "summary": "The caller's own requests, newest first",
@@ -141,7 +154,55 @@ def document() -> dict[str, Any]:
                 "security": CITIZEN,
                 "requestBody": _body("Preferences"),
                 "responses": _responses(
-                    {200: ("The saved preferences.", ANY_OBJECT)}, 400, 401, 413, 415
+                    {200: ("The saved preferences.", ANY_OBJECT)}, 400, 401, 409, 413, 415
+                ),
+            }
+        },
+        "/app/v1/me": {
+            "get": {
+                "summary": "The caller's linked contacts (masked) and preferences",
+                "security": CITIZEN,
+                "responses": _responses({200: ("Contacts and preferences.", ANY_OBJECT)}, 401),
+            }
+        },
+        "/app/v1/me/contacts": {
+            "post": {
+                "summary": "Send a 6-digit code (valid 10 minutes) to a phone or e-mail to link",
+                "security": CITIZEN,
+                "requestBody": _body("ContactBody"),
+                "responses": _responses(
+                    {202: ("The code is on its way.", ANY_OBJECT)}, 400, 401, 415, 429
+                ),
+            }
+        },
+        "/app/v1/me/contacts/verify": {
+            "post": {
+                "summary": "Link the contact with its code (the fifth wrong code voids it: 429)",
+                "security": CITIZEN,
+                "requestBody": _body("ContactCode"),
+                "responses": _responses(
+                    {200: ("Linked; the contacts and preferences.", ANY_OBJECT)},
+                    400,
+                    401,
+                    415,
+                    429,
+                ),
+            }
+        },
+        "/app/v1/me/contacts/{kind}": {
+            "delete": {
+                "summary": "Unlink the caller's phone or e-mail",
+                "security": CITIZEN,
+                "parameters": [
+                    {
+                        "name": "kind",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["phone", "email"]},
+                    }
+                ],
+                "responses": _responses(
+                    {200: ("Unlinked; the contacts and preferences.", ANY_OBJECT)}, 401, 404
                 ),
             }
         },

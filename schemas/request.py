@@ -125,6 +125,21 @@ class Preferences(BaseModel):
     ) = Field(None, description="The SNS platform endpoint ARN of the citizen's device.")
 
 
+class ContactBody(BaseModel):
+    """``POST /app/v1/me/contacts``: the phone or e-mail to link (a code is sent there)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    phone: Annotated[Clean, StringConstraints(max_length=32)] | None = None
+    email: EmailStr | None = None
+
+
+class ContactCode(ContactBody):
+    """``POST /app/v1/me/contacts/verify``: the contact and the 6-digit code sent to it."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
 class StatusChange(BaseModel):
     """One entry of a request's status history."""
 

@@ -14,7 +14,7 @@ import pytest
 
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from tests.support.bus import FORM, count_items, nothing_stored
-from tests.support.contacts import confirm_link, outbox, text_bus
+from tests.support.contacts import confirm_link, link, outbox, text_bus
 from tests.support.tokens import auth
 
 VICTIM = "+46701234567"
@@ -163,8 +163,21 @@ def test_notifications_without_consent_are_refused_not_dropped(
         assert file_json(bus, notify_by=notify_by, consent=yes, **contact).status == 201
 
 
-def test_app_preferences_contacts_are_confirmed_first(bus: LocalBus) -> None:
+def test_app_preferences_take_no_unproven_contact(bus: LocalBus) -> None:
+    """A number typed into the app's preferences is not taken (409 naming ``phone``) and is
+    sent nothing; once the citizen linked it with a code sent there, updates go to it."""
     prefs = {"notify_by": "sms", "phone": VICTIM, "consent": True}
+    refused = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=prefs)
+    assert refused.status == 409, refused.text
+    assert refused.json()["errors"][0]["field"] == "phone"
+    email = {"notify_by": "email", "email": "victim@example.se", "consent": True}
+    refused = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=email)
+    assert refused.status == 409 and refused.json()["errors"][0]["field"] == "email"
+    bus.pump()
+    assert outbox(bus) == []
+
+    link(bus, "bo", phone=VICTIM)
+    codes = len(outbox(bus))
     saved = bus.request("PUT", "/app/v1/me/preferences", headers=auth("bo"), json_body=prefs)
     assert saved.status == 200, saved.text
     filed = bus.request(
@@ -176,5 +189,7 @@ def test_app_preferences_contacts_are_confirmed_first(bus: LocalBus) -> None:
     change_status(bus, filed["reference"], "in_progress", agency="waste")
     change_status(bus, filed["reference"], "resolved", agency="waste")
     bus.pump()
-    [ask] = outbox(bus)
-    assert "Svara JA" in ask["body"] and ask["to"] == VICTIM
+    updates = outbox(bus)[codes:]  # proven by the code: no confirmation first
+    assert [m["to"] for m in updates] == [VICTIM, VICTIM]
+    assert not any("Svara JA" in m["body"] for m in updates)
+    assert "klart" in updates[-1]["body"]

@@ -27,6 +27,7 @@ from citizenbus.local.runtime import LocalBus
 from functions import topology
 from functions.domain.citizens.identity import pseudonym
 from schemas.catalog import load_catalog
+from tests.support.contacts import link
 from tests.support.tokens import auth
 
 ANNA = "+46701234567"
@@ -82,6 +83,7 @@ def file_everywhere(bus: LocalBus) -> dict[str, str]:
         f"&address_string=Sopv%C3%A4gen+2&email={ANNA_MAIL}",
     )
     assert o311.status == 201, o311.text
+    link(bus, "anna-app", phone=ANNA)  # the app's notification phone is a proven one
     prefs = bus.request(
         "PUT",
         "/app/v1/me/preferences",

@@ -142,8 +142,9 @@ def test_a_missing_field_is_asked_for_and_the_next_text_answers_it(bus: LocalBus
         "address": {"S": "Storgatan 1"},
         "description": {"S": "stort hål"},
     }
-    # The conversation is over: the same text now is not an answer to anything.
-    assert reply(bus, "Storgatan 1 stort hål").startswith("Sorry, we did not get that")
+    # The conversation is over: the same text now is not an answer to anything (and is
+    # answered in Swedish, the language this number last used).
+    assert reply(bus, "Storgatan 1 stort hål").startswith("Det förstod vi inte")
     assert count_items("requests") == 1
 
 
@@ -179,7 +180,7 @@ def test_an_expired_conversation_is_forgotten(bus: LocalBus) -> None:
     state = store.get_conversation(citizen)
     assert state and state["awaiting"] == "address"
     store.save_conversation(citizen, state, ttl_seconds=-1)
-    assert reply(bus, "Storgatan 1").startswith("Sorry")
+    assert reply(bus, "Storgatan 1").startswith("Det förstod vi inte")  # GATA: Swedish
     assert nothing_stored()
 
 
@@ -200,17 +201,17 @@ def test_a_twilio_retry_gets_the_same_reply_and_files_once(bus: LocalBus) -> Non
 
 
 def test_status_shows_only_the_senders_own_requests(bus: LocalBus) -> None:
-    reference = reference_in(reply(bus, "GATA Storgatan 1"))
-    mine = reply(bus, f"STATUS {reference}")
+    reference = reference_in(reply(bus, "STREET Storgatan 1"))
+    mine = reply(bus, f"STATUS {reference}")  # in English: the keyword was English
     assert mine.startswith(f"Request {reference} (Street damage): received.")
     assert "Expected by" in mine
-    theirs = reply(bus, f"status {reference}", sender=BERIT)
-    assert theirs == f"We found no request {reference} from your number."
-    assert "Street damage" not in theirs
+    theirs = reply(bus, f"status {reference}", sender=BERIT)  # a stranger: the default, Swedish
+    assert theirs == f"Vi hittar inget ärende {reference} från ditt nummer."
+    assert "Skada på gata" not in theirs
     assert "not a reference" in reply(bus, "STATUS 12345")
     listing = reply(bus, "STATUS")
     assert listing == f"Your latest requests: {reference} Street damage: received"
-    assert reply(bus, "STATUS", sender=BERIT) == "You have no requests from this number."
+    assert reply(bus, "STATUS", sender=BERIT) == "Du har inga ärenden från det här numret."
     assert reply(bus, reference) == mine  # a bare reference is a status question
 
 

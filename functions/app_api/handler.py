@@ -1,7 +1,9 @@
 """The mobile app's JSON API: ``/app/v1/…``, a JWT bearer per citizen (``sub``).
 
 API Gateway's JWT authorizer checks the token and hands the claims over; the handler trusts
-them and only ever shows a citizen their own requests.
+them and only ever shows a citizen their own requests (and, once linked, those of their phone
+and e-mail). A token's ``acr`` names its eIDAS level: a service may ask for a minimum (403
+naming ``assurance``), and a high one proves what the tax return's personal code would.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.citizens.contacts import sms_capable
-from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
+from functions.app_api import me
+from functions.app_api.identity import assurance, require
+from functions.domain.citizens import links
+from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.language import choose, from_accept_language, last_used, supported
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
@@ -23,85 +28,109 @@ from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import install_error_handlers, json_body, model_from
 from functions.platform.observability import logger, metrics
-from schemas.request import AppRequestBody, NewRequest, Preferences
+from schemas.request import AppRequestBody, NewRequest
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
 
+def claims() -> dict[str, Any]:
+    authorizer = app.current_event.request_context.authorizer
+    return dict((authorizer.jwt_claim if authorizer else None) or {})
+
+
 def current_citizen() -> str:
     """The pseudonymous id of the caller, from the JWT ``sub`` claim; 401 without one."""
-    authorizer = app.current_event.request_context.authorizer
-    claims = authorizer.jwt_claim if authorizer else None
-    sub = (claims or {}).get("sub")
+    sub = claims().get("sub")
     if not sub:
         raise ApiError.one(401, "authorization", "a bearer token with a subject is required")
     return pseudonym("app", str(sub))
 
 
+def wanted_language(citizen: str, store: CitizenStore, asked: str | None = None) -> str:
+    """The body's language, else ``Accept-Language``, else the one last used, else default."""
+    header = from_accept_language(app.current_event.headers.get("accept-language"))
+    return choose(asked, header, last_used(links.identities(citizen, store), store))
+
+
 @app.post("/app/v1/requests")
 def create_request() -> Response[Any]:
+    """File; a language named (body or ``Accept-Language``) is remembered in the filing's own
+    transaction, else the request is marked ``language_implied`` (no extra call either way)."""
     citizen = current_citizen()
     body: AppRequestBody = model_from(AppRequestBody, json_body(app.current_event))
+    level = assurance(claims())
+    require(get_catalog().service(body.service_code), level)
+    header = from_accept_language(app.current_event.headers.get("accept-language"))
+    named = body.language if supported(body.language) else header
     new = NewRequest(
         service_code=body.service_code,
         attributes=body.attributes,
         description=body.description,
-        language=body.language or "sv",
+        language=choose(named),
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
     )
     key = app.current_event.headers.get("idempotency-key")
-    return file_and_answer(new, channel="app", citizen=citizen, message_id=key)
+    also = [CitizenStore().language_put(citizen, named, "app")] if named else []
+    marks = {} if named else {"language_implied": True}
+    return file_and_answer(
+        new,
+        channel="app",
+        citizen=citizen,
+        message_id=key,
+        assurance=level,
+        marks=marks,
+        also=also,
+    )
 
 
 @app.get("/app/v1/requests")
 def list_requests() -> dict[str, Any]:
+    """The caller's own requests and those of their linked phone and e-mail, newest first."""
     citizen = current_citizen()
-    return {"requests": [citizen_view(r) for r in RequestStore().list_by_citizen(citizen)]}
+    found = links.requests_of(citizen, CitizenStore(), RequestStore())
+    return {"requests": [citizen_view(r) for r in found]}
 
 
 @app.get("/app/v1/requests/<reference>")
 def get_request(reference: str) -> dict[str, Any]:
     citizen = current_citizen()
-    record = RequestStore().get(reference) if is_valid(reference) else None
-    if record is None or record["citizen"] != citizen:
+    record = None
+    if is_valid(reference):
+        record = links.owned(reference, citizen, CitizenStore(), RequestStore())
+    if record is None:
         raise ApiError.one(404, "reference", "no such request")
     return citizen_view(record)
 
 
+@app.get("/app/v1/me")
+def get_me() -> dict[str, Any]:
+    return me.me(current_citizen())
+
+
+@app.post("/app/v1/me/contacts")
+def post_contact() -> Response[Any]:
+    citizen = current_citizen()
+    data = json_body(app.current_event)
+    return me.add_contact(citizen, data, wanted_language(citizen, CitizenStore()))
+
+
+@app.post("/app/v1/me/contacts/verify")
+def verify_contact() -> Response[Any]:
+    return me.verify_contact(current_citizen(), json_body(app.current_event))
+
+
+@app.delete("/app/v1/me/contacts/<kind>")
+def delete_contact(kind: str) -> dict[str, Any]:
+    return me.remove_contact(current_citizen(), kind)
+
+
 @app.put("/app/v1/me/preferences")
 def put_preferences() -> dict[str, Any]:
-    """Notification channel, language and consent; each consent change goes to the ledger.
-
-    A phone or e-mail given here is unconfirmed until it answers the confirmation the notifier
-    sends it; SMS only to mobile numbers of the jurisdiction's countries."""
-    citizen = current_citizen()
-    prefs: Preferences = model_from(Preferences, json_body(app.current_event))
-    phone = None
-    jurisdiction = get_catalog().jurisdiction
-    if prefs.phone:
-        try:
-            phone = normalize_phone(prefs.phone, jurisdiction.phone_region)
-        except InvalidPhone as exc:
-            raise ApiError.one(400, "phone", "not a valid phone number") from exc
-        if prefs.notify_by == "sms" and not sms_capable(phone, jurisdiction.sms_countries):
-            raise ApiError.one(400, "phone", "SMS goes only to mobile numbers of this country")
-    needs = {
-        "sms": ("phone", phone),
-        "email": ("email", prefs.email),
-        "push": ("push_endpoint", prefs.push_endpoint),
-    }
-    if prefs.notify_by in needs and not needs[prefs.notify_by][1]:
-        field = needs[prefs.notify_by][0]
-        raise ApiError.one(400, field, f"{field} is needed to be notified by {prefs.notify_by}")
-    saved = prefs.model_dump(exclude_none=True) | ({"phone": phone} if phone else {})
-    store = CitizenStore()
-    store.save_preferences(citizen, saved)
-    if prefs.notify_by != "none":
-        store.set_consent(citizen, prefs.notify_by, prefs.consent, "app:preferences")
-    logger.info("preferences saved", extra={"notify_by": prefs.notify_by, "consent": prefs.consent})
-    return saved
+    """Notification channel, language and consent (each consent change goes to the ledger);
+    a phone or e-mail given must be a linked contact (409 otherwise)."""
+    return me.save_preferences(current_citizen(), json_body(app.current_event))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

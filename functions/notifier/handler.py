@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.notifier.service import deliver, fallback, idempotency, send_code
+from functions.notifier.service import deliver, fallback, idempotency, send_code, send_link_code
 from functions.platform.observability import logger, metrics
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
@@ -34,6 +34,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     if "lookup_code" in body:
         code = body["lookup_code"]
         return send_code(str(code["reference"]), str(code["via"]), str(code["language"]))
+    if "link_code" in body:
+        link = body["link_code"]
+        return send_link_code(str(link["citizen"]), str(link["kind"]), str(link["language"]))
     event = body.get("detail", body)  # EventBridge envelope → CloudEvent
     return deliver(event)
 

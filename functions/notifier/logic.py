@@ -13,7 +13,10 @@ Rules, in order:
   confirmation instead (:class:`Confirm`; the service sends at most one per request and three
   per contact a day) and nothing else until it is confirmed; the number a citizen texted or
   called from is proven;
-- the text is the template for the event (and status) in the citizen's language.
+- a filer whose contact is linked to an app citizen is that citizen: their preferences and
+  consent count;
+- the text is the template for the event (and status) in the language the citizen last used
+  with the bus (any channel), else their preference, else the request's.
 """
 
 from __future__ import annotations
@@ -106,18 +109,29 @@ def render(key: str, language: str, record: Request, note: str | None) -> tuple[
     return texts["subject"][lang].format(**values), texts[key][lang].format(**values)
 
 
-def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message | Confirm | Skip:
-    """What to send for ``event`` about ``record``, or why nothing is sent."""
+def plan(
+    event: dict[str, Any],
+    record: Request,
+    citizens: Citizens,
+    *,
+    person: str | None = None,
+    language: str | None = None,
+) -> Message | Confirm | Skip:
+    """What to send for ``event`` about ``record``, or why nothing is sent.
+
+    ``person`` is the app citizen the filer's contact is linked to (their preferences and
+    consent count), ``language`` the one the citizen last used with the bus."""
     key = template_key(event)
     if key is None:
         return Skip("no template for this event")
     if key == "submitted" and record["channel"] not in RECEIPT_CHANNELS:
         return Skip("the channel answered at once")
-    prefs = citizens.preferences(record["citizen"])
+    owners = list(dict.fromkeys([record["citizen"], person or record["citizen"]]))
+    prefs = citizens.preferences(owners[-1])
     channel = prefs.get("notify_by") or record.get("notify_by") or "none"
     if channel == "none":
         return Skip("the citizen asked for no notifications")
-    language = prefs.get("language") or record.get("language") or "sv"
+    language = language or prefs.get("language") or record.get("language") or "sv"
     contact = {
         **record.get("contact", {}),
         **{k: v for k, v in prefs.items() if k in ("phone", "email", "push_endpoint") and v},
@@ -129,7 +143,8 @@ def plan(event: dict[str, Any], record: Request, citizens: Citizens) -> Message 
     }.get(channel)
     if not to:
         return Skip(f"no {channel} address")
-    ledger = citizens.consent(record["citizen"], channel)
+    ledgers = [citizens.consent(owner, channel) for owner in owners]
+    ledger = False if False in ledgers else (True if True in ledgers else None)
     # A STOP texted from this number counts whoever filed (the app, a web form, a call).
     if (
         channel == "sms"

@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from functions.domain.citizens import contacts
+from functions.domain.citizens import contacts, links
+from functions.domain.citizens import language as languages
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
@@ -84,7 +85,14 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
         return {"skipped": "no such request (erased)"}
     record_journey(event, record)
     citizens = CitizenStore()
-    decision = plan(event, record, citizens)
+    ids = links.identities(record["citizen"], citizens)
+    decision = plan(
+        event,
+        record,
+        citizens,
+        person=links.account_of(record["citizen"], citizens),
+        language=languages.last_used(ids, citizens, [record]),
+    )
     if isinstance(decision, Skip):
         outcome("skipped", record, record.get("notify_by") or "none")
         logger.info(
@@ -294,3 +302,39 @@ def send_code(reference: str, via: str, language: str) -> dict[str, Any]:
     )
     logger.info("look-up code sent", extra={"reference": reference, "channel": via})
     return {"sent": provider_id, "channel": via, "kind": "code"}
+
+
+def send_link_code(citizen: str, kind: str, language: str) -> dict[str, Any]:
+    """The one-time code that links a phone or e-mail to an app citizen, sent there.
+
+    Asked for through ``POST /app/v1/me/contacts`` (which capped it per caller and per
+    contact); made, hashed and sent here, so the code never travels. A number that sent STOP,
+    or is no mobile number of the jurisdiction, gets nothing."""
+    citizens = CitizenStore()
+    issued = links.issue_code(citizen, kind, citizens)
+    if issued is None:
+        return {"skipped": "no code waiting"}
+    to, code = issued
+    jurisdiction = get_catalog().jurisdiction
+    texts = templates()["link_code"]
+    lang = language if language in texts else jurisdiction.default_language
+    body = texts[lang].format(jurisdiction=jurisdiction.name(lang), code=code)
+    if kind == "phone":
+        if citizens.consent(contacts.contact_id("phone", to), "sms") is False:
+            return {"skipped": "the number sent STOP"}
+        if not contacts.sms_capable(to, jurisdiction.sms_countries):
+            return {"skipped": "not a mobile number of the jurisdiction"}
+        channel, provider_id = "sms", senders.send_sms(to, body, None)
+    else:
+        subject = templates()["link_code_subject"][lang]
+        channel, provider_id = "email", senders.send_email(to, subject, body, "link")
+    citizens.record_sent(
+        provider_id,
+        reference="",
+        event_id=f"link#{provider_id}",
+        channel=channel,
+        kind="link_code",
+        citizen=citizen,
+    )
+    logger.info("link code sent", extra={"channel": channel})
+    return {"sent": provider_id, "channel": channel, "kind": "link_code"}

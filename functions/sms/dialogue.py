@@ -15,14 +15,18 @@ Grammar (first word, case-insensitive; the catalog's keywords decide the service
   conversation is kept per number for 15 minutes and the next text answers the question
   (unless it starts with a keyword or command, which starts over).
 * ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three; a
-  bare valid reference, outside a conversation, is read as ``STATUS <reference>``).
+  bare valid reference, outside a conversation, is read as ``STATUS <reference>``). Once the
+  number is linked to an app account, "own" includes what the app filed.
 * ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
 * ``JA`` / ``YES`` (outside a conversation): confirms the number for the request a
   confirmation SMS named. Any text proves the number it came from (it is confirmed for the
   requests that web forms, Open311 or app preferences filed with it); ``STOP`` declines.
 
 Replies are in the language of the keyword (Swedish for DEKL/GATA/SOPOR/HJÄLP/STOPP, English
-otherwise) and are rewritten into GSM-7 so that one odd character never triples the cost.
+for TAX/STREET/WASTE/HELP), else the language the citizen last used with the bus (remembered
+per citizen, :mod:`functions.domain.citizens.language`; a ``STATUS`` after ``GATA …`` answers
+in Swedish), else the default; they are rewritten into GSM-7 so that one odd character never
+triples the cost.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from functions.domain.citizens import links
 from functions.domain.citizens.contacts import contact_id
-from functions.domain.citizens.phone import Caller, own_request, service_name, status_name
+from functions.domain.citizens.language import choose, last_used, remember
+from functions.domain.citizens.phone import Caller, service_name, status_name
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.intake import InvalidRequest, file_request
 from functions.domain.requests.records import Request
@@ -104,6 +110,7 @@ class Dialogue:
             self.citizens.set_consent(citizen, "sms", True, f"sms:{command or opt_out}")
             return text("start", "en")
         if command in HELP_WORDS:
+            remember(citizen, HELP_WORDS[command], "sms:keyword", self.citizens)
             return help_text(self.catalog, HELP_WORDS[command])
         if command == STATUS_WORD:
             self.citizens.clear_conversation(citizen)
@@ -111,9 +118,10 @@ class Dialogue:
         if command in CONFIRM_WORDS and not rest:
             confirmed = self._confirmed(citizen, CONFIRM_WORDS[command])
             if confirmed:
+                remember(citizen, CONFIRM_WORDS[command], "sms:keyword", self.citizens)
                 return confirmed
         found = self.catalog.by_keyword(command) if command else None
-        if found:
+        if found:  # its language is remembered with the filing (one transaction)
             service, language = found
             return self._fill(message, service, language, {}, None, rest)
         pending = self.citizens.get_conversation(citizen)
@@ -123,7 +131,7 @@ class Dialogue:
                 return self._fill(
                     message,
                     service_or_none,
-                    "en" if pending.get("language") == "en" else "sv",
+                    choose(pending.get("language")),
                     dict(pending.get("attributes") or {}),
                     pending.get("awaiting"),
                     body,
@@ -131,14 +139,15 @@ class Dialogue:
                 )
         if is_valid(body):  # a bare reference, as in our filing reply: its status
             return self._status(citizen, body)
-        return help_text(self.catalog, "en", unknown=True)
+        known = last_used([citizen], self.citizens)
+        return help_text(self.catalog, known or "en", unknown=True)
 
     # -- filing -------------------------------------------------------------------------------
     def _fill(
         self,
         message: Incoming,
         service: Service,
-        language: Language,
+        language: str,
         attributes: dict[str, str],
         start: str | None,
         body: str,
@@ -164,6 +173,7 @@ class Dialogue:
                         "description": description,
                     },
                 )
+                remember(citizen, language, "sms:keyword", self.citizens)
                 question = ask(service, attr, language)
                 logger.info(
                     "sms asks for a field",
@@ -188,6 +198,7 @@ class Dialogue:
                 message_id=message.message_sid,
                 store=self.requests,
                 catalog=self.catalog,
+                also=[self.citizens.language_put(citizen, language, "sms:keyword")],
             )
         except InvalidRequest as exc:
             return exc.errors[0]["message"]
@@ -218,10 +229,13 @@ class Dialogue:
 
     # -- status -------------------------------------------------------------------------------
     def _status(self, citizen: str, rest: str) -> str:
-        language: Language = "en"
+        """The sender's requests, and those of the app account their number is linked to (and
+        its other linked contacts), in the language they last used (else the default)."""
+        ids = links.identities(citizen, self.citizens)
         wanted = re.sub(r"[\s-]", "", rest)
         if not wanted:
-            records = self.requests.list_by_citizen(citizen, limit=3)
+            records = links.requests_of(citizen, self.citizens, self.requests, 3, ids)
+            language = choose(last_used(ids, self.citizens, records[:1]))
             if not records:
                 return text("status_none", language)
             items = "; ".join(
@@ -231,15 +245,18 @@ class Dialogue:
             )
             return text("status_list", language, items=items)
         shown = wanted[:20]
+        record = None
+        if wanted.isdigit() and 8 <= len(wanted) <= 12 and is_valid(wanted):
+            record = links.owned(wanted, citizen, self.citizens, self.requests, ids)
+        language = choose(last_used(ids, self.citizens, [record] if record else []))
         if not wanted.isdigit() or not 8 <= len(wanted) <= 12:
             return text("status_invalid", language, reference=shown)
-        record = own_request(wanted, citizen, self.requests)
         if record is None:
             return text("status_not_found", language, reference=shown)
         return status_line(self.catalog, record, language)
 
 
-def status_line(catalog: Catalog, record: Request, language: Language) -> str:
+def status_line(catalog: Catalog, record: Request, language: str) -> str:
     line = text(
         "status",
         language,

@@ -18,9 +18,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from functions.domain.citizens.phone import Caller, own_request, status_name
+from functions.domain.citizens import links
+from functions.domain.citizens.language import remember
+from functions.domain.citizens.phone import Caller, status_name
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
@@ -136,6 +139,7 @@ class Ivr:
         choice = self.answer()
         if choice in ("1", "2"):
             self.lang = "sv" if choice == "1" else "en"
+            remember(self.caller.citizen, self.lang, "voice:menu", self.citizens)
             self.menu(0)
         else:
             self.welcome(self.tries + 1)
@@ -374,7 +378,9 @@ class Ivr:
 
     def on_status(self) -> None:
         reference = re.sub(r"\D", "", self.answer())
-        record = own_request(reference, self.caller.citizen, self.requests) if reference else None
+        record = None
+        if reference and is_valid(reference):  # the caller's own, or their linked account's
+            record = links.owned(reference, self.caller.citizen, self.citizens, self.requests)
         if record is None:
             key = "status_not_found" if reference else "no_input"
             self.status_prompt(self.tries + 1, prompt(key, self.lang))

@@ -100,6 +100,10 @@ class ApiConstruct(Construct):
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             removal_policy=RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY,
+            # The level of assurance of a federated e-ID sign-in (BankID, Freja over OIDC): the
+            # identity provider's `acr` is mapped onto it and reaches the app API as the
+            # `custom:acr` claim of the ID token (docs/citizen-channels.md, "Assurance levels").
+            custom_attributes={"acr": cognito.StringAttribute(mutable=True, max_len=256)},
         )
         acknowledge(self.user_pool, "AwsSolutions-COG2", REASONS["mfa"])
         client = self.user_pool.add_client(

@@ -39,7 +39,7 @@ from functions.domain.agencies.routing import (
     function_dlq,
 )
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.support.contacts import confirmed
+from tests.support.contacts import confirmed, linked
 from tests.support.faults import (
     Clock,
     Faults,
@@ -315,6 +315,7 @@ def test_a_whole_journey_under_faults_loses_nothing_and_doubles_nothing(
         for n in range(REQUESTS):
             confirmed(phone=phone(n), email=f"citizen{n}@example.se")
             confirmed(email=f"open311-{n}@example.se")
+            linked(f"app-citizen-{n}", phone=phone(n))  # the app's notification phone
         clock.install(monkeypatch)
         install_aws_faults(faults, bus)
         install_twilio_faults(faults, bus.twilio)

@@ -21,6 +21,17 @@ def confirmed(*, phone: str | None = None, email: str | None = None) -> None:
         contacts.confirm("email", email, "test:earlier")
 
 
+def linked(sub: str, *, phone: str | None = None, email: str | None = None) -> None:
+    """The app citizen ``sub`` linked this contact earlier (entered the code sent to it)."""
+    from functions.domain.citizens import links
+    from functions.domain.citizens.identity import pseudonym
+    from functions.domain.citizens.store import CitizenStore
+
+    for kind, value in (("phone", phone), ("email", email)):
+        if value:
+            links.link(pseudonym("app", sub), kind, value, CitizenStore())
+
+
 def outbox(bus: LocalBus) -> list[dict[str, Any]]:
     """``GET /_local/outbox``, as JSON."""
     return json.loads(json.dumps(collect(bus)))
@@ -47,3 +58,17 @@ def confirm_link(message: dict[str, Any]) -> str:
     found = re.search(r"https?://[^/\s]+(/(?:en/)?confirm/[A-Za-z0-9_-]+)", message["body"])
     assert found, message["body"]
     return found.group(1)
+
+
+def link(bus: LocalBus, sub: str, *, phone: str | None = None, email: str | None = None) -> None:
+    """The app citizen ``sub`` links a phone or e-mail: asks for the code, reads it from the
+    outbox and enters it (``POST /app/v1/me/contacts`` and ``…/verify``)."""
+    from tests.support.tokens import auth
+
+    contact = {"phone": phone} if phone else {"email": email}
+    asked = bus.request("POST", "/app/v1/me/contacts", headers=auth(sub), json_body=contact)
+    assert asked.status == 202, asked.text
+    bus.pump()
+    body = contact | {"code": last_code(bus)}
+    verified = bus.request("POST", "/app/v1/me/contacts/verify", headers=auth(sub), json_body=body)
+    assert verified.status == 200, verified.text

@@ -101,6 +101,14 @@ def watching(monkeypatch: Any) -> Iterator[PrivacyWatch]:
 
     monkeypatch.setattr(CitizenStore, "save_preferences", learning_save)
 
+    save_link_pending = CitizenStore.save_link_pending
+
+    def learning_link(self: CitizenStore, citizen: str, kind: str, value: str, *rest: Any) -> None:
+        watch.learn(kind, value)  # a contact being linked is personal too
+        save_link_pending(self, citizen, kind, value, *rest)
+
+    monkeypatch.setattr(CitizenStore, "save_link_pending", learning_link)
+
     entry = EventPublisher.entry
 
     def watched_entry(self: EventPublisher, event: dict[str, Any]) -> dict[str, Any]:

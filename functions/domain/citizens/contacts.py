@@ -58,6 +58,9 @@ def _hash(value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+keyed_hash = _hash  # what links keep of their codes
+
+
 # -- confirmation ----------------------------------------------------------------------------
 def is_confirmed(kind: str, value: str, store: CitizenStore | None = None) -> bool:
     return (store or CitizenStore()).is_confirmed(contact_id(kind, value))

@@ -1,7 +1,9 @@
 """Erasure: remove one citizen's personal data, and only theirs; keep the anonymous statistics.
 
 A citizen is named by a phone number, an e-mail address or a pseudonymous ``cit_…`` id. The
-subject is that identity alone: the ids named, and the contacts their ids derive from. A
+subject is that identity: the ids named, the contacts their ids derive from, and the ids
+proven to be the same person (an app account and the phone and e-mail linked to it with a
+one-time code; :mod:`functions.domain.citizens.links`). A
 contact merely found on one of their requests (the e-mail typed next to a phone number on a
 form) is never followed to another citizen's records: anyone can type anyone's address, and
 erasing one's own e-mail must not delete a stranger's consent ledger or STOP. What goes:
@@ -18,7 +20,8 @@ erasing one's own e-mail must not delete a stranger's consent ledger or STOP. Wh
 * ``citizens``: every item under the subject's ids (consent state and ledger, preferences,
   SMS conversations, call state) and the outbound message records that name them;
 * ``outbox``: the waiting entries of the subject's requests (they may hold free text);
-* ``idempotency``: intake's message-id dedup items of the subject's ids.
+* ``idempotency``: intake's message-id dedup items of the subject's ids, and the rate counters
+  of confirmations and link codes kept under them.
 
 Every look-up is a key or index query (no scan), so erasure takes the same time on a city's
 data as on a test's. ``dry_run`` counts what would go and changes nothing. Agency audit
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from functions.domain.citizens import links
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.open_data.privacy import street_only
@@ -119,8 +123,11 @@ def erase(
 
     With ``dry_run`` nothing changes: the answer counts what an erasure would touch.
     """
-    ids = subject_ids(phone=phone, email=email, citizen=citizen)
+    named = subject_ids(phone=phone, email=email, citizen=citizen)
     requests, citizens, dedup = RequestStore(), CitizenStore(), DedupStore()
+    # One person across channels: the app account a contact is linked to, and its proven
+    # contacts (a code asked for and never entered links nothing, so it is never followed).
+    ids = list(dict.fromkeys(cid for n in named for cid in links.identities(n, citizens)))
     at = clock.iso(now)
     result = Erasure(citizens=list(ids), dry_run=dry_run)
 
@@ -140,6 +147,9 @@ def erase(
     for cid in ids:
         items |= citizens.keys_of(cid)
     dedup_keys = sorted({key for cid in ids for key in dedup.keys_of_citizen(cid)})
+    # The caps on codes and confirmations count under the ids too (they expire within a day).
+    counters = [f"ratelimit#{scope}#{cid}" for cid in ids for scope in ("confirm", "link")]
+    dedup_keys += [key for key in counters if dedup.seen(key)]
 
     result.requests = len(own)
     result.contacts_removed = len(others)

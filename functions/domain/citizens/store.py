@@ -13,6 +13,10 @@ number or e-mail address):
 ``conversation#<key>``                 an unfinished SMS (``sms``) or call (``call#<CallSid>``)
 ``contact#confirmed``                  this contact (the id of a phone or e-mail) is proven
 ``contact#pending``                    a confirmation was sent: for which request, language
+``language``                           the language the citizen last used (and where)
+``link#<phone|email>``                 an app citizen's linked contact (value, its id)
+``link#pending#<phone|email>``         a code sent to link a contact (hashed; 10 min, 5 tries)
+``linked_to``                          under a contact's id: the app citizen it is linked to
 =====================================  ===================================================
 
 E-mail confirmation links sit under ``pk = confirm#<hash of the token>`` and the status
@@ -26,6 +30,7 @@ the message got, and the e-mail fallback is claimed there once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -428,3 +433,119 @@ class CitizenStore(Store):
             TableName=self.table,
             Key={"pk": {"S": f"code#{reference}"}, "sk": {"S": "lookup"}},
         )
+
+    # -- the citizen's language ---------------------------------------------------------------
+    def save_language(self, citizen: str, language: str, source: str) -> None:
+        """The language the citizen last used with the bus (``source``: the channel)."""
+        self.client.put_item(**self.language_put(citizen, language, source)["Put"])
+
+    def language_put(self, citizen: str, language: str, source: str) -> dict[str, Any]:
+        """:meth:`save_language` as a transaction item (written with a filing)."""
+        item = {"pk": citizen, "sk": "language", "language": language, "source": source}
+        return {"Put": {"TableName": self.table, "Item": to_item(item | {"at": clock.iso_ms()})}}
+
+    def language(self, citizen: str) -> dict[str, Any] | None:
+        """``{"language", "source", "at"}`` as last saved, or None."""
+        return self._get(citizen, "language")
+
+    # -- linked contacts ------------------------------------------------------------------------
+    def links_of(self, citizen: str) -> list[dict[str, Any]]:
+        """Every ``link…`` item under ``citizen``: its linked contacts (``link#<kind>``), the
+        codes waiting (``link#pending#<kind>``) and, under a contact, ``linked_to``."""
+        return list(
+            pages(
+                self.client.query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":pk": {"S": citizen}, ":prefix": {"S": "link"}},
+                ConsistentRead=True,
+            )
+        )
+
+    def save_link_pending(
+        self, citizen: str, kind: str, value: str, contact: str, code_hash: str, ttl: int
+    ) -> None:
+        """A code was made for linking ``value`` to ``citizen`` (replacing any other)."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": citizen,
+                    "sk": f"link#pending#{kind}",
+                    "kind": kind,
+                    "value": value,
+                    "contact": contact,
+                    "code": code_hash,
+                    "tries": 0,
+                    "expires_at": int(clock.now().timestamp()) + ttl,
+                }
+            ),
+        )
+
+    def link_pending(self, citizen: str, kind: str) -> dict[str, Any] | None:
+        item = self._get(citizen, f"link#pending#{kind}")
+        if item is None or int(item.get("expires_at", 0)) <= int(clock.now().timestamp()):
+            return None
+        return item
+
+    def count_wrong_link_code(self, citizen: str, kind: str) -> int:
+        """One more wrong try on the link code; how many there have been."""
+        response = self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": citizen}, "sk": {"S": f"link#pending#{kind}"}},
+            UpdateExpression="ADD tries :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["tries"]["N"])
+
+    def delete_link_pending(self, citizen: str, kind: str) -> None:
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": citizen}, "sk": {"S": f"link#pending#{kind}"}},
+        )
+
+    def save_link(self, citizen: str, kind: str, value: str, contact: str) -> None:
+        """``value`` (its id ``contact``) is proven to be ``citizen``'s: the link both ways, in
+        one transaction (a contact belongs to one account; :meth:`unlink` the old one first)."""
+        at = clock.iso_ms()
+        link = {"pk": citizen, "sk": f"link#{kind}", "kind": kind, "value": value}
+        back = {"pk": contact, "sk": "linked_to", "citizen": citizen, "kind": kind}
+        self.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(link | {"contact": contact, "at": at}),
+                    }
+                },
+                {"Put": {"TableName": self.table, "Item": to_item(back | {"at": at})}},
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": citizen}, "sk": {"S": f"link#pending#{kind}"}},
+                    }
+                },
+            ]
+        )
+
+    def unlink(self, citizen: str, kind: str, contact: str) -> None:
+        """Remove the link of ``kind`` from ``citizen`` and its way back from ``contact`` (unless
+        the contact has since been linked to another account)."""
+        client = self.client
+        client.delete_item(
+            TableName=self.table, Key={"pk": {"S": citizen}, "sk": {"S": f"link#{kind}"}}
+        )
+        # Already gone, or another account's now: then it stays.
+        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+            client.delete_item(
+                TableName=self.table,
+                Key={"pk": {"S": contact}, "sk": {"S": "linked_to"}},
+                ConditionExpression="citizen = :c",
+                ExpressionAttributeValues={":c": {"S": citizen}},
+            )
+
+    def confirmed_at(self, contact: str) -> str | None:
+        item = self._get(contact, "contact#confirmed")
+        return str(item["at"]) if item else None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
 from functions.domain.requests.events import request_event
@@ -17,7 +19,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.reference import new_reference
 from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
 from functions.platform.catalog import get_catalog
-from schemas.catalog import Catalog, Service
+from schemas.catalog import Catalog, Service, at_least
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
 from schemas.request import MAX_IDEMPOTENCY_KEY, Channel, NewRequest
@@ -89,8 +91,13 @@ class Filed:
 DEFAULT_NOTIFY: dict[str, str] = {"sms": "sms", "voice": "sms", "app": "push"}
 
 
-def check(request: NewRequest, catalog: Catalog, channel: Channel) -> tuple[Service, NewRequest]:
-    """Validate ``request`` against the catalog; return the service and a normalised request."""
+def check(
+    request: NewRequest, catalog: Catalog, channel: Channel, assurance: str | None = None
+) -> tuple[Service, NewRequest]:
+    """Validate ``request`` against the catalog; return the service and a normalised request.
+
+    ``assurance`` is the eIDAS level of the app identity filing it (None elsewhere): an
+    attribute the catalog says that level proves (``not_needed_at``) is not asked for."""
     lang = request.language
     errors: list[dict[str, str]] = []
     service = catalog.service(request.service_code)
@@ -113,7 +120,8 @@ def check(request: NewRequest, catalog: Catalog, channel: Channel) -> tuple[Serv
         value = attributes.get(attr.code, "").strip()
         if not value:
             attributes.pop(attr.code, None)
-            if attr.required:
+            proven = assurance and attr.not_needed_at and at_least(assurance, attr.not_needed_at)
+            if attr.required and not proven:
                 errors.append(
                     {"field": f"attributes.{attr.code}", "message": message("required", lang)}
                 )
@@ -206,6 +214,9 @@ def file_request(
     store: RequestStore | None = None,
     catalog: Catalog | None = None,
     now: datetime | None = None,
+    assurance: str | None = None,
+    marks: dict[str, Any] | None = None,
+    also: Sequence[dict[str, Any]] = (),
 ) -> Filed:
     """File ``request`` once: validate, store with its event, and dedupe on ``message_id``.
 
@@ -214,13 +225,15 @@ def file_request(
     scoped to the citizen, so one citizen's id can never answer with another's request.
     Raises :class:`InvalidRequest` (nothing stored) when a field is wrong, when
     ``message_id`` is longer than 128 characters, or (status 422) when ``message_id`` filed a
-    different request before; that answer never shows the first request.
+    different request before; that answer never shows the first request. ``assurance`` is the
+    app identity's eIDAS level, ``marks`` more fields of the record and ``also`` more items
+    written in the filing's transaction.
     """
     catalog = catalog or get_catalog()
     store = store or RequestStore()
     if message_id is not None and len(message_id) > MAX_IDEMPOTENCY_KEY:
         raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_TOO_LONG}])
-    service, request = check(request, catalog, channel)
+    service, request = check(request, catalog, channel, assurance)
     fingerprint = digest(request) if message_id else None
     if citizen is None:
         contact = request.contact
@@ -233,9 +246,12 @@ def file_request(
         record = build_record(
             service, request, channel, citizen, now, catalog.jurisdiction.retention_days
         )
+        if assurance:  # the agency sees how sure the bus was of who filed
+            record["assurance"] = assurance
+        record.update(marks or {})  # type: ignore[typeddict-item]
         event = request_event(SUBMITTED, record, record["submitted_at"])
         try:
-            created: Created = store.create(record, event, dedup_key, fingerprint)
+            created: Created = store.create(record, event, dedup_key, fingerprint, also)
         except ReferenceTaken:
             continue
         if created.created:

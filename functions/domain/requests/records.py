@@ -49,3 +49,5 @@ class Request(TypedDict):
     expires_at: NotRequired[int]
     sla_breached_at: NotRequired[str]
     erased_at: NotRequired[str]
+    assurance: NotRequired[str]  # the eIDAS level of the app identity that filed it
+    language_implied: NotRequired[bool]  # the default: the citizen named no language

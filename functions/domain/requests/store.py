@@ -11,7 +11,7 @@ import heapq
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -96,8 +96,11 @@ class RequestStore(Store):
         event: dict[str, Any],
         dedup_key: str | None,
         digest: str | None = None,
+        also: Sequence[dict[str, Any]] = (),
     ) -> Created:
         """Store a new request, its ``submitted`` event and its message id in one transaction.
+
+        ``also``: more transaction items written with it (the citizen's remembered language).
 
         ``digest`` (a hash of the normalised request) is kept with the message id, so a later
         use of the same id can tell a retry from a different request. Raises
@@ -120,6 +123,7 @@ class RequestStore(Store):
             kept = {"reference": reference, "citizen": record["citizen"]}
             kept |= {"digest": digest} if digest else {}
             items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, **kept))
+        items += also  # last: the reasons' indices above stay as they are
         reasons = self._transact(items)
         if reasons is None:
             return Created(record["reference"], created=True)

@@ -24,6 +24,7 @@ AGENCY_FIELDS = (
     "service_code",
     "agency",
     "channel",
+    "assurance",
     "status",
     "citizen",
     "attributes",
