@@ -196,6 +196,8 @@ class LocalBus:
                 self.queue_consumers += [(name, fn.name) for name in names]
             if fn.schedule_minutes:
                 self.schedules[fn.name] = time.monotonic() + fn.schedule_minutes * 60
+        # As API Gateway: the most specific route wins (GET /status before GET /{lang}).
+        self.routes.sort(key=lambda c: c.route.path.count("{"))
         return self
 
     def stop(self) -> None:
