@@ -65,9 +65,9 @@ def section(name: str, language: str) -> dict[str, str]:
     return packs()[DEFAULT][name] | pack(language).get(name, {})
 
 
-def say(name: str, key: str, language: str, **values: str) -> str:
+def say(channel: str, key: str, language: str, /, **values: str) -> str:
     """One text of a channel in ``language``, filled with ``values``."""
-    return section(name, language)[key].format(**values)
+    return section(channel, language)[key].format(**values)
 
 
 def by_key(name: str) -> dict[str, dict[str, str]]:

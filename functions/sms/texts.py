@@ -15,7 +15,7 @@ def keys() -> list[str]:
     return sorted(section("sms", "sv"))
 
 
-def text(key: str, language: str, **values: str) -> str:
+def text(key: str, language: str, /, **values: str) -> str:
     return say("sms", key, language, **values)
 
 

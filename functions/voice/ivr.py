@@ -7,8 +7,9 @@ has entered (attributes, possibly personal) never goes into a URL: it is kept in
 table under the call (``conversation#call#<CallSid>``) for an hour.
 
 Flow: language (a digit per language pack: 1 svenska, 2 English, 3 suomi, 4 Arabic) → main
-menu (1..n: the catalog's services in catalog order, 9: status) → one question per attribute (DTMF for ``digits`` attributes, speech for
-text) → confirmation (1 send, 2 start again) → the reference read back digit by digit, twice.
+menu (1..n: the catalog's services in catalog order, 9: status) → one question per attribute
+(DTMF for ``digits`` attributes, speech for text) → confirmation (1 send, 2 start again) →
+the reference read back digit by digit, twice.
 Silence or a wrong key re-prompts; after three failures the caller hears a polite goodbye.
 """
 

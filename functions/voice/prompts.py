@@ -8,7 +8,7 @@ from typing import Any
 from functions.platform.texts import languages, meta, pack, say
 
 
-def prompt(key: str, language: str, **values: str) -> str:
+def prompt(key: str, language: str, /, **values: str) -> str:
     return say("phone", key, language, **values)
 
 

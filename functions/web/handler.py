@@ -2,10 +2,11 @@
 
 Swedish (the default) lives at ``/``, every other language pack's pages under ``/<code>``
 (``/en``, ``/fi``, ``/ar``, right to left); an unknown code is a 404. The forms post to the
-e-service function (``POST /eservice/v1/forms/{service_code}``), which answers a browser with ``303`` to the
-receipt page here. The status look-up (and its one-time code) is POSTed so the phone number
-or e-mail address never appears in a URL (or in a log); so is the button behind an e-mail's
-confirmation link (``/confirm/<token>``: opening the link alone confirms nothing).
+e-service function (``POST /eservice/v1/forms/{service_code}``), which answers a browser
+with ``303`` to the receipt page here. The status look-up (and its one-time code) is
+POSTed so the phone number or e-mail address never appears in a URL (or in a log); so is the
+button behind an e-mail's confirmation link (``/confirm/<token>``: opening the link alone
+confirms nothing).
 """
 
 from __future__ import annotations
