@@ -24,8 +24,9 @@ from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import install_throttle_answer, json_response
 from functions.platform.observability import logger, metrics
-from functions.platform.texts import DEFAULT, languages
+from functions.platform.texts import DEFAULT
 from functions.web.confirm import confirm_page
+from functions.web.languages import page_language, path_language
 from functions.web.lookup import answer_code_request, answer_lookup, posted_fields
 from web import render
 from web.http import html_response, prefers_html
@@ -35,16 +36,8 @@ app = APIGatewayHttpResolver()
 install_throttle_answer(app)  # the look-up reads tables: a throttle past the retries is a 503
 
 
-def _page_language(lang: str | None) -> str:
-    """The language of a page, ``lang`` its ``/<lang>/…`` part: none of ours is a 404."""
-    if lang is not None and (lang == DEFAULT or lang not in languages()):
-        raise NotFoundError
-    return lang or DEFAULT
-
-
 def _current_language() -> str:
-    first = app.current_event.path.strip("/").partition("/")[0]
-    return first if first in languages() else DEFAULT
+    return path_language(app.current_event.path)
 
 
 @app.exception_handler(ApiError)
@@ -65,13 +58,13 @@ def _not_found(exc: NotFoundError) -> Response[Any]:
 @app.get("/")
 @app.get("/<lang>")
 def home(lang: str | None = None) -> Response[Any]:
-    return html_response(200, render.home(_page_language(lang)), cache="public, max-age=300")
+    return html_response(200, render.home(page_language(lang)), cache="public, max-age=300")
 
 
 @app.get("/forms/<service_code>")
 @app.get("/<lang>/forms/<service_code>")
 def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
-    language = _page_language(lang)
+    language = page_language(lang)
     service = get_catalog().service(service_code)
     if service is None:
         return html_response(404, render.not_found(language))
@@ -84,7 +77,7 @@ def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
 @app.get("/<lang>/receipt/<reference>")
 def receipt(reference: str, lang: str | None = None) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
-    language = _page_language(lang)
+    language = page_language(lang)
     code = (app.current_event.query_string_parameters or {}).get("service", "")
     service = get_catalog().service(code)
     if service is None or not is_valid(reference):
@@ -95,7 +88,7 @@ def receipt(reference: str, lang: str | None = None) -> Response[Any]:
 @app.get("/status")
 @app.get("/<lang>/status")
 def status_form(lang: str | None = None) -> Response[Any]:
-    page = render.status_form(_page_language(lang))
+    page = render.status_form(page_language(lang))
     return html_response(200, page, cache="public, max-age=300")
 
 
@@ -105,7 +98,7 @@ def status_form(lang: str | None = None) -> Response[Any]:
 @app.post("/<lang>/status/code")
 def status_lookup(lang: str | None = None) -> Response[Any]:
     event = app.current_event
-    language = _page_language(lang)
+    language = page_language(lang)
     answer = answer_code_request if event.path.endswith("/code") else answer_lookup
     html = prefers_html(event.headers.get("accept"))
     return answer(posted_fields(event), language, html, event.request_context.http.source_ip)
@@ -117,7 +110,7 @@ def status_lookup(lang: str | None = None) -> Response[Any]:
 @app.post("/<lang>/confirm/<token>")
 def confirm_contact(token: str, lang: str | None = None) -> Response[Any]:
     """An e-mail's confirmation link: GET shows the button, only its POST confirms."""
-    return confirm_page(token, _page_language(lang), app.current_event.http_method == "POST")
+    return confirm_page(token, page_language(lang), app.current_event.http_method == "POST")
 
 
 @app.get("/static/<name>")
