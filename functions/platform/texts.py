@@ -62,7 +62,8 @@ def words(kind: str) -> dict[str, str]:
 
 def section(name: str, language: str) -> dict[str, str]:
     """All texts of a channel in ``language``, the default's filling any gap."""
-    return packs()[DEFAULT][name] | pack(language).get(name, {})
+    texts: dict[str, str] = {**packs()[DEFAULT][name], **pack(language).get(name, {})}
+    return texts
 
 
 def say(channel: str, key: str, language: str, /, **values: str) -> str:
