@@ -54,7 +54,7 @@ from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.platform.texts import known, words
 from functions.sms.texts import ask, for_sms, help_text, text
-from functions.sms.understand import detect_language, understand
+from functions.sms.understand import Guess, detect_language, keyword_in_prose, understand
 from schemas.catalog import Catalog, Language, Service
 from schemas.request import MAX_TEXT, Contact, NewRequest
 
@@ -134,6 +134,9 @@ class Dialogue:
         found = self.catalog.by_keyword(command) if command else None
         if found:
             service, language = found
+            prose = keyword_in_prose(service, language, rest)
+            if prose:  # "sopor har inte hämtats på Sopvägen 3": asked, not filed
+                return self._ask_first(citizen, prose, language)
             return self._fill(message, service, language, {}, None, rest), language
         if pending and not question:
             service_or_none = self.catalog.service(pending.get("service", ""))
@@ -161,7 +164,10 @@ class Dialogue:
         if guess is None:
             shown = language or UNDETECTED
             return help_text(self.catalog, shown, unknown=True), shown
-        language = language or guess.language
+        return self._ask_first(citizen, guess, language or guess.language)
+
+    def _ask_first(self, citizen: str, guess: Guess, language: str) -> tuple[str, str]:
+        """ONE question naming the service (and address); the yes that files it comes next."""
         service = guess.service
         self.citizens.save_conversation(
             citizen,

@@ -56,8 +56,8 @@ def _term_score(term: str, text: str, tokens: list[str]) -> float:
 
     term = term.lower().strip()
     if " " in term:
-        if len(term) < SHORT:
-            return 100.0 if term in text else 0.0
+        if len(term) < SHORT or len(text) < len(term):  # the term is the needle, never the text
+            return 100.0 if term == text else 0.0
         return float(fuzz.partial_ratio(term, text, score_cutoff=THRESHOLD))
     if len(term) < SHORT:
         return 100.0 if term in tokens else 0.0
@@ -113,6 +113,20 @@ def find_address(text: str) -> str | None:
         if match:
             return match.group("address").strip(" ,.;:")
     return None
+
+
+def keyword_in_prose(service: Service, language: str, rest: str) -> Guess | None:
+    """A keyword that opens a sentence (``sopor har inte hämtats på Sopvägen 3``): the text
+    after it holds an address, but not first, as the keyword grammar wants it. Then it is
+    free text naming the keyword's service (a question, not a filing); else None."""
+    location = next((a for a in service.attributes if a.location), None)
+    address = find_address(rest) if location else None
+    if location is None or not address or rest.startswith(address):
+        return None
+    if location.problem(address) is not None:
+        return None
+    left = " ".join(rest.replace(address, " ").split()).strip(" ,.;:")
+    return Guess(service, language, 100.0, {location.code: address}, left)
 
 
 def understand(text: str, catalog: Catalog) -> Guess | None:
