@@ -300,7 +300,9 @@ def test_a_fifth_language_from_a_fixture_reaches_every_channel(german: LocalBus)
     # SMS: its keyword files, its help lists its keywords, free text gets its question.
     filed = sms_reply(bus, "STRASSE Storgatan 1 tiefes Loch")
     assert filed.startswith("Danke! Straßenschaden ist eingegangen.")
-    reference = re.search(r"\b(\d{10})\b", filed).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{10})\b", filed)
+    assert found, filed
+    reference = found.group(1)
     assert "MUELL <adresse>: Müllabfuhr verpasst" in sms_reply(bus, "HILFE")
     question = sms_reply(bus, "Die Mülltonne wurde nicht geleert, Sopvägen 3", "+46702222222")
     assert question == "Müllabfuhr verpasst, Sopvägen 3? Antworten Sie JAWOHL zum Absenden."
