@@ -3,7 +3,8 @@
 A pack is a JSON file (``functions/platform/languages/<code>.json``, or the folder named by
 ``LANGUAGES_PATH``) with the language's name and writing direction, its command words (help,
 stop, start, yes, no), its phone voice, the words that tell its texts apart, and the texts of
-every channel: ``status`` (status names), ``sms``, ``phone``, ``notify`` and ``web``. Adding a
+every channel: ``status`` (status names), ``sms``, ``phone``, ``notify``, ``web`` and
+``intake`` (what is wrong with a filing, on every channel). Adding a
 language is adding a pack (and the catalog's names in it): no code names a language but the
 default's fallback. A text missing from a pack falls back to the default language's.
 """
@@ -19,7 +20,7 @@ from functions.platform.settings import get_settings
 
 PACKS = Path(__file__).with_name("languages")
 DEFAULT = "sv"
-SECTIONS = ("status", "sms", "phone", "notify", "web")
+SECTIONS = ("status", "sms", "phone", "notify", "web", "intake")
 
 
 @process.once
