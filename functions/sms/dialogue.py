@@ -184,12 +184,11 @@ class Dialogue:
             "sms asks about free text",
             extra={"citizen": citizen, "service": service.service_code, "language": language},
         )
+        name = service.name(language)
         address = next(iter(guess.attributes.values()), "")
         if address:
-            return text("question", language, service=service.name(language), address=address), (
-                language
-            )
-        return text("question_no_address", language, service=service.name(language)), language
+            return text("question", language, service=name, address=address), language
+        return text("question_no_address", language, service=name), language
 
     def _answered(self, message: Incoming, question: dict[str, Any], yes: bool) -> tuple[str, str]:
         """A yes files what the free-text question named; a no drops it."""
