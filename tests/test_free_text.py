@@ -114,11 +114,22 @@ def test_free_text_gets_one_question_and_a_yes_files_it(
 
 def test_a_question_without_an_address_asks_for_it_after_the_yes(bus: LocalBus) -> None:
     assert reply(bus, "soptunnan har inte tömts") == (
-        "Missad sophämtning? Svara JA så frågar vi efter adressen."
+        "Missad sophämtning? Svara JA så frågar vi efter det som behövs."
     )
     assert "Adress?" in reply(bus, "JA")
     assert nothing_stored()
     assert filed(reply(bus, "Sopvägen 3"))["address"] == "Sopvägen 3"
+
+
+def test_free_text_about_the_tax_return_asks_for_the_personal_code_after_the_yes(
+    bus: LocalBus,
+) -> None:
+    assert reply(bus, "I want to approve my tax return") == (
+        "Approve your tax return? Reply YES and we will ask for what we need."
+    )
+    assert "Personal code?" in reply(bus, "YES")
+    assert nothing_stored()
+    assert filed(reply(bus, "1234-5678"))["service"] == "tax-return-approve"
 
 
 @pytest.mark.parametrize("answer", ["NEJ", "no", "EI", "لا"])
