@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
 
-Language = Literal["sv", "en"]
-LANGUAGES: tuple[Language, ...] = ("sv", "en")
+# A language code (ISO 639). Which languages exist is data: the language packs
+# (functions/platform/languages) and the catalog's texts; Swedish is the default and required.
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+DEFAULT_LANGUAGE = "sv"
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
@@ -32,16 +34,41 @@ def at_least(level: str, minimum: str) -> bool:
     return rank.get(level, -1) >= rank[minimum]
 
 
-class Localized(BaseModel):
-    """A text in every supported language."""
+class Localized(RootModel[dict[Language, str]]):
+    """A text per language (``{"sv": …, "en": …, "fi": …, "ar": …}``); Swedish is required and
+    stands in for a language the text lacks."""
 
     model_config = ConfigDict(frozen=True)
 
-    sv: str
-    en: str
+    @model_validator(mode="after")
+    def _has_default(self) -> Localized:
+        if not self.root.get(DEFAULT_LANGUAGE):
+            raise ValueError(f"a text needs its {DEFAULT_LANGUAGE!r} version")
+        return self
 
     def __call__(self, language: str) -> str:
-        return self.en if language == "en" else self.sv
+        return self.root.get(language) or self.root[DEFAULT_LANGUAGE]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.root.items())
+
+    @property
+    def sv(self) -> str:
+        return self.root[DEFAULT_LANGUAGE]
+
+    @property
+    def en(self) -> str:
+        return self("en")
+
+
+class Terms(RootModel[dict[Language, tuple[str, ...]]]):
+    """Words citizens use for a service, per language: how a text without a keyword is
+    understood (``"sopor har inte hämtats"`` names missed waste collection)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def items(self) -> list[tuple[str, tuple[str, ...]]]:
+        return list(self.root.items())
 
 
 class Attribute(BaseModel):
@@ -93,6 +120,10 @@ class Service(BaseModel):
     name: Localized
     description: Localized
     keywords: Localized = Field(description="The SMS keyword in each language.")
+    terms: Terms = Field(
+        default_factory=lambda: Terms({}),
+        description="Words for the service per language, for SMS text without a keyword.",
+    )
     group: str
     sla_days: int = Field(gt=0, description="Days until a request is expected to be closed.")
     public_description: bool = Field(
@@ -149,7 +180,7 @@ class Catalog(BaseModel):
         codes = [s.service_code for s in self.services]
         if len(set(codes)) != len(codes):
             raise ValueError("service codes must be unique")
-        keywords = [k.upper() for s in self.services for k in (s.keywords.sv, s.keywords.en)]
+        keywords = [k.upper() for s in self.services for _, k in s.keywords.items()]
         if len(set(keywords)) != len(keywords):
             raise ValueError("SMS keywords must be unique across services and languages")
         for service in self.services:
@@ -171,10 +202,9 @@ class Catalog(BaseModel):
         """The service an SMS keyword names, and the keyword's language."""
         upper = word.upper()
         for service in self.services:
-            if service.keywords.sv.upper() == upper:
-                return service, "sv"
-            if service.keywords.en.upper() == upper:
-                return service, "en"
+            for language, keyword in service.keywords.items():
+                if keyword.upper() == upper:
+                    return service, language
         return None
 
 

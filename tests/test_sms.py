@@ -142,9 +142,11 @@ def test_a_missing_field_is_asked_for_and_the_next_text_answers_it(bus: LocalBus
         "address": {"S": "Storgatan 1"},
         "description": {"S": "stort hål"},
     }
-    # The conversation is over: the same text now is not an answer to anything (and is
-    # answered in Swedish, the language this number last used).
-    assert reply(bus, "Storgatan 1 stort hål").startswith("Det förstod vi inte")
+    # The conversation is over: the same text now answers nothing; read afresh as free text,
+    # it gets a question (in its own language) and files nothing without a yes.
+    assert reply(bus, "Storgatan 1 stort hål") == (
+        "Skada på gata, Storgatan 1? Svara JA så skickar vi in det."
+    )
     assert count_items("requests") == 1
 
 

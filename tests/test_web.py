@@ -94,11 +94,11 @@ def controls(page: Page) -> list[dict[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("language", ["sv", "en", "fi", "ar"])
 def test_every_catalog_form_has_labelled_fields_with_the_servers_rules(
     bus: LocalBus, language: str
 ) -> None:
-    prefix = "/en" if language == "en" else ""
+    prefix = "" if language == "sv" else f"/{language}"
     for service in load_catalog().services:
         status, page = get(bus, f"{prefix}/forms/{service.service_code}")
         assert status == 200
@@ -133,17 +133,20 @@ def test_every_catalog_form_has_labelled_fields_with_the_servers_rules(
         assert again.one("input", name="submission_id")["value"] != submission
 
 
-def test_the_start_page_lists_every_service_in_both_languages(bus: LocalBus) -> None:
+def test_the_start_page_lists_every_service_in_every_language(bus: LocalBus) -> None:
     catalog = load_catalog()
-    for path, language, other in (("/", "sv", "/en"), ("/en", "en", "/")):
-        status, page = get(bus, path)
+    prefixes = {"sv": "", "en": "/en", "fi": "/fi", "ar": "/ar"}
+    for language, prefix in prefixes.items():
+        status, page = get(bus, prefix or "/")
         assert status == 200 and page.one("html")["lang"] == language
-        switch = page.one("a", **{"class": "lang-switch"})
-        assert switch["href"] == other and switch["lang"] != language
+        assert page.one("html")["dir"] == ("rtl" if language == "ar" else "ltr")
+        switches = {a["hreflang"]: a["href"] for a in page.find("a") if a.get("hreflang")}
+        assert switches == {k: v or "/" for k, v in prefixes.items() if k != language}
         for service in catalog.services:
-            prefix = "/en" if language == "en" else ""
             assert page.find("a", href=f"{prefix}/forms/{service.service_code}")
-        assert page.find("a", href=f"{'/en' if language == 'en' else ''}/status")
+        assert page.find("a", href=f"{prefix}/status")
+        assert catalog.services[0].name(language) in page.text("main")
+    assert get(bus, "/xx")[0] == 404 and get(bus, "/sv")[0] == 404
 
 
 def test_a_browser_post_is_sent_to_a_receipt_and_reaches_the_agency_queue(bus: LocalBus) -> None:

@@ -15,39 +15,36 @@ import shutil
 import sys
 from pathlib import Path
 
+from functions.platform.texts import languages
 from schemas.catalog import load_catalog
 from web import render
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "dist"
 
-# Served by API Gateway (the web and eservice functions) even when the pages are static.
-API_PATHS = (
-    "/eservice/*",
-    "/receipt/*",
-    "/en/receipt/*",
-    "/status",
-    "/en/status",
-    "/status/code",
-    "/en/status/code",
-    "/confirm/*",
-    "/en/confirm/*",
-)
+# Served by API Gateway (the web and eservice functions) even when the pages are static:
+# these, and the same under every other language's prefix (``/en/status``, ``/fi/status``…).
+LANGUAGE_API_PATHS = ("/receipt/*", "/status", "/status/code", "/confirm/*")
+
+
+def api_paths() -> list[str]:
+    return ["/eservice/*"] + [
+        render.prefix(language) + path for language in languages() for path in LANGUAGE_API_PATHS
+    ]
 
 
 def pages() -> dict[str, str]:
     """Every static page by its file path inside the folder."""
     catalog = load_catalog()
     out: dict[str, str] = {}
-    for language in ("sv", "en"):
-        base = "en/" if language == "en" else ""
+    for language in languages():
+        base = render.prefix(language).lstrip("/") + "/" if render.prefix(language) else ""
         out[f"{base}index.html"] = render.home(language)
+        out[f"{base}404.html"] = render.not_found(language)
         out[f"{base}status/index.html"] = render.status_form(language)
         for service in catalog.services:
             out[f"{base}forms/{service.service_code}/index.html"] = render.service_form(
                 service, language
             )
-    out["404.html"] = render.not_found("sv")
-    out["en/404.html"] = render.not_found("en")
     return out
 
 
@@ -72,7 +69,7 @@ def build(out: Path = DEFAULT_OUT) -> list[Path]:
             {
                 "index_document": "index.html",
                 "not_found_document": "404.html",
-                "api_paths": list(API_PATHS),
+                "api_paths": api_paths(),
                 "immutable_assets": "/static/*",
             },
             indent=2,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.domain.requests.records import Request
 from functions.platform.catalog import get_catalog
+from functions.platform.texts import languages, meta, path_prefix
 from web.texts import text
 
 if TYPE_CHECKING:
@@ -39,12 +40,12 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 
 def prefix(language: str) -> str:
-    """The path prefix of a language: Swedish at ``/``, English under ``/en``."""
-    return "/en" if language == "en" else ""
+    """The path prefix of a language: Swedish at ``/``, the others under ``/<code>``."""
+    return path_prefix(language)
 
 
 def home_path(language: str) -> str:
-    return "/en" if language == "en" else "/"
+    return prefix(language) or "/"
 
 
 def form_path(language: str, service_code: str) -> str:
@@ -171,7 +172,8 @@ def _render(template: str, language: str, **context: Any) -> str:
         .get_template(template)
         .render(
             lang=language,
-            other="sv" if language == "en" else "en",
+            dir=meta(language).get("dir", "ltr"),
+            others=[meta(code) for code in languages() if code != language],
             t=t,
             site=catalog.jurisdiction.name(language),
             **context,
@@ -195,7 +197,7 @@ def home(language: str) -> str:
         language,
         title=text(language)["home_title"],
         services=services,
-        switch_path=home_path("sv" if language == "en" else "en"),
+        switch_path=home_path,
     )
 
 
@@ -281,7 +283,7 @@ def service_form(
         messages=messages,
         submission_id=submission_id,
         action=f"/eservice/v1/forms/{service.service_code}",
-        switch_path=form_path("sv" if language == "en" else "en", service.service_code),
+        switch_path=lambda other: form_path(other, service.service_code),
     )
 
 
@@ -333,9 +335,7 @@ def receipt(reference: str, service: Service, language: str) -> str:
         reference=reference,
         service_name=service.name(language),
         next_text=t["receipt_next_text"].format(agency=agency.name(language)),
-        switch_path=receipt_path(
-            "sv" if language == "en" else "en", reference, service.service_code
-        ),
+        switch_path=lambda other: receipt_path(other, reference, service.service_code),
     )
 
 
@@ -395,7 +395,7 @@ def status_form(
             "title-prefix": t["error_title_prefix"],
             "sending": t["sending"],
         },
-        switch_path=status_path("sv" if language == "en" else "en"),
+        switch_path=status_path,
     )
 
 
@@ -455,7 +455,7 @@ def status_result(
         submitted=_when(record.get("submitted_at")),
         expected=_when(record.get("expected_at")),
         history=history,
-        switch_path=status_path("sv" if language == "en" else "en"),
+        switch_path=status_path,
     )
 
 
@@ -469,7 +469,7 @@ def code_form(language: str, values: dict[str, str]) -> str:
         reference=values.get("reference", ""),
         contact=values.get("contact", ""),
         code_error="",
-        switch_path=status_path("sv" if language == "en" else "en"),
+        switch_path=status_path,
     )
 
 
@@ -483,7 +483,7 @@ def confirm_page(language: str, reference: str, done: bool) -> str:
         title=t["confirmed_title" if done else "confirm_title"],
         reference=reference,
         done=done,
-        switch_path=home_path("sv" if language == "en" else "en"),
+        switch_path=home_path,
     )
 
 
@@ -493,5 +493,5 @@ def not_found(language: str) -> str:
         "not_found.html",
         language,
         title=t["page_not_found"],
-        switch_path=home_path("sv" if language == "en" else "en"),
+        switch_path=home_path,
     )

@@ -301,6 +301,8 @@ class LocalBus:
                     authorizer=authorizer.get("function"),
                 )
             )
+        # As API Gateway: the most specific route wins (GET /status before GET /{lang}).
+        self.routes.sort(key=lambda c: c.path.count("{"))
         for name, fn in wired["functions"].items():
             for source in fn["event_sources"]:
                 arn = self.resolve(source["EventSourceArn"])

@@ -21,20 +21,17 @@ Rules, in order:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from functions.domain.citizens.contacts import contact_id, sms_capable
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
-from functions.platform import process
 from functions.platform.catalog import get_catalog
+from functions.platform.texts import by_key
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
 
-TEMPLATES = Path(__file__).with_name("templates.json")
 RECEIPT_CHANNELS = frozenset({"eservice", "open311"})
 
 
@@ -70,10 +67,9 @@ class Skip:
     reason: str
 
 
-@process.once
 def templates() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = json.loads(TEMPLATES.read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    """The notification texts, ``{key: {language: text}}``: every language pack's ``notify``."""
+    return by_key("notify")
 
 
 def template_key(event: dict[str, Any]) -> str | None:

@@ -26,6 +26,7 @@ from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
 from functions.platform.observability import NAMESPACE, logger
 from functions.platform.settings import get_settings
+from functions.platform.texts import path_prefix as language_prefix
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
 
 # A batch of nothing but poison is reported item by item too, not raised as one error.
@@ -258,7 +259,7 @@ def _send_confirmation(decision: Confirm, record: Request, citizens: CitizenStor
         body = _fill("confirm_sms", decision.language, record)
         return senders.send_sms(decision.to, body, None)
     token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
-    path = "/en/confirm/" if decision.language == "en" else "/confirm/"
+    path = language_prefix(decision.language) + "/confirm/"
     body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
     subject = _fill("confirm_subject", decision.language, record)
     return senders.send_email(decision.to, subject, body, reference)

@@ -69,6 +69,11 @@ class Settings:
     idempotency_table: str = Field("citizenbus-idempotency", alias="IDEMPOTENCY_TABLE")
     event_bus: str = Field("citizenbus", alias="EVENT_BUS_NAME")
     catalog_path: str | None = Field(None, alias="CATALOG_PATH")
+    languages_path: str | None = Field(
+        None,
+        alias="LANGUAGES_PATH",
+        description="A folder of language packs (default: functions/platform/languages).",
+    )
     pseudonym_key: str = Field(
         LOCAL_PSEUDONYM_KEY,
         alias="PSEUDONYM_KEY",

@@ -2,8 +2,17 @@
 
 Grammar (first word, case-insensitive; the catalog's keywords decide the services):
 
-* ``HELP`` / ``INFO`` (English), ``HJÄLP`` (Swedish), empty or unknown text: the services and
-  their keywords.
+* ``HELP`` / ``INFO`` (English), ``HJÄLP`` (Swedish), ``APUA`` (Finnish), ``مساعدة`` (Arabic):
+  the services and their keywords (every language pack's ``words``; the catalog's keywords
+  are per language too: ``GATA``/``STREET``/``KATU``/``شارع``).
+* Text without a keyword that names a service (``sopor har inte hämtats på Sopvägen 3``,
+  ``pothole on Main Road 5``; typos too: ``understand.py``): ONE question back, in the text's
+  language, naming the service and the address (``Missad sophämtning, Sopvägen 3? Svara JA
+  så skickar vi in det.``), kept as the number's conversation (15 minutes). A yes in any
+  language (``JA``/``YES``/``KYLLÄ``/``نعم``) files it (or asks for what is missing, such as
+  an address); a no (``NEJ``/``NO``/``EI``/``لا``) drops it; anything else is read afresh.
+  Nothing is filed without that yes. Empty or unknown text: the services and their keywords,
+  in the text's language when it tells (English, with a pointer to ``HJÄLP``, when not).
 * ``<KEYWORD> <text>``: files a request. The text fills the service's attributes in catalog
   order: a ``digits`` attribute takes the next word (dashes dropped; the whole rest when it is
   the last attribute), a ``location`` attribute takes the text up to and including its first
@@ -19,20 +28,24 @@ Grammar (first word, case-insensitive; the catalog's keywords decide the service
   number is linked to an app account, "own" includes what the app filed.
 * ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
 * ``JA`` / ``YES`` (outside a conversation): confirms the number for the request a
-  confirmation SMS named. Any text proves the number it came from (it is confirmed for the
-  requests that web forms, Open311 or app preferences filed with it); ``STOP`` declines.
+  confirmation SMS named. A pending free-text question comes first: the yes answers the
+  question the bus asked last (the number is confirmed by the text anyway, see below), and a
+  later ``JA`` confirms the number. Any text proves the number it came from (it is confirmed
+  for the requests that web forms, Open311 or app preferences filed with it); ``STOP`` declines.
 
-Replies are in the language of the keyword (Swedish for DEKL/GATA/SOPOR/HJÄLP/STOPP, English
-for TAX/STREET/WASTE/HELP), else the language the citizen last used with the bus (remembered
-per citizen, :mod:`functions.domain.citizens.language`; a ``STATUS`` after ``GATA …`` answers
-in Swedish), else the default; they are rewritten into GSM-7 so that one odd character never
-triples the cost.
+Replies are in the language of the keyword (every keyword and command word belongs to one
+language pack) and are rewritten into GSM-7 so that one odd character never triples the
+cost, except in a UCS-2 language (Arabic), whose replies keep their letters. Without a
+keyword, the language the citizen last used with the bus (remembered per citizen,
+:mod:`functions.domain.citizens.language`; a ``STATUS`` after ``GATA …`` answers in
+Swedish), else the language of the text, else the default.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from functions.domain.citizens import links
 from functions.domain.citizens.contacts import contact_id
@@ -43,21 +56,18 @@ from functions.domain.requests.intake import InvalidRequest, file_request
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
-from functions.platform.gsm import strip_symbols, to_gsm7
+from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
-from functions.sms.texts import ask, help_text, text
-from schemas.catalog import Catalog, Language, Service
+from functions.platform.texts import known, words
+from functions.sms.texts import ask, for_sms, help_text, text
+from functions.sms.understand import Guess, detect_language, keyword_in_prose, understand
+from schemas.catalog import Catalog, Service
 from schemas.request import MAX_TEXT, Contact, NewRequest
 
-HELP_WORDS: dict[str, Language] = {"HELP": "en", "INFO": "en", "HJÄLP": "sv", "HJALP": "sv"}
-# Twilio's default opt-out and opt-in keywords, plus Swedish STOPP.
-_EN: Language = "en"
-STOP_WORDS: dict[str, Language] = dict.fromkeys(
-    ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), _EN
-) | {"STOPP": "sv"}
-START_WORDS: dict[str, Language] = {"START": "en", "UNSTOP": "en"}
+# The command words are language-pack data (``words``): help, stop (Twilio's default opt-out
+# words are the English pack's), start, yes, no. STATUS is the same in every language.
 STATUS_WORD = "STATUS"
-CONFIRM_WORDS: dict[str, Language] = {"JA": "sv", "YES": "en"}
+UNDETECTED = "en"  # unknown text in no language we can tell: English, pointing to HJÄLP
 
 _LOCATION = re.compile(
     r"^(?P<value>.*?\d+(?:-\d+)?(?:\s?[A-Za-z](?![\wÅÄÖåäö]))?)(?:[\s,.;:]+(?P<rest>.*))?$",
@@ -89,10 +99,11 @@ class Dialogue:
         self.requests = requests or RequestStore()
 
     def reply(self, message: Incoming) -> str:
-        """The reply to ``message`` (GSM-7)."""
-        return to_gsm7(self._reply(message))
+        """The reply to ``message`` (GSM-7, or UCS-2 in a UCS-2 language)."""
+        body, language = self._reply(message)
+        return for_sms(body, language)
 
-    def _reply(self, message: Incoming) -> str:
+    def _reply(self, message: Incoming) -> tuple[str, str]:
         citizen = message.caller.citizen
         body = " ".join(strip_symbols(message.body).split())
         word, _, rest = body.partition(" ")
@@ -100,47 +111,104 @@ class Dialogue:
         opt_out = message.opt_out_type.upper()
         # The number texted us: it is proven (a STOP below still declines notifications).
         self.citizens.mark_confirmed(contact_id("phone", message.caller.phone), "sms:inbound")
+        stop, start, helps = words("stop"), words("start"), words("help")
+        yes, no = words("yes"), words("no")
 
-        if opt_out == "STOP" or command in STOP_WORDS:
+        if opt_out == "STOP" or command in stop:
             self.citizens.set_consent(citizen, "sms", False, f"sms:{command or opt_out}")
             self.citizens.clear_conversation(citizen)
             metrics.add_metric(name="SmsOptOut", unit="Count", value=1)
-            return text("stop", STOP_WORDS.get(command, "en"))
-        if opt_out == "START" or command in START_WORDS:
+            language = stop.get(command, "en")
+            return text("stop", language), language
+        if opt_out == "START" or command in start:
             self.citizens.set_consent(citizen, "sms", True, f"sms:{command or opt_out}")
-            return text("start", "en")
-        if command in HELP_WORDS:
-            remember(citizen, HELP_WORDS[command], "sms:keyword", self.citizens)
-            return help_text(self.catalog, HELP_WORDS[command])
+            language = start.get(command, "en")
+            return text("start", language), language
+        if command in helps:
+            remember(citizen, helps[command], "sms:keyword", self.citizens)
+            return help_text(self.catalog, helps[command]), helps[command]
         if command == STATUS_WORD:
             self.citizens.clear_conversation(citizen)
             return self._status(citizen, rest)
-        if command in CONFIRM_WORDS and not rest:
-            confirmed = self._confirmed(citizen, CONFIRM_WORDS[command])
+        pending = self.citizens.get_conversation(citizen)
+        question = pending if pending and pending.get("question") else None
+        if question and not rest and (command in yes or command in no):
+            return self._answered(message, question, command in yes)
+        if command in yes and not rest:
+            confirmed = self._confirmed(citizen, yes[command])
             if confirmed:
-                remember(citizen, CONFIRM_WORDS[command], "sms:keyword", self.citizens)
-                return confirmed
+                remember(citizen, yes[command], "sms:keyword", self.citizens)
+                return confirmed, yes[command]
         found = self.catalog.by_keyword(command) if command else None
         if found:  # its language is remembered with the filing (one transaction)
             service, language = found
-            return self._fill(message, service, language, {}, None, rest)
-        pending = self.citizens.get_conversation(citizen)
-        if pending:
+            prose = keyword_in_prose(service, language, rest)
+            if prose:  # "sopor har inte hämtats på Sopvägen 3": asked, not filed
+                return self._ask_first(citizen, prose, language)
+            return self._fill(message, service, language, {}, None, rest), language
+        if pending and not question:
             service_or_none = self.catalog.service(pending.get("service", ""))
             if service_or_none is not None:
-                return self._fill(
+                language = known(pending.get("language"))
+                answer = self._fill(
                     message,
                     service_or_none,
-                    choose(pending.get("language")),
+                    language,
                     dict(pending.get("attributes") or {}),
                     pending.get("awaiting"),
                     body,
                     pending.get("description"),
                 )
+                return answer, language
         if is_valid(body):  # a bare reference, as in our filing reply: its status
             return self._status(citizen, body)
-        known = last_used([citizen], self.citizens)
-        return help_text(self.catalog, known or "en", unknown=True)
+        return self._free_text(citizen, body)
+
+    # -- free text ----------------------------------------------------------------------------
+    def _free_text(self, citizen: str, body: str) -> tuple[str, str]:
+        """Text without a keyword: one question when it names a service, else the help."""
+        language = detect_language(body, self.catalog)
+        guess = understand(body, self.catalog) if body else None
+        if guess is None:  # the help: in the language last used, else the text's
+            shown = last_used([citizen], self.citizens) or language or UNDETECTED
+            return help_text(self.catalog, shown, unknown=True), shown
+        return self._ask_first(citizen, guess, language or guess.language)
+
+    def _ask_first(self, citizen: str, guess: Guess, language: str) -> tuple[str, str]:
+        """ONE question naming the service (and address); the yes that files it comes next."""
+        service = guess.service
+        self.citizens.save_conversation(
+            citizen,
+            {
+                "question": True,
+                "service": service.service_code,
+                "language": language,
+                "attributes": guess.attributes,
+                "description": guess.rest[:MAX_TEXT] or None,
+            },
+        )
+        metrics.add_metric(name="SmsFreeTextQuestion", unit="Count", value=1)
+        logger.info(
+            "sms asks about free text",
+            extra={"citizen": citizen, "service": service.service_code, "language": language},
+        )
+        name = service.name(language)
+        address = next(iter(guess.attributes.values()), "")
+        if address:
+            return text("question", language, service=name, address=address), language
+        return text("question_no_address", language, service=name), language
+
+    def _answered(self, message: Incoming, question: dict[str, Any], yes: bool) -> tuple[str, str]:
+        """A yes files what the free-text question named; a no drops it."""
+        citizen = message.caller.citizen
+        language = known(question.get("language"))
+        service = self.catalog.service(str(question.get("service") or ""))
+        if not yes or service is None:
+            self.citizens.clear_conversation(citizen)
+            return text("declined", language), language
+        attributes = dict(question.get("attributes") or {})
+        description = question.get("description")
+        return self._fill(message, service, language, attributes, None, "", description), language
 
     # -- filing -------------------------------------------------------------------------------
     def _fill(
@@ -213,7 +281,7 @@ class Dialogue:
         return text("filed", language, service=service.name(language), reference=reference)
 
     # -- confirmation -------------------------------------------------------------------------
-    def _confirmed(self, citizen: str, language: Language) -> str | None:
+    def _confirmed(self, citizen: str, language: str) -> str | None:
         """``JA``/``YES`` after a confirmation SMS: the reply naming its request; else None.
 
         A texting number's citizen id is its contact id, so the pending confirmation is found
@@ -228,7 +296,7 @@ class Dialogue:
         return text("confirmed", language, reference=str(pending["reference"]))
 
     # -- status -------------------------------------------------------------------------------
-    def _status(self, citizen: str, rest: str) -> str:
+    def _status(self, citizen: str, rest: str) -> tuple[str, str]:
         """The sender's requests, and those of the app account their number is linked to (and
         its other linked contacts), in the language they last used (else the default)."""
         ids = links.identities(citizen, self.citizens)
@@ -237,23 +305,23 @@ class Dialogue:
             records = links.requests_of(citizen, self.citizens, self.requests, 3, ids)
             language = choose(last_used(ids, self.citizens, records[:1]))
             if not records:
-                return text("status_none", language)
+                return text("status_none", language), language
             items = "; ".join(
                 f"{r['reference']} {service_name(self.catalog, r['service_code'], language)}: "
                 f"{status_name(r['status'], language)}"
                 for r in records
             )
-            return text("status_list", language, items=items)
+            return text("status_list", language, items=items), language
         shown = wanted[:20]
         record = None
         if wanted.isdigit() and 8 <= len(wanted) <= 12 and is_valid(wanted):
             record = links.owned(wanted, citizen, self.citizens, self.requests, ids)
         language = choose(last_used(ids, self.citizens, [record] if record else []))
         if not wanted.isdigit() or not 8 <= len(wanted) <= 12:
-            return text("status_invalid", language, reference=shown)
+            return text("status_invalid", language, reference=shown), language
         if record is None:
-            return text("status_not_found", language, reference=shown)
-        return status_line(self.catalog, record, language)
+            return text("status_not_found", language, reference=shown), language
+        return status_line(self.catalog, record, language), language
 
 
 def status_line(catalog: Catalog, record: Request, language: str) -> str:

@@ -1,72 +1,30 @@
-"""Every SMS reply, in Swedish and English, written to stay in GSM-7 and few segments."""
+"""Every SMS reply, in every language: the ``sms`` texts of the language packs
+(``functions/platform/languages``). Latin-script packs stay in GSM-7; a pack whose alphabet
+is ``ucs2`` (Arabic) is sent as UCS-2, and every template fits two segments either way
+(tests/test_languages.py)."""
 
 from __future__ import annotations
 
+from functions.platform.gsm import strip_symbols, to_gsm7
+from functions.platform.texts import meta, say, section
 from schemas.catalog import Attribute, Catalog, Service
 
-TEXTS: dict[str, dict[str, str]] = {
-    "help_intro": {
-        "sv": "{jurisdiction} via sms. Skriv ett kodord:",
-        "en": "{jurisdiction} by SMS. Text a keyword:",
-    },
-    "help_outro": {
-        "sv": "STATUS <ärendenr> visar läget. STOP stänger av sms, START slår på.",
-        "en": "STATUS <reference> shows progress. STOP ends texts, START resumes.",
-    },
-    "unknown": {
-        "sv": "Det förstod vi inte.",
-        "en": "Sorry, we did not get that.",
-    },
-    "unknown_outro": {"sv": "", "en": "På svenska: skriv HJÄLP."},
-    "ask": {
-        "sv": "{service}: {name}? {description} Svara inom 15 min.",
-        "en": "{service}: {name}? {description} Reply within 15 min.",
-    },
-    "filed": {
-        "sv": "Tack! {service} är mottaget. Ärendenummer: {reference}. "
-        "Skriv STATUS {reference} för att se läget.",
-        "en": "Thank you! {service} is received. Reference: {reference}. "
-        "Text STATUS {reference} to follow it.",
-    },
-    "status": {
-        "sv": "Ärende {reference} ({service}): {status}.",
-        "en": "Request {reference} ({service}): {status}.",
-    },
-    "status_expected": {"sv": " Beräknat klart {date}.", "en": " Expected by {date}."},
-    "status_not_found": {
-        "sv": "Vi hittar inget ärende {reference} från ditt nummer.",
-        "en": "We found no request {reference} from your number.",
-    },
-    "status_invalid": {
-        "sv": "{reference} är inget ärendenummer. Det har 8 till 12 siffror.",
-        "en": "{reference} is not a reference. A reference has 8 to 12 digits.",
-    },
-    "status_none": {
-        "sv": "Du har inga ärenden från det här numret.",
-        "en": "You have no requests from this number.",
-    },
-    "status_list": {"sv": "Dina senaste ärenden: {items}", "en": "Your latest requests: {items}"},
-    "stop": {
-        "sv": "Du får inga fler sms om dina ärenden. Skriv START för att få dem igen.",
-        "en": "You will get no more texts about your requests. Text START to get them again.",
-    },
-    "start": {
-        "sv": "Du får sms om dina ärenden igen. Skriv STOP för att stänga av.",
-        "en": "You will get texts about your requests again. Text STOP to end them.",
-    },
-    "confirmed": {
-        "sv": "Tack! Du får sms om ärende {reference}. Skriv STOP för att stänga av.",
-        "en": "Thank you! You will get texts about request {reference}. Text STOP to end them.",
-    },
-    "no_sender": {
-        "sv": "Vi kunde inte se vilket nummer meddelandet kom från.",
-        "en": "We could not tell which number this came from.",
-    },
-}
+
+def keys() -> list[str]:
+    """Every SMS text's key (the default language has them all)."""
+    return sorted(section("sms", "sv"))
 
 
-def text(key: str, language: str, **values: str) -> str:
-    return TEXTS[key]["en" if language == "en" else "sv"].format(**values)
+def text(key: str, language: str, /, **values: str) -> str:
+    return say("sms", key, language, **values)
+
+
+def for_sms(body: str, language: str) -> str:
+    """``body`` as it leaves: GSM-7 for a GSM-7 language (one odd character would turn the
+    message into UCS-2 and cut a segment from 160 to 70 characters), else without emoji."""
+    if meta(language).get("sms_alphabet") == "ucs2":
+        return strip_symbols(body)
+    return to_gsm7(body)
 
 
 def usage(service: Service, language: str) -> str:

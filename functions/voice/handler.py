@@ -21,7 +21,7 @@ from functions.platform.http import install_throttle_answer
 from functions.platform.observability import logger, metrics
 from functions.platform.twilio_webhook import Forbidden, public_base, route_path, verified_form
 from functions.voice.ivr import Ivr
-from functions.voice.prompts import SPEECH_LANGUAGE, prompt
+from functions.voice.prompts import menu_languages, prompt, say_attributes
 
 app = APIGatewayHttpResolver()
 
@@ -38,8 +38,8 @@ def hang_up(status: int, key: str | None) -> Response[str]:
 
     response = VoiceResponse()
     if key:
-        for language in ("sv", "en"):
-            response.say(prompt(key, language), language=SPEECH_LANGUAGE[language])
+        for language in menu_languages():
+            response.say(prompt(key, language), **say_attributes(language))
     response.hangup()
     return twiml(status, str(response))
 

@@ -6,9 +6,10 @@ Twilio signs the whole URL, query included, so the step cannot be forged. What t
 has entered (attributes, possibly personal) never goes into a URL: it is kept in the citizens
 table under the call (``conversation#call#<CallSid>``) for an hour.
 
-Flow: language (1 svenska, 2 English) → main menu (1..n: the catalog's services in catalog
-order, 9: status) → one question per attribute (DTMF for ``digits`` attributes, speech for
-text) → confirmation (1 send, 2 start again) → the reference read back digit by digit, twice.
+Flow: language (a digit per language pack: 1 svenska, 2 English, 3 suomi, 4 Arabic) → main
+menu (1..n: the catalog's services in catalog order, 9: status) → one question per attribute
+(DTMF for ``digits`` attributes, speech for text) → confirmation (1 send, 2 start again) →
+the reference read back digit by digit, twice.
 Silence or a wrong key re-prompts; after three failures the caller hears a polite goodbye.
 """
 
@@ -27,8 +28,15 @@ from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
-from functions.voice.prompts import SPEECH_LANGUAGE, digit_by_digit, prompt
-from schemas.catalog import Attribute, Catalog, Language, Service
+from functions.platform.texts import known
+from functions.voice.prompts import (
+    digit_by_digit,
+    gather_language,
+    menu_languages,
+    prompt,
+    say_attributes,
+)
+from schemas.catalog import Attribute, Catalog, Service
 from schemas.request import Contact, NewRequest
 from schemas.text import has_control
 
@@ -65,7 +73,7 @@ class Ivr:
         self.citizens = citizens or CitizenStore()
         self.requests = requests or RequestStore()
         self.response = VoiceResponse()
-        self.lang: Language = "en" if params.get("lang") == "en" else "sv"
+        self.lang = known(params.get("lang"))
         tries = params.get("n", "0")
         self.tries = int(tries) if tries.isdigit() and len(tries) < 3 else 0
         self.services = self.catalog.services[:8]  # 9 is the status look-up
@@ -78,7 +86,7 @@ class Ivr:
         return f"{self.url}?{urlencode(query)}"
 
     def say(self, text: str, target: Any = None, language: str | None = None) -> None:
-        (target or self.response).say(text, language=SPEECH_LANGUAGE[language or self.lang])
+        (target or self.response).say(text, **say_attributes(language or self.lang))
 
     @property
     def state_key(self) -> str:
@@ -123,22 +131,24 @@ class Ivr:
     # -- language and menu ---------------------------------------------------------------------
     def welcome(self, tries: int) -> None:
         if tries >= MAX_TRIES:
-            self.say(prompt("failed", "sv"), language="sv")
-            self.say(prompt("failed", "en"), language="en")
+            for language in menu_languages():
+                self.say(prompt("failed", language), language=language)
             self.response.hangup()
             return
         gather = self.response.gather(
             input="dtmf", num_digits=1, timeout=5, action=self.action("language", n=tries)
         )
-        for language in ("sv", "en"):
+        for digit, language in enumerate(menu_languages(), start=1):
             name = self.catalog.jurisdiction.name(language)
-            self.say(prompt("welcome", language, jurisdiction=name), gather, language)
+            welcome = prompt("welcome", language, jurisdiction=name, digit=str(digit))
+            self.say(welcome, gather, language)
         self.response.redirect(self.action("welcome", n=tries + 1))
 
     def on_language(self) -> None:
         choice = self.answer()
-        if choice in ("1", "2"):
-            self.lang = "sv" if choice == "1" else "en"
+        offered = menu_languages()
+        if choice.isdigit() and 1 <= int(choice) <= len(offered):
+            self.lang = offered[int(choice) - 1]
             remember(self.caller.citizen, self.lang, "voice:menu", self.citizens)
             self.menu(0)
         else:
@@ -203,7 +213,7 @@ class Ivr:
         else:
             gather = self.response.gather(
                 input="speech" if attr.required else "speech dtmf",
-                language=SPEECH_LANGUAGE[self.lang],
+                language=gather_language(self.lang),
                 speech_timeout="auto",
                 timeout=6,
                 finish_on_key="#",

@@ -1,10 +1,12 @@
-"""The citizen web e-service pages: ``GET /`` and the pages under it, in Swedish and English.
+"""The citizen web e-service pages: ``GET /`` and the pages under it, in every language.
 
-Swedish lives at ``/``, English under ``/en``. The forms post to the e-service function
-(``POST /eservice/v1/forms/{service_code}``), which answers a browser with ``303`` to the
-receipt page here. The status look-up (and its one-time code) is POSTed so the phone number
-or e-mail address never appears in a URL (or in a log); so is the button behind an e-mail's
-confirmation link (``/confirm/<token>``: opening the link alone confirms nothing).
+Swedish (the default) lives at ``/``, every other language pack's pages under ``/<code>``
+(``/en``, ``/fi``, ``/ar``, right to left); an unknown code is a 404. The forms post to the
+e-service function (``POST /eservice/v1/forms/{service_code}``), which answers a browser
+with ``303`` to the receipt page here. The status look-up (and its one-time code) is
+POSTed so the phone number or e-mail address never appears in a URL (or in a log); so is the
+button behind an e-mail's confirmation link (``/confirm/<token>``: opening the link alone
+confirms nothing).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from functions.platform.catalog import get_catalog
 from functions.platform.errors import ApiError
 from functions.platform.http import install_throttle_answer, json_response
 from functions.platform.observability import logger, metrics
+from functions.platform.texts import DEFAULT
 from functions.web.confirm import confirm_page
+from functions.web.languages import page_language, path_language
 from functions.web.lookup import answer_code_request, answer_lookup, posted_fields
 from web import render
 from web.http import html_response, prefers_html
@@ -32,12 +36,8 @@ app = APIGatewayHttpResolver()
 install_throttle_answer(app)  # the look-up reads tables: a throttle past the retries is a 503
 
 
-def _language(path: str) -> str:
-    return "en" if path == "/en" or path.startswith("/en/") else "sv"
-
-
 def _current_language() -> str:
-    return _language(app.current_event.path)
+    return path_language(app.current_event.path)
 
 
 @app.exception_handler(ApiError)
@@ -56,15 +56,15 @@ def _not_found(exc: NotFoundError) -> Response[Any]:
 
 
 @app.get("/")
-@app.get("/en")
-def home() -> Response[Any]:
-    return html_response(200, render.home(_current_language()), cache="public, max-age=300")
+@app.get("/<lang>")
+def home(lang: str | None = None) -> Response[Any]:
+    return html_response(200, render.home(page_language(lang)), cache="public, max-age=300")
 
 
 @app.get("/forms/<service_code>")
-@app.get("/en/forms/<service_code>")
-def service_form(service_code: str) -> Response[Any]:
-    language = _current_language()
+@app.get("/<lang>/forms/<service_code>")
+def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
+    language = page_language(lang)
     service = get_catalog().service(service_code)
     if service is None:
         return html_response(404, render.not_found(language))
@@ -74,10 +74,10 @@ def service_form(service_code: str) -> Response[Any]:
 
 
 @app.get("/receipt/<reference>")
-@app.get("/en/receipt/<reference>")
-def receipt(reference: str) -> Response[Any]:
+@app.get("/<lang>/receipt/<reference>")
+def receipt(reference: str, lang: str | None = None) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
-    language = _current_language()
+    language = page_language(lang)
     code = (app.current_event.query_string_parameters or {}).get("service", "")
     service = get_catalog().service(code)
     if service is None or not is_valid(reference):
@@ -86,31 +86,31 @@ def receipt(reference: str) -> Response[Any]:
 
 
 @app.get("/status")
-@app.get("/en/status")
-def status_form() -> Response[Any]:
-    return html_response(200, render.status_form(_current_language()), cache="public, max-age=300")
+@app.get("/<lang>/status")
+def status_form(lang: str | None = None) -> Response[Any]:
+    page = render.status_form(page_language(lang))
+    return html_response(200, page, cache="public, max-age=300")
 
 
 @app.post("/status")
-@app.post("/en/status")
+@app.post("/<lang>/status")
 @app.post("/status/code")
-@app.post("/en/status/code")
-def status_lookup() -> Response[Any]:
+@app.post("/<lang>/status/code")
+def status_lookup(lang: str | None = None) -> Response[Any]:
     event = app.current_event
+    language = page_language(lang)
     answer = answer_code_request if event.path.endswith("/code") else answer_lookup
     html = prefers_html(event.headers.get("accept"))
-    return answer(
-        posted_fields(event), _current_language(), html, event.request_context.http.source_ip
-    )
+    return answer(posted_fields(event), language, html, event.request_context.http.source_ip)
 
 
 @app.get("/confirm/<token>")
-@app.get("/en/confirm/<token>")
+@app.get("/<lang>/confirm/<token>")
 @app.post("/confirm/<token>")
-@app.post("/en/confirm/<token>")
-def confirm_contact(token: str) -> Response[Any]:
+@app.post("/<lang>/confirm/<token>")
+def confirm_contact(token: str, lang: str | None = None) -> Response[Any]:
     """An e-mail's confirmation link: GET shows the button, only its POST confirms."""
-    return confirm_page(token, _current_language(), app.current_event.http_method == "POST")
+    return confirm_page(token, page_language(lang), app.current_event.http_method == "POST")
 
 
 @app.get("/static/<name>")
@@ -118,7 +118,7 @@ def static_asset(name: str) -> Response[Any]:
     """The stylesheet and script (CloudFront serves them from S3 in AWS)."""
     found = render.asset(name)
     if found is None:
-        return html_response(404, render.not_found("sv"))
+        return html_response(404, render.not_found(DEFAULT))
     body, kind = found
     versioned = "v" in (app.current_event.query_string_parameters or {})
     return Response(

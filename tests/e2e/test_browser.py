@@ -183,6 +183,22 @@ def test_switch_language_and_back(server: Server, pages: Pages) -> None:
     check_accessibility(page, "home-en")
 
 
+@pytest.mark.parametrize(("language", "direction"), [("fi", "ltr"), ("ar", "rtl")])
+def test_finnish_and_arabic_pages_are_accessible(
+    server: Server, pages: Pages, language: str, direction: str
+) -> None:
+    page = pages.new()
+    for path in ("", "/forms/street-damage", "/status"):
+        page.goto(f"{server.base}/{language}{path}")
+        html = page.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == (language, direction)
+        assert page.evaluate("getComputedStyle(document.body).direction") == direction
+        check_accessibility(page, f"{language}{path.replace('/', '-') or '-home'}")
+    page.get_by_role("link", name="Svenska").click()
+    page.wait_for_url("**/status")
+    assert page.locator("html").get_attribute("lang") == "sv"
+
+
 def test_keyboard_only(server: Server, pages: Pages) -> None:
     page = pages.new()
     page.goto(server.base + "/forms/street-damage")

@@ -55,7 +55,7 @@ def last_code(bus: LocalBus) -> str:
 
 def confirm_link(message: dict[str, Any]) -> str:
     """The path of the confirmation link in an e-mail (under the public URL)."""
-    found = re.search(r"https?://[^/\s]+(/(?:en/)?confirm/[A-Za-z0-9_-]+)", message["body"])
+    found = re.search(r"https?://[^/\s]+(/(?:[a-z]{2,3}/)?confirm/[A-Za-z0-9_-]+)", message["body"])
     assert found, message["body"]
     return found.group(1)
 

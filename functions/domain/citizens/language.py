@@ -5,7 +5,7 @@ the phone menu's choice, the web page's, the app's ``language`` or ``Accept-Lang
 the language the citizen last used with the bus (on any channel, their linked contacts
 included), else the language of the text, else the jurisdiction's default (Swedish).
 
-A language is any code the bus has texts for (:data:`functions.platform.texts.LANGUAGES`):
+A language is any code the bus has texts for (:func:`functions.platform.texts.languages`):
 adding one is a data change. What was last used sits in the citizens table (``sk =
 language``, with where and when); a web form's page language is the request's own
 ``language`` (the e-service does not write the citizens table), so :func:`last_used` also
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def supported(language: str | None) -> bool:
-    return bool(language) and language in texts.LANGUAGES
+    return bool(language) and language in texts.languages()
 
 
 def choose(*candidates: str | None) -> str:

@@ -18,42 +18,17 @@ from functions.domain.requests.events import request_event
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import new_reference
 from functions.domain.requests.store import Created, ReferenceTaken, RequestStore
+from functions.platform import texts
 from functions.platform.catalog import get_catalog
 from schemas.catalog import Catalog, Service, at_least
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
 from schemas.request import MAX_IDEMPOTENCY_KEY, Channel, NewRequest
 
-_MESSAGES = {
-    "unknown_service": {"sv": "Tjänsten finns inte.", "en": "There is no such service."},
-    "required": {"sv": "Uppgiften saknas.", "en": "This field is required."},
-    "unknown_attribute": {
-        "sv": "Tjänsten frågar inte efter den här uppgiften.",
-        "en": "This service does not ask for this field.",
-    },
-    "phone": {"sv": "Telefonnumret är inte giltigt.", "en": "The phone number is not valid."},
-    "contact": {
-        "sv": "Ange ett telefonnummer eller en e-postadress.",
-        "en": "Give a phone number or an e-mail address.",
-    },
-    "notify_sms": {
-        "sv": "Ange ett telefonnummer för att få sms.",
-        "en": "Give a phone number to be notified by SMS.",
-    },
-    "notify_email": {
-        "sv": "Ange en e-postadress för att få e-post.",
-        "en": "Give an e-mail address to be notified by e-mail.",
-    },
-    "notify_push": {
-        "sv": "Pushnotiser finns bara i appen.",
-        "en": "Push notifications are only available in the app.",
-    },
-}
 
-
-def message(key: str, language: str) -> str:
-    texts = _MESSAGES[key]
-    return texts.get(language, texts["sv"])
+def message(key: str, language: str, **values: str) -> str:
+    """What is wrong with a filing, in ``language`` (the language packs' ``intake`` texts)."""
+    return texts.say("intake", key, language, **values)
 
 
 class InvalidRequest(Exception):
@@ -104,6 +79,11 @@ def check(
     if service is None:
         raise InvalidRequest(
             [{"field": "service_code", "message": message("unknown_service", lang)}]
+        )
+    if lang not in texts.languages():
+        shown = ", ".join(texts.languages())
+        raise InvalidRequest(
+            [{"field": "language", "message": message("language", lang, languages=shown)}]
         )
 
     attributes = dict(request.attributes)
