@@ -1,0 +1,89 @@
+"""``citizenbus serve`` with the bench's botocore hooks: the peak-minute simulation's server.
+
+Run as ``python -m bench._capacity_server --port N --out FILE``. Every AWS call the local bus
+and its handlers make is counted (service, operation, table) with its billing units
+(``bench.price``); on SIGTERM the counts are written to ``FILE`` as JSON and the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.price import _units
+from functions.platform import process
+
+_LOCK = threading.Lock()
+CALLS: Counter[str] = Counter()
+TABLE_UNITS: dict[str, Counter[str]] = {}
+ENTRIES: Counter[str] = Counter()
+
+
+def _before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+    service, operation = model.service_model.service_name, model.name
+    body = {"body": json.dumps(params, default=str).encode()}
+    with _LOCK:
+        CALLS[f"{service}.{operation}"] += 1
+        if service == "events" and operation == "PutEvents":
+            ENTRIES["events.PutEvents"] += len(params.get("Entries", []))
+        if service == "dynamodb":
+            tables = {params.get("TableName")} if params.get("TableName") else set()
+            for item in params.get("TransactItems", []):
+                ((_, spec),) = item.items()
+                tables.add(spec.get("TableName"))
+            for table in tables or {"?"}:
+                share = _units(service, operation, _one_table(params, table))
+                TABLE_UNITS.setdefault(str(table), Counter()).update(share)
+
+
+def _one_table(params: dict[str, Any], table: str | None) -> dict[str, Any]:
+    """``params`` restricted to ``table`` (a transaction's items on that table), as a body."""
+    if "TransactItems" in params:
+        items = [i for i in params["TransactItems"] if next(iter(i.values())).get("TableName") == table]
+        return {"body": json.dumps({"TransactItems": items}, default=str).encode()}
+    return {"body": json.dumps(params, default=str).encode()}
+
+
+def _dump(path: Path) -> None:
+    with _LOCK:
+        data = {
+            "calls": dict(CALLS),
+            "entries": dict(ENTRIES),
+            "table_units": {t: dict(u) for t, u in TABLE_UNITS.items()},
+        }
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-call", _before_call, unique_id="capacity-before-call"
+    )
+    process.reset()
+
+    def stop(*_: Any) -> None:
+        _dump(args.out)
+        sys.stdout.flush()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    from citizenbus import cli  # noqa: PLC0415 - after the hooks, so its clients carry them
+
+    return cli.main(["serve", "--host", "127.0.0.1", "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
