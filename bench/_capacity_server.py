@@ -29,27 +29,32 @@ ENTRIES: Counter[str] = Counter()
 
 def _before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
     service, operation = model.service_model.service_name, model.name
-    body = {"body": json.dumps(params, default=str).encode()}
+    body: dict[str, Any] = {}
+    if service in ("dynamodb", "events"):  # JSON protocols: the serialized request body
+        try:
+            body = json.loads(params.get("body") or b"{}")
+        except ValueError:
+            body = {}
     with _LOCK:
         CALLS[f"{service}.{operation}"] += 1
         if service == "events" and operation == "PutEvents":
-            ENTRIES["events.PutEvents"] += len(params.get("Entries", []))
+            ENTRIES["events.PutEvents"] += len(body.get("Entries", []))
         if service == "dynamodb":
-            tables = {params.get("TableName")} if params.get("TableName") else set()
-            for item in params.get("TransactItems", []):
+            tables = {body["TableName"]} if body.get("TableName") else set()
+            for item in body.get("TransactItems", []):
                 ((_, spec),) = item.items()
                 tables.add(spec.get("TableName"))
             for table in tables or {"?"}:
-                share = _units(service, operation, _one_table(params, table))
+                share = _units(service, operation, _one_table(body, table))
                 TABLE_UNITS.setdefault(str(table), Counter()).update(share)
 
 
-def _one_table(params: dict[str, Any], table: str | None) -> dict[str, Any]:
-    """``params`` restricted to ``table`` (a transaction's items on that table), as a body."""
-    if "TransactItems" in params:
-        items = [i for i in params["TransactItems"] if next(iter(i.values())).get("TableName") == table]
-        return {"body": json.dumps({"TransactItems": items}, default=str).encode()}
-    return {"body": json.dumps(params, default=str).encode()}
+def _one_table(body: dict[str, Any], table: str | None) -> dict[str, Any]:
+    """The request restricted to ``table`` (a transaction's items on that table), as params."""
+    if "TransactItems" in body:
+        items = [i for i in body["TransactItems"] if next(iter(i.values())).get("TableName") == table]
+        body = {"TransactItems": items}
+    return {"body": json.dumps(body).encode()}
 
 
 def _dump(path: Path) -> None:
@@ -67,11 +72,18 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "before-call", _before_call, unique_id="capacity-before-call"
-    )
+    # moto resets boto3's default session when the local bus starts it, so every default
+    # session, this one and each later one, gets the hook as it is made.
+    original = boto3.setup_default_session
+
+    def setup_with_hook(**kwargs: Any) -> None:
+        original(**kwargs)
+        boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+            "before-call", _before_call, unique_id="capacity-before-call"
+        )
+
+    boto3.setup_default_session = setup_with_hook
+    setup_with_hook()
     process.reset()
 
     def stop(*_: Any) -> None:
