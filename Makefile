@@ -16,7 +16,7 @@ LAMBDA_PYTHON := $(firstword $(wildcard $(PYENV_VERSIONS)/$(PYTHON_VERSION).*/bi
 	$(shell which -a python$(PYTHON_VERSION) 2>/dev/null | grep -v /shims/))
 export UV_PYTHON := $(LAMBDA_PYTHON)
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench soak docs mutate
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth bench capacity soak docs mutate
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000"
@@ -29,6 +29,7 @@ help:
 	@echo "make web     build the web e-service's static files into web/dist/"
 	@echo "make synth   the AWS CDK app into infra/cdk/cdk.out (cdk-nag checked), asset sizes"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
+	@echo "make capacity the deadline-day model: every quota's headroom at the peak, the day's bill"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
 	@echo "make mutate  mutation testing over the trust code (tests/mutation.toml), score per module"
@@ -73,6 +74,12 @@ synth: $(VENV)/.synced
 # Writes bench/report.md and bench/report.json, and the summary on docs/performance.md.
 bench: $(VENV)/.synced
 	$(RUN) python -m bench.run $(BENCH_ARGS)
+
+# Writes bench/capacity.md and bench/capacity.json from bench/report.json and bench/quotas.json,
+# after a bounded peak-minute simulation on the local bus. CAPACITY_ARGS: --region, --filings,
+# --peak, --mix app=0.5,..., --quota key=value (the account's own figure), --simulate N (0: none).
+capacity: $(VENV)/.synced
+	$(RUN) python -m bench.capacity $(CAPACITY_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -2,7 +2,8 @@
 
 Run as ``python -m bench._capacity_server --port N --out FILE``. Every AWS call the local bus
 and its handlers make is counted (service, operation, table) with its billing units
-(``bench.price``); on SIGTERM the counts are written to ``FILE`` as JSON and the process exits.
+(``bench.price``); on SIGUSR1 the counts so far are written to ``FILE`` as JSON, on SIGTERM
+too, and the process exits.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def _before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
 def _one_table(body: dict[str, Any], table: str | None) -> dict[str, Any]:
     """The request restricted to ``table`` (a transaction's items on that table), as params."""
     if "TransactItems" in body:
-        items = [i for i in body["TransactItems"] if next(iter(i.values())).get("TableName") == table]
+        items = [
+            i for i in body["TransactItems"] if next(iter(i.values())).get("TableName") == table
+        ]
         body = {"TransactItems": items}
     return {"body": json.dumps(body).encode()}
 
@@ -92,6 +95,7 @@ def main() -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGUSR1, lambda *_: _dump(args.out))  # counts so far, keep serving
     from citizenbus import cli  # noqa: PLC0415 - after the hooks, so its clients carry them
 
     return cli.main(["serve", "--host", "127.0.0.1", "--port", str(args.port)])

@@ -131,7 +131,9 @@ def per_filing(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     units and event-driven invocations divided by its events (the status changes' agency
     calls spread over them too: an upper bound)."""
     scale = price.FULL_VCPU_MEMORY_MB / price.MEMORY_MB
-    cpu = {r["function"]: r["median_ms"] for r in report["warm_cost"]["functions"] if "median_ms" in r}
+    cpu = {
+        r["function"]: r["median_ms"] for r in report["warm_cost"]["functions"] if "median_ms" in r
+    }
     fallback = max(cpu.values(), default=5.0)
     units = {c["channel"]: c["units_per_request"] for c in report["price"]["channels"]}
     out: dict[str, dict[str, Any]] = {}
@@ -144,7 +146,8 @@ def per_filing(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "events_in_journey": events,
             "sync_calls": trip["sync_calls"],
             "async_calls_per_event": trip["rest_calls"] / events,
-            "sync_ms": cpu.get(fn, fallback) * scale + trip["sync_calls"] * price.AWS_LATENCY_MS_PER_CALL,
+            "sync_ms": cpu.get(fn, fallback) * scale
+            + trip["sync_calls"] * price.AWS_LATENCY_MS_PER_CALL,
             "event_ms": {f: cpu.get(f, fallback) * scale for f in EVENT_CONSUMERS},
             "wru_per_event": u.get("dynamodb_wru", 0) / events,
             "rru_per_event": u.get("dynamodb_rru", 0) / events,
@@ -159,7 +162,17 @@ def per_filing(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _check(
-    key: str, what: str, kind: str, demand: float, limit: float, unit: str, when_broken: str, fix: str, source: str = "", *, queued: bool = False
+    key: str,
+    what: str,
+    kind: str,
+    demand: float,
+    limit: float,
+    unit: str,
+    when_broken: str,
+    fix: str,
+    source: str = "",
+    *,
+    queued: bool = False,
 ) -> dict[str, Any]:
     """One limit at the peak. ``queued``: over the limit, a queue holds the work (it lags, nothing
     is refused or lost), which is reported apart from what breaks."""
@@ -202,54 +215,249 @@ def model(
     events = sum(rates.values())  # one event per filing at the peak
     checks: list[dict[str, Any]] = []
     http = events
-    checks.append(_check("apigw_account_rps", "API Gateway account rps", "AWS quota", http, q("apigw_account_rps"), "requests/s", "429 to the citizen", "quota increase", src("apigw_account_rps")))
-    checks.append(_check("apigw_account_burst", "API Gateway account burst", "AWS quota", http * profile.burst_seconds, q("apigw_account_burst"), "requests at once", "429 to the citizen", "not adjustable: smooth the start (stagger the agency's announcement)", src("apigw_account_burst")))
+    checks.append(
+        _check(
+            "apigw_account_rps",
+            "API Gateway account rps",
+            "AWS quota",
+            http,
+            q("apigw_account_rps"),
+            "requests/s",
+            "429 to the citizen",
+            "quota increase",
+            src("apigw_account_rps"),
+        )
+    )
+    checks.append(
+        _check(
+            "apigw_account_burst",
+            "API Gateway account burst",
+            "AWS quota",
+            http * profile.burst_seconds,
+            q("apigw_account_burst"),
+            "requests at once",
+            "429 to the citizen",
+            "not adjustable: smooth the start (stagger the agency's announcement)",
+            src("apigw_account_burst"),
+        )
+    )
     throttles = {**limits["throttles"], **design.throttle_overrides}
     for channel, rate in sorted(rates.items()):
         cls = ROUTE_CLASS[channel]
-        checks.append(_check(f"route_throttle_{channel}", f"HTTP API route throttle, {channel} filing route (class {cls})", "design (topology.THROTTLES)", rate, throttles[cls], "requests/s", "429 to the citizen (Twilio: the text goes unanswered)", "raise the filing routes' class for the day; keep lookup small"))
+        checks.append(
+            _check(
+                f"route_throttle_{channel}",
+                f"HTTP API route throttle, {channel} filing route (class {cls})",
+                "design (topology.THROTTLES)",
+                rate,
+                throttles[cls],
+                "requests/s",
+                "429 to the citizen (Twilio: the text goes unanswered)",
+                "raise the filing routes' class for the day; keep lookup small",
+            )
+        )
     # Lambda: concurrency = arrivals x duration, per function and in all
     concurrency: dict[str, float] = {}
     for channel, rate in rates.items():
         f = filing[channel]
-        concurrency[f["function"]] = concurrency.get(f["function"], 0.0) + rate * f["sync_ms"] / 1000
+        concurrency[f["function"]] = (
+            concurrency.get(f["function"], 0.0) + rate * f["sync_ms"] / 1000
+        )
     mixw = {c: r / events for c, r in rates.items()} if events else {}
     for fn in EVENT_CONSUMERS:
         ms = sum(mixw[c] * filing[c]["event_ms"][fn] for c in rates)
-        ms += sum(mixw[c] * filing[c]["async_calls_per_event"] for c in rates) * lat / len(EVENT_CONSUMERS)
+        ms += (
+            sum(mixw[c] * filing[c]["async_calls_per_event"] for c in rates)
+            * lat
+            / len(EVENT_CONSUMERS)
+        )
         ms += {"webhook_delivery": AGENCY_WEBHOOK_MS, "notifier": PROVIDER_API_MS}.get(fn, 0.0)
         concurrency[fn] = concurrency.get(fn, 0.0) + events * ms / 1000
-    checks.append(_check("lambda_concurrency", "Lambda concurrent executions (account)", "AWS quota", sum(concurrency.values()), q("lambda_concurrency"), "executions", "429 (sync) / retried (async)", "quota increase", src("lambda_concurrency")))
+    checks.append(
+        _check(
+            "lambda_concurrency",
+            "Lambda concurrent executions (account)",
+            "AWS quota",
+            sum(concurrency.values()),
+            q("lambda_concurrency"),
+            "executions",
+            "429 (sync) / retried (async)",
+            "quota increase",
+            src("lambda_concurrency"),
+        )
+    )
     busiest = max(concurrency, key=lambda k: concurrency[k])
-    checks.append(_check("lambda_scaling_rate", f"Lambda scaling rate, busiest function ({busiest}) from cold in 10 s", "AWS quota", concurrency[busiest], q("lambda_scaling_rate"), "environments per 10 s", "429 while it scales", "provisioned concurrency before the announcement", src("lambda_scaling_rate")))
+    checks.append(
+        _check(
+            "lambda_scaling_rate",
+            f"Lambda scaling rate, busiest function ({busiest}) from cold in 10 s",
+            "AWS quota",
+            concurrency[busiest],
+            q("lambda_scaling_rate"),
+            "environments per 10 s",
+            "429 while it scales",
+            "provisioned concurrency before the announcement",
+            src("lambda_scaling_rate"),
+        )
+    )
     reserved = {**limits["reserved"], **design.reserved_overrides}
     for fn, cap in sorted(reserved.items()):
         if fn in concurrency and cap:
             sync = fn in {filing[c]["function"] for c in rates}
-            checks.append(_check(f"reserved_{fn}", f"reserved concurrency of {fn}", "design (topology reserved_concurrency)", concurrency[fn], cap, "executions", "429 to Twilio: the text goes unanswered" if sync else "queue backlog: delayed, not lost", "raise it for the day" if sync else f"accept the lag: drains at {cap / (concurrency[fn] / events):.0f}/s", queued=not sync))
+            checks.append(
+                _check(
+                    f"reserved_{fn}",
+                    f"reserved concurrency of {fn}",
+                    "design (topology reserved_concurrency)",
+                    concurrency[fn],
+                    cap,
+                    "executions",
+                    "429 to Twilio: the text goes unanswered"
+                    if sync
+                    else "queue backlog: delayed, not lost",
+                    "raise it for the day"
+                    if sync
+                    else f"accept the lag: drains at {cap / (concurrency[fn] / events):.0f}/s",
+                    queued=not sync,
+                )
+            )
     # EventBridge
-    checks.append(_check("eventbridge_putevents", f"EventBridge PutEvents ({events:.0f} entries/s in batches of {ENTRIES_PER_PUT})", "AWS quota", events / ENTRIES_PER_PUT, q("eventbridge_putevents"), "requests/s", "outbox publisher retries; events late", "quota increase", src("eventbridge_putevents")))
-    checks.append(_check("eventbridge_invocations", f"EventBridge target invocations ({design.eb_targets_per_event} per event)", "AWS quota", events * design.eb_targets_per_event, q("eventbridge_invocations"), "invocations/s", "delayed and retried up to 24 h: agencies and citizens hear late", "fewer targets per event, or quota increase", src("eventbridge_invocations")))
+    checks.append(
+        _check(
+            "eventbridge_putevents",
+            f"EventBridge PutEvents ({events:.0f} entries/s in batches of {ENTRIES_PER_PUT})",
+            "AWS quota",
+            events / ENTRIES_PER_PUT,
+            q("eventbridge_putevents"),
+            "requests/s",
+            "outbox publisher retries; events late",
+            "quota increase",
+            src("eventbridge_putevents"),
+        )
+    )
+    checks.append(
+        _check(
+            "eventbridge_invocations",
+            f"EventBridge target invocations ({design.eb_targets_per_event} per event)",
+            "AWS quota",
+            events * design.eb_targets_per_event,
+            q("eventbridge_invocations"),
+            "invocations/s",
+            "delayed and retried up to 24 h: agencies and citizens hear late",
+            "fewer targets per event, or quota increase",
+            src("eventbridge_invocations"),
+        )
+    )
     # DynamoDB: per table (split measured by the simulation) or all on one table (upper bound)
     wru = sum(rates[c] * filing[c]["wru_per_event"] for c in rates)
     rru = sum(rates[c] * filing[c]["rru_per_event"] for c in rates)
     split = table_split or {"(all tables; upper bound)": {"dynamodb_wru": 1.0, "dynamodb_rru": 1.0}}
     for table, share in sorted(split.items()):
-        checks.append(_check(f"dynamodb_writes_{table}", f"DynamoDB new on-demand table writes, {table}", "AWS quota", wru * share.get("dynamodb_wru", 0.0), q("dynamodb_table_initial_writes"), "WRU/s", "throttled; SDK retries, then 5xx", "set warm throughput on the table before the day", src("dynamodb_table_initial_writes")))
-        checks.append(_check(f"dynamodb_reads_{table}", f"DynamoDB new on-demand table reads, {table}", "AWS quota", rru * share.get("dynamodb_rru", 0.0), q("dynamodb_table_initial_reads"), "RRU/s", "throttled; SDK retries", "set warm throughput", src("dynamodb_table_initial_reads")))
+        checks.append(
+            _check(
+                f"dynamodb_writes_{table}",
+                f"DynamoDB new on-demand table writes, {table}",
+                "AWS quota",
+                wru * share.get("dynamodb_wru", 0.0),
+                q("dynamodb_table_initial_writes"),
+                "WRU/s",
+                "throttled; SDK retries, then 5xx",
+                "set warm throughput on the table before the day",
+                src("dynamodb_table_initial_writes"),
+            )
+        )
+        checks.append(
+            _check(
+                f"dynamodb_reads_{table}",
+                f"DynamoDB new on-demand table reads, {table}",
+                "AWS quota",
+                rru * share.get("dynamodb_rru", 0.0),
+                q("dynamodb_table_initial_reads"),
+                "RRU/s",
+                "throttled; SDK retries",
+                "set warm throughput",
+                src("dynamodb_table_initial_reads"),
+            )
+        )
     hot = events * profile.hottest_agency_share
-    checks.append(_check("dynamodb_hot_subscriptions", "hot key: subscriptions[agency] read per delivery (strongly consistent, 1 RRU)", "AWS quota", hot, q("dynamodb_partition_reads"), "RRU/s per key", "throttled reads; deliveries retried", "cache the subscription per warm environment", src("dynamodb_partition_reads")))
-    checks.append(_check("dynamodb_hot_agency_audit", "hot key: agency_audit[agency] write per agency read", "AWS quota", hot * profile.agency_reads_per_filing, q("dynamodb_partition_writes"), "WRU/s per key", "throttled agency reads", "shard the audit key (agency#0..9)", src("dynamodb_partition_writes")))
+    checks.append(
+        _check(
+            "dynamodb_hot_subscriptions",
+            "hot key: subscriptions[agency] read per delivery (strongly consistent, 1 RRU)",
+            "AWS quota",
+            hot,
+            q("dynamodb_partition_reads"),
+            "RRU/s per key",
+            "throttled reads; deliveries retried",
+            "cache the subscription per warm environment",
+            src("dynamodb_partition_reads"),
+        )
+    )
+    checks.append(
+        _check(
+            "dynamodb_hot_agency_audit",
+            "hot key: agency_audit[agency] write per agency read",
+            "AWS quota",
+            hot * profile.agency_reads_per_filing,
+            q("dynamodb_partition_writes"),
+            "WRU/s per key",
+            "throttled agency reads",
+            "shard the audit key (agency#0..9)",
+            src("dynamodb_partition_writes"),
+        )
+    )
     # SQS: in flight per queue = the consumer's concurrency x batch of 10
-    in_flight = max(min(concurrency.get(fn, 0.0), reserved.get(fn) or math.inf) for fn in ("webhook_delivery", "notifier")) * 10
-    checks.append(_check("sqs_in_flight", "SQS messages in flight, busiest Lambda-polled queue", "AWS quota", in_flight, q("sqs_in_flight"), "messages", "receives return nothing until deletes", "none needed", src("sqs_in_flight")))
+    in_flight = (
+        max(
+            min(concurrency.get(fn, 0.0), reserved.get(fn) or math.inf)
+            for fn in ("webhook_delivery", "notifier")
+        )
+        * 10
+    )
+    checks.append(
+        _check(
+            "sqs_in_flight",
+            "SQS messages in flight, busiest Lambda-polled queue",
+            "AWS quota",
+            in_flight,
+            q("sqs_in_flight"),
+            "messages",
+            "receives return nothing until deletes",
+            "none needed",
+            src("sqs_in_flight"),
+        )
+    )
     # Delivery: receipts at the peak
     by = {"email": 0.0, "sms": 0.0, "push": 0.0}
     for c, r in rates.items():
         by[NOTIFY_BY[c]] += r
-    checks.append(_check("ses_send_rate", "SES sending rate (receipts by e-mail)", "AWS quota", by["email"], q("ses_send_rate"), "e-mails/s", "SES refuses; notifier retries via its queue, receipts late", "production access + rate increase", src("ses_send_rate")))
+    checks.append(
+        _check(
+            "ses_send_rate",
+            "SES sending rate (receipts by e-mail)",
+            "AWS quota",
+            by["email"],
+            q("ses_send_rate"),
+            "e-mails/s",
+            "SES refuses; notifier retries via its queue, receipts late",
+            "production access + rate increase",
+            src("ses_send_rate"),
+        )
+    )
     sender_rate = quota_value(quotas[design.sms_sender_quota], region) * design.sms_senders
-    checks.append(_check("twilio_mps", f"Twilio MPS, {design.sms_senders} sender(s) at {quotas[design.sms_sender_quota]['default']} MPS ({design.sms_sender_quota})", "provider limit", by["sms"], sender_rate, "SMS/s", "Twilio queues up to 4 h, then fails the message", "a Messaging Service sender pool sized to the peak", src(design.sms_sender_quota)))
+    checks.append(
+        _check(
+            "twilio_mps",
+            f"Twilio MPS, {design.sms_senders} sender(s) at {quotas[design.sms_sender_quota]['default']} MPS ({design.sms_sender_quota})",
+            "provider limit",
+            by["sms"],
+            sender_rate,
+            "SMS/s",
+            "Twilio queues up to 4 h, then fails the message",
+            "a Messaging Service sender pool sized to the peak",
+            src(design.sms_sender_quota),
+        )
+    )
     ordered = sorted(checks, key=lambda c: c["headroom"])
     broken = [c for c in ordered if c["breaks"]]
     aws = [c for c in ordered if c["kind"] == "AWS quota"]
@@ -267,7 +475,11 @@ def model(
 
 
 def day_bill(
-    filing: dict[str, dict[str, Any]], profile: Profile, design: Design, queues: int, batch_fill: float = 10.0
+    filing: dict[str, dict[str, Any]],
+    profile: Profile,
+    design: Design,
+    queues: int,
+    batch_fill: float = 10.0,
 ) -> dict[str, Any]:
     """The day's AWS bill (price.py's list prices, SQS as Lambda's pollers bill it) and SMS bill."""
     usd = {k: v for k, (v, _) in price.UNIT_PRICES.items()}
@@ -288,7 +500,11 @@ def day_bill(
         if design.direct_queues_per_event:  # the publisher's SendMessageBatch replaces targets
             per_event = design.direct_queues_per_event * (1 - 1 / price.SQS_BATCH)
             units["sqs_request"] -= per_event * f["events_in_journey"]
-        aws += n * sum(usd[k] * v for k, v in units.items() if k in usd and k not in {"sms_segment", "ses_email"})
+        aws += n * sum(
+            usd[k] * v
+            for k, v in units.items()
+            if k in usd and k not in {"sms_segment", "ses_email"}
+        )
         notifications = f["events_in_journey"]  # receipt + each status change
         if NOTIFY_BY[channel] == "sms":
             sms += n * notifications * usd["sms_segment"]
@@ -297,13 +513,20 @@ def day_bill(
         else:
             aws += n * notifications * usd["sns_publish"]
     idle = price.sqs_idle_requests_per_day(queues) * usd["sqs_request"]
-    return {"aws_usd": aws + idle, "sqs_idle_usd": idle, "sms_usd": sms, "total_usd": aws + idle + sms}
+    return {
+        "aws_usd": aws + idle,
+        "sqs_idle_usd": idle,
+        "sms_usd": sms,
+        "total_usd": aws + idle + sms,
+    }
 
 
 AS_BUILT = Design(name="as built", eb_targets_per_event=3)
 
 
-def deadline_day(as_built: Design, result: dict[str, Any], quotas: dict[str, dict[str, Any]], region: str) -> Design:
+def deadline_day(
+    as_built: Design, result: dict[str, Any], quotas: dict[str, dict[str, Any]], region: str
+) -> Design:
     """The design changes and quota requests that make every check hold at the profile."""
     by = {c["key"]: c for c in result["checks"]}
     overrides: dict[str, float] = {}
@@ -315,11 +538,29 @@ def deadline_day(as_built: Design, result: dict[str, Any], quotas: dict[str, dic
             "EventBridge keeps one target per event (the agency queue); the outbox publisher "
             f"fills the other {as_built.eb_targets_per_event - 1} queues itself with SendMessageBatch"
         )
-        if by["eventbridge_invocations"]["demand"] / as_built.eb_targets_per_event * 1.5 > by["eventbridge_invocations"]["limit"]:
-            need = math.ceil(by["eventbridge_invocations"]["demand"] / as_built.eb_targets_per_event * 2 / 100) * 100
+        if (
+            by["eventbridge_invocations"]["demand"] / as_built.eb_targets_per_event * 1.5
+            > by["eventbridge_invocations"]["limit"]
+        ):
+            need = (
+                math.ceil(
+                    by["eventbridge_invocations"]["demand"]
+                    / as_built.eb_targets_per_event
+                    * 2
+                    / 100
+                )
+                * 100
+            )
             overrides["eventbridge_invocations"] = need
-            changes.append(f"and request EventBridge invocations {need}/s (2x the peak; days of lead time)")
-    for key in ("ses_send_rate", "lambda_concurrency", "eventbridge_putevents", "apigw_account_rps"):
+            changes.append(
+                f"and request EventBridge invocations {need}/s (2x the peak; days of lead time)"
+            )
+    for key in (
+        "ses_send_rate",
+        "lambda_concurrency",
+        "eventbridge_putevents",
+        "apigw_account_rps",
+    ):
         if by[key]["demand"] * 1.5 > by[key]["limit"]:
             need = math.ceil(by[key]["demand"] * 2 / 10) * 10
             overrides[key] = need
@@ -329,8 +570,8 @@ def deadline_day(as_built: Design, result: dict[str, Any], quotas: dict[str, dic
         per = quota_value(quotas[as_built.sms_sender_quota], region)
         senders = math.ceil(by["twilio_mps"]["demand"] * 1.25 / per)
         changes.append(f"Twilio Messaging Service pool of {senders} senders ({per:g} MPS each)")
-    throttles = {}
-    reserved = {}
+    throttles: dict[str, int] = {}
+    reserved: dict[str, int] = {}
     for c in result["checks"]:
         if c["key"].startswith("route_throttle_") and c["demand"] * 1.25 > c["limit"]:
             cls = ROUTE_CLASS[c["key"].removeprefix("route_throttle_")]
@@ -341,14 +582,23 @@ def deadline_day(as_built: Design, result: dict[str, Any], quotas: dict[str, dic
         changes.append(f"route class {cls}: {rps} rps for the day (topology.THROTTLES)")
     for fn, cap in reserved.items():
         changes.append(f"reserved concurrency of {fn}: {cap}")
-    if by["dynamodb_hot_agency_audit"]["breaks"] or by["dynamodb_hot_agency_audit"]["headroom"] < 1.25:
-        overrides["dynamodb_partition_writes"] = 10 * quota_value(quotas["dynamodb_partition_writes"], region)
+    if (
+        by["dynamodb_hot_agency_audit"]["breaks"]
+        or by["dynamodb_hot_agency_audit"]["headroom"] < 1.25
+    ):
+        overrides["dynamodb_partition_writes"] = 10 * quota_value(
+            quotas["dynamodb_partition_writes"], region
+        )
         changes.append("agency_audit key sharded ten ways (agency#0..9): ten partitions' writes")
     for c in result["checks"]:
         if c["key"].startswith("dynamodb_writes_") and c["headroom"] < 1.25:
-            overrides["dynamodb_table_initial_writes"] = max(overrides.get("dynamodb_table_initial_writes", 0), math.ceil(c["demand"] * 2))
+            overrides["dynamodb_table_initial_writes"] = max(
+                overrides.get("dynamodb_table_initial_writes", 0), math.ceil(c["demand"] * 2)
+            )
     if "dynamodb_table_initial_writes" in overrides:
-        changes.append(f"tables' warm throughput set to {overrides['dynamodb_table_initial_writes']:.0f} WRU/s before the day")
+        changes.append(
+            f"tables' warm throughput set to {overrides['dynamodb_table_initial_writes']:.0f} WRU/s before the day"
+        )
     return replace(
         as_built,
         name="deadline day",
@@ -365,7 +615,9 @@ def deadline_day(as_built: Design, result: dict[str, Any], quotas: dict[str, dic
 # ---------------------------------------------------------------- price per design choice
 
 
-def design_prices(filing: dict[str, dict[str, Any]], profile: Profile, queues: int) -> list[dict[str, Any]]:
+def design_prices(
+    filing: dict[str, dict[str, Any]], profile: Profile, queues: int
+) -> list[dict[str, Any]]:
     """USD per million journeys (the profile's mix) for each design choice."""
 
     def per_million(design: Design, fill: float, prof: Profile = profile) -> dict[str, float]:
@@ -376,14 +628,44 @@ def design_prices(filing: dict[str, dict[str, Any]], profile: Profile, queues: i
     built = per_million(AS_BUILT, 1.0)
     full = per_million(AS_BUILT, 10.0)
     fan = per_million(replace(AS_BUILT, eb_targets_per_event=1, direct_queues_per_event=2), 10.0)
-    email = per_million(AS_BUILT, 10.0, replace(profile, mix={"app": profile.mix.get("app", 0), "eservice": profile.mix.get("eservice", 0) + profile.mix.get("sms", 0)}))
+    email = per_million(
+        AS_BUILT,
+        10.0,
+        replace(
+            profile,
+            mix={
+                "app": profile.mix.get("app", 0),
+                "eservice": profile.mix.get("eservice", 0) + profile.mix.get("sms", 0),
+            },
+        ),
+    )
     idle_month = price.sqs_idle_requests_per_day(queues) * 30 * price.UNIT_PRICES["sqs_request"][0]
     return [
-        {"choice": "as built, quiet day: every SQS batch holds 1 message (send + receive + delete each)", "usd_per_million": built["aws"], "sms_usd_per_million": built["sms"]},
-        {"choice": "as built, deadline day: Lambda's pollers fill batches of 10 (receive and delete per batch)", "usd_per_million": full["aws"], "sms_usd_per_million": full["sms"]},
-        {"choice": "publisher fan-out: 1 EventBridge target, 2 queues by SendMessageBatch (batches of 10)", "usd_per_million": fan["aws"], "sms_usd_per_million": fan["sms"]},
-        {"choice": "SMS filers notified by e-mail instead of SMS (batches of 10)", "usd_per_million": email["aws"], "sms_usd_per_million": email["sms"]},
-        {"choice": f"idle pollers: {queues} Lambda-polled queues x 5 pollers x one 20 s long poll, per month (fixed, not per journey)", "usd_per_million": idle_month, "sms_usd_per_million": 0.0},
+        {
+            "choice": "as built, quiet day: every SQS batch holds 1 message (send + receive + delete each)",
+            "usd_per_million": built["aws"],
+            "sms_usd_per_million": built["sms"],
+        },
+        {
+            "choice": "as built, deadline day: Lambda's pollers fill batches of 10 (receive and delete per batch)",
+            "usd_per_million": full["aws"],
+            "sms_usd_per_million": full["sms"],
+        },
+        {
+            "choice": "publisher fan-out: 1 EventBridge target, 2 queues by SendMessageBatch (batches of 10)",
+            "usd_per_million": fan["aws"],
+            "sms_usd_per_million": fan["sms"],
+        },
+        {
+            "choice": "SMS filers notified by e-mail instead of SMS (batches of 10)",
+            "usd_per_million": email["aws"],
+            "sms_usd_per_million": email["sms"],
+        },
+        {
+            "choice": f"idle pollers: {queues} Lambda-polled queues x 5 pollers x one 20 s long poll, per month (fixed, not per journey)",
+            "usd_per_million": idle_month,
+            "sms_usd_per_million": 0.0,
+        },
     ]
 
 
@@ -403,7 +685,12 @@ def _call(port: int, method: str, path: str, body: Any = None) -> tuple[int, byt
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         payload = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=payload, headers={"Content-Type": "application/json"} if payload else {})
+        conn.request(
+            method,
+            path,
+            body=payload,
+            headers={"Content-Type": "application/json"} if payload else {},
+        )
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -419,7 +706,10 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
     env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
     server = subprocess.Popen(  # noqa: S603 - our own command
         [sys.executable, "-m", "bench._capacity_server", "--port", str(port), "--out", str(out)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
     references: list[str] = []
     failed = 0
@@ -446,7 +736,13 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
                     n = next(counter, None)
                 if n is None:
                     return
-                body = {"address": f"Storgatan {n}", "email": f"citizen{n}@example.se", "notify_by": "email", "consent": True, "submission_id": str(uuid.uuid4())}
+                body = {
+                    "address": f"Storgatan {n}",
+                    "email": f"citizen{n}@example.se",
+                    "notify_by": "email",
+                    "consent": True,
+                    "submission_id": str(uuid.uuid4()),
+                }
                 try:
                     status, raw = _call(port, "POST", "/eservice/v1/forms/street-damage", body)
                 except OSError:
@@ -468,11 +764,26 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
         wait_until = time.monotonic() + 90
         while time.monotonic() < wait_until:
             status, raw = _call(port, "GET", "/_local/queues/streets")
-            delivered = {str(m.get("detail", {}).get("subject")) for m in (json.loads(raw) if status == 200 else [])}
+            delivered = {
+                str(m.get("detail", {}).get("subject"))
+                for m in (json.loads(raw) if status == 200 else [])
+            }
             if delivered.issuperset(references):
                 break
             time.sleep(0.5)
-        time.sleep(2.0)  # the notifier and webhook deliveries drain
+        # the notifier drains: every filer asked for an e-mail receipt
+        settle_until = time.monotonic() + 120
+        while time.monotonic() < settle_until:
+            server.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            try:
+                sent = json.loads(out.read_text(encoding="utf-8"))["calls"].get(
+                    "sesv2.SendEmail", 0
+                )
+            except (OSError, ValueError):
+                continue
+            if sent >= len(references):
+                break
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -480,13 +791,41 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-    counts = json.loads(out.read_text(encoding="utf-8")) if out.stat().st_size else {"calls": {}, "entries": {}, "table_units": {}}
+    counts = (
+        json.loads(out.read_text(encoding="utf-8"))
+        if out.stat().st_size
+        else {"calls": {}, "entries": {}, "table_units": {}}
+    )
     out.unlink(missing_ok=True)
     n = max(1, len(references))
     calls = counts["calls"]
-    polling = {"dynamodbstreams.DescribeStream", "dynamodbstreams.GetRecords", "dynamodbstreams.GetShardIterator", "dynamodbstreams.ListStreams", "sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.DeleteMessage", "sqs.GetQueueUrl", "sqs.GetQueueAttributes"}
-    provisioning = ("Create", "Describe", "UpdateTimeToLive", "List", "Tag", "PutRule", "PutTargets", "PutBucket", "SetQueue")
-    handler_calls = {k: v for k, v in calls.items() if k not in polling and not k.split(".", 1)[1].startswith(provisioning)}
+    polling = {
+        "dynamodbstreams.DescribeStream",
+        "dynamodbstreams.GetRecords",
+        "dynamodbstreams.GetShardIterator",
+        "dynamodbstreams.ListStreams",
+        "sqs.ReceiveMessage",
+        "sqs.DeleteMessageBatch",
+        "sqs.DeleteMessage",
+        "sqs.GetQueueUrl",
+        "sqs.GetQueueAttributes",
+    }
+    provisioning = (
+        "Create",
+        "Describe",
+        "UpdateTimeToLive",
+        "List",
+        "Tag",
+        "PutRule",
+        "PutTargets",
+        "PutBucket",
+        "SetQueue",
+    )
+    handler_calls = {
+        k: v
+        for k, v in calls.items()
+        if k not in polling and not k.split(".", 1)[1].startswith(provisioning)
+    }
     dynamo = {k: v for k, v in handler_calls.items() if k.startswith("dynamodb.")}
     wru = {t: u.get("dynamodb_wru", 0.0) for t, u in counts["table_units"].items()}
     rru = {t: u.get("dynamodb_rru", 0.0) for t, u in counts["table_units"].items()}
@@ -502,11 +841,21 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
         "dynamodb_calls_per_filing": sum(dynamo.values()) / n,
         "dynamodb_operations_per_filing": {k: v / n for k, v in sorted(dynamo.items())},
         "put_events_calls_per_filing": puts / n,
-        "entries_per_put_events": counts["entries"].get("events.PutEvents", 0) / puts if puts else 0.0,
+        "entries_per_put_events": counts["entries"].get("events.PutEvents", 0) / puts
+        if puts
+        else 0.0,
         "wru_per_filing": sum(wru.values()) / n,
         "rru_per_filing": sum(rru.values()) / n,
-        "table_split": {t.removeprefix("citizenbus-"): {"dynamodb_wru": wru.get(t, 0.0) / total_w, "dynamodb_rru": rru.get(t, 0.0) / total_r} for t in counts["table_units"]},
-        "other_handler_calls_per_filing": {k: v / n for k, v in sorted(handler_calls.items()) if not k.startswith("dynamodb.")},
+        "table_split": {
+            t.removeprefix("citizenbus-"): {
+                "dynamodb_wru": wru.get(t, 0.0) / total_w,
+                "dynamodb_rru": rru.get(t, 0.0) / total_r,
+            }
+            for t in counts["table_units"]
+        },
+        "other_handler_calls_per_filing": {
+            k: v / n for k, v in sorted(handler_calls.items()) if not k.startswith("dynamodb.")
+        },
     }
 
 
@@ -520,18 +869,31 @@ def _n(x: float) -> str:
 
 
 def _table(result: dict[str, Any]) -> list[str]:
-    lines = ["| limit | kind | demand at peak | limit | headroom | breaks | when broken | fix |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| limit | kind | demand at peak | limit | headroom | breaks | when broken | fix |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in result["checks"]:
         verdict = "**yes**" if c["breaks"] else "lags (queued)" if c["lags"] else "no"
-        lines.append(f"| {c['what']} | {c['kind']} | {_n(c['demand'])} {c['unit']} | {_n(c['limit'])} | {_n(c['headroom'])}x | {verdict} | {c['when_broken']} | {c['fix']} |")
+        lines.append(
+            f"| {c['what']} | {c['kind']} | {_n(c['demand'])} {c['unit']} | {_n(c['limit'])} | {_n(c['headroom'])}x | {verdict} | {c['when_broken']} | {c['fix']} |"
+        )
     return lines
 
 
 def markdown(data: dict[str, Any]) -> str:
     p = data["profile"]
     built, day = data["as_built"], data["deadline_day"]
-    first = next(c for c in built["checks"] if c["key"] == built["first_to_break"]) if built["first_to_break"] else None
-    first_aws = next(c for c in built["checks"] if c["key"] == built["first_aws_quota_to_break"]) if built["first_aws_quota_to_break"] else None
+    first = (
+        next(c for c in built["checks"] if c["key"] == built["first_to_break"])
+        if built["first_to_break"]
+        else None
+    )
+    first_aws = (
+        next(c for c in built["checks"] if c["key"] == built["first_aws_quota_to_break"])
+        if built["first_aws_quota_to_break"]
+        else None
+    )
     lines = [
         "# Deadline day: capacity and price",
         "",
@@ -544,14 +906,31 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     if first:
-        lines.append(f"**First limit to break: {first['what']}** ({_n(first['demand'])} {first['unit']} against {_n(first['limit'])}, headroom {_n(first['headroom'])}x).")
+        lines.append(
+            f"**First limit to break: {first['what']}** ({_n(first['demand'])} {first['unit']} against {_n(first['limit'])}, headroom {_n(first['headroom'])}x)."
+        )
     if first_aws:
-        lines.append(f"**First AWS quota to break: {first_aws['what']}** ({_n(first_aws['demand'])} {first_aws['unit']} against {_n(first_aws['limit'])}).")
-    lines.append(f"Broken at the peak: {len(built['broken'])} of {len(built['checks'])} limits; lagging behind a queue (nothing lost): {', '.join(built['lagging']) or 'none'}.")
-    lines += [""] + _table(built)
-    lines += ["", "## Deadline-day design", "", "Changes (design, and quota increases to request with their lead time):", ""]
+        lines.append(
+            f"**First AWS quota to break: {first_aws['what']}** ({_n(first_aws['demand'])} {first_aws['unit']} against {_n(first_aws['limit'])})."
+        )
+    lines.append(
+        f"Broken at the peak: {len(built['broken'])} of {len(built['checks'])} limits; lagging behind a queue (nothing lost): {', '.join(built['lagging']) or 'none'}."
+    )
+    lines += ["", *_table(built)]
+    lines += [
+        "",
+        "## Deadline-day design",
+        "",
+        "Changes (design, and quota increases to request with their lead time):",
+        "",
+    ]
     lines += [f"- {c}" for c in day["design"]["changes"]] or ["- none"]
-    lines += ["", f"Broken at the peak after the changes: {len(day['broken'])} ({', '.join(day['broken']) or 'none'}); lagging behind a queue: {', '.join(day['lagging']) or 'none'}.", ""] + _table(day)
+    lines += [
+        "",
+        f"Broken at the peak after the changes: {len(day['broken'])} ({', '.join(day['broken']) or 'none'}); lagging behind a queue: {', '.join(day['lagging']) or 'none'}.",
+        "",
+        *_table(day),
+    ]
     b0, b1 = data["bill"]["as_built"], data["bill"]["deadline_day"]
     lines += [
         "",
@@ -569,7 +948,10 @@ def markdown(data: dict[str, Any]) -> str:
         "| choice | AWS USD per million journeys (SES e-mail included) | SMS USD per million journeys |",
         "|---|---|---|",
     ]
-    lines += [f"| {r['choice']} | ${r['usd_per_million']:,.2f} | ${r['sms_usd_per_million']:,.0f} |" for r in data["design_prices"]]
+    lines += [
+        f"| {r['choice']} | ${r['usd_per_million']:,.2f} | ${r['sms_usd_per_million']:,.0f} |"
+        for r in data["design_prices"]
+    ]
     sim = data.get("simulation")
     if sim:
         m = data["model_check"]
@@ -590,7 +972,11 @@ def markdown(data: dict[str, Any]) -> str:
             "Where the simulation (filings only, at the local bus's batch sizes) is above the model's per-event share of the bench's journey, the model takes the simulation's figure: "
             + ", ".join(f"{k} x{v:.2f}" for k, v in data["calibration"].items())
             + " (the tables above already carry these factors; a factor of 1.00 means the model was at or above the simulation). WRU split by table (simulation): "
-            + ", ".join(f"{t} {s['dynamodb_wru']:.0%}" for t, s in sorted(sim["table_split"].items()) if s["dynamodb_wru"] > 0)
+            + ", ".join(
+                f"{t} {s['dynamodb_wru']:.0%}"
+                for t, s in sorted(sim["table_split"].items())
+                if s["dynamodb_wru"] > 0
+            )
             + ".",
         ]
     lines += [
@@ -602,6 +988,74 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+DOCS = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- capacity:begin -->", "<!-- capacity:end -->"
+
+
+def _mark(check: dict[str, Any]) -> str:
+    if check["breaks"]:
+        return f"**{_n(check['headroom'])}x**"
+    return f"{_n(check['headroom'])}x" + (" (lags)" if check["lags"] else "")
+
+
+def docs_summary(data: dict[str, Any]) -> str:
+    """The headline table for docs/performance.md: each limit as built and on deadline day."""
+    p, built, day = data["profile"], data["as_built"], data["deadline_day"]
+    after = {c["key"]: c for c in day["checks"]}
+    first = next((c for c in built["checks"] if c["key"] == built["first_to_break"]), None)
+    first_aws = next(
+        (c for c in built["checks"] if c["key"] == built["first_aws_quota_to_break"]), None
+    )
+    lines = [
+        BEGIN,
+        f"{p['filings_per_day']:,} filings in 24 hours, a peak of {p['peak_per_s']:,.0f}/s, {p['region']}, "
+        f"mix {', '.join(f'{c} {s:.0%}' for c, s in p['mix'].items())}; bench report of {data['report_date']}. "
+        "Full model: `bench/capacity.md`.",
+        "",
+    ]
+    if first:
+        lines.append(
+            f"First limit to break as built: **{first['what']}**, {_n(first['demand'])} {first['unit']} against {_n(first['limit'])}."
+        )
+    if first_aws and first_aws is not first:
+        lines.append(
+            f"First AWS quota to break: **{first_aws['what']}**, {_n(first_aws['demand'])} {first_aws['unit']} against {_n(first_aws['limit'])}."
+        )
+    lines += [
+        "",
+        "| limit | demand at peak (as built) | limit | headroom as built | headroom on deadline day |",
+        "|---|---|---|---|---|",
+    ]
+    for c in built["checks"]:
+        if c["key"].startswith(("dynamodb_reads_", "dynamodb_writes_")) and c["headroom"] > 3:
+            continue  # the roomy tables: in bench/capacity.md
+        lines.append(
+            f"| {c['what']} | {_n(c['demand'])} {c['unit']} | {_n(c['limit'])} | {_mark(c)} | {_mark(after[c['key']])} |"
+        )
+    b0, b1 = data["bill"]["as_built"], data["bill"]["deadline_day"]
+    lines += [
+        "",
+        "Deadline-day changes: " + "; ".join(day["design"]["changes"]) + ".",
+        "",
+        f"The day's bill: AWS ${b0['aws_usd']:,.0f} as built, ${b1['aws_usd']:,.0f} on the deadline-day design "
+        f"(SES included); SMS ${b1['sms_usd']:,.0f} (Twilio, US list price).",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def update_docs(data: dict[str, Any]) -> bool:
+    if not DOCS.exists():
+        return False
+    text = DOCS.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        return False
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    DOCS.write_text(head + docs_summary(data) + tail, encoding="utf-8")
+    return True
+
+
 def calibration(filing: dict[str, dict[str, Any]], sim: dict[str, Any]) -> dict[str, float]:
     """Simulated per-filing figures over the model's (e-service), where the simulation is higher:
     the model then takes the simulation's, so it never runs below what was measured."""
@@ -611,10 +1065,15 @@ def calibration(filing: dict[str, dict[str, Any]], sim: dict[str, Any]) -> dict[
         "wru": (sim["wru_per_filing"], e["wru_per_event"]),
         "rru": (sim["rru_per_filing"], e["rru_per_event"]),
     }
-    return {k: max(1.0, measured / modelled) if modelled else 1.0 for k, (measured, modelled) in pairs.items()}
+    return {
+        k: max(1.0, measured / modelled) if modelled else 1.0
+        for k, (measured, modelled) in pairs.items()
+    }
 
 
-def calibrated(filing: dict[str, dict[str, Any]], factors: dict[str, float]) -> dict[str, dict[str, Any]]:
+def calibrated(
+    filing: dict[str, dict[str, Any]], factors: dict[str, float]
+) -> dict[str, dict[str, Any]]:
     out = {}
     for channel, f in filing.items():
         out[channel] = {
@@ -631,7 +1090,12 @@ def calibrated(filing: dict[str, dict[str, Any]], factors: dict[str, float]) -> 
     return out
 
 
-def run(profile: Profile, report: dict[str, Any], quotas: dict[str, dict[str, Any]], sim: dict[str, Any] | None) -> dict[str, Any]:
+def run(
+    profile: Profile,
+    report: dict[str, Any],
+    quotas: dict[str, dict[str, Any]],
+    sim: dict[str, Any] | None,
+) -> dict[str, Any]:
     filing = per_filing(report)
     factors = calibration(filing, sim) if sim else {}
     filing = calibrated(filing, factors)
@@ -648,7 +1112,10 @@ def run(profile: Profile, report: dict[str, Any], quotas: dict[str, dict[str, An
         "per_filing": filing,
         "as_built": built,
         "deadline_day": day,
-        "bill": {"as_built": day_bill(filing, profile, built_design, queues), "deadline_day": day_bill(filing, profile, day_design, queues)},
+        "bill": {
+            "as_built": day_bill(filing, profile, built_design, queues),
+            "deadline_day": day_bill(filing, profile, day_design, queues),
+        },
         "design_prices": design_prices(filing, profile, queues),
         "lambda_polled_queues": queues,
     }
@@ -670,26 +1137,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default="eu-north-1")
     parser.add_argument("--filings", type=int, default=2_000_000, help="filings in 24 hours")
     parser.add_argument("--peak", type=float, default=1000.0, help="filings per second at the peak")
-    parser.add_argument("--mix", default=",".join(f"{k}={v}" for k, v in DEFAULT_MIX.items()), help="channel=share,...")
-    parser.add_argument("--quota", action="append", default=[], help="key=value: the account's own figure")
-    parser.add_argument("--simulate", type=int, default=200, help="filings in the local peak-minute simulation (0: none)")
+    parser.add_argument(
+        "--mix",
+        default=",".join(f"{k}={v}" for k, v in DEFAULT_MIX.items()),
+        help="channel=share,...",
+    )
+    parser.add_argument(
+        "--quota", action="append", default=[], help="key=value: the account's own figure"
+    )
+    parser.add_argument(
+        "--simulate",
+        type=int,
+        default=200,
+        help="filings in the local peak-minute simulation (0: none)",
+    )
     args = parser.parse_args(argv)
     mix = {k: float(v) for k, v in (pair.split("=") for pair in args.mix.split(","))}
-    profile = Profile(filings_per_day=args.filings, peak_per_s=args.peak, mix=mix, region=args.region)
+    profile = Profile(
+        filings_per_day=args.filings, peak_per_s=args.peak, mix=mix, region=args.region
+    )
     quotas = load_quotas()
     for pair in args.quota:
         key, value = pair.split("=")
-        quotas[key] = {**quotas[key], "default": float(value), "by_region": {}, "source": "given with --quota", "read": "now"}
+        quotas[key] = {
+            **quotas[key],
+            "default": float(value),
+            "by_region": {},
+            "source": "given with --quota",
+            "read": "now",
+        }
     report = json.loads(REPORT.read_text(encoding="utf-8"))
     sim = None
     if args.simulate:
-        print(f"capacity: simulating {args.simulate} filings against citizenbus serve", file=sys.stderr, flush=True)
+        print(
+            f"capacity: simulating {args.simulate} filings against citizenbus serve",
+            file=sys.stderr,
+            flush=True,
+        )
         sim = simulate(args.simulate)
     data = run(profile, report, quotas, sim)
-    (OUT / "capacity.json").write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    (OUT / "capacity.json").write_text(
+        json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     (OUT / "capacity.md").write_text(markdown(data), encoding="utf-8")
+    update_docs(data)
     built = data["as_built"]
-    print(f"capacity: wrote bench/capacity.md and bench/capacity.json; first to break: {built['first_to_break']}; first AWS quota: {built['first_aws_quota_to_break']}; after the changes broken: {data['deadline_day']['broken'] or 'none'}", file=sys.stderr)
+    print(
+        f"capacity: wrote bench/capacity.md and bench/capacity.json; first to break: {built['first_to_break']}; first AWS quota: {built['first_aws_quota_to_break']}; after the changes broken: {data['deadline_day']['broken'] or 'none'}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -128,7 +128,7 @@ def measure(journey: dict[str, Any], warm: dict[str, Any]) -> dict[str, Any]:
         for service, operation, params in trip["_params"]:
             units.update(_units(service, operation, params))
         units["http_api_request"] += trip["http_requests"]
-        units["sqs_request"] += sqs_requests(trip["sqs_messages"])
+        units["sqs_request"] += round(sqs_requests(trip["sqs_messages"]))
         gb_seconds = 0.0
         for function, count in trip["invocations"].items():
             units["lambda_request"] += count

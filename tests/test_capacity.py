@@ -39,7 +39,11 @@ QUOTA_KEYS = {
 def _quotas(**values: float) -> dict[str, dict[str, Any]]:
     """Every quota the model reads, at 1,000,000 unless given: nothing breaks by accident."""
     return {
-        key: {"default": values.get(key, 1_000_000), "source": f"https://example.test/{key}", "read": "2026-11-30"}
+        key: {
+            "default": values.get(key, 1_000_000),
+            "source": f"https://example.test/{key}",
+            "read": "2026-11-30",
+        }
         for key in QUOTA_KEYS
     }
 
@@ -64,12 +68,16 @@ def _filing() -> dict[str, dict[str, Any]]:
 
 
 LIMITS = {"throttles": {"citizen": 1_000_000, "twilio": 1_000_000}, "reserved": {}}
-TINY = capacity.Profile(filings_per_day=1000, peak_per_s=10.0, mix={"eservice": 1.0}, region="eu-north-1")
+TINY = capacity.Profile(
+    filings_per_day=1000, peak_per_s=10.0, mix={"eservice": 1.0}, region="eu-north-1"
+)
 DESIGN = capacity.Design(name="test", eb_targets_per_event=3)
 
 
 def _run(quotas: dict[str, dict[str, Any]], **kw: Any) -> dict[str, Any]:
-    return capacity.model(_filing(), quotas, kw.pop("profile", TINY), kw.pop("design", DESIGN), LIMITS, **kw)
+    return capacity.model(
+        _filing(), quotas, kw.pop("profile", TINY), kw.pop("design", DESIGN), LIMITS, **kw
+    )
 
 
 def _demand(result: dict[str, Any], key: str) -> float:
@@ -96,7 +104,10 @@ def test_the_model_on_a_tiny_profile_matches_a_hand_computation() -> None:
 
 
 def test_a_measured_table_split_puts_each_tables_share_against_its_own_quota() -> None:
-    split = {"requests": {"dynamodb_wru": 0.25, "dynamodb_rru": 1.0}, "outbox": {"dynamodb_wru": 0.75, "dynamodb_rru": 0.0}}
+    split = {
+        "requests": {"dynamodb_wru": 0.25, "dynamodb_rru": 1.0},
+        "outbox": {"dynamodb_wru": 0.75, "dynamodb_rru": 0.0},
+    }
     result = _run(_quotas(dynamodb_table_initial_writes=40), table_split=split)
     assert _demand(result, "dynamodb_writes_requests") == pytest.approx(12.5)
     assert _demand(result, "dynamodb_writes_outbox") == pytest.approx(37.5)
@@ -107,12 +118,17 @@ def test_a_measured_table_split_puts_each_tables_share_against_its_own_quota() -
     ("shrunk", "expected"),
     [
         ({"eventbridge_invocations": 20}, "eventbridge_invocations"),  # 30 > 20
-        ({"eventbridge_invocations": 20, "lambda_concurrency": 1}, "lambda_concurrency"),  # 2.5x over beats 1.5x
+        (
+            {"eventbridge_invocations": 20, "lambda_concurrency": 1},
+            "lambda_concurrency",
+        ),  # 2.5x over beats 1.5x
         ({"ses_send_rate": 5, "eventbridge_invocations": 29}, "ses_send_rate"),
         ({"apigw_account_rps": 9}, "apigw_account_rps"),
     ],
 )
-def test_the_first_quota_to_break_is_the_one_with_the_least_headroom(shrunk: dict[str, float], expected: str) -> None:
+def test_the_first_quota_to_break_is_the_one_with_the_least_headroom(
+    shrunk: dict[str, float], expected: str
+) -> None:
     result = _run(_quotas(**shrunk))
     assert result["first_to_break"] == expected
     assert result["first_aws_quota_to_break"] == expected
@@ -121,13 +137,17 @@ def test_the_first_quota_to_break_is_the_one_with_the_least_headroom(shrunk: dic
 
 def test_a_region_row_wins_over_the_default() -> None:
     quotas = _quotas()
-    quotas["eventbridge_invocations"] = {**quotas["eventbridge_invocations"], "default": 20, "by_region": {"us-east-1": 18750}}
+    quotas["eventbridge_invocations"] = {
+        **quotas["eventbridge_invocations"],
+        "default": 20,
+        "by_region": {"us-east-1": 18750},
+    }
     assert _run(quotas)["first_to_break"] == "eventbridge_invocations"
     assert _run(quotas, profile=replace(TINY, region="us-east-1"))["first_to_break"] is None
 
 
 def test_a_queue_backed_limit_lags_instead_of_breaking() -> None:
-    limits = {**LIMITS, "reserved": {"webhook_delivery": 1}}  # needs 1.1 at 10 events/s
+    limits: dict[str, Any] = {**LIMITS, "reserved": {"webhook_delivery": 1}}  # needs 1.1/s
     result = capacity.model(_filing(), _quotas(), TINY, DESIGN, limits)
     assert result["broken"] == [] and result["lagging"] == ["reserved_webhook_delivery"]
     limits = {**LIMITS, "reserved": {"eservice": 0.1}}  # the filing route itself: refused
@@ -137,7 +157,7 @@ def test_a_queue_backed_limit_lags_instead_of_breaking() -> None:
 
 def test_every_quota_has_a_source_and_the_date_it_was_read() -> None:
     quotas = capacity.load_quotas()
-    assert QUOTA_KEYS <= set(quotas)
+    assert set(quotas) >= QUOTA_KEYS
     for key, quota in quotas.items():
         assert re.match(r"https://\S+", quota["source"]), key
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", quota["read"]), key
@@ -149,8 +169,8 @@ def test_every_quota_has_a_source_and_the_date_it_was_read() -> None:
 
 
 def test_the_model_counts_the_targets_the_cdk_app_gives_each_event() -> None:
-    from infra.cdk.bus_construct import agency_target_queues
     from functions import topology
+    from infra.cdk.bus_construct import agency_target_queues
 
     subscribers = sum(1 for fn in topology.FUNCTIONS if fn.subscribes)
     assert capacity.targets_per_event() == len(agency_target_queues("streets")) + subscribers == 3
@@ -172,7 +192,9 @@ def test_the_committed_report_breaks_as_built_and_the_deadline_day_design_holds(
 
 def test_sqs_is_priced_as_lambdas_pollers_bill_it() -> None:
     assert price.sqs_requests(10) == 30  # a quiet day: send, receive and delete each
-    assert price.sqs_requests(10, batch_fill=10) == pytest.approx(12)  # 10 sends, 1 receive, 1 delete
+    assert price.sqs_requests(10, batch_fill=10) == pytest.approx(
+        12
+    )  # 10 sends, 1 receive, 1 delete
     assert price.sqs_requests(10, batch_fill=50) == pytest.approx(12)  # a batch holds 10 at most
     # an idle queue: 5 pollers x a 20 s long poll, all day
     assert price.sqs_idle_requests_per_day(1) == 5 * 86400 / 20 == 21600
