@@ -921,7 +921,8 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Deadline-day design",
         "",
-        "Changes (design, and quota increases to request with their lead time):",
+        "Changes (design, and quota increases to request with their lead time). They are modelled here, not built: "
+        "`functions/topology.py`, the CDK app and the outbox publisher still carry the as-built design.",
         "",
     ]
     lines += [f"- {c}" for c in day["design"]["changes"]] or ["- none"]
@@ -1035,7 +1036,9 @@ def docs_summary(data: dict[str, Any]) -> str:
     b0, b1 = data["bill"]["as_built"], data["bill"]["deadline_day"]
     lines += [
         "",
-        "Deadline-day changes: " + "; ".join(day["design"]["changes"]) + ".",
+        "Deadline-day changes (modelled, not yet built): "
+        + "; ".join(day["design"]["changes"])
+        + ".",
         "",
         f"The day's bill: AWS ${b0['aws_usd']:,.0f} as built, ${b1['aws_usd']:,.0f} on the deadline-day design "
         f"(SES included); SMS ${b1['sms_usd']:,.0f} (Twilio, US list price).",
@@ -1151,6 +1154,11 @@ def main(argv: list[str] | None = None) -> int:
         default=200,
         help="filings in the local peak-minute simulation (0: none)",
     )
+    parser.add_argument(
+        "--reuse-simulation",
+        action="store_true",
+        help="the last run's simulation (bench/capacity.json)",
+    )
     args = parser.parse_args(argv)
     mix = {k: float(v) for k, v in (pair.split("=") for pair in args.mix.split(","))}
     profile = Profile(
@@ -1168,7 +1176,9 @@ def main(argv: list[str] | None = None) -> int:
         }
     report = json.loads(REPORT.read_text(encoding="utf-8"))
     sim = None
-    if args.simulate:
+    if args.reuse_simulation:
+        sim = json.loads((OUT / "capacity.json").read_text(encoding="utf-8")).get("simulation")
+    elif args.simulate:
         print(
             f"capacity: simulating {args.simulate} filings against citizenbus serve",
             file=sys.stderr,
