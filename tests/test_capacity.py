@@ -188,6 +188,15 @@ def test_the_committed_report_breaks_as_built_and_the_deadline_day_design_holds(
     assert data["bill"]["deadline_day"]["total_usd"] > 0
     md = capacity.markdown(data)
     assert "First limit to break" in md and "Deadline-day design" in md
+    # the docs page carries the summary between its own markers, outside make bench's
+    summary = capacity.docs_summary(data)
+    assert summary.startswith(capacity.BEGIN) and summary.endswith(capacity.END)
+    assert (
+        "EventBridge target invocations (3 per event) | 3,000 invocations/s | 1,100 | **0.37x**"
+        in summary
+    )
+    page = capacity.DOCS.read_text(encoding="utf-8")
+    assert page.index("<!-- bench:end -->") < page.index(capacity.BEGIN) < page.index(capacity.END)
 
 
 def test_sqs_is_priced_as_lambdas_pollers_bill_it() -> None:
