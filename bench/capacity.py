@@ -953,6 +953,19 @@ def markdown(data: dict[str, Any]) -> str:
         f"| {r['choice']} | ${r['usd_per_million']:,.2f} | ${r['sms_usd_per_million']:,.0f} |"
         for r in data["design_prices"]
     ]
+    lines += [
+        "",
+        f"## Quotas and their sources ({p['region']})",
+        "",
+        "| quota | value | adjustable | lead time (planning estimate) | source | read | verified |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, quota in data["quotas"].items():
+        lines.append(
+            f"| {quota['service']}: {quota['name']} (`{key}`) | {_n(quota_value(quota, p['region']))} {quota.get('unit', '')} | "
+            f"{'yes' if quota.get('adjustable') else 'no'} | {quota.get('lead_time', '')} | {quota['source']} | {quota['read']} | "
+            f"{'yes' if quota.get('verified') else '**no**: ' + quota.get('note', '')} |"
+        )
     sim = data.get("simulation")
     if sim:
         m = data["model_check"]
@@ -1121,6 +1134,7 @@ def run(
         },
         "design_prices": design_prices(filing, profile, queues),
         "lambda_polled_queues": queues,
+        "quotas": quotas,
     }
     if sim:
         e = per_filing(report)["eservice"]
