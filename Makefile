@@ -16,7 +16,7 @@ LAMBDA_PYTHON := $(firstword $(wildcard $(PYENV_VERSIONS)/$(PYTHON_VERSION).*/bi
 	$(shell which -a python$(PYTHON_VERSION) 2>/dev/null | grep -v /shims/))
 export UV_PYTHON := $(LAMBDA_PYTHON)
 
-.PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench scale soak docs mutate
+.PHONY: help run test lint format typecheck schemas demo clean e2e web synth wiring bench scale capacity soak docs mutate
 
 help:
 	@echo "make run     start the local bus on 127.0.0.1:8000, kept in .citizenbus/data (FRESH=1: empty)"
@@ -31,6 +31,7 @@ help:
 	@echo "make wiring  regenerate citizenbus/local/wiring.json (the local bus's wiring) from the template"
 	@echo "make bench   measure cold start, warm cost, AWS calls, size, price, throughput"
 	@echo "make scale   the local bus with 1k, 10k, 100k requests stored (seed, filing, Open311, stats)"
+	@echo "make capacity the deadline-day model: every quota's headroom at the peak, the day's bill"
 	@echo "make soak    the long reliability runs: 1000 requests under faults, 1000 under load"
 	@echo "make docs    the documentation site (docs/, mkdocs build --strict) into site/"
 	@echo "make mutate  mutation testing over the trust code (tests/mutation.toml), score per module"
@@ -91,6 +92,12 @@ bench: $(VENV)/.synced
 # Writes bench/scale.md and bench/scale.json (SCALE_ARGS: e.g. --sizes 1000,10000).
 scale: $(VENV)/.synced
 	$(RUN) python -m bench.scale $(SCALE_ARGS)
+
+# Writes bench/capacity.md and bench/capacity.json from bench/report.json and bench/quotas.json,
+# after a bounded peak-minute simulation on the local bus. CAPACITY_ARGS: --region, --filings,
+# --peak, --mix app=0.5,..., --quota key=value (the account's own figure), --simulate N (0: none).
+capacity: $(VENV)/.synced
+	$(RUN) python -m bench.capacity $(CAPACITY_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache mutants

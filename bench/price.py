@@ -35,6 +35,14 @@ MEMORY_MB = 256
 FULL_VCPU_MEMORY_MB = 1769
 AWS_LATENCY_MS_PER_CALL = 10.0
 STATUS_CHANGES_PER_REQUEST = 2
+# SQS as Lambda's event source mapping bills it
+# (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, read 2026-11-30): EventBridge's
+# SendMessage per message delivered; Lambda's pollers receive in batches (up to the mapping's
+# batch size, 10 here) and delete each batch with one DeleteMessageBatch; an idle queue still
+# costs its pollers' long polls: 5 pollers, each a ReceiveMessage every 20 s.
+SQS_BATCH = 10
+SQS_POLLERS_PER_QUEUE = 5
+SQS_LONG_POLL_S = 20
 ASSUMPTIONS: dict[str, Any] = {
     "memory_mb": MEMORY_MB,
     "full_vcpu_memory_mb": FULL_VCPU_MEMORY_MB,
@@ -45,11 +53,25 @@ ASSUMPTIONS: dict[str, Any] = {
         " local x86 CPU time stands in for Graviton CPU time.",
         "DynamoDB stream reads by Lambda are free; EventBridge rule delivery is free, the target"
         " queue bills SendMessage; Lambda's SQS poller bills ReceiveMessage + DeleteMessage per"
-        " batch (counted here as one of each per message, the unbatched worst case).",
+        " batch: per message 1 send + 2 / batch fill (the bench prices a fill of 1, a quiet"
+        " day; bench/capacity.py prices full batches of 10 at load and the idle pollers'"
+        " empty receives, 5 pollers x one 20 s long poll per queue).",
         "Cold starts (init billed since 2025-08) and CloudWatch Logs/metrics are not included.",
         "Free tiers are ignored.",
     ],
 }
+
+
+def sqs_requests(messages: float, batch_fill: float = 1.0) -> float:
+    """SQS requests billed for ``messages`` through an EventBridge-fed, Lambda-polled queue:
+    one SendMessage each, one ReceiveMessage and one DeleteMessageBatch per batch."""
+    fill = min(max(batch_fill, 1.0), SQS_BATCH)
+    return messages * (1 + 2 / fill)
+
+
+def sqs_idle_requests_per_day(queues: int) -> float:
+    """Empty receives of Lambda's pollers on ``queues`` idle queues over a day."""
+    return queues * SQS_POLLERS_PER_QUEUE * 86400 / SQS_LONG_POLL_S
 
 
 def _body(params: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +128,7 @@ def measure(journey: dict[str, Any], warm: dict[str, Any]) -> dict[str, Any]:
         for service, operation, params in trip["_params"]:
             units.update(_units(service, operation, params))
         units["http_api_request"] += trip["http_requests"]
-        units["sqs_request"] += 3 * trip["sqs_messages"]
+        units["sqs_request"] += round(sqs_requests(trip["sqs_messages"]))
         gb_seconds = 0.0
         for function, count in trip["invocations"].items():
             units["lambda_request"] += count

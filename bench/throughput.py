@@ -107,6 +107,7 @@ def measure(
                     "address": f"Storgatan {n}",
                     "email": f"citizen{n}@example.se",
                     "notify_by": "email",
+                    "consent": True,
                     "submission_id": str(uuid.uuid4()),
                 }
                 t0 = time.perf_counter()
