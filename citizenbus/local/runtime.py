@@ -74,6 +74,26 @@ _HARNESS_ONLY = {
 }
 
 
+AWS_LOCK = threading.RLock()
+
+
+def _serialise_moto() -> None:
+    """Every call moto answers in-process (botocore's ``before-send``) holds :data:`AWS_LOCK`:
+    functions run in threads of their own, moto's backends are plain shared objects."""
+    from moto.core.botocore_stubber import BotocoreStubber  # noqa: PLC0415 - moto with a bus
+
+    if getattr(BotocoreStubber.__call__, "_citizenbus_locked", False):
+        return
+    answer = BotocoreStubber.__call__
+
+    def locked(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with AWS_LOCK:
+            return answer(self, event_name, request, **kwargs)
+
+    locked._citizenbus_locked = True  # type: ignore[attr-defined]
+    BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
+
+
 def _rate_minutes(expression: str) -> float:
     """``rate(15 minutes)`` / ``rate(1 hour)`` → minutes."""
     amount, unit = expression.removeprefix("rate(").removesuffix(")").split()
@@ -192,7 +212,12 @@ class LocalBus:
             self.env["CITIZENBUS_PUBLIC_URL"] = public_url
             self.overrides["CITIZENBUS_PUBLIC_URL"] = public_url
         self.public_url = public_url
-        self.lock = threading.RLock()
+        # moto's state is shared by every function: each AWS call holds this lock while moto
+        # answers it (and so does a snapshot); a function's own work (a webhook POST, a
+        # Twilio send) runs outside it. Invocations are serialised per function only.
+        self.lock = AWS_LOCK
+        self._locks_guard = threading.Lock()
+        self._function_locks: dict[str, threading.RLock] = {}
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self.handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
@@ -226,6 +251,7 @@ class LocalBus:
             else:
                 os.environ[key] = value
         fastmoto.install()  # moto's costs follow the items a call touches (fastmoto.py)
+        _serialise_moto()
         self._mock = mock_aws()
         self._mock.start()
         self._fresh_process()
@@ -436,10 +462,19 @@ class LocalBus:
         self.stop()
 
     # -- invoking functions ---------------------------------------------------------------
+    def function_lock(self, function: str) -> threading.RLock:
+        """One invocation of ``function`` at a time (one execution environment, as a Lambda
+        function with reserved concurrency 1); other functions run meanwhile."""
+        with self._locks_guard:
+            lock = self._function_locks.get(function)
+            if lock is None:
+                lock = self._function_locks[function] = threading.RLock()
+            return lock
+
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Call a function's handler as Lambda would, one invocation at a time, in the
         function's sandbox: its own environment, its own process state, its role enforced."""
-        with self.lock, self.sandbox(function):
+        with self.function_lock(function), self.sandbox(function):
             self.invocations[function] = self.invocations.get(function, 0) + 1
             return self.handlers[function](event, LambdaContext(f"citizenbus-{function}"))
 
@@ -615,41 +650,40 @@ class LocalBus:
 
     def pump_streams(self) -> int:
         """Deliver new stream records to their functions; the number of records handled."""
-        handled = 0
         client = self._streams_client()
-        for state in self.streams:
-            with self.lock:
-                if not state.pending:
-                    state.pending = self._read_stream(client, state)
-                    state.attempts = 0
-                if not state.pending:
-                    continue
-                batch = state.pending[: state.batch_size]
-                try:
-                    result = self.invoke(state.function, {"Records": batch}) or {}
-                    failed = _failures(result) if state.report_failures else set()
-                except Exception:  # the whole batch failed: retry it
-                    failed = {batch[0]["dynamodb"]["SequenceNumber"]}
-                if not failed:
-                    state.pending = state.pending[len(batch) :]
-                    handled += len(batch)
-                    continue
-                first = min(
-                    i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed
-                )
-                handled += first
-                state.pending = state.pending[first:]
-                state.attempts += 1
-                if 0 <= state.max_retries < state.attempts:
-                    # The on-failure destination keeps what could not be processed.
-                    if state.on_failure:
-                        aws.sqs().send_message(
-                            QueueUrl=self.queue_urls[state.on_failure],
-                            MessageBody=json.dumps(self._on_failure(state, state.pending[0])),
-                        )
-                    state.pending = state.pending[1:]
-                    state.attempts = 0
-        return handled
+        return sum(self.pump_stream(state, client) for state in self.streams)
+
+    def pump_stream(self, state: _StreamState, client: Any = None) -> int:
+        """One batch of one stream's records to its function (as Lambda's poller does)."""
+        client = client or self._streams_client()
+        with self.function_lock(state.function):
+            if not state.pending:
+                state.pending = self._read_stream(client, state)
+                state.attempts = 0
+            if not state.pending:
+                return 0
+            batch = state.pending[: state.batch_size]
+            try:
+                result = self.invoke(state.function, {"Records": batch}) or {}
+                failed = _failures(result) if state.report_failures else set()
+            except Exception:  # the whole batch failed: retry it
+                failed = {batch[0]["dynamodb"]["SequenceNumber"]}
+            if not failed:
+                state.pending = state.pending[len(batch) :]
+                return len(batch)
+            first = min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+            state.pending = state.pending[first:]
+            state.attempts += 1
+            if 0 <= state.max_retries < state.attempts:
+                # The on-failure destination keeps what could not be processed.
+                if state.on_failure:
+                    aws.sqs().send_message(
+                        QueueUrl=self.queue_urls[state.on_failure],
+                        MessageBody=json.dumps(self._on_failure(state, state.pending[0])),
+                    )
+                state.pending = state.pending[1:]
+                state.attempts = 0
+            return first
 
     def _on_failure(self, state: _StreamState, record: dict[str, Any]) -> dict[str, Any]:
         """What Lambda sends a stream's on-failure destination: a pointer, not the record."""
@@ -716,38 +750,39 @@ class LocalBus:
 
     def pump_queues(self) -> int:
         """Deliver SQS messages to their consumer functions (batches of 10, partial failures)."""
-        handled = 0
+        return sum(self.pump_queue(queue, function) for queue, function in self.queue_consumers)
+
+    def pump_queue(self, queue: str, function: str) -> int:
+        """One receive from ``queue`` into ``function`` (as Lambda's SQS poller does)."""
         sqs = aws.sqs()
-        for queue, function in self.queue_consumers:
-            url = self.queue_urls[queue]
-            source = self.queue_settings.get(queue) or _QueueSource(queue, function)
-            with self.lock:
-                messages = sqs.receive_message(
+        url = self.queue_urls[queue]
+        source = self.queue_settings.get(queue) or _QueueSource(queue, function)
+        with self.function_lock(function):
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(source.batch_size, 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return 0
+            arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+            records = [_sqs_record(dict(m), arn) for m in messages]
+            try:
+                result = self.invoke(function, {"Records": records}) or {}
+                failed = _failures(result) if source.report_failures else set()
+            except Exception:
+                failed = {m["MessageId"] for m in messages}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
                     QueueUrl=url,
-                    MaxNumberOfMessages=min(source.batch_size, 10),
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-                if not messages:
-                    continue
-                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
-                records = [_sqs_record(dict(m), arn) for m in messages]
-                try:
-                    result = self.invoke(function, {"Records": records}) or {}
-                    failed = _failures(result) if source.report_failures else set()
-                except Exception:
-                    failed = {m["MessageId"] for m in messages}
-                done = [m for m in messages if m["MessageId"] not in failed]
-                if done:
-                    sqs.delete_message_batch(
-                        QueueUrl=url,
-                        Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                            for i, m in enumerate(done)
-                        ],
-                    )
-                handled += len(done)
-        return handled
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done)
+                    ],
+                )
+            return len(done)
 
     def run_schedules(self, force: bool = False) -> int:
         ran = 0
@@ -770,14 +805,38 @@ class LocalBus:
         return total
 
     def run_workers(self, stop: threading.Event, interval: float = 0.1) -> None:
-        """Background loop for ``citizenbus serve``."""
+        """Background loops for ``citizenbus serve``: one per event source, as Lambda polls
+        each on its own (a consumer waiting on a slow webhook holds up no other consumer and
+        no route), and one for the schedules. Returns when ``stop`` is set."""
+        client = self._streams_client()
+        loops: list[tuple[str, Callable[[], object]]] = [
+            (f"stream→{s.function}", lambda s=s: self.pump_stream(s, client))  # type: ignore[misc]
+            for s in self.streams
+        ]
+        loops += [
+            (f"{q}→{f}", lambda q=q, f=f: self.pump_queue(q, f))  # type: ignore[misc]
+            for q, f in self.queue_consumers
+        ]
+        loops.append(("schedules", self.run_schedules))
+        threads = [
+            threading.Thread(target=self._loop, args=(work, stop, interval), name=name, daemon=True)
+            for name, work in loops
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    @staticmethod
+    def _loop(work: Callable[[], object], stop: threading.Event, interval: float) -> None:
         while not stop.is_set():
             try:
-                self.pump(max_rounds=5)
-                self.run_schedules()
+                moved = work()
             except Exception as exc:  # keep the local bus alive; the error is printed
                 print(f"worker error: {exc!r}")
-            stop.wait(interval)
+                moved = 0
+            if not moved:
+                stop.wait(interval)
 
     # -- inspection (local only) ----------------------------------------------------------------
     def queue_messages(self, queue: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ import copy
 import json
 import math
 import random
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -342,8 +343,15 @@ def _historical_store() -> Any:
 
 @contextmanager
 def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    """``module.name`` is ``value`` for this thread only: the bus's other functions run in
+    threads of their own meanwhile and must see the real clock and references."""
     saved = getattr(module, name)
-    setattr(module, name, value)
+    seeding = threading.get_ident()
+
+    def chosen(*args: Any, **kwargs: Any) -> Any:
+        return (value if threading.get_ident() == seeding else saved)(*args, **kwargs)
+
+    setattr(module, name, chosen)
     try:
         yield
     finally:
