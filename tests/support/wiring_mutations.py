@@ -24,7 +24,7 @@ The local bus's resource names are the prod stack's, which are also the code's d
 (``REQUESTS_TABLE`` defaults to ``citizenbus-requests``), so a removed name would go unnoticed
 locally while the dev stack (``citizenbus-dev-requests``) would use prod's table. During the
 run a name that a function's environment does not set is therefore given a value no resource
-has (:func:`names_without_defaults`).
+has (:func:`as_deployed`).
 
 A mutation that no journey catches fails the test unless ``tests/wiring_mutations_allowed.toml``
 lists it with the reason it is harmless (or cannot be exercised locally).
@@ -58,7 +58,7 @@ import boto3
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import ACCOUNT, DEFAULT_OPEN311_KEY, REGION, LocalBus
 from functions.domain.agencies.routing import agency_queue, delivery_dlq, delivery_queue
-from functions.platform import process
+from functions.platform import process, secrets
 from functions.platform.settings import Settings
 from schemas.events import STATUS_CHANGED, SUBMITTED
 from tests.support.contacts import confirmed
@@ -175,7 +175,7 @@ def applied(bus: LocalBus, mutation: Mutation) -> Iterator[None]:
 
 
 @contextmanager
-def names_without_defaults() -> Iterator[None]:
+def as_deployed() -> Iterator[None]:
     """Settings whose default is a resource's prod name (a table, the bus, the bucket, the
     KMS alias, the sender address) get a name no resource has when the environment does not
     set them: what the dev stack would see, where the defaults name prod's resources. Only
@@ -196,11 +196,20 @@ def names_without_defaults() -> Iterator[None]:
         }
         return replace(settings, **unset) if unset else settings
 
+    read_secret = secrets.value
+
+    def value(name: Any) -> str:
+        if process.current() and not secrets.arn_of(name):
+            raise secrets.MissingSecret(f"{name}: no secret ARN in this function's environment")
+        return read_secret(name)
+
     Settings.from_env = classmethod(from_env)  # type: ignore[method-assign, assignment]
+    secrets.value = value
     try:
         yield
     finally:
         Settings.from_env = original  # type: ignore[method-assign]
+        secrets.value = read_secret
 
 
 # -- the journeys -------------------------------------------------------------------------------
@@ -298,7 +307,14 @@ def health(world: World) -> None:
 
 def eservice_reaches_the_agency(world: World) -> None:
     typed, _ = world.phone()
-    reference = _eservice(world, phone=typed, notify_by="none")
+    submission = {"phone": typed, "notify_by": "none", "submission_id": uuid.uuid4().hex}
+    reference = _eservice(world, **submission)
+    again = world.bus.request(
+        "POST",
+        "/eservice/v1/forms/street-damage",
+        json_body={"address": "Storgatan 1", "description": "Djupt hål", **submission},
+    )
+    assert again.status == 200 and again.json()["reference"] == reference, again.text
     world.bus.pump()
     assert reference in _queued(world.bus, "streets")
 
@@ -662,7 +678,7 @@ def run(
     started = time.perf_counter()
     receiver = Receiver()
     try:
-        with names_without_defaults(), LocalBus(env=FAST) as bus:
+        with as_deployed(), LocalBus(env=FAST) as bus:
             world = World(bus, receiver)
             subscribed = bus.request(
                 "PUT",
