@@ -361,19 +361,27 @@ def sms_files(world: World) -> None:
     assert found.group(1) in _queued(world.bus, "streets")
 
 
-def sms_confirms_a_number(world: World) -> None:
-    """A number typed in a form is asked to confirm; the citizen answers YES by SMS and gets
-    the request's receipt (the SMS function hands it to the notifier's queue)."""
+def sms_undelivered_falls_back_to_email(world: World) -> None:
+    """A text that ends undelivered (Twilio's status callback) is sent again by e-mail: the
+    SMS function hands it to the notifier's queue."""
     typed, phone = world.phone()
-    reference = _eservice(world, phone=typed, notify_by="sms", consent="true", language="en")
+    email = world.email()
+    confirmed(phone=phone, email=email)
+    _eservice(world, phone=typed, email=email, notify_by="sms", consent="true", language="en")
     world.bus.pump()
-    asked = len(_sent_to(world, phone))
-    assert asked == 1, "no confirmation was asked"
-    params = sms_params(phone, "YES", f"SM{uuid.uuid4().hex}")
-    response = twilio_request(world.bus, "/channels/sms", params)
-    assert response.status == 200 and reference in response.text, response.text
+    sids = [m["sid"] for m in world.bus.twilio.sent if m["to"] == phone]
+    assert sids, "no receipt was texted"
+    mails = len(_sent_to(world, email))
+    params = {
+        "MessageSid": sids[-1],
+        "MessageStatus": "undelivered",
+        "To": phone,
+        "AccountSid": "AC00000000000000000000000000000000",
+    }
+    response = twilio_request(world.bus, "/channels/sms/status", params)
+    assert response.status < 300, response.text
     world.bus.pump()
-    assert len(_sent_to(world, phone)) > asked, "nothing was sent after the YES"
+    assert len(_sent_to(world, email)) == mails + 1, "no e-mail after the undelivered text"
 
 
 def sms_status_callback(world: World) -> None:
@@ -613,7 +621,7 @@ JOURNEYS: list[Callable[[World], None]] = [
     eservice_reaches_the_agency,
     app_files_and_lists,
     sms_files,
-    sms_confirms_a_number,
+    sms_undelivered_falls_back_to_email,
     sms_status_callback,
     phone_call_files,
     open311_files_and_reads,
@@ -636,7 +644,7 @@ CHECKS: dict[str, list[Callable[[World], None]]] = {
     "health": [health],
     "eservice": [eservice_reaches_the_agency, status_change_texts_and_emails],
     "app_api": [app_files_and_lists],
-    "sms": [sms_status_callback, sms_files, sms_confirms_a_number],
+    "sms": [sms_status_callback, sms_files, sms_undelivered_falls_back_to_email],
     "voice": [phone_call_files],
     "open311": [open311_files_and_reads],
     "web": [web_receipt_and_status_code],
