@@ -718,9 +718,13 @@ def allowed_reason(
     applies only to a variable whose resource the function's role has no grant on
     (:func:`granted`; the CDK app gives every function every table's name and the bus's)."""
     for entry in allowed:
+        patterns = entry["mutation"]
+        patterns = [patterns] if isinstance(patterns, str) else patterns
         if not (
             fnmatch.fnmatchcase(mutation.function, entry.get("function", "*"))
-            and fnmatch.fnmatchcase(f"{mutation.kind} {mutation.target}", entry["mutation"])
+            and any(
+                fnmatch.fnmatchcase(f"{mutation.kind} {mutation.target}", p) for p in patterns
+            )
         ):
             continue
         if entry.get("ungranted") and (
