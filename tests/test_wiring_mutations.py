@@ -28,6 +28,7 @@ def report() -> wm.Report:
     return result
 
 
+@pytest.mark.timeout(900)  # the whole run is this module's first test's set-up
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.id for m in MUTATIONS])
 def test_removing_it_fails_a_journey_or_is_harmless(
     report: wm.Report, mutation: wm.Mutation

@@ -722,9 +722,7 @@ def allowed_reason(
         patterns = [patterns] if isinstance(patterns, str) else patterns
         if not (
             fnmatch.fnmatchcase(mutation.function, entry.get("function", "*"))
-            and any(
-                fnmatch.fnmatchcase(f"{mutation.kind} {mutation.target}", p) for p in patterns
-            )
+            and any(fnmatch.fnmatchcase(f"{mutation.kind} {mutation.target}", p) for p in patterns)
         ):
             continue
         if entry.get("ungranted") and (
@@ -756,6 +754,7 @@ def run(
 ) -> Report:
     """Run every mutation (or those ``only`` picks) on one bus; the report."""
     allowed = load_allowed() if allowed is None else allowed
+    by_construction = [entry for entry in allowed if entry.get("ungranted")]
     report = Report()
     started = time.perf_counter()
     receiver = Receiver()
@@ -786,6 +785,11 @@ def run(
                 if only is not None and not only(mutation):
                     continue
                 outcome = Outcome(mutation)
+                # A name whose resource the role has no grant on cannot be used: not run.
+                outcome.allowed = allowed_reason(mutation, by_construction, bus.wiring)
+                if outcome.allowed:
+                    report.outcomes.append(outcome)
+                    continue
                 with applied(bus, mutation):
                     for journey in CHECKS[mutation.function]:
                         outcome.journeys += 1
@@ -821,7 +825,9 @@ def summary(report: Report) -> str:
         "",
         f"**{len(report.caught)} of {len(report.outcomes)} mutations caught**; "
         f"{len(report.survivors) - len(report.unexplained)} survivors allowed with a reason, "
-        f"{len(report.unexplained)} unexplained; {report.seconds:.0f} s.",
+        f"{len(report.unexplained)} unexplained; {report.seconds:.0f} s. "
+        f"{sum(1 for o in report.survivors if not o.journeys)} of the survivors were not run: "
+        "a table's or the bus's name whose resource the function's role has no grant on.",
         "",
         "| function | variables caught | grants caught | its journeys |",
         "|---|---|---|---|",
