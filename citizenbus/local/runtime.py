@@ -423,6 +423,26 @@ class LocalBus:
                 env.pop(key, None)
         return env
 
+    def rewire(
+        self,
+        function: str,
+        *,
+        environment: dict[str, str] | None = None,
+        statements: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Give one running function another environment (resolved values) and/or role
+        statements (symbolic, as in wiring.json) and make its next invocation a cold start;
+        the other functions and the bus's resources stay as they are. For the wiring's
+        mutation test (tests/support/wiring_mutations.py), which applies ~300 mutations to
+        one bus; ``rewire(f, environment=..., statements=...)`` with the originals undoes one."""
+        from citizenbus.local import iam  # noqa: PLC0415 - see start
+
+        if environment is not None:
+            self.function_env[function] = dict(environment)
+        if statements is not None:
+            self.enforcer.roles[function] = iam.Role(function, self.resolve(statements))
+        process.forget(function)
+
     @contextmanager
     def sandbox(self, function: str) -> Iterator[None]:
         """Run the block as ``function`` (its environment, process state and role); outside
