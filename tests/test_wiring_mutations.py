@@ -3,8 +3,8 @@ template's wiring, removed one at a time, makes a journey on the local bus fail,
 in tests/wiring_mutations_allowed.toml with the reason it is harmless.
 
 The mutations run once per session on one bus (tests/support/wiring_mutations.py); each is
-then a test case of its own, so a survivor is named in the failure. The summary is written to
-tests/wiring_mutations.md.
+then a test case of its own, so a survivor is named in the failure. The summary is printed;
+``python -m tests.support.wiring_mutations`` writes it to tests/wiring_mutations.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ MUTATIONS = wm.mutations(wiring.load())
 @pytest.fixture(scope="module")
 def report() -> wm.Report:
     result = wm.run()
-    wm.REPORT_FILE.write_text(wm.summary(result), encoding="utf-8")
     print(
         f"\nwiring mutations: {len(result.caught)} of {len(result.outcomes)} caught, "
         f"{len(result.survivors)} survivors allowed, {result.seconds:.0f} s"
