@@ -54,8 +54,9 @@ run: $(VENV)/.synced
 demo: $(VENV)/.synced
 	$(RUN) citizenbus demo
 
+# One worker per core (pytest-xdist), a test file per worker at a time (module fixtures stay whole).
 test: $(VENV)/.synced
-	$(RUN) pytest
+	$(RUN) pytest -n auto --dist loadfile
 
 lint: $(VENV)/.synced
 	$(RUN) ruff check .

@@ -61,7 +61,7 @@ from functions.domain.agencies.routing import agency_queue, delivery_dlq, delive
 from functions.platform import process, secrets
 from functions.platform.settings import Settings
 from schemas.events import STATUS_CHANGED, SUBMITTED
-from tests.support.contacts import confirmed
+from tests.support.contacts import confirmed, link
 from tests.support.tokens import KEYS, auth
 from tests.support.twilio import Call, reference_said
 from tests.support.webhooks import FAST
@@ -327,8 +327,10 @@ def eservice_reaches_the_agency(world: World) -> None:
 
 
 def app_files_and_lists(world: World) -> None:
-    citizen = auth(f"citizen-{uuid.uuid4().hex[:8]}")
+    sub = f"citizen-{uuid.uuid4().hex[:8]}"
+    citizen = auth(sub)
     _, phone = world.phone()
+    link(world.bus, sub, phone=phone)  # the app takes only a phone its citizen proved
     prefs = {"notify_by": "sms", "phone": phone, "consent": True}
     saved = world.bus.request("PUT", "/app/v1/me/preferences", headers=citizen, json_body=prefs)
     assert saved.status == 200, saved.text
@@ -347,7 +349,7 @@ def app_files_and_lists(world: World) -> None:
     assert reference in _queued(world.bus, "tax")
     _status(world, reference, "in_progress", agency="tax")
     world.bus.pump()
-    assert _sent_to(world, phone), "the app's number was not asked to confirm"
+    assert _sent_to(world, phone), "the app's linked number was not told"
 
 
 def sms_files(world: World) -> None:
