@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--what", default="filing", help="seed, filing, pump, open311, stats")
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--out", help="also write the profile here (pstats format)")
     args = parser.parse_args(argv)
 
     from citizenbus.local import seed  # noqa: PLC0415 - after the environment is set
@@ -59,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     seed_s = time.perf_counter() - started
     print(f"seeded {seeded} in {seed_s:.1f} s ({seed_s / max(seeded, 1) * 1000:.2f} ms each)")
     calls = {
-        "filing": lambda n: bus.request("POST", "/eservice/v1/forms/street-damage",
-                                        json_body=_filing(n)),
-        "pump": lambda n: (bus.request("POST", "/eservice/v1/forms/street-damage",
-                                       json_body=_filing(n)), bus.pump()),
+        "filing": lambda n: bus.request(
+            "POST", "/eservice/v1/forms/street-damage", json_body=_filing(n)
+        ),
+        "pump": lambda n: (
+            bus.request("POST", "/eservice/v1/forms/street-damage", json_body=_filing(n)),
+            bus.pump(),
+        ),
         "open311": lambda n: bus.request("GET", "/open311/v2/requests.json"),
         "stats": lambda n: bus.request("GET", "/open-data/v1/stats.json"),
     }
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         times.sort()
         print(f"{args.what}: p50 {times[len(times) // 2]:.1f} ms, max {times[-1]:.1f} ms")
     bus.stop()
+    if args.out:
+        profiler.dump_stats(args.out)
     stats = pstats.Stats(profiler, stream=sys.stdout)
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)

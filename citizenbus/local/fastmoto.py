@@ -469,7 +469,42 @@ def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> 
     _STATE["serialize"](self, serialized, value, shape, key)
 
 
+def _value_size(value: Any) -> int:
+    """moto's ``DynamoType.size()`` (the bytes DynamoDB counts against a 1 MB page), the same
+    number without building a ``DynamoType`` for every map value on the way down."""
+    kind, raw = value.type, value.value
+    if kind == "S":
+        return len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+    if kind == "N":
+        return len(str(raw))
+    if kind == "M":
+        return sum(
+            (len(k.encode("utf-8")) if isinstance(k, str) else len(k)) + _value_size(v)
+            for k, v in raw.items()
+        )
+    if kind == "L":
+        return sum(_value_size(v) for v in raw)
+    if kind == "NS":
+        return sum(len(str(v)) for v in raw)
+    if kind in ("SS", "BS"):
+        return sum(len(v.encode("utf-8")) if isinstance(v, str) else len(v) for v in raw)
+    if isinstance(raw, bool):
+        return 1
+    return len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+
+
+def _dynamo_size(self: Any) -> int:
+    return _value_size(self)
+
+
+def _item_size(self: Any) -> int:
+    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`)."""
+    return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+
+
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "dynamo_size": ("dynamo_type", "size", _dynamo_size),
+    "item_size": ("item", "size", _item_size),
     "serialize": ("serializer", "_serialize", _serialize),
     "all_items": ("table", "all_items", _all_items),
     "sorted_items": ("table", "sorted_items", _sorted_items),
@@ -485,6 +520,7 @@ def _owners() -> dict[str, Any]:
     import moto.dynamodb.models.table as table_module  # noqa: PLC0415 - as above
     from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: PLC0415 - as above
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
 
     return {
@@ -492,6 +528,8 @@ def _owners() -> dict[str, Any]:
         "backend": DynamoDBBackend,
         "serializer": ResponseSerializer,
         "table_module": table_module,
+        "dynamo_type": DynamoType,
+        "item": Item,
     }
 
 
