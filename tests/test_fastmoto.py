@@ -418,3 +418,31 @@ def test_item_sizes_are_moto_s_to_the_byte(attrs: dict[str, Any]) -> None:
             fastmoto.install()
     assert fastmoto._item_size(item) == stock
     assert [fastmoto._value_size(DynamoType(v)) for v in attrs.values()] == stock_values
+
+
+def test_a_kept_update_expression_updates_as_moto_does_and_a_bad_one_fails_each_time() -> None:
+    """The layer keeps parsed update expressions: the same expression applied twice with other
+    values gives each call its own values, and a malformed one is refused every time."""
+    fastmoto.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        client.put_item(TableName="flat", Item=_item("flat", "a", "1", "x", WHEN[0], 1))
+        for n in (2, 3):
+            client.update_item(
+                TableName="flat",
+                Key={"id": {"S": "a"}},
+                UpdateExpression="SET #n = :n",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":n": {"N": str(n)}},
+            )
+            item = client.get_item(TableName="flat", Key={"id": {"S": "a"}})["Item"]
+            assert item["n"] == {"N": str(n)}
+        for _ in range(2):
+            with pytest.raises(ClientError, match="ValidationException"):
+                client.update_item(
+                    TableName="flat",
+                    Key={"id": {"S": "a"}},
+                    UpdateExpression="SET = :n",
+                    ExpressionAttributeValues={":n": {"N": "1"}},
+                )

@@ -522,6 +522,7 @@ def _owners() -> dict[str, Any]:
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
     from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: PLC0415 - as above
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # noqa: PLC0415 - as above
 
     return {
         "table": Table,
@@ -530,6 +531,7 @@ def _owners() -> dict[str, Any]:
         "table_module": table_module,
         "dynamo_type": DynamoType,
         "item": Item,
+        "update_parser": UpdateExpressionParser,
     }
 
 
@@ -557,6 +559,12 @@ def install() -> None:
             setattr(owners[owner], attr, patched)
         _STATE["copy"] = owners["table_module"].copy
         owners["table_module"].copy = _CopyShim
+        # An update expression's parse tree, kept per expression text (a filing's status
+        # change sends the same few): moto's validator deep-copies the tree before it fills
+        # in values, so a kept tree is never changed; a bad expression raises each time.
+        parser = owners["update_parser"]
+        _STATE["update_parse"] = parser.__dict__["make"]
+        parser.make = staticmethod(functools.lru_cache(maxsize=512)(parser.make))
 
 
 def uninstall() -> None:
@@ -568,6 +576,7 @@ def uninstall() -> None:
         for name, (owner, attr, _patched) in _PATCHES.items():
             setattr(owners[owner], attr, _STATE[name])
         owners["table_module"].copy = _STATE["copy"]
+        owners["update_parser"].make = _STATE["update_parse"]
         _STATE.clear()
         _INDEXES.clear()
 
