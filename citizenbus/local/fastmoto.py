@@ -522,7 +522,9 @@ def _owners() -> dict[str, Any]:
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
     from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: PLC0415 - as above
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # noqa: PLC0415 - as above
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        UpdateExpressionParser,
+    )
 
     return {
         "table": Table,
