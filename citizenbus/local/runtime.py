@@ -75,6 +75,7 @@ _HARNESS_ONLY = {
 
 
 AWS_LOCK = threading.RLock()
+STREAM_READ_LIMIT = 1000  # records per GetRecords, as Lambda's stream poller reads
 
 
 def _serialise_moto() -> None:
@@ -672,7 +673,8 @@ class LocalBus:
                 if shard is not None and state.seen == shard:
                     return 0  # nothing written since the last read
                 state.pending = self._read_stream(client, state)
-                state.seen = shard
+                # a full read may have left records behind: the next poll reads again
+                state.seen = shard if len(state.pending) < STREAM_READ_LIMIT else None
                 state.attempts = 0
             if not state.pending:
                 return 0
@@ -748,7 +750,7 @@ class LocalBus:
             iterator = client.get_shard_iterator(StreamArn=state.arn, ShardId=shard_id, **start)[
                 "ShardIterator"
             ]
-            response = client.get_records(ShardIterator=iterator, Limit=1000)
+            response = client.get_records(ShardIterator=iterator, Limit=STREAM_READ_LIMIT)
             for raw in response.get("Records", []):
                 state.positions[shard_id] = raw["dynamodb"]["SequenceNumber"]
                 record = json.loads(json.dumps(raw, default=str))
