@@ -154,7 +154,7 @@ def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any
         CITIZENBUS_OPERATOR_TOKEN=TOKEN,
     )
     server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port), "--aws-port", "0"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

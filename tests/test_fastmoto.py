@@ -378,3 +378,71 @@ def test_costs_follow_the_items_touched_not_the_items_stored() -> None:
     )
     assert large[0] < small[0] * 3
     assert large[1] < small[1] * 3
+
+
+_texts = st.text(max_size=12)  # any Unicode: a size counts UTF-8 bytes
+_scalars = st.one_of(
+    st.builds(lambda v: {"S": v}, _texts),
+    st.builds(lambda v: {"N": str(v)}, st.integers(-(10**12), 10**12) | st.floats(-1e6, 1e6)),
+    st.builds(lambda v: {"B": v}, st.binary(max_size=12)),
+    st.builds(lambda v: {"BOOL": v}, st.booleans()),
+    st.just({"NULL": True}),
+    st.builds(lambda v: {"SS": sorted(v)}, st.sets(_texts, min_size=1, max_size=4)),
+    st.builds(lambda v: {"NS": [str(x) for x in sorted(v)]}, st.sets(st.integers(), min_size=1)),
+    st.builds(lambda v: {"BS": sorted(v)}, st.sets(st.binary(max_size=6), min_size=1, max_size=3)),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.builds(lambda v: {"L": v}, st.lists(inner, max_size=4))
+        | st.builds(lambda v: {"M": v}, st.dictionaries(_texts, inner, max_size=4))
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=8), _values, min_size=1, max_size=6))
+def test_item_sizes_are_moto_s_to_the_byte(attrs: dict[str, Any]) -> None:
+    """The size that decides where a 1 MB page ends: the layer's sum equals moto's own walk."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    was = fastmoto.installed()
+    fastmoto.uninstall()  # moto's own size(), all the way down
+    try:
+        item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}, **attrs})
+        stock = item.size()
+        stock_values = [DynamoType(v).size() for v in attrs.values()]
+    finally:
+        if was:
+            fastmoto.install()
+    assert fastmoto._item_size(item) == stock
+    assert [fastmoto._value_size(DynamoType(v)) for v in attrs.values()] == stock_values
+
+
+def test_a_kept_update_expression_updates_as_moto_does_and_a_bad_one_fails_each_time() -> None:
+    """The layer keeps parsed update expressions: the same expression applied twice with other
+    values gives each call its own values, and a malformed one is refused every time."""
+    fastmoto.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        client.put_item(TableName="flat", Item=_item("flat", "a", "1", "x", WHEN[0], 1))
+        for n in (2, 3):
+            client.update_item(
+                TableName="flat",
+                Key={"id": {"S": "a"}},
+                UpdateExpression="SET #n = :n",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":n": {"N": str(n)}},
+            )
+            item = client.get_item(TableName="flat", Key={"id": {"S": "a"}})["Item"]
+            assert item["n"] == {"N": str(n)}
+        for _ in range(2):
+            with pytest.raises(ClientError, match="ValidationException"):
+                client.update_item(
+                    TableName="flat",
+                    Key={"id": {"S": "a"}},
+                    UpdateExpression="SET = :n",
+                    ExpressionAttributeValues={":n": {"N": "1"}},
+                )

@@ -469,7 +469,42 @@ def _serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> 
     _STATE["serialize"](self, serialized, value, shape, key)
 
 
+def _value_size(value: Any) -> int:
+    """moto's ``DynamoType.size()`` (the bytes DynamoDB counts against a 1 MB page), the same
+    number without building a ``DynamoType`` for every map value on the way down."""
+    kind, raw = value.type, value.value
+    if kind == "S":
+        return len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+    if kind == "N":
+        return len(str(raw))
+    if kind == "M":
+        return sum(
+            (len(k.encode("utf-8")) if isinstance(k, str) else len(k)) + _value_size(v)
+            for k, v in raw.items()
+        )
+    if kind == "L":
+        return sum(_value_size(v) for v in raw)
+    if kind == "NS":
+        return sum(len(str(v)) for v in raw)
+    if kind in ("SS", "BS"):
+        return sum(len(v.encode("utf-8")) if isinstance(v, str) else len(v) for v in raw)
+    if isinstance(raw, bool):
+        return 1
+    return len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+
+
+def _dynamo_size(self: Any) -> int:
+    return _value_size(self)
+
+
+def _item_size(self: Any) -> int:
+    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`)."""
+    return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+
+
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "dynamo_size": ("dynamo_type", "size", _dynamo_size),
+    "item_size": ("item", "size", _item_size),
     "serialize": ("serializer", "_serialize", _serialize),
     "all_items": ("table", "all_items", _all_items),
     "sorted_items": ("table", "sorted_items", _sorted_items),
@@ -485,13 +520,20 @@ def _owners() -> dict[str, Any]:
     import moto.dynamodb.models.table as table_module  # noqa: PLC0415 - as above
     from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: PLC0415 - as above
     from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        UpdateExpressionParser,
+    )
 
     return {
         "table": Table,
         "backend": DynamoDBBackend,
         "serializer": ResponseSerializer,
         "table_module": table_module,
+        "dynamo_type": DynamoType,
+        "item": Item,
+        "update_parser": UpdateExpressionParser,
     }
 
 
@@ -519,6 +561,12 @@ def install() -> None:
             setattr(owners[owner], attr, patched)
         _STATE["copy"] = owners["table_module"].copy
         owners["table_module"].copy = _CopyShim
+        # An update expression's parse tree, kept per expression text (a filing's status
+        # change sends the same few): moto's validator deep-copies the tree before it fills
+        # in values, so a kept tree is never changed; a bad expression raises each time.
+        parser = owners["update_parser"]
+        _STATE["update_parse"] = parser.__dict__["make"]
+        parser.make = staticmethod(functools.lru_cache(maxsize=512)(parser.make))
 
 
 def uninstall() -> None:
@@ -530,6 +578,7 @@ def uninstall() -> None:
         for name, (owner, attr, _patched) in _PATCHES.items():
             setattr(owners[owner], attr, _STATE[name])
         owners["table_module"].copy = _STATE["copy"]
+        owners["update_parser"].make = _STATE["update_parse"]
         _STATE.clear()
         _INDEXES.clear()
 

@@ -75,6 +75,7 @@ _HARNESS_ONLY = {
 
 
 AWS_LOCK = threading.RLock()
+STREAM_READ_LIMIT = 1000  # records per GetRecords, as Lambda's stream poller reads
 
 
 def _serialise_moto() -> None:
@@ -162,6 +163,9 @@ class _StreamState:
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     shards: dict[str, str] = field(default_factory=dict)  # sequence number → shard id
+    # moto's shard and its length when last read: a poll that finds them unchanged has
+    # nothing to read (it skips the three stream calls, as cheap as Lambda's idle poller)
+    seen: tuple[Any, int] | None = None
 
 
 def local_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -236,6 +240,7 @@ class LocalBus:
         self.environ: sandbox.SandboxEnviron | None = None
         self.enforcer: Any = None
         self.invocations: dict[str, int] = {}
+        self._stream_client: Any = None
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> LocalBus:
@@ -462,6 +467,7 @@ class LocalBus:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self._stream_client = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -674,7 +680,12 @@ class LocalBus:
     # -- event sources ------------------------------------------------------------------------
     def _streams_client(self) -> Any:
         # Newer botocore aims stream calls at account endpoints that moto does not serve.
-        return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        # One client for the bus's life (making one costs ~10 ms; clients are thread-safe).
+        if self._stream_client is None:
+            self._stream_client = boto3.client(
+                "dynamodbstreams", config=Config(account_id_endpoint_mode="disabled")
+            )
+        return self._stream_client
 
     def pump_streams(self) -> int:
         """Deliver new stream records to their functions; the number of records handled."""
@@ -686,7 +697,12 @@ class LocalBus:
         client = client or self._streams_client()
         with self.function_lock(state.function):
             if not state.pending:
+                shard = _moto_shard(state.arn)
+                if shard is not None and state.seen == shard:
+                    return 0  # nothing written since the last read
                 state.pending = self._read_stream(client, state)
+                # a full read may have left records behind: the next poll reads again
+                state.seen = shard if len(state.pending) < STREAM_READ_LIMIT else None
                 state.attempts = 0
             if not state.pending:
                 return 0
@@ -762,7 +778,7 @@ class LocalBus:
             iterator = client.get_shard_iterator(StreamArn=state.arn, ShardId=shard_id, **start)[
                 "ShardIterator"
             ]
-            response = client.get_records(ShardIterator=iterator, Limit=1000)
+            response = client.get_records(ShardIterator=iterator, Limit=STREAM_READ_LIMIT)
             for raw in response.get("Records", []):
                 state.positions[shard_id] = raw["dynamodb"]["SequenceNumber"]
                 record = json.loads(json.dumps(raw, default=str))
@@ -786,6 +802,8 @@ class LocalBus:
         url = self.queue_urls[queue]
         source = self.queue_settings.get(queue) or _QueueSource(queue, function)
         with self.function_lock(function):
+            if not _has_visible(queue):
+                return 0  # what receive_message would answer, without the call
             messages = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(source.batch_size, 10),
@@ -876,6 +894,30 @@ class LocalBus:
         if q is None:
             return []
         return [json.loads(m.body) for m in q._messages]
+
+
+def _moto_shard(arn: str) -> tuple[Any, int] | None:
+    """moto's stream shard behind ``arn`` and its record count (``None``: not known here, so
+    the stream is read). The object itself, not its id: a table moto replaced has a new one."""
+    from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - see LocalBus.start
+
+    table_name = arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+    with AWS_LOCK:
+        table = dynamodb_backends[ACCOUNT][REGION].tables.get(table_name)
+        shard = getattr(table, "stream_shard", None)
+        return None if shard is None else (shard, len(shard.items))
+
+
+def _has_visible(queue: str) -> bool:
+    """Whether ``queue`` holds a message a receive would return now (moto's own test); an
+    unknown queue says yes, so the call is made and answers as SQS does."""
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415 - see LocalBus.start
+
+    with AWS_LOCK:
+        found = sqs_backends[ACCOUNT][REGION].queues.get(queue)
+        if found is None:
+            return True
+        return any(m.visible and not m.delayed for m in found._messages)
 
 
 def _failures(result: Any) -> set[str]:

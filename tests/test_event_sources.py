@@ -1,0 +1,77 @@
+"""The local bus's event sources poll as Lambda's pollers do: an idle poll costs nothing (no
+AWS call while a queue or a stream has nothing new), and nothing is left behind when there
+is (a stream backlog larger than one read is read whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from citizenbus.local.runtime import STREAM_READ_LIMIT, LocalBus
+from functions.platform import aws
+from functions.platform.settings import get_settings
+
+
+@pytest.fixture
+def bus() -> Iterator[LocalBus]:
+    with LocalBus() as running:
+        yield running
+
+
+def _counting(client: Any, operation: str) -> list[str]:
+    calls: list[str] = []
+    client.meta.events.register(
+        f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}",
+        lambda **_: calls.append(operation),
+    )
+    return calls
+
+
+def test_a_stream_backlog_is_read_whole_and_an_idle_poll_makes_no_call(bus: LocalBus) -> None:
+    state = next(s for s in bus.streams if "outbox" in s.arn)
+    handled: list[str] = []
+    bus.handlers[state.function] = lambda event, _: handled.extend(
+        r["dynamodb"]["SequenceNumber"] for r in event["Records"]
+    )
+    table = get_settings().outbox_table
+    ddb = aws.dynamodb()
+    key = ddb.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"]
+    backlog = STREAM_READ_LIMIT + 30  # more than one GetRecords returns
+    for start in range(0, backlog, 25):
+        ddb.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {key: {"S": f"e{n}"}}}}
+                    for n in range(start, min(start + 25, backlog))
+                ]
+            }
+        )
+    reads = _counting(bus._streams_client(), "GetRecords")
+    while bus.pump_stream(state):
+        pass
+    assert len(handled) == len(set(handled)) == backlog  # every record, once
+    assert len(reads) == 2
+    for _ in range(5):  # idle: nothing new, no call
+        assert bus.pump_stream(state) == 0
+    assert len(reads) == 2
+    ddb.put_item(TableName=table, Item={key: {"S": "one-more"}})
+    assert bus.pump_stream(state) == 1
+    assert len(handled) == backlog + 1
+
+
+def test_an_idle_queue_poll_makes_no_call_and_a_message_is_delivered(bus: LocalBus) -> None:
+    queue, function = bus.queue_consumers[0]
+    delivered: list[str] = []
+    bus.handlers[function] = lambda event, _: delivered.extend(r["body"] for r in event["Records"])
+    sqs = aws.sqs()
+    receives = _counting(sqs, "ReceiveMessage")
+    for _ in range(5):
+        assert bus.pump_queue(queue, function) == 0
+    assert receives == []
+    sqs.send_message(QueueUrl=bus.queue_urls[queue], MessageBody="hello")
+    assert bus.pump_queue(queue, function) == 1
+    assert delivered == ["hello"] and len(receives) == 1
+    assert bus.pump_queue(queue, function) == 0  # deleted once handled
+    assert len(receives) == 1
