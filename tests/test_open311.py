@@ -265,7 +265,8 @@ def test_filters_window_status_and_pages(open_data: PublicWatch) -> None:
     open_data.remember("old@example.se", "Gamla vägen 1")
     streets = [open_data.file("street-damage") for _ in range(3)]
     waste = open_data.file("missed-waste-collection")
-    move(streets[0], ("in_progress", now), ("resolved", now))
+    later = datetime.now(UTC)  # after the filings (a second may have turned since `now`)
+    move(streets[0], ("in_progress", later), ("resolved", later))
 
     def ids(query: str) -> list[str]:
         response = open_data.get(f"/open311/v2/requests.json{query}")
