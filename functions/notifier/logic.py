@@ -50,6 +50,7 @@ class Message:
     subject: str
     body: str
     kind: str  # template key
+    language: str = "sv"
 
 
 @dataclass(frozen=True)
@@ -161,4 +162,4 @@ def plan(
         if not proven and not citizens.is_confirmed(cid):
             return Confirm(channel=channel, to=to, contact=cid, language=language)
     subject, body = render(key, language, record, event["data"].get("note"))
-    return Message(channel=channel, to=to, subject=subject, body=body, kind=key)
+    return Message(channel=channel, to=to, subject=subject, body=body, kind=key, language=language)

@@ -21,6 +21,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Confirm, Message, Skip, plan, render, templates
+from functions.notifier.verdict import VERDICT_AFTER, ask_verdict
 from functions.platform import process
 from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
@@ -130,6 +131,8 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
             "notification sent but not recorded", extra={"reference": record["reference"]}
         )
     outcome("sent", record, decision.channel)
+    if decision.kind == VERDICT_AFTER:  # the one question after resolved (once per request)
+        ask_verdict(decision, record)
     logger.info(
         "notified",
         extra={
