@@ -21,7 +21,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Confirm, Message, Skip, plan, render, templates
-from functions.notifier.verdict import VERDICT_AFTER, ask_verdict
+from functions.notifier.verdict import VERDICT_AFTER, ask_in_app, ask_verdict
 from functions.platform import process
 from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
@@ -96,6 +96,7 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
         language=languages.last_used(ids, citizens, [record]),
     )
     if isinstance(decision, Skip):
+        ask_in_app(event, record, decision.reason)
         outcome("skipped", record, record.get("notify_by") or "none")
         logger.info(
             "not notified", extra={"reference": record["reference"], "reason": decision.reason}

@@ -16,7 +16,7 @@ from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.records import Request
 from functions.domain.verdicts import questions
 from functions.notifier import senders
-from functions.notifier.logic import Message, templates
+from functions.notifier.logic import Message, template_key, templates
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
@@ -38,6 +38,18 @@ def links(reference: str, ends: int, language: str) -> str:
     base = (get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
     url = f"{base}{path_prefix(language)}/verdict/{questions.token(reference, ends)}"
     return "\n".join(f"{n}: {url}?score={n}" for n in questions.SCORES)
+
+
+def ask_in_app(event: dict[str, Any], record: Request, skipped: str) -> bool:
+    """An app request resolved without a push endpoint: the question waits in the app
+    (``verdict_asked``), if the citizen agreed to notifications and never withdrew it."""
+    if record["channel"] != "app" or skipped != "no push address":
+        return False
+    if template_key(event) != VERDICT_AFTER or not record.get("consent"):
+        return False
+    if CitizenStore().consent(record["citizen"], "push") is False:
+        return False
+    return bool(questions.claim(record, "app"))
 
 
 def ask_verdict(sent: Message, record: Request) -> dict[str, Any]:
