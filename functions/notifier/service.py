@@ -170,6 +170,8 @@ def fallback(provider_id: str) -> dict[str, Any]:
     notification = citizens.message_status(provider_id)
     if notification is None or notification["channel"] != "sms":
         return {"skipped": "unknown notification"}
+    if notification.get("kind") == "verdict":  # "reply 1-5" makes no sense by e-mail
+        return {"skipped": "a verdict question has no e-mail fallback"}
     record = RequestStore().get(notification["reference"])
     if record is None:
         return {"skipped": "no e-mail address"}

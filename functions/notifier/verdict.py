@@ -80,5 +80,13 @@ def ask_verdict(sent: Message, record: Request) -> dict[str, Any]:
             "verdict question not sent", extra={"reference": reference, "error": str(exc)}
         )
         return {"failed": str(exc)}
+    CitizenStore().record_sent(
+        provider_id,
+        reference=reference,
+        event_id=f"verdict#{reference}",
+        channel=sent.channel,
+        kind="verdict",
+        citizen=record["citizen"],
+    )
     logger.info("verdict asked", extra={"reference": reference, "channel": sent.channel})
     return {"sent": provider_id, "channel": sent.channel, "kind": "verdict"}
