@@ -241,7 +241,7 @@ def test_reopen_on_the_web_status_page_after_the_code(
     html = {"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}
     page = bus.request("POST", "/en/status", headers=html, body=form)
     assert 'id="reopen"' in page.text and "Reopen the request" in page.text
-    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     form = urlencode({"reference": reference, "token": token, "note": "Fortfarande trasigt"})
     done_page = bus.request("POST", "/en/status/reopen", headers=html, body=form)
     assert done_page.status == 200 and "is reopened" in done_page.text

@@ -5,6 +5,7 @@ without personal data; a 1 or 2 is offered the reopening."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -185,14 +186,12 @@ def test_email_link_low_score_and_expiry(bus: LocalBus, monkeypatch: pytest.Monk
         )
         agency_sets(bus, str(filed.json()["reference"]), "in_progress", "resolved")
     mails = [m for m in outbox(bus) if "/verdict/" in m["body"]]
-    first = re.search(r"1: https?://[^/\s]+(/verdict/\S+)", mails[0]["body"]).group(1)  # type: ignore[union-attr]
+    first = re.search(r"1: https?://[^/\s]+(/verdict/\S+)", mails[0]["body"]).group(1)
     page = bus.request("GET", first)
     assert page.status == 200 and "öppna det igen" in page.text
-    second = re.search(r"3: https?://[^/\s]+(/verdict/\S+)", mails[1]["body"]).group(1)  # type: ignore[union-attr]
-    later = clock.now() + timedelta(days=questions.QUESTION_DAYS + 1)
-    import time
-
-    monkeypatch.setattr(time, "time", lambda: later.timestamp())
+    second = re.search(r"3: https?://[^/\s]+(/verdict/\S+)", mails[1]["body"]).group(1)
+    later = (clock.now() + timedelta(days=questions.QUESTION_DAYS + 1)).timestamp()
+    monkeypatch.setattr(time, "time", lambda: later)
     assert bus.request("GET", second).status == 404  # expired
 
 
