@@ -247,3 +247,45 @@ def test_reopen_on_the_web_status_page_after_the_code(
     assert done_page.status == 200 and "is reopened" in done_page.text
     assert stored(reference)["status"] == "reopened"
     assert [m for m in outbox(bus) if m["channel"] == "email"]
+
+
+def test_the_example_agency_back_end_takes_a_reopened_request_up_again(bus: LocalBus) -> None:
+    import json
+
+    from cloudevents.core.bindings.http import HTTPMessage, from_http
+    from cloudevents.core.formats.json import JSONFormat
+
+    from examples.agency_backend import STATUS_CHANGED, AgencyBackend
+
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Recording(AgencyBackend):
+        def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            calls.append((method, path, body))
+            response = bus.request(method, path, headers=STREETS, json_body=body)
+            assert response.status == 200, response.text
+            return dict(response.json())
+
+    reference = filed_in_app(bus)
+    agency_sets(bus, reference, "in_progress", "resolved")
+    assert reopen_in_app(bus, reference, note="Still there").status == 200
+    bus.pump()
+    [event] = [
+        m["detail"]
+        for m in bus.queue_messages(agency_queue("streets"))
+        if m["detail"]["data"]["status"] == "reopened"
+    ]
+    delivered = HTTPMessage(
+        {"content-type": "application/cloudevents+json"}, json.dumps(event).encode()
+    )
+    backend = Recording("http://127.0.0.1:8000", "local-streets-key")
+    backend.handle(from_http(delivered, JSONFormat()))
+    assert event["type"] == STATUS_CHANGED
+    assert calls == [
+        (
+            "POST",
+            f"/agency/v1/requests/{reference}/status",
+            {"status": "in_progress", "note": "Reopened: we are looking at it again."},
+        )
+    ]
+    assert stored(reference)["status"] == "in_progress"
