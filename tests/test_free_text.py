@@ -15,6 +15,8 @@ from tests.support.bus import count_items, nothing_stored
 from tests.support.contacts import outbox
 
 ANNA = "+46701234567"
+STRANGER = "+46701740611"  # fictional numbers (PTS: 070-174 06 05…99)
+OTHER = "+46701740612"
 
 
 def reply(bus: LocalBus, body: str, message_sid: str | None = None, sender: str = ANNA) -> str:
@@ -155,8 +157,15 @@ def test_other_text_is_read_afresh_and_files_nothing(bus: LocalBus) -> None:
 
 def test_a_keyword_still_files_at_once_and_unrelated_text_gets_help(bus: LocalBus) -> None:
     assert filed(reply(bus, "SOPOR Sopvägen 3"))["address"] == "Sopvägen 3"
-    assert reply(bus, "Hello, is anyone there?").startswith("Sorry, we did not get that.")
-    assert reply(bus, "Mitä kuuluu? Onko siellä ketään").startswith("Emme ymmärtäneet")
+    # A number the bus has not met: the help in the text's own language.
+    assert reply(bus, "Hello, is anyone there?", sender=STRANGER).startswith(
+        "Sorry, we did not get that."
+    )
+    assert reply(bus, "Mitä kuuluu? Onko siellä ketään", sender=OTHER).startswith(
+        "Emme ymmärtäneet"
+    )
+    # A number that used a Swedish keyword: the language it last used comes before the text's.
+    assert reply(bus, "Hello, is anyone there?").startswith("Det förstod vi inte.")
     assert count_items("requests") == 1
 
 

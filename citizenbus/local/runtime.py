@@ -218,6 +218,7 @@ class LocalBus:
         self.lock = AWS_LOCK
         self._locks_guard = threading.Lock()
         self._function_locks: dict[str, threading.RLock] = {}
+        self._http_functions: set[str] = set()  # behind a route (see function_lock)
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self.handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
@@ -327,6 +328,7 @@ class LocalBus:
                     authorizer=authorizer.get("function"),
                 )
             )
+        self._http_functions = {c.function for c in self.routes}
         # As API Gateway: the most specific route wins (GET /status before GET /{lang}).
         self.routes.sort(key=lambda c: c.path.count("{"))
         for name, fn in wired["functions"].items():
@@ -423,6 +425,26 @@ class LocalBus:
                 env.pop(key, None)
         return env
 
+    def rewire(
+        self,
+        function: str,
+        *,
+        environment: dict[str, str] | None = None,
+        statements: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Give one running function another environment (resolved values) and/or role
+        statements (symbolic, as in wiring.json) and make its next invocation a cold start;
+        the other functions and the bus's resources stay as they are. For the wiring's
+        mutation test (tests/support/wiring_mutations.py), which applies ~300 mutations to
+        one bus; ``rewire(f, environment=..., statements=...)`` with the originals undoes one."""
+        from citizenbus.local import iam  # noqa: PLC0415 - see start
+
+        if environment is not None:
+            self.function_env[function] = dict(environment)
+        if statements is not None:
+            self.enforcer.roles[function] = iam.Role(function, self.resolve(statements))
+        process.forget(function)
+
     @contextmanager
     def sandbox(self, function: str) -> Iterator[None]:
         """Run the block as ``function`` (its environment, process state and role); outside
@@ -464,7 +486,13 @@ class LocalBus:
     # -- invoking functions ---------------------------------------------------------------
     def function_lock(self, function: str) -> threading.RLock:
         """One invocation of ``function`` at a time (one execution environment, as a Lambda
-        function with reserved concurrency 1); other functions run meanwhile."""
+        function with reserved concurrency 1); other functions run meanwhile. The functions
+        behind HTTP routes share one lock: Powertools' event handler keeps the current event
+        on a class attribute every resolver in a process shares (``BaseRouter.current_event``;
+        in AWS each function is a process of its own), so locally they take turns, while the
+        consumers and schedules (a slow webhook, an export) run beside them."""
+        if function in self._http_functions:
+            function = "(http)"
         with self._locks_guard:
             lock = self._function_locks.get(function)
             if lock is None:

@@ -18,7 +18,7 @@ from functions.app_api import after, me
 from functions.app_api.identity import assurance, require
 from functions.domain.citizens import links
 from functions.domain.citizens.identity import pseudonym
-from functions.domain.citizens.language import choose, from_accept_language, last_used, supported
+from functions.domain.citizens.language import choose, from_accept_language, last_used
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.store import RequestStore
 from functions.domain.requests.views import citizen_view
@@ -60,12 +60,13 @@ def create_request() -> Response[Any]:
     level = assurance(claims())
     require(get_catalog().service(body.service_code), level)
     header = from_accept_language(app.current_event.headers.get("accept-language"))
-    named = body.language if supported(body.language) else header
+    named = body.language or header
     new = NewRequest(
         service_code=body.service_code,
         attributes=body.attributes,
         description=body.description,
-        language=choose(named),
+        # a language without texts is refused by intake (400 naming it), never swapped
+        language=body.language or choose(named),
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
     )

@@ -76,6 +76,13 @@ def reset() -> None:
     _forget_built()
 
 
+def forget(function: str) -> None:
+    """Forget what one sandbox built (its next invocation is a cold start); the others keep
+    theirs. The local bus's :meth:`~citizenbus.local.runtime.LocalBus.rewire`."""
+    for caches in _built:
+        caches.pop(function, None)
+
+
 def _forget_built() -> None:
     for caches in _built:
         caches.clear()

@@ -30,6 +30,7 @@ from tests.support.cdk import Template
 # must be in that function's Environment.Variables.
 DEFAULT_HOLDS_IN_AWS = {
     "catalog_path": "None reads the catalog bundled in the function's asset",
+    "languages_path": "None reads the language packs bundled in the function's asset",
     "max_body_bytes": "a limit, the same everywhere",
     "dedup_ttl_days": "a retention, the same everywhere",
     "local": "False is right outside the local bus",
@@ -44,8 +45,6 @@ DEFAULT_HOLDS_IN_AWS = {
     # the local bus's values; in AWS the value is read through its *_SECRET_ARN (test_secrets)
     "pseudonym_key": "local only",
     "twilio_auth_token": "local only",
-    "agency_keys": "local only",
-    "open311_keys": "local only",
 }
 # (function, setting): code the function's asset carries but never runs, with why.
 CARRIED_NOT_RUN = {
