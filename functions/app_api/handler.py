@@ -65,8 +65,7 @@ def create_request() -> Response[Any]:
         service_code=body.service_code,
         attributes=body.attributes,
         description=body.description,
-        # a language without texts is refused by intake (400 naming it), never swapped
-        language=body.language or choose(named),
+        language=body.language or choose(named),  # one without texts: 400 (intake), not swapped
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
     )
