@@ -66,9 +66,15 @@ class AgencyBackend:
         return 204
 
     def handle(self, event: Any) -> None:
+        reference = event.get_subject()
         if event.get_type() == SUBMITTED:
-            reference = event.get_subject()
             body = {"status": "in_progress", "note": "We are on it."}
+            self.call("POST", f"/agency/v1/requests/{reference}/status", body)
+        elif event.get_type() == STATUS_CHANGED and (event.get_data() or {}).get("status") == (
+            "reopened"
+        ):
+            # The citizen says it is not done (data.note says why); the SLA restarted.
+            body = {"status": "in_progress", "note": "Reopened: we are looking at it again."}
             self.call("POST", f"/agency/v1/requests/{reference}/status", body)
 
     def drain(self) -> None:

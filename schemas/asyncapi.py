@@ -35,7 +35,9 @@ EVENTS: dict[str, tuple[str, str, str]] = {
         "requestStatusChanged",
         "Request status changed",
         "The request moved along its lifecycle; `data.previous_status` is where it came from "
-        "and `data.note` what the agency said.",
+        "and `data.note` what the agency said. Status `reopened` (from `resolved`) is the "
+        "citizen's: the problem is still there, `data.note` says why (scrubbed of personal "
+        "data), `data.expected_at` is the restarted SLA date; take it up with `in_progress`.",
     ),
     SLA_BREACHED: (
         "requestSlaBreached",

@@ -126,6 +126,12 @@ class Service(BaseModel):
     )
     group: str
     sla_days: int = Field(gt=0, description="Days until a request is expected to be closed.")
+    reopen_days: int = Field(
+        30,
+        gt=0,
+        le=365,
+        description="Days after resolution within which the citizen may reopen a request.",
+    )
     public_description: bool = Field(
         False, description="Whether free text may be published in open data (after scrubbing)."
     )

@@ -413,9 +413,11 @@ def status_result(
     full: bool = True,
     contact: str = "",
     errors: list[dict[str, str]] | None = None,
+    reopen_token: str = "",
 ) -> str:
     """One request's status and its history (newest first). Without ``full`` (no one-time
-    code yet) only the status and its dates, and the forms to ask for and enter the code."""
+    code yet) only the status and its dates, and the forms to ask for and enter the code.
+    With ``reopen_token`` (a resolved request, after the code) the form that reopens it."""
     catalog = get_catalog()
     t = text(language)
     service = catalog.service(record.get("service_code", ""))
@@ -456,6 +458,7 @@ def status_result(
         expected=_when(record.get("expected_at")),
         history=history,
         switch_path=status_path,
+        reopen_token=reopen_token if full else "",
     )
 
 
@@ -485,6 +488,11 @@ def confirm_page(language: str, reference: str, done: bool) -> str:
         done=done,
         switch_path=home_path,
     )
+
+
+def message_page(language: str, title: str, lines: list[str]) -> str:
+    """A page that says one thing: a reopened request, a verdict kept."""
+    return _render("message.html", language, title=title, lines=lines, switch_path=home_path)
 
 
 def not_found(language: str) -> str:

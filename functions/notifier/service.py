@@ -21,6 +21,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Confirm, Message, Skip, plan, render, templates
+from functions.notifier.verdict import VERDICT_AFTER, ask_in_app, ask_verdict
 from functions.platform import process
 from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
@@ -95,6 +96,7 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
         language=languages.last_used(ids, citizens, [record]),
     )
     if isinstance(decision, Skip):
+        ask_in_app(event, record, decision.reason)
         outcome("skipped", record, record.get("notify_by") or "none")
         logger.info(
             "not notified", extra={"reference": record["reference"], "reason": decision.reason}
@@ -130,6 +132,8 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
             "notification sent but not recorded", extra={"reference": record["reference"]}
         )
     outcome("sent", record, decision.channel)
+    if decision.kind == VERDICT_AFTER:  # the one question after resolved (once per request)
+        ask_verdict(decision, record)
     logger.info(
         "notified",
         extra={
@@ -166,6 +170,8 @@ def fallback(provider_id: str) -> dict[str, Any]:
     notification = citizens.message_status(provider_id)
     if notification is None or notification["channel"] != "sms":
         return {"skipped": "unknown notification"}
+    if notification.get("kind") == "verdict":  # "reply 1-5" makes no sense by e-mail
+        return {"skipped": "a verdict question has no e-mail fallback"}
     record = RequestStore().get(notification["reference"])
     if record is None:
         return {"skipped": "no e-mail address"}

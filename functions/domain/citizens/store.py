@@ -17,6 +17,7 @@ number or e-mail address):
 ``link#<phone|email>``                 an app citizen's linked contact (value, its id)
 ``link#pending#<phone|email>``         a code sent to link a contact (hashed; 10 min, 5 tries)
 ``linked_to``                          under a contact's id: the app citizen it is linked to
+``verdict#open``                       under a phone's id: the request its "Reply 1–5" asked about
 =====================================  ===================================================
 
 E-mail confirmation links sit under ``pk = confirm#<hash of the token>`` and the status
@@ -549,3 +550,20 @@ class CitizenStore(Store):
     def confirmed_at(self, contact: str) -> str | None:
         item = self._get(contact, "contact#confirmed")
         return str(item["at"]) if item else None
+
+    # -- the verdict question a number was sent (its "Reply 1-5") ----------------------------
+    def save_open_verdict(self, citizen: str, reference: str, language: str, ends: int) -> None:
+        """The latest question sent to this number (replacing any earlier one)."""
+        item = {"pk": citizen, "sk": "verdict#open", "reference": reference, "language": language}
+        self.client.put_item(TableName=self.table, Item=to_item(item | {"expires_at": ends}))
+
+    def open_verdict(self, citizen: str) -> dict[str, Any] | None:
+        item = self._get(citizen, "verdict#open")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None
+        return item
+
+    def clear_open_verdict(self, citizen: str) -> None:
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": {"S": citizen}, "sk": {"S": "verdict#open"}}
+        )

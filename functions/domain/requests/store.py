@@ -144,15 +144,18 @@ class RequestStore(Store):
         append_history: dict[str, Any],
         event: dict[str, Any] | None,
         also: tuple[dict[str, Any], ...] = (),
+        remove: tuple[str, ...] = (),
     ) -> None:
         """Apply ``changes`` to a request if it is still at ``expected_version``, with its event
-        (and ``also``, more transaction items: an idempotency key's answer).
+        (and ``also``, more transaction items: an idempotency key's answer); ``remove``: the
+        attributes it loses (a reopened request its retention expiry and late flag).
 
         Raises :class:`Conflict` when someone else changed the request first (or ``also``'s
         condition failed).
         """
         now = int(time.time())
         names = {f"#f{i}": k for i, k in enumerate(changes)} | {"#h": "history", "#v": "version"}
+        names |= {f"#r{i}": k for i, k in enumerate(remove)}
         values = {f":v{i}": v for i, v in enumerate(changes.values())}
         sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
         sets += ["#h = list_append(#h, :h)", "#v = :next"]
@@ -166,7 +169,13 @@ class RequestStore(Store):
                 "Update": {
                     "TableName": self.requests_table,
                     "Key": {"reference": {"S": reference}},
-                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "UpdateExpression": "SET "
+                    + ", ".join(sets)
+                    + (
+                        " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+                        if remove
+                        else ""
+                    ),
                     "ConditionExpression": "#v = :expected",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": expr_values,
