@@ -94,6 +94,9 @@ TABLES: tuple[Table, ...] = (
             # Erasure: requests that hold a contact the citizen id does not derive from (the
             # e-mail given with a phone number), by its keyed hash (``contact_key``, a cit_ id)
             ("by-contact-key", "contact_key", None),
+            # Me too: open requests of a service at a place (sparse: ``place_key`` is set only
+            # for services with a duplicate window), by submission time
+            ("by-place", "place_key", "submitted_at"),
         ),
     ),
     # Erasure: the waiting entries of a request, by reference (``subject``)

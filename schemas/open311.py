@@ -93,6 +93,11 @@ class ServiceRequest(_Model):
     address_id: str | None = None
     zipcode: str | None = None
     media_url: str | None = None
+    supporters: int = Field(
+        0,
+        description="Extension (me too): how many other citizens reported the same thing at the "
+        "same place while it was open, and follow it.",
+    )
 
 
 class PostedRequest(_Model):

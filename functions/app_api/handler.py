@@ -70,6 +70,7 @@ def create_request() -> Response[Any]:
         language=choose(named),
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
+        new=body.new,
     )
     key = app.current_event.headers.get("idempotency-key")
     also = [CitizenStore().language_put(citizen, named, "app")] if named else []
