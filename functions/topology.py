@@ -158,7 +158,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "eservice",
         "functions.eservice.handler.lambda_handler",
         routes=(Route("POST", "/eservice/v1/forms/{service_code}"),),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
     Function(
         "web",
@@ -254,7 +255,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/open311/v2/requests/{request}"),
             Route("GET", "/open311/v2/tokens/{token}"),
         ),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
         permissions=("secret:open311-keys",),
     ),
     Function(

@@ -92,10 +92,10 @@ def follow(
 ) -> Followed | None:
     """Make ``citizen`` a follower of ``original`` and queue one ``supported`` event.
 
-    None when the original closed meanwhile (the caller files a new request). The filer of
-    the original following their own request counts nothing."""
+    None when the original closed meanwhile, or is the citizen's own (the caller files a new
+    request: someone who reports the same place twice means two things)."""
     if original["citizen"] == citizen:
-        return Followed(original, counted=False)
+        return None
     citizens = CitizenStore(store.client)
     contact = request.contact.model_dump(exclude_none=True) if request.contact else {}
     follower = {
