@@ -265,6 +265,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(
             Route("GET", "/open-data/v1/stats.json"),
             Route("GET", "/open-data/v1/stats.csv"),
+            Route("GET", "/open-data/v1/journey.csv"),
             Route("GET", "/open-data/v1/bulk/{name}"),
             Route("GET", "/open-data"),
             Route("GET", "/open-data/"),

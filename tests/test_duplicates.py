@@ -200,7 +200,7 @@ def test_open311_answers_a_duplicate_with_the_existing_id_and_a_notice(bus: Loca
         "address_string": "hamngatan 3",
         "email": "berit@example.se",
     }
-    from urllib.parse import urlencode  # noqa: PLC0415 - one test's form body
+    from urllib.parse import urlencode
 
     posted = bus.request(
         "POST",
@@ -249,8 +249,8 @@ def test_a_request_takes_a_capped_number_of_followers(
 
 
 def test_the_follower_goes_with_an_erasure(bus: LocalBus) -> None:
-    from functions.domain.citizens.erasure import erase  # noqa: PLC0415 - one test
-    from functions.domain.citizens.store import CitizenStore  # noqa: PLC0415 - one test
+    from functions.domain.citizens.erasure import erase
+    from functions.domain.citizens.store import CitizenStore
 
     ref = file_web(bus, "Storgatan 5", email="anna@example.se")["reference"]
     text(bus, BERIT, "GATA Storgatan 5")

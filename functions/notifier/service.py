@@ -95,8 +95,13 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
 def as_follower(record: Request, follower: dict[str, Any]) -> Request:
     """``record`` as if ``follower`` had filed it: their id, contact, channel, language and
     consent (so the same rules decide: consent, confirmed contact, language)."""
-    mine = {k: follower[k] for k in ("citizen", "channel", "language", "notify_by") if k in follower}
-    mine |= {"contact": dict(follower.get("contact") or {}), "consent": bool(follower.get("consent"))}
+    mine = {
+        k: follower[k] for k in ("citizen", "channel", "language", "notify_by") if k in follower
+    }
+    mine |= {
+        "contact": dict(follower.get("contact") or {}),
+        "consent": bool(follower.get("consent")),
+    }
     return record | mine  # type: ignore[return-value]
 
 
@@ -122,7 +127,7 @@ def notify_followers(event: dict[str, Any], record: Request) -> int:
                 kind=decision.kind,
                 citizen=mine["citizen"],
             )
-        except Exception:  # noqa: BLE001 - one follower must not fail the others or the filer
+        except Exception:
             logger.exception("follower not notified", extra={"reference": record["reference"]})
             continue
         outcome("sent", mine, decision.channel)

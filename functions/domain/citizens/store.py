@@ -449,7 +449,9 @@ class CitizenStore(Store):
         return self._get(citizen, "language")
 
     # -- followers ("me too") -----------------------------------------------------------------
-    def follower_put(self, reference: str, citizen: str, follower: dict[str, Any]) -> dict[str, Any]:
+    def follower_put(
+        self, reference: str, citizen: str, follower: dict[str, Any]
+    ) -> dict[str, Any]:
         """A citizen following someone else's request, as a transaction item: under
         ``pk = follow#<reference>``, ``sk = <citizen>``, once per citizen (the condition
         fails for a second follow). ``follower`` holds how to reach them (contact, language,

@@ -73,9 +73,7 @@ class Followed:
     counted: bool
 
 
-def find_open(
-    store: RequestStore, service: Service, key: str, now: datetime
-) -> Request | None:
+def find_open(store: RequestStore, service: Service, key: str, now: datetime) -> Request | None:
     since = clock.iso(now - timedelta(days=service.duplicate_days))
     return store.open_at_place(key, since)
 

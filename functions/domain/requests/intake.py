@@ -235,8 +235,9 @@ def file_request(
         if original is not None:
             return Filed(original, created=False, duplicate=True, language=request.language)
     if place and not seen and not request.new:
-        found = _repeat(store, service, place, request, channel, citizen, now, dedup_key,
-                        fingerprint, also)
+        found = _repeat(
+            store, service, place, request, channel, citizen, now, dedup_key, fingerprint, also
+        )
         if found is not None:
             return found
     for _ in range(5):
