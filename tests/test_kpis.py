@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from functions.domain.open_data import journey
 from functions.domain.requests.records import Request
+from functions.open_data import export
+from schemas.open311 import Stats
 from tests.support.privacy import PublicWatch
 from tests.support.serve import free_port
 
@@ -176,3 +179,25 @@ def test_a_seeded_year_has_plausible_kpis_in_the_files_and_on_the_page(
     assert "Median hours to resolution, by month of submission" in page
     assert 'aria-label="Reopen rate, by month of submission' in page
     watch.assert_clean()
+
+
+def test_the_export_sends_the_months_published_figures_as_metrics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    found = journey.compute(FIXTURE, VERDICTS, 3, NOW)
+    stats = Stats(generated_at="x", start_date="x", end_date="x", suppression_threshold=3, rows=[])
+    assert export.gauges(stats.model_copy(update={"journey": found})) == 4  # sms only
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    values = {
+        m["Name"]: line[m["Name"]]
+        for line in lines
+        for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert values == {
+        "JourneyWithinSlaShare": [50.0],
+        "JourneyReopenRate": [50.0],
+        "JourneyFollowers": [2.0],
+        "JourneySatisfaction": [3.33],
+    }
+    assert all(line["service"] == "street-damage" and line["channel"] == "sms" for line in lines)
