@@ -101,7 +101,7 @@ def test_new_true_files_separately_anyway(bus: LocalBus) -> None:
 def test_an_sms_duplicate_is_told_the_reference_and_a_retry_counts_once(bus: LocalBus) -> None:
     ref = file_web(bus, "Storgatan 5", email="anna@example.se")["reference"]
     reply = text(bus, BERIT, "GATA Storgatan 5 stort hål", sid="SM" + "b" * 32)
-    assert ref in reply and reply.startswith("Tack! Det här är redan anmält")
+    assert ref in reply and reply.startswith("Tack! Det är redan anmält")
     assert "anna" not in reply.lower()
     retry = text(bus, BERIT, "GATA Storgatan 5 stort hål", sid="SM" + "b" * 32)
     assert retry == reply

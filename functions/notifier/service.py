@@ -5,7 +5,7 @@ look-up's one-time codes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -95,14 +95,15 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
 def as_follower(record: Request, follower: dict[str, Any]) -> Request:
     """``record`` as if ``follower`` had filed it: their id, contact, channel, language and
     consent (so the same rules decide: consent, confirmed contact, language)."""
-    mine = {
+    mine: dict[str, Any] = dict(record)
+    mine |= {
         k: follower[k] for k in ("citizen", "channel", "language", "notify_by") if k in follower
     }
     mine |= {
         "contact": dict(follower.get("contact") or {}),
         "consent": bool(follower.get("consent")),
     }
-    return record | mine  # type: ignore[return-value]
+    return cast("Request", mine)
 
 
 def notify_followers(event: dict[str, Any], record: Request) -> int:

@@ -114,7 +114,8 @@ def follow(
         put = citizens.follower_put(record["reference"], citizen, follower)
         outcome = store.follow(record, put, event, also)
         if outcome == "followed":
-            return Followed(record | {"supporters": count}, counted=True)  # type: ignore[typeddict-item]
+            counted: Request = {**record, "supporters": count}
+            return Followed(counted, counted=True)
         if outcome == "already":
             return Followed(record, counted=False)
         record = store.get(record["reference"])
