@@ -89,7 +89,10 @@ def test_new_true_files_separately_anyway(bus: LocalBus) -> None:
     first = file_web(bus, "Storgatan 5", email="anna@example.se")
     second = file_web(bus, "Storgatan 5", email="berit@example.se", new=True)
     assert second["reference"] != first["reference"] and count_items("requests") == 2
-    body = {"service_code": "street-damage", "attributes": {"address": "Storgatan 5"}}
+    body: dict[str, Any] = {
+        "service_code": "street-damage",
+        "attributes": {"address": "Storgatan 5"},
+    }
     app = bus.request("POST", "/app/v1/requests", headers=auth("cecilia"), json_body=body)
     assert app.status == 200
     assert app.json()["duplicate_of"] in (first["reference"], second["reference"])

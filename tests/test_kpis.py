@@ -14,7 +14,7 @@ from citizenbus import cli
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
 from functions.domain.open_data import journey
-from functions.domain.requests.records import Request
+from functions.domain.requests.records import HistoryEntry, Request
 from functions.open_data import export
 from schemas.open311 import Stats
 from tests.support.privacy import PublicWatch
@@ -31,9 +31,9 @@ def at(hours: float) -> str:
 def record(
     ref: str, channel: str, start: float, steps: list[tuple[str, float]], supporters: int = 0
 ) -> Request:
-    history = [{"status": "received", "at": at(start), "by": "citizen"}]
+    history: list[HistoryEntry] = [{"status": "received", "at": at(start), "by": "citizen"}]
     history += [{"status": s, "at": at(h), "by": "agency:streets"} for s, h in steps]
-    return {  # type: ignore[typeddict-item]
+    return {
         "reference": ref,
         "service_code": "street-damage",
         "agency": "streets",
