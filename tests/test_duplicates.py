@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pydantic import ValidationError
@@ -261,3 +262,20 @@ def test_the_follower_goes_with_an_erasure(bus: LocalBus) -> None:
     erase(phone=BERIT)
     assert CitizenStore().followers(ref) == []
     assert re.fullmatch(r"\d{10}", ref)
+
+
+def test_a_browser_duplicate_lands_on_a_receipt_that_says_so(bus: LocalBus) -> None:
+    ref = file_web(bus, "Storgatan 5", email="anna@example.se")["reference"]
+    browser = {
+        "Accept": "text/html,application/xhtml+xml",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    fields = {"address": "Storgatan 5", "email": "berit@example.se", "language": "en"}
+    posted = bus.request(
+        "POST", "/eservice/v1/forms/street-damage", headers=browser, body=urlencode(fields)
+    )
+    assert posted.status == 303, posted.text
+    location = posted.headers["Location"]
+    assert f"/receipt/{ref}?" in location and "duplicate=1" in location
+    page = bus.request("GET", location, headers={"Accept": "text/html"}).text
+    assert "This is already reported" in page and ref in page and "anna" not in page

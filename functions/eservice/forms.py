@@ -184,7 +184,7 @@ def browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     if filed.created:
         metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
     logger.info("request filed", extra={"reference": reference, "new_request": filed.created})
-    return redirect(render.receipt_path(language, reference, service_code))
+    return redirect(render.receipt_path(language, reference, service_code, filed.duplicate))
 
 
 def _attribute_errors(

@@ -78,11 +78,12 @@ def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
 def receipt(reference: str, lang: str | None = None) -> Response[Any]:
     """The receipt shows only what its URL holds: the reference and the service's name."""
     language = page_language(lang)
-    code = (app.current_event.query_string_parameters or {}).get("service", "")
-    service = get_catalog().service(code)
+    query = app.current_event.query_string_parameters or {}
+    service = get_catalog().service(query.get("service", ""))
     if service is None or not is_valid(reference):
         return html_response(404, render.not_found(language))
-    return html_response(200, render.receipt(reference, service, language))
+    duplicate = query.get("duplicate") == "1"
+    return html_response(200, render.receipt(reference, service, language, duplicate))
 
 
 @app.get("/status")
