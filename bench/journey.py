@@ -105,7 +105,7 @@ def _filings(token: str) -> list[tuple[str, str, str, dict[str, Any]]]:
             "AccountSid": "AC" + "0" * 32,
             "From": "+46701234567",
             "To": "+46700000000",
-            "Body": "GATA Storgatan 1 hål i vägen",
+            "Body": "GATA Storgatan 3 hål i vägen",  # its own place: not a "me too" of the app's
             "NumMedia": "0",
         }
         signature = twilio_signature(PUBLIC_URL + "/channels/sms", params, TWILIO_TOKEN)
@@ -127,7 +127,7 @@ def _filings(token: str) -> list[tuple[str, str, str, dict[str, Any]]]:
         form = {
             "api_key": OPEN311_KEY,
             "service_code": "street-damage",
-            "attribute[address]": "Storgatan 1",
+            "attribute[address]": "Storgatan 7",  # its own place, as above
             "email": "anna@example.se",
         }
         filings.append(

@@ -94,6 +94,9 @@ TABLES: tuple[Table, ...] = (
             # Erasure: requests that hold a contact the citizen id does not derive from (the
             # e-mail given with a phone number), by its keyed hash (``contact_key``, a cit_ id)
             ("by-contact-key", "contact_key", None),
+            # Me too: open requests of a service at a place (sparse: ``place_key`` is set only
+            # for services with a duplicate window), by submission time
+            ("by-place", "place_key", "submitted_at"),
         ),
     ),
     # Erasure: the waiting entries of a request, by reference (``subject``)
@@ -162,7 +165,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "eservice",
         "functions.eservice.handler.lambda_handler",
         routes=(Route("POST", "/eservice/v1/forms/{service_code}"),),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
     Function(
         "web",
@@ -264,7 +268,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/open311/v2/requests/{request}"),
             Route("GET", "/open311/v2/tokens/{token}"),
         ),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
         permissions=("secret:open311-keys",),
     ),
     Function(
@@ -273,6 +278,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(
             Route("GET", "/open-data/v1/stats.json"),
             Route("GET", "/open-data/v1/stats.csv"),
+            Route("GET", "/open-data/v1/journey.csv"),
             Route("GET", "/open-data/v1/bulk/{name}"),
             Route("GET", "/open-data"),
             Route("GET", "/open-data/"),

@@ -18,6 +18,7 @@ from schemas.events import (
     SLA_BREACHED,
     STATUS_CHANGED,
     SUBMITTED,
+    SUPPORTED,
     RequestEvent,
 )
 
@@ -43,6 +44,13 @@ EVENTS: dict[str, tuple[str, str, str]] = {
         "requestSlaBreached",
         "Request SLA breached",
         "The request is still open after the service's SLA (`data.expected_at`).",
+    ),
+    SUPPORTED: (
+        "requestSupported",
+        "Request supported (me too)",
+        "Another citizen reported the same thing at the same place while the request is open; "
+        "they follow it instead of filing a new case. `data.supporters` counts them; `data."
+        "citizen` is still the original filer's id. One event per supporter, never for a retry.",
     ),
 }
 

@@ -90,6 +90,10 @@ class NewRequest(BaseModel):
     )
     language: Language = "sv"
     consent: bool = Field(False, description="Explicit opt-in to status notifications.")
+    new: bool = Field(
+        False,
+        description="File it as a new request even if it repeats an open one (me too).",
+    )
 
 
 class AppRequestBody(BaseModel):
@@ -102,6 +106,10 @@ class AppRequestBody(BaseModel):
     description: Text | None = None
     language: Language | None = None
     notify_by: NotifyBy | None = None
+    new: bool = Field(
+        False,
+        description="File it as a new request even if it repeats an open one (me too).",
+    )
 
 
 class Preferences(BaseModel):

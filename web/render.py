@@ -56,8 +56,10 @@ def status_path(language: str) -> str:
     return f"{prefix(language)}/status"
 
 
-def receipt_path(language: str, reference: str, service_code: str) -> str:
-    return f"{prefix(language)}/receipt/{reference}?service={service_code}"
+def receipt_path(language: str, reference: str, service_code: str, duplicate: bool = False) -> str:
+    """The receipt's URL (``duplicate``: the filing followed this open request: me too)."""
+    tail = "&duplicate=1" if duplicate else ""
+    return f"{prefix(language)}/receipt/{reference}?service={service_code}{tail}"
 
 
 @lru_cache(maxsize=1)
@@ -323,19 +325,21 @@ def _ordered(by_field: dict[str, str], service: Service) -> list[tuple[str, str]
     return sorted(by_field.items(), key=lambda item: order.get(item[0], -1))
 
 
-def receipt(reference: str, service: Service, language: str) -> str:
-    """The receipt after filing: the reference, big and copyable, and what happens next."""
+def receipt(reference: str, service: Service, language: str, duplicate: bool = False) -> str:
+    """The receipt after filing: the reference, big and copyable, and what happens next
+    (``duplicate``: it was reported already; the citizen follows that request)."""
     catalog = get_catalog()
     agency = next(a for a in catalog.agencies if a.id == service.agency)
     t = text(language)
+    next_text = t["receipt_duplicate_text" if duplicate else "receipt_next_text"]
     return _render(
         "receipt.html",
         language,
-        title=t["receipt_title"],
+        title=t["receipt_duplicate_title" if duplicate else "receipt_title"],
         reference=reference,
         service_name=service.name(language),
-        next_text=t["receipt_next_text"].format(agency=agency.name(language)),
-        switch_path=lambda other: receipt_path(other, reference, service.service_code),
+        next_text=next_text.format(agency=agency.name(language)),
+        switch_path=lambda other: receipt_path(other, reference, service.service_code, duplicate),
     )
 
 

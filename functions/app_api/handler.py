@@ -68,6 +68,7 @@ def create_request() -> Response[Any]:
         language=body.language or choose(named),  # one without texts: 400 (intake), not swapped
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
+        new=body.new,
     )
     key = app.current_event.headers.get("idempotency-key")
     also = [CitizenStore().language_put(citizen, named, "app")] if named else []

@@ -5,7 +5,7 @@ look-up's one-time codes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -81,11 +81,64 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the citizen about one CloudEvent."""
+    """Notify the citizen about one CloudEvent, and the request's followers (me too) about a
+    status change."""
     record = RequestStore().get(event["subject"])
     if record is None:
         return {"skipped": "no such request (erased)"}
     record_journey(event, record)
+    result = notify_filer(event, record)
+    if event["type"] == STATUS_CHANGED and record.get("supporters"):
+        result["followers"] = notify_followers(event, record)
+    return result
+
+
+def as_follower(record: Request, follower: dict[str, Any]) -> Request:
+    """``record`` as if ``follower`` had filed it: their id, contact, channel, language and
+    consent (so the same rules decide: consent, confirmed contact, language)."""
+    mine: dict[str, Any] = dict(record)
+    mine |= {
+        k: follower[k] for k in ("citizen", "channel", "language", "notify_by") if k in follower
+    }
+    mine |= {
+        "contact": dict(follower.get("contact") or {}),
+        "consent": bool(follower.get("consent")),
+    }
+    return cast("Request", mine)
+
+
+def notify_followers(event: dict[str, Any], record: Request) -> int:
+    """Tell each follower of ``record`` about the change on their own channel; a follower is
+    told only with consent and a proven or confirmed contact (never asked to confirm here:
+    nobody can make the bus text a stranger by following). One follower's failure is logged,
+    not retried (a retry would notify the filer again). Answers how many were told."""
+    citizens = CitizenStore()
+    told = 0
+    for follower in citizens.followers(record["reference"]):
+        mine = as_follower(record, follower)
+        decision = plan(event, mine, citizens)
+        if not isinstance(decision, Message):
+            continue
+        try:
+            provider_id = send(decision, mine)
+            citizens.record_sent(
+                provider_id,
+                reference=record["reference"],
+                event_id=event["id"],
+                channel=decision.channel,
+                kind=decision.kind,
+                citizen=mine["citizen"],
+            )
+        except Exception:
+            logger.exception("follower not notified", extra={"reference": record["reference"]})
+            continue
+        outcome("sent", mine, decision.channel)
+        told += 1
+    return told
+
+
+def notify_filer(event: dict[str, Any], record: Request) -> dict[str, Any]:
+    """Notify the request's own citizen about one CloudEvent."""
     citizens = CitizenStore()
     ids = links.identities(record["citizen"], citizens)
     decision = plan(

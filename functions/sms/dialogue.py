@@ -288,6 +288,8 @@ class Dialogue:
             "sms filed a request",
             extra={"reference": reference, "citizen": citizen, "new_request": filed.created},
         )
+        if filed.duplicate:  # me too: the open request it repeats, nothing of its filer
+            return text("duplicate", language, reference=reference)
         return text("filed", language, service=service.name(language), reference=reference)
 
     # -- confirmation -------------------------------------------------------------------------

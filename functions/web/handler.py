@@ -76,13 +76,13 @@ def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
 @app.get("/receipt/<reference>")
 @app.get("/<lang>/receipt/<reference>")
 def receipt(reference: str, lang: str | None = None) -> Response[Any]:
-    """The receipt shows only what its URL holds: the reference and the service's name."""
+    """The receipt shows only what its URL holds: reference, service name, ``duplicate``."""
     language = page_language(lang)
-    code = (app.current_event.query_string_parameters or {}).get("service", "")
-    service = get_catalog().service(code)
+    query = app.current_event.query_string_parameters or {}
+    service = get_catalog().service(query.get("service", ""))
     if service is None or not is_valid(reference):
         return html_response(404, render.not_found(language))
-    return html_response(200, render.receipt(reference, service, language))
+    return html_response(200, render.receipt(reference, service, language, "duplicate" in query))
 
 
 @app.get("/status")

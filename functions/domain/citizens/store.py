@@ -449,6 +449,35 @@ class CitizenStore(Store):
         """``{"language", "source", "at"}`` as last saved, or None."""
         return self._get(citizen, "language")
 
+    # -- followers ("me too") -----------------------------------------------------------------
+    def follower_put(
+        self, reference: str, citizen: str, follower: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A citizen following someone else's request, as a transaction item: under
+        ``pk = follow#<reference>``, ``sk = <citizen>``, once per citizen (the condition
+        fails for a second follow). ``follower`` holds how to reach them (contact, language,
+        notify_by, consent, channel); ``citizen`` names them for erasure's index."""
+        item = {"pk": f"follow#{reference}", "sk": citizen, "citizen": citizen} | follower
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(item | {"at": clock.iso()}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def followers(self, reference: str) -> list[dict[str, Any]]:
+        """Who follows a request (all pages; a request has at most a capped few)."""
+        return [
+            {k: v for k, v in item.items() if k not in ("pk", "sk")}
+            for item in pages(
+                self.client.query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"follow#{reference}"}},
+            )
+        ]
+
     # -- linked contacts ------------------------------------------------------------------------
     def links_of(self, citizen: str) -> list[dict[str, Any]]:
         """Every ``link…`` item under ``citizen``: its linked contacts (``link#<kind>``), the

@@ -130,6 +130,7 @@ def public_request(record: Request, catalog: Catalog, lang: str) -> o311.Service
         updated_datetime=record["updated_at"],
         expected_datetime=record["expected_at"],
         address=public_address(service, record),
+        supporters=int(record.get("supporters") or 0),
     )
 
 

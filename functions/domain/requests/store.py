@@ -270,6 +270,69 @@ class RequestStore(Store):
             ExpressionAttributeNames={"#d": "due"},
         )
 
+    # -- me too: open requests at a place, and following one ------------------------------
+    def open_at_place(self, place_key: str, since: str) -> Request | None:
+        """The oldest request still open with ``place_key`` (service and place) submitted at or
+        after ``since``: one query on the sparse ``by-place`` index."""
+        items = pages(
+            self.client.query,
+            TableName=self.requests_table,
+            IndexName="by-place",
+            KeyConditionExpression="place_key = :p AND submitted_at >= :since",
+            FilterExpression="NOT #s IN (:r, :x)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":p": {"S": place_key},
+                ":since": {"S": since},
+                ":r": {"S": "resolved"},
+                ":x": {"S": "rejected"},
+            },
+        )
+        return next((_request(i) for i in items), None)
+
+    def follow(
+        self,
+        record: Request,
+        follower: dict[str, Any],
+        event: dict[str, Any],
+        also: Sequence[dict[str, Any]] = (),
+    ) -> str:
+        """Count one more supporter of ``record`` (if it is still open and its count is still
+        ``event``'s count minus one), with the follower item and the ``supported`` event, in one
+        transaction. ``follower`` is the citizens table's conditional Put (one follow per
+        citizen). Answers ``followed``, ``already`` (this citizen follows it: a retry counts
+        nothing), or ``changed`` (closed, or someone else counted first: read and try again).
+        """
+        count = int(event["data"]["supporters"])
+        condition = "NOT #s IN (:r, :x) AND " + (
+            "attribute_not_exists(supporters)" if count == 1 else "supporters = :old"
+        )
+        values = {":n": {"N": str(count)}, ":r": {"S": "resolved"}, ":x": {"S": "rejected"}}
+        values |= {":old": {"N": str(count - 1)}} if count > 1 else {}
+        items: list[dict[str, Any]] = [
+            follower,
+            {
+                "Update": {
+                    "TableName": self.requests_table,
+                    "Key": {"reference": {"S": record["reference"]}},
+                    "UpdateExpression": "SET supporters = :n",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, int(time.time()))}},
+            *also,
+        ]
+        reasons = self._transact(items)
+        if reasons is None:
+            return "followed"
+        if reasons[0] == "ConditionalCheckFailed":
+            return "already"
+        if reasons[1] == "ConditionalCheckFailed":
+            return "changed"
+        raise RuntimeError(f"transaction cancelled: {reasons}")
+
     def get(self, reference: str) -> Request | None:
         item = self.client.get_item(
             TableName=self.requests_table, Key={"reference": {"S": reference}}, ConsistentRead=True
