@@ -16,7 +16,6 @@ to check the model's per-filing figures.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
@@ -33,6 +32,7 @@ from typing import Any
 
 from bench import price
 from bench.events import ROOT
+from bench.throughput import _call, free_port, wait_until_serving
 
 QUOTAS = ROOT / "bench" / "quotas.json"
 REPORT = ROOT / "bench" / "report.json"
@@ -672,35 +672,10 @@ def design_prices(
 # ---------------------------------------------------------------- the peak-minute simulation
 
 
-def _free_port() -> int:
-    import socket  # noqa: PLC0415 - only the simulation needs it
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _call(port: int, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        payload = json.dumps(body) if body is not None else None
-        conn.request(
-            method,
-            path,
-            body=payload,
-            headers={"Content-Type": "application/json"} if payload else {},
-        )
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
 def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0) -> dict[str, Any]:
     """File ``filings`` web e-service requests into ``citizenbus serve`` (loopback), wait until
     each reached its agency queue, and count the AWS calls the bus made per filing."""
-    port = _free_port()
+    port = free_port()
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
     env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
@@ -714,17 +689,7 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
     references: list[str] = []
     failed = 0
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _call(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
-            time.sleep(0.2)
+        wait_until_serving(port, server, log)
         lock = threading.Lock()
         counter = iter(range(filings))
         stop_at = time.monotonic() + time_limit

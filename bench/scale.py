@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.events import ROOT
-from bench.throughput import _call, _percentile, free_port
+from bench.throughput import _call, _percentile, free_port, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "scale-bench-operator-token"  # noqa: S105 - a local bench's own token
@@ -163,17 +163,7 @@ def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any
     rows: list[dict[str, Any]] = []
     result: dict[str, Any] = {}
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if _call(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
-            time.sleep(0.3)
+        wait_until_serving(port, server, log, timeout=90, interval=0.3)
         stored = 0
         for number, size in enumerate(sizes):
             seconds = seed(port, size - stored, 1000 + number)

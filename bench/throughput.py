@@ -46,6 +46,24 @@ def _call(port: int, method: str, path: str, body: Any = None) -> tuple[int, byt
         conn.close()
 
 
+def wait_until_serving(
+    port: int, server: Any, log: Any, timeout: float = 60, interval: float = 0.2
+) -> None:
+    """Wait until ``citizenbus serve`` (``server``, a Popen writing to ``log``) answers
+    ``GET /healthz`` on ``port``; RuntimeError with the end of its log if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if _call(port, "GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
+        time.sleep(interval)
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -79,17 +97,7 @@ def measure(
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _call(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"citizenbus serve did not start: {log.read()[-2000:]}")
-            time.sleep(0.2)
+        wait_until_serving(port, server, log)
         references: list[str] = []
         latencies: list[float] = []
         failures: list[str] = []
