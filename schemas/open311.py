@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.lifecycle import Status
+
 SPEC_URL = "https://wiki.open311.org/GeoReport_v2"
 Format = Literal["json", "xml"]
 
@@ -127,9 +129,7 @@ class StatsRow(_Model):
     date: str = Field(description="UTC day the requests were submitted (YYYY-MM-DD).")
     service_code: str
     channel: Literal["sms", "voice", "app", "eservice", "open311"]
-    status: Literal["received", "in_progress", "needs_info", "resolved", "rejected"] = Field(
-        description="The requests' current status."
-    )
+    status: Status = Field(description="The requests' current status.")
     count: int | None = Field(description="Requests in the cell; null when suppressed.")
     median_resolution_hours: float | None = Field(
         description="Median hours from submission to closing (closed statuses only)."

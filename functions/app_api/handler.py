@@ -74,13 +74,7 @@ def create_request() -> Response[Any]:
     also = [CitizenStore().language_put(citizen, named, "app")] if named else []
     marks = {} if named else {"language_implied": True}
     return file_and_answer(
-        new,
-        channel="app",
-        citizen=citizen,
-        message_id=key,
-        assurance=level,
-        marks=marks,
-        also=also,
+        new, channel="app", citizen=citizen, message_id=key, assurance=level, marks=marks, also=also
     )
 
 

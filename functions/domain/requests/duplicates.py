@@ -71,6 +71,7 @@ class Followed:
 
     record: Request
     counted: bool
+    seen: bool = False  # the filing's message id was used before (a retry): nothing written
 
 
 def find_open(store: RequestStore, service: Service, key: str, now: datetime) -> Request | None:
@@ -118,6 +119,8 @@ def follow(
             return Followed(counted, counted=True)
         if outcome == "already":
             return Followed(record, counted=False)
+        if outcome == "seen":
+            return Followed(record, counted=False, seen=True)
         record = store.get(record["reference"])
     raise RuntimeError("could not count the supporter")
 

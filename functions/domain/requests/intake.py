@@ -227,14 +227,9 @@ def file_request(
     now = now or datetime.now(UTC)
     dedup_key = f"intake#{channel}#{citizen}#{message_id}" if message_id else None
     place = duplicates.place_key(service, request.attributes)
-    seen = store.dedup.get(dedup_key) if dedup_key and place else None
-    if seen and seen.get("follows"):  # a retry of a "me too": the same answer, counted once
-        if seen.get("digest") is not None and seen.get("digest") != fingerprint:
-            raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_REUSED}], status=422)
-        original = store.get(str(seen["reference"]))
-        if original is not None:
-            return Filed(original, created=False, duplicate=True, language=request.language)
-    if place and not seen and not request.new:
+    # Me too first (one index query); a retried message id is caught by the condition on its
+    # dedup item in whichever transaction follows, so the sync path stays at two calls.
+    if place and not request.new:
         found = _repeat(
             store, service, place, request, channel, citizen, now, dedup_key, fingerprint, also
         )
@@ -262,6 +257,8 @@ def file_request(
         if original is None:  # the message id outlived its request (erased): treat as new
             dedup_key = None
             continue
+        if created.follows:  # a retried "me too" whose request closed since: the same answer
+            return Filed(original, created=False, duplicate=True, language=request.language)
         return Filed(original, created=False)
     raise RuntimeError("could not draw a free reference")
 
@@ -293,6 +290,8 @@ def _repeat(
     )
     if followed is None:  # closed meanwhile: file it
         return None
+    if followed.seen and dedup_key:  # a retry: answer as the first use of the message id did
+        return _seen(store, dedup_key, fingerprint, request.language)
     return Filed(
         followed.record,
         created=False,
@@ -300,3 +299,17 @@ def _repeat(
         counted=followed.counted,
         language=request.language,
     )
+
+
+def _seen(store: RequestStore, dedup_key: str, fingerprint: str | None, language: str) -> Filed:
+    """The answer to a retried message id whose first use is on record."""
+    existing = store.dedup.get(dedup_key) or {}
+    first = existing.get("digest")
+    if first is not None and first != fingerprint:
+        raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_REUSED}], status=422)
+    original = store.get(str(existing.get("reference", "")))
+    if original is None:
+        raise RuntimeError("a message id on record names no request")
+    if existing.get("follows"):
+        return Filed(original, created=False, duplicate=True, language=language)
+    return Filed(original, created=False)

@@ -44,6 +44,7 @@ class Created:
     reference: str
     created: bool  # False: the channel's message id was seen before; reference is the original
     digest: str | None = None  # the first filing's request digest (None: not recorded)
+    follows: bool = False  # the message id was a "me too": reference is the request it follows
 
 
 def outbox_item(event: dict[str, Any], now: int) -> dict[str, Any]:
@@ -131,7 +132,12 @@ class RequestStore(Store):
             existing = self.dedup.get(dedup_key)
             if existing:
                 first = existing.get("digest")
-                return Created(str(existing["reference"]), False, str(first) if first else None)
+                return Created(
+                    str(existing["reference"]),
+                    False,
+                    str(first) if first else None,
+                    follows=bool(existing.get("follows")),
+                )
         if reasons[0] == "ConditionalCheckFailed":
             raise ReferenceTaken(record["reference"])
         raise RuntimeError(f"transaction cancelled: {reasons}")
@@ -331,6 +337,8 @@ class RequestStore(Store):
             return "already"
         if reasons[1] == "ConditionalCheckFailed":
             return "changed"
+        if "ConditionalCheckFailed" in reasons[3:]:
+            return "seen"
         raise RuntimeError(f"transaction cancelled: {reasons}")
 
     def get(self, reference: str) -> Request | None:
