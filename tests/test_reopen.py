@@ -289,3 +289,18 @@ def test_the_example_agency_back_end_takes_a_reopened_request_up_again(bus: Loca
         )
     ]
     assert stored(reference)["status"] == "in_progress"
+
+
+def test_open_data_counts_a_reopened_request(bus: LocalBus) -> None:
+    """A reopened request is open again in Open311 and a status row of its own in the stats
+    (the stats answered 400 once a request was reopened)."""
+    reference = filed_in_app(bus)
+    agency_sets(bus, reference, "in_progress", "resolved")
+    assert reopen_in_app(bus, reference, note="Still a hole").status == 200
+    bus.pump()
+    [public] = bus.request("GET", f"/open311/v2/requests/{reference}.json").json()
+    assert public["status"] == "open"
+    stats = bus.request("GET", "/open-data/v1/stats.json")
+    assert stats.status == 200, stats.text
+    assert "reopened" in {row["status"] for row in stats.json()["rows"]}
+    assert bus.request("GET", "/open-data/v1/stats.csv").status == 200
