@@ -545,3 +545,26 @@ def test_queues_count_and_deliver_as_stock_moto_s() -> None:
     fast = _queue_answers(fast=True)
     assert fast == _queue_answers(fast=False)
     assert fast[1]["ApproximateNumberOfMessagesNotVisible"] == "6"  # 7 received, 1 deleted
+
+
+def _sized_puts(fast: bool) -> list[Any]:
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for total in (380_000, 404_000, 404_990, 405_100, 420_000):
+            item = {"id": {"S": f"big{total}"}}
+            item |= {f"part{i:02d}": {"S": "x" * (total // 30)} for i in range(30)}
+            try:
+                client.put_item(TableName="flat", Item=item)
+                answers.append("ok")
+            except ClientError as exc:
+                answers.append(exc.response["Error"])
+    return answers
+
+
+def test_the_400_kb_item_limit_is_moto_s_to_the_byte() -> None:
+    fast = _sized_puts(fast=True)
+    assert fast == _sized_puts(fast=False)
+    assert "ok" in fast and any(a != "ok" for a in fast)

@@ -200,6 +200,42 @@ class _CopyShim:
         return copy.deepcopy(value, memo)
 
 
+class _ModelsCopyShim:
+    """``copy`` as moto's DynamoDB backend module sees it: in ``update_item`` on a table
+    without a stream, the copy of the item (the stream record's old image, nothing else) is
+    not made; every other copy is a real one."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        uncopied = getattr(_OVERRIDE, "uncopied", False)
+        _OVERRIDE.uncopied = False  # only the first copy update_item makes (before it writes)
+        if uncopied and type(value) is _STATE["item_class"]:
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's ``Item.__init__``: its 400 KB check (``LimitedSizeDict``) adds up the whole item
+    again for every attribute put in; here the sum runs along, the same sum and the same
+    ``ItemSizeTooLarge`` at the same attribute."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict  # noqa: PLC0415 - as above
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        size = len(str(key).encode("utf-8")) + typed.size()
+        if total + size > 405000:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+        total += size
+
+
 def _all_items(self: Any) -> list[Any]:
     if getattr(_OVERRIDE, "table", None) is self:
         return list(_OVERRIDE.items)
@@ -313,7 +349,13 @@ def _delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
 
 def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     with _LOCK:
-        item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        # moto copies the item before it updates it, for the stream's old image only: a
+        # table without a stream skips the copy (see _ModelsCopyShim)
+        _OVERRIDE.uncopied = self.get_table(table_name).stream_shard is None
+        try:
+            item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        finally:
+            _OVERRIDE.uncopied = False
         _reindex(self.get_table(table_name), _key(item))
         return item
 
@@ -588,31 +630,41 @@ def _validate(self: Any) -> Any:
 
 
 def _traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
-    """moto's ``DepthFirstTraverser.traverse_node_recursively``, its type map built once per
-    walk instead of twice per node."""
-    mapping = self.__dict__.get("_citizenbus_map")
-    if mapping is None:
-        mapping = self.__dict__["_citizenbus_map"] = self._processing_map()
-    return _walk(self, node, child_id, mapping, tuple(mapping), _STATE["node_class"])
+    """moto's ``DepthFirstTraverser.traverse_node_recursively``: the processor a node type
+    gets is looked up once per type and walk (moto builds the type map twice per node and asks
+    ``isinstance`` of abstract classes, the walk's main cost), the same processor as moto's."""
+    chosen = self.__dict__.get("_citizenbus_chosen")
+    if chosen is None:
+        chosen = self.__dict__["_citizenbus_chosen"] = {}
+    return _walk(self, node, child_id, chosen)
 
 
-def _walk(
-    self: Any, node: Any, child_id: int, mapping: dict[Any, Any], kinds: tuple[Any, ...], base: Any
-) -> Any:
-    if isinstance(node, base):
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _processor_for(self: Any, kind: type, chosen: dict[type, Any]) -> Any:
+    """The processor moto's ``process`` picks for a node of type ``kind`` (None: none)."""
+    if kind not in chosen:
+        mapping = self._processing_map()
+        chosen[kind] = next((p for k, p in mapping.items() if issubclass(kind, k)), None)
+    return chosen[kind]
+
+
+def _walk(self: Any, node: Any, child_id: int, chosen: dict[type, Any]) -> Any:
+    kind = type(node)
+    is_node = _NODE_TYPES.get(kind)
+    if is_node is None:
+        is_node = _NODE_TYPES[kind] = issubclass(kind, _STATE["node_class"])
+    if is_node:
         parent_node = node.parent
         if node.children is not None:
             for i, child_node in enumerate(node.children):
                 self.pre_processing_of_child(node, i)
-                _walk(self, child_node, i, mapping, kinds, base)
-        if isinstance(node, kinds):
-            for class_key, processor in mapping.items():
-                if isinstance(node, class_key):
-                    node = processor(node)
-                    break
-            else:
-                node = None
-            node.parent = parent_node  # type: ignore[union-attr]
+                _walk(self, child_node, i, chosen)
+        processor = _processor_for(self, kind, chosen)
+        if processor is not None:
+            node = processor(node)
+            node.parent = parent_node
             if parent_node:
                 parent_node.children[child_id] = node
     return node
@@ -702,6 +754,7 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "validator_init": ("validator", "__init__", _validator_init),
     "validate": ("validator", "validate", _validate),
     "traverse": ("traverser", "traverse_node_recursively", _traverse_node_recursively),
+    "item_init": ("item", "__init__", _item_init),
     "queue_attributes": ("queue", "attributes", property(_queue_attributes)),  # type: ignore[dict-item]
     "queue_messages": ("queue", "messages", property(_queue_messages)),  # type: ignore[dict-item]
     "retention": ("sqs_backend", "is_message_valid_based_on_retention_period", _retention_ok),
@@ -713,7 +766,10 @@ def _more_owners() -> dict[str, Any]:
     from moto.dynamodb.parsing.validators import Validator  # noqa: PLC0415 - as above
     from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415 - as above
 
+    from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
+
     return {
+        "item": Item,
         "validator": Validator,
         "traverser": DepthFirstTraverser,
         "queue": Queue,
@@ -770,7 +826,12 @@ def install() -> None:
             setattr(more[owner], attr, patched)
         from moto.dynamodb.parsing.ast_nodes import Node  # noqa: PLC0415 - as above
 
+        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
+
         _STATE["node_class"] = Node
+        _STATE["item_class"] = more["item"]
+        _STATE["models_copy"] = models_module.copy
+        models_module.copy = _ModelsCopyShim
         _STATE["copy"] = owners["table_module"].copy
         owners["table_module"].copy = _CopyShim
         # An update expression's parse tree, kept per expression text (a filing's status
@@ -792,6 +853,9 @@ def uninstall() -> None:
         more = _more_owners()
         for name, (owner, attr, _patched) in _MORE_PATCHES.items():
             setattr(more[owner], attr, _STATE[name])
+        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
+
+        models_module.copy = _STATE["models_copy"]
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
