@@ -828,6 +828,14 @@ def install() -> None:
 
         import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
 
+        import moto.core.responses as responses_module  # noqa: PLC0415 - as above
+
+        # moto lists a response class's methods (inspect.getmembers) on every call it answers;
+        # a class's methods do not change while it serves, so the list is made once per class
+        _STATE["method_names"] = responses_module.method_names_from_class
+        responses_module.method_names_from_class = functools.cache(  # type: ignore[assignment]
+            responses_module.method_names_from_class
+        )
         _STATE["node_class"] = Node
         _STATE["item_class"] = more["item"]
         _STATE["models_copy"] = models_module.copy
@@ -856,6 +864,9 @@ def uninstall() -> None:
         import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
 
         models_module.copy = _STATE["models_copy"]
+        import moto.core.responses as responses_module  # noqa: PLC0415 - as above
+
+        responses_module.method_names_from_class = _STATE["method_names"]
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
