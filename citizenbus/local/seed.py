@@ -21,6 +21,7 @@ request from now on (an agency's status change, the SLA monitor) is live and ann
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 import random
@@ -413,6 +414,18 @@ def _checked(filing: dict[str, Any], catalog: Any) -> tuple[Any, ...]:
     app_user = filing.get("app_user")
     citizen = pseudonym("app", str(app_user)) if app_user else None
     return filing, new, clock.parse(filing["submitted_at"]), citizen, steps
+
+
+def settle() -> None:
+    """After a batch: what the bus holds so far leaves the garbage collector's view
+    (``gc.freeze``). A city is hundreds of thousands of long-lived objects in moto's tables;
+    Python's full collections walk all of them again each time the heap grows by a quarter,
+    which cost the seed a third of its time at 10,000 requests and grows with the city. The
+    young generations are collected first; frozen objects are still freed when their count
+    drops to zero, only a reference cycle among them that dies later stays (moto's items and
+    the requests' records hold none)."""
+    gc.collect(1)
+    gc.freeze()
 
 
 def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
