@@ -568,7 +568,11 @@ _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 # once one expression with those names passed them, it passes them every time. The other seven
 # run on every call as moto runs them; the copy is an unpickling of the kept tree (the same
 # objects, a sixth of the time) and each walk builds its type map once.
-_EXPRESSION_ONLY = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+_EXPRESSION_ONLY = (
+    "ActionCountValidator",
+    "OverlappingPathsValidator",
+    "UpdateHashRangeKeyValidator",
+)
 _KEPT_LIMIT = 2048
 _AST_BYTES: dict[int, tuple[Any, bytes]] = {}  # id(parse tree) → (the tree, its pickle)
 _PASSED: dict[tuple[Any, ...], Any] = {}  # (id(tree), names, key attrs) → the tree
@@ -726,9 +730,9 @@ def _queue_attributes(self: Any) -> dict[str, Any]:
         result["Policy"] = self.policy
     if self.redrive_policy:
         result["RedrivePolicy"] = json.dumps(self.redrive_policy)
-    for key in result:
-        if isinstance(result[key], bool):
-            result[key] = str(result[key]).lower()
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
     return result
 
 
@@ -762,11 +766,10 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 
 
 def _more_owners() -> dict[str, Any]:
+    from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # noqa: PLC0415 - as above
     from moto.dynamodb.parsing.validators import Validator  # noqa: PLC0415 - as above
     from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415 - as above
-
-    from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
 
     return {
         "item": Item,
@@ -824,11 +827,9 @@ def install() -> None:
         for name, (owner, attr, patched) in _MORE_PATCHES.items():
             _STATE[name] = more[owner].__dict__[attr]
             setattr(more[owner], attr, patched)
-        from moto.dynamodb.parsing.ast_nodes import Node  # noqa: PLC0415 - as above
-
-        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
-
         import moto.core.responses as responses_module  # noqa: PLC0415 - as above
+        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
+        from moto.dynamodb.parsing.ast_nodes import Node  # noqa: PLC0415 - as above
 
         # moto lists a response class's methods (inspect.getmembers) on every call it answers;
         # a class's methods do not change while it serves, so the list is made once per class
