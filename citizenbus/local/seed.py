@@ -272,7 +272,8 @@ class DirectDynamo:
     """The DynamoDB calls the seed's filings, status changes and SLA checks make
     (``GetItem``, ``TransactWriteItems``, ``UpdateItem``, ``Query``), answered by the local
     bus's moto backend in this process: the same tables and checks, without an HTTP round trip
-    and two serialisations per call (about ten times cheaper). Anything else goes through the SDK client."""
+    and two serialisations per call (about ten times cheaper). Anything else goes through the
+    SDK client."""
 
     def __init__(self, sdk: Any) -> None:
         from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - inside a started LocalBus
