@@ -683,9 +683,9 @@ def _walk(self: Any, node: Any, child_id: int, chosen: dict[type, Any]) -> Any:
 # and the retention period is read from the queue.
 def _queue_counts(queue: Any) -> tuple[int, int, int]:
     """(visible and not delayed, delayed, not visible), as moto's properties count them."""
-    import moto.sqs.models as sqs_models  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - moto loads only with the local bus
 
-    now = sqs_models.unix_time_millis()
+    now = unix_time_millis()
     ready = delayed = hidden = 0
     for message in queue._messages:
         visible = now > message.visible_at
@@ -738,20 +738,20 @@ def _queue_attributes(self: Any) -> dict[str, Any]:
 
 def _queue_messages(self: Any) -> list[Any]:
     """moto's ``Queue.messages`` (visible, not delayed), with one clock reading."""
-    import moto.sqs.models as sqs_models  # noqa: PLC0415 - as above
+    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - as above
 
-    now = sqs_models.unix_time_millis()
+    now = unix_time_millis()
     return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
 def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     """moto's ``is_message_valid_based_on_retention_period``, the period read from the queue
     (what ``get_queue_attributes(["MessageRetentionPeriod"])`` answers)."""
-    import moto.sqs.models as sqs_models  # noqa: PLC0415 - as above
+    from moto.core.utils import unix_time  # noqa: PLC0415 - as above
 
     retention_period = self.get_queue(queue_name).message_retention_period
     retain_until = retention_period + message.sent_timestamp / 1000
-    return bool(retain_until > sqs_models.unix_time())
+    return bool(retain_until > unix_time())
 
 
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
@@ -767,7 +767,9 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 
 def _more_owners() -> dict[str, Any]:
     from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # noqa: PLC0415 - as above
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        DepthFirstTraverser,
+    )
     from moto.dynamodb.parsing.validators import Validator  # noqa: PLC0415 - as above
     from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415 - as above
 
@@ -829,18 +831,19 @@ def install() -> None:
             setattr(more[owner], attr, patched)
         import moto.core.responses as responses_module  # noqa: PLC0415 - as above
         import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
-        from moto.dynamodb.parsing.ast_nodes import Node  # noqa: PLC0415 - as above
+        from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+            Node,
+        )
 
         # moto lists a response class's methods (inspect.getmembers) on every call it answers;
         # a class's methods do not change while it serves, so the list is made once per class
-        _STATE["method_names"] = responses_module.method_names_from_class
-        responses_module.method_names_from_class = functools.cache(  # type: ignore[assignment]
-            responses_module.method_names_from_class
-        )
+        listed = vars(responses_module)["method_names_from_class"]
+        _STATE["method_names"] = listed
+        vars(responses_module)["method_names_from_class"] = functools.cache(listed)
         _STATE["node_class"] = Node
         _STATE["item_class"] = more["item"]
-        _STATE["models_copy"] = models_module.copy
-        models_module.copy = _ModelsCopyShim
+        _STATE["models_copy"] = vars(models_module)["copy"]
+        vars(models_module)["copy"] = _ModelsCopyShim
         _STATE["copy"] = owners["table_module"].copy
         owners["table_module"].copy = _CopyShim
         # An update expression's parse tree, kept per expression text (a filing's status
@@ -864,10 +867,10 @@ def uninstall() -> None:
             setattr(more[owner], attr, _STATE[name])
         import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
 
-        models_module.copy = _STATE["models_copy"]
+        vars(models_module)["copy"] = _STATE["models_copy"]
         import moto.core.responses as responses_module  # noqa: PLC0415 - as above
 
-        responses_module.method_names_from_class = _STATE["method_names"]
+        vars(responses_module)["method_names_from_class"] = _STATE["method_names"]
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
