@@ -9,6 +9,7 @@ timers stand in for EventBridge Scheduler. Tests and ``citizenbus serve`` use th
 from __future__ import annotations
 
 import base64
+import gc
 import importlib
 import json
 import os
@@ -469,6 +470,8 @@ class LocalBus:
             self._mock.stop()
             self._mock = None
         self._stream_client = None
+        # what seeding or a restore froze (seed.settle) is this bus's: collectable again
+        gc.unfreeze()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
