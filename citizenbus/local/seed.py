@@ -423,8 +423,8 @@ def settle() -> None:
     Python's full collections walk all of them again each time the heap grows by a quarter,
     which cost the seed a third of its time at 10,000 requests and grows with the city. The
     young generations are collected first; frozen objects are still freed when their count
-    drops to zero, only a reference cycle among them that dies later stays (moto's items and
-    the requests' records hold none)."""
+    drops to zero, only a reference cycle among them that dies later stays until the bus
+    stops (``LocalBus.stop`` unfreezes; moto's items and the requests' records hold none)."""
     gc.collect(1)
     gc.freeze()
 
