@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         with bus.lock:
             seed.apply(batch)
         profiler.disable()
+        seed.settle()  # as POST /_local/seed does after each batch
         seeded += len(batch)
     seed_s = time.perf_counter() - started
     print(f"seeded {seeded} in {seed_s:.1f} s ({seed_s / max(seeded, 1) * 1000:.2f} ms each)")

@@ -4,14 +4,18 @@ is (a stream backlog larger than one read is read whole)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from citizenbus.local.runtime import STREAM_READ_LIMIT, LocalBus
+from functions.domain.agencies.routing import agency_queue
 from functions.platform import aws
 from functions.platform.settings import get_settings
+from tests.support.webhooks import file
 
 
 @pytest.fixture
@@ -75,3 +79,31 @@ def test_an_idle_queue_poll_makes_no_call_and_a_message_is_delivered(bus: LocalB
     assert delivered == ["hello"] and len(receives) == 1
     assert bus.pump_queue(queue, function) == 0  # deleted once handled
     assert len(receives) == 1
+
+
+def test_records_that_arrive_while_the_workers_run_are_published_in_batches(
+    bus: LocalBus,
+) -> None:
+    """The serving loops (one per event source; a stream read four times a second while
+    nothing waits, at once while a backlog does): filings made while they run all reach
+    their agency's queue, the outbox publisher invoked with batches, not once per filing."""
+    stop = threading.Event()
+    workers = threading.Thread(target=bus.run_workers, args=(stop,), daemon=True)
+    workers.start()
+    try:
+        references = [
+            file(bus, "street-damage", {"address": f"Storgatan {n + 1}"}) for n in range(30)
+        ]
+        deadline = time.monotonic() + 30
+        queued: set[str] = set()
+        while time.monotonic() < deadline and not queued.issuperset(references):
+            queued = {
+                str(m.get("detail", {}).get("subject"))
+                for m in bus.queue_messages(agency_queue("streets"))
+            }
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        workers.join(10)
+    assert queued.issuperset(references)
+    assert bus.invocations["outbox_publisher"] < len(references) / 2

@@ -450,3 +450,125 @@ def test_a_kept_update_expression_updates_as_moto_does_and_a_bad_one_fails_each_
                     UpdateExpression="SET = :n",
                     ExpressionAttributeValues={":n": {"N": "1"}},
                 )
+
+
+# Update expressions as the bus sends them, and ones moto refuses; each is sent twice with
+# other values, so the second call goes the layer's kept way (a validated tree, checks passed).
+UPDATES: list[dict[str, Any]] = [
+    {"UpdateExpression": "SET #f0 = :v0, #h = list_append(#h, :h), #v = :next"},
+    {"UpdateExpression": "SET #f0 = :v0, #f0 = :v1"},  # one path twice
+    {"UpdateExpression": "SET id = :v0"},  # the key
+    {"UpdateExpression": "SET #f0 = :v0 SET #v = :next"},  # two SET clauses
+    {"UpdateExpression": "SET #h = list_append(#f0, :h)"},  # not a list
+    {"UpdateExpression": "SET #v = #v + :one ADD tags :tag REMOVE #f1"},
+    {"UpdateExpression": "SET #v = #missing + :one"},  # no such attribute
+    {"UpdateExpression": "SET #f0 = if_not_exists(#f0, :v0), #f1 = :v1"},
+    {"UpdateExpression": "REMOVE #f0, #f1"},
+    {"UpdateExpression": "SET #f0 = :nothing"},  # a value nobody gave
+]
+
+
+def _update_answers(fast: bool) -> list[Any]:
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        client.put_item(TableName="flat", Item=_item("flat", "a", "1", "x", WHEN[0], 1))
+        names = {"#f0": "status", "#f1": "note", "#h": "history", "#v": "n", "#missing": "zz"}
+        for round_ in range(2):
+            for update in UPDATES:
+                expression = update["UpdateExpression"]
+                values = {
+                    ":v0": {"S": f"s{round_}"},
+                    ":v1": {"S": f"n{round_}"},
+                    ":h": {"L": [{"M": {"status": {"S": f"h{round_}"}}}]},
+                    ":next": {"N": str(round_ + 7)},
+                    ":one": {"N": "1"},
+                    ":tag": {"SS": [f"t{round_}"]},
+                }
+                used = {k: v for k, v in values.items() if k in expression}
+                used_names = {k: v for k, v in names.items() if k in expression}
+                try:
+                    answer = client.update_item(
+                        TableName="flat",
+                        Key={"id": {"S": "a"}},
+                        ReturnValues="ALL_NEW",
+                        **update,
+                        **({"ExpressionAttributeNames": used_names} if used_names else {}),
+                        **({"ExpressionAttributeValues": used} if used else {}),
+                    )
+                    answers.append(("ok", answer["Attributes"]))
+                except ClientError as exc:
+                    answers.append(("error", exc.response["Error"]))
+    return answers
+
+
+def test_update_expressions_answer_and_fail_as_stock_moto_s_every_time() -> None:
+    fast = _update_answers(fast=True)
+    assert fast == _update_answers(fast=False)
+    assert ("ok" in {a[0] for a in fast}) and ("error" in {a[0] for a in fast})
+
+
+def _queue_answers(fast: bool) -> list[Any]:
+    """Sends, receives (some left in flight), deletes and attribute reads on two queues."""
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
+        delayed = sqs.create_queue(
+            QueueName="delayed", Attributes={"DelaySeconds": "60", "MessageRetentionPeriod": "120"}
+        )["QueueUrl"]
+        for n in range(25):
+            sqs.send_message(QueueUrl=plain if n % 3 else delayed, MessageBody=f"m{n}")
+        for url in (plain, delayed):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=7, VisibilityTimeout=30)
+            messages = got.get("Messages", [])
+            answers.append(sorted(m["Body"] for m in messages))
+            if messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+            answers.append(
+                {
+                    k: v
+                    for k, v in attributes["Attributes"].items()
+                    if "Timestamp" not in k and k != "QueueArn"
+                }
+            )
+            one = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )
+            answers.append(one["Attributes"])
+        again = sqs.receive_message(QueueUrl=plain, MaxNumberOfMessages=10)
+        answers.append(sorted(m["Body"] for m in again.get("Messages", [])))
+    return answers
+
+
+def test_queues_count_and_deliver_as_stock_moto_s() -> None:
+    fast = _queue_answers(fast=True)
+    assert fast == _queue_answers(fast=False)
+    assert fast[1]["ApproximateNumberOfMessagesNotVisible"] == "6"  # 7 received, 1 deleted
+
+
+def _sized_puts(fast: bool) -> list[Any]:
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for total in (380_000, 404_000, 404_990, 405_100, 420_000):
+            item = {"id": {"S": f"big{total}"}}
+            item |= {f"part{i:02d}": {"S": "x" * (total // 30)} for i in range(30)}
+            try:
+                client.put_item(TableName="flat", Item=item)
+                answers.append("ok")
+            except ClientError as exc:
+                answers.append(exc.response["Error"])
+    return answers
+
+
+def test_the_400_kb_item_limit_is_moto_s_to_the_byte() -> None:
+    fast = _sized_puts(fast=True)
+    assert fast == _sized_puts(fast=False)
+    assert "ok" in fast and any(a != "ok" for a in fast)

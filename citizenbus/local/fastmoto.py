@@ -21,6 +21,10 @@ Stock moto (5.x) has two costs that grow with everything stored, not with the ca
   its one hash key. Anything the fast path cannot answer the same way (several key attributes,
   key values of mixed types, a start key without the index's attributes) goes to moto as is.
 
+Further down the same way (each section says what it changes): ``UpdateItem``'s validation
+without moto's per-call overheads, an item's 400 KB check summed as it goes, SQS queue counts
+in one pass, moto's list of a response class's methods made once per class.
+
 ``tests/test_fastmoto.py`` runs the same random operations against stock moto and this layer
 and asserts the same answers, errors and stream records. The layer keeps its indexes outside
 moto's objects (a weak map), so pickling moto's state carries none of it, and it rebuilds an
@@ -31,7 +35,9 @@ from __future__ import annotations
 
 import bisect
 import copy
+import json
 import os
+import pickle
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -198,6 +204,42 @@ class _CopyShim:
         return copy.deepcopy(value, memo)
 
 
+class _ModelsCopyShim:
+    """``copy`` as moto's DynamoDB backend module sees it: in ``update_item`` on a table
+    without a stream, the copy of the item (the stream record's old image, nothing else) is
+    not made; every other copy is a real one."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        uncopied = getattr(_OVERRIDE, "uncopied", False)
+        _OVERRIDE.uncopied = False  # only the first copy update_item makes (before it writes)
+        if uncopied and type(value) is _STATE["item_class"]:
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's ``Item.__init__``: its 400 KB check (``LimitedSizeDict``) adds up the whole item
+    again for every attribute put in; here the sum runs along, the same sum and the same
+    ``ItemSizeTooLarge`` at the same attribute."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict  # noqa: PLC0415 - as above
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        size = len(str(key).encode("utf-8")) + typed.size()
+        if total + size > 405000:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+        total += size
+
+
 def _all_items(self: Any) -> list[Any]:
     if getattr(_OVERRIDE, "table", None) is self:
         return list(_OVERRIDE.items)
@@ -311,7 +353,13 @@ def _delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
 
 def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     with _LOCK:
-        item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        # moto copies the item before it updates it, for the stream's old image only: a
+        # table without a stream skips the copy (see _ModelsCopyShim)
+        _OVERRIDE.uncopied = self.get_table(table_name).stream_shard is None
+        try:
+            item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        finally:
+            _OVERRIDE.uncopied = False
         _reindex(self.get_table(table_name), _key(item))
         return item
 
@@ -516,6 +564,228 @@ _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 }
 
 
+# -- UpdateItem: moto's validator, without its per-call overheads -------------------------------
+# moto validates an update expression by deep-copying its parse tree and walking the copy ten
+# times (one processor each), building each processor's type map again at every node. Three
+# of the processors read only the expression, its names and the table's key attributes
+# (``ActionCountValidator``, ``OverlappingPathsValidator``, ``UpdateHashRangeKeyValidator``):
+# once one expression with those names passed them, it passes them every time. The other seven
+# run on every call as moto runs them; the copy is an unpickling of the kept tree (the same
+# objects, a sixth of the time) and each walk builds its type map once.
+_EXPRESSION_ONLY = (
+    "ActionCountValidator",
+    "OverlappingPathsValidator",
+    "UpdateHashRangeKeyValidator",
+)
+_KEPT_LIMIT = 2048
+_AST_BYTES: dict[int, tuple[Any, bytes]] = {}  # id(parse tree) → (the tree, its pickle)
+_PASSED: dict[tuple[Any, ...], Any] = {}  # (id(tree), names, key attrs) → the tree
+
+
+def _copy_tree(tree: Any) -> Any:
+    kept = _AST_BYTES.get(id(tree))
+    if kept is None or kept[0] is not tree:
+        try:
+            raw = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a tree pickle cannot carry: moto's own copy
+            return copy.deepcopy(tree)
+        if len(_AST_BYTES) >= _KEPT_LIMIT:
+            _AST_BYTES.clear()
+        kept = _AST_BYTES[id(tree)] = (tree, raw)
+    return pickle.loads(kept[1])  # noqa: S301 - our own pickle of moto's parse tree
+
+
+def _validator_init(
+    self: Any,
+    expression: Any,
+    expression_attribute_names: dict[str, str],
+    expression_attribute_values: dict[str, dict[str, Any]],
+    item: Any,
+    table: Any,
+) -> None:
+    """moto's ``Validator.__init__``, the tree copied by :func:`_copy_tree`."""
+    self.expression_attribute_names = expression_attribute_names
+    self.expression_attribute_values = expression_attribute_values
+    self.item = item
+    self.table = table
+    self.processors = self.get_ast_processors()
+    self.node_to_validate = _copy_tree(expression)
+    self._citizenbus_tree = expression
+
+
+def _validate(self: Any) -> Any:
+    """moto's ``Validator.validate``; the expression-only checks once per expression."""
+    tree = getattr(self, "_citizenbus_tree", None)
+    names = [type(p).__name__ for p in self.processors[: len(_EXPRESSION_ONLY)]]
+    key: tuple[Any, ...] | None = None
+    if tree is not None and tuple(names) == _EXPRESSION_ONLY:
+        key = (
+            id(tree),
+            tuple(sorted((self.expression_attribute_names or {}).items())),
+            tuple(self.table.table_key_attrs),
+        )
+    passed = key is not None and _PASSED.get(key) is tree
+    node = self.node_to_validate
+    for number, processor in enumerate(self.processors):
+        if passed and number < len(_EXPRESSION_ONLY):
+            continue
+        node = processor.traverse(node)
+        if key is not None and number == len(_EXPRESSION_ONLY) - 1:
+            if len(_PASSED) >= _KEPT_LIMIT:
+                _PASSED.clear()
+            _PASSED[key] = tree
+    return node
+
+
+def _traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+    """moto's ``DepthFirstTraverser.traverse_node_recursively``: the processor a node type
+    gets is looked up once per type and walk (moto builds the type map twice per node and asks
+    ``isinstance`` of abstract classes, the walk's main cost), the same processor as moto's."""
+    chosen = self.__dict__.get("_citizenbus_chosen")
+    if chosen is None:
+        chosen = self.__dict__["_citizenbus_chosen"] = {}
+    return _walk(self, node, child_id, chosen)
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _processor_for(self: Any, kind: type, chosen: dict[type, Any]) -> Any:
+    """The processor moto's ``process`` picks for a node of type ``kind`` (None: none)."""
+    if kind not in chosen:
+        mapping = self._processing_map()
+        chosen[kind] = next((p for k, p in mapping.items() if issubclass(kind, k)), None)
+    return chosen[kind]
+
+
+def _walk(self: Any, node: Any, child_id: int, chosen: dict[type, Any]) -> Any:
+    kind = type(node)
+    is_node = _NODE_TYPES.get(kind)
+    if is_node is None:
+        is_node = _NODE_TYPES[kind] = issubclass(kind, _STATE["node_class"])
+    if is_node:
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                self.pre_processing_of_child(node, i)
+                _walk(self, child_node, i, chosen)
+        processor = _processor_for(self, kind, chosen)
+        if processor is not None:
+            node = processor(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+    return node
+
+
+# -- SQS: a queue's attributes and visible messages in one pass -----------------------------------
+# moto works out a queue's three message counts by asking each message twice for the time (a
+# few µs each), and it does so to read any one attribute: a send reads
+# ``ContentBasedDeduplication``, a receive reads ``MessageRetentionPeriod`` once per message
+# it returns. A queue nobody drains (an agency's, locally) made every send cost what it holds,
+# and a receive what it holds times ten. Here the counts take one clock reading and one pass,
+# and the retention period is read from the queue.
+def _queue_counts(queue: Any) -> tuple[int, int, int]:
+    """(visible and not delayed, delayed, not visible), as moto's properties count them."""
+    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - moto loads only with the local bus
+
+    now = unix_time_millis()
+    ready = delayed = hidden = 0
+    for message in queue._messages:
+        visible = now > message.visible_at
+        late = now < message.delayed_until
+        ready += visible and not late
+        delayed += late
+        hidden += not visible
+    return ready, delayed, hidden
+
+
+_COUNTED = {
+    "ApproximateNumberOfMessages": 0,
+    "ApproximateNumberOfMessagesDelayed": 1,
+    "ApproximateNumberOfMessagesNotVisible": 2,
+}
+_ATTRIBUTE_NAMES: dict[str, str] = {}
+
+
+def _queue_attributes(self: Any) -> dict[str, Any]:
+    """moto's ``Queue.attributes``, the same dict (see :func:`_queue_counts`)."""
+    from moto.core.utils import camelcase_to_underscores  # noqa: PLC0415 - as above
+
+    counts = _queue_counts(self)
+    result: dict[str, Any] = {}
+
+    def copy_attributes(names: list[str]) -> None:
+        for attribute in names:
+            if attribute in _COUNTED:
+                result[attribute] = counts[_COUNTED[attribute]]
+                continue
+            name = _ATTRIBUTE_NAMES.get(attribute)
+            if name is None:
+                name = _ATTRIBUTE_NAMES[attribute] = camelcase_to_underscores(attribute)
+            result[attribute] = getattr(self, name)
+
+    copy_attributes(self.BASE_ATTRIBUTES)
+    if self.fifo_queue:
+        copy_attributes(self.FIFO_ATTRIBUTES)
+    if self.kms_master_key_id:
+        copy_attributes(self.KMS_ATTRIBUTES)
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return result
+
+
+def _queue_messages(self: Any) -> list[Any]:
+    """moto's ``Queue.messages`` (visible, not delayed), with one clock reading."""
+    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - as above
+
+    now = unix_time_millis()
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's ``is_message_valid_based_on_retention_period``, the period read from the queue
+    (what ``get_queue_attributes(["MessageRetentionPeriod"])`` answers)."""
+    from moto.core.utils import unix_time  # noqa: PLC0415 - as above
+
+    retention_period = self.get_queue(queue_name).message_retention_period
+    retain_until = retention_period + message.sent_timestamp / 1000
+    return bool(retain_until > unix_time())
+
+
+_MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "validator_init": ("validator", "__init__", _validator_init),
+    "validate": ("validator", "validate", _validate),
+    "traverse": ("traverser", "traverse_node_recursively", _traverse_node_recursively),
+    "item_init": ("item", "__init__", _item_init),
+    "queue_attributes": ("queue", "attributes", property(_queue_attributes)),  # type: ignore[dict-item]
+    "queue_messages": ("queue", "messages", property(_queue_messages)),  # type: ignore[dict-item]
+    "retention": ("sqs_backend", "is_message_valid_based_on_retention_period", _retention_ok),
+}
+
+
+def _more_owners() -> dict[str, Any]:
+    from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+        DepthFirstTraverser,
+    )
+    from moto.dynamodb.parsing.validators import Validator  # noqa: PLC0415 - as above
+    from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415 - as above
+
+    return {
+        "item": Item,
+        "validator": Validator,
+        "traverser": DepthFirstTraverser,
+        "queue": Queue,
+        "sqs_backend": SQSBackend,
+    }
+
+
 def _owners() -> dict[str, Any]:
     import moto.dynamodb.models.table as table_module  # noqa: PLC0415 - as above
     from moto.core.serialize import ResponseSerializer  # noqa: PLC0415 - as above
@@ -559,6 +829,25 @@ def install() -> None:
         for name, (owner, attr, patched) in _PATCHES.items():
             _STATE[name] = getattr(owners[owner], attr)
             setattr(owners[owner], attr, patched)
+        more = _more_owners()
+        for name, (owner, attr, patched) in _MORE_PATCHES.items():
+            _STATE[name] = more[owner].__dict__[attr]
+            setattr(more[owner], attr, patched)
+        import moto.core.responses as responses_module  # noqa: PLC0415 - as above
+        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
+        from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
+            Node,
+        )
+
+        # moto lists a response class's methods (inspect.getmembers) on every call it answers;
+        # a class's methods do not change while it serves, so the list is made once per class
+        listed = vars(responses_module)["method_names_from_class"]
+        _STATE["method_names"] = listed
+        vars(responses_module)["method_names_from_class"] = functools.cache(listed)
+        _STATE["node_class"] = Node
+        _STATE["item_class"] = more["item"]
+        _STATE["models_copy"] = vars(models_module)["copy"]
+        vars(models_module)["copy"] = _ModelsCopyShim
         _STATE["copy"] = owners["table_module"].copy
         owners["table_module"].copy = _CopyShim
         # An update expression's parse tree, kept per expression text (a filing's status
@@ -577,6 +866,17 @@ def uninstall() -> None:
         owners = _owners()
         for name, (owner, attr, _patched) in _PATCHES.items():
             setattr(owners[owner], attr, _STATE[name])
+        more = _more_owners()
+        for name, (owner, attr, _patched) in _MORE_PATCHES.items():
+            setattr(more[owner], attr, _STATE[name])
+        import moto.dynamodb.models as models_module  # noqa: PLC0415 - as above
+
+        vars(models_module)["copy"] = _STATE["models_copy"]
+        import moto.core.responses as responses_module  # noqa: PLC0415 - as above
+
+        vars(responses_module)["method_names_from_class"] = _STATE["method_names"]
+        _AST_BYTES.clear()
+        _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
         owners["update_parser"].make = _STATE["update_parse"]
         _STATE.clear()

@@ -44,6 +44,7 @@ ACTION_NAMES: dict[tuple[str, str], str] = {
     ("s3", "HeadBucket"): "ListBucket",
     ("s3", "DeleteObjects"): "DeleteObject",
 }
+DECISIONS_KEPT = 4096  # per role: (action, resource) pairs remembered
 DENIED_CODES = {"s3": "AccessDenied", "sqs": "AccessDenied", "sns": "AuthorizationError"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -62,6 +63,9 @@ class Role:
     statements: list[dict[str, Any]]
     policy: IAMPolicy = field(init=False)
     any_resource: IAMPolicy = field(init=False)
+    # (action, resource) → moto's answer: a role's statements never change (rewire makes a
+    # new Role), so each decision is evaluated once; every call is still checked against it
+    decided: dict[tuple[str, str | None], bool] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         document = {"Version": "2012-10-17", "Statement": self.statements}
@@ -75,8 +79,17 @@ class Role:
     def allows(self, action: str, resource: str | None) -> bool:
         if action in ALWAYS_ALLOWED:
             return True
-        policy, target = (self.any_resource, "*") if resource is None else (self.policy, resource)
-        return policy.is_action_permitted(action, target) == PermissionResult.PERMITTED
+        key = (action, resource)
+        answer = self.decided.get(key)
+        if answer is None:
+            policy, target = (
+                (self.any_resource, "*") if resource is None else (self.policy, resource)
+            )
+            answer = policy.is_action_permitted(action, target) == PermissionResult.PERMITTED
+            if len(self.decided) >= DECISIONS_KEPT:
+                self.decided.clear()
+            self.decided[key] = answer
+        return answer
 
     @property
     def arn(self) -> str:

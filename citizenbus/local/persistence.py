@@ -342,6 +342,10 @@ class Persistence:
                 self._set_aside(path, str(exc))
                 continue
             _restore_aws(state["aws"])
+            # what was restored lives as long as the bus: out of the GC's full walks (a city
+            # is hundreds of thousands of objects; see seed.settle)
+            gc.collect(1)
+            gc.freeze()
             bus.queue_urls = dict(state["bus"]["queue_urls"])
             self._bus_state = state["bus"]
             self.restored = header

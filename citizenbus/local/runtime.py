@@ -9,6 +9,7 @@ timers stand in for EventBridge Scheduler. Tests and ``citizenbus serve`` use th
 from __future__ import annotations
 
 import base64
+import gc
 import importlib
 import json
 import os
@@ -76,6 +77,7 @@ _HARNESS_ONLY = {
 
 AWS_LOCK = threading.RLock()
 STREAM_READ_LIMIT = 1000  # records per GetRecords, as Lambda's stream poller reads
+STREAM_POLL_SECONDS = 0.25  # Lambda reads each shard four times a second
 
 
 def _serialise_moto() -> None:
@@ -468,6 +470,8 @@ class LocalBus:
             self._mock.stop()
             self._mock = None
         self._stream_client = None
+        # what seeding or a restore froze (seed.settle) is this bus's: collectable again
+        gc.unfreeze()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -853,36 +857,65 @@ class LocalBus:
     def run_workers(self, stop: threading.Event, interval: float = 0.1) -> None:
         """Background loops for ``citizenbus serve``: one per event source, as Lambda polls
         each on its own (a consumer waiting on a slow webhook holds up no other consumer and
-        no route), and one for the schedules. Returns when ``stop`` is set."""
+        no route), and one for the schedules. Returns when ``stop`` is set.
+
+        As Lambda's pollers: a stream is read again at once while records wait (a backlog is
+        handled batch after batch), else after :data:`STREAM_POLL_SECONDS` (Lambda reads a
+        shard four times a second); a queue is received from again at once after a full batch,
+        else after ``interval``. Records that arrive meanwhile make one batch, not one
+        invocation (and three stream calls, or a receive and a delete) each."""
         client = self._streams_client()
-        loops: list[tuple[str, Callable[[], object]]] = [
-            (f"stream→{s.function}", lambda s=s: self.pump_stream(s, client))  # type: ignore[misc]
+        loops: list[tuple[str, Callable[[], int], Callable[[int], bool], float]] = [
+            (
+                f"stream→{s.function}",
+                lambda s=s: self.pump_stream(s, client),  # type: ignore[misc]
+                lambda moved, s=s: bool(s.pending) or s.seen is None,  # type: ignore[misc]
+                STREAM_POLL_SECONDS,
+            )
             for s in self.streams
         ]
         loops += [
-            (f"{q}→{f}", lambda q=q, f=f: self.pump_queue(q, f))  # type: ignore[misc]
+            (
+                f"{q}→{f}",
+                lambda q=q, f=f: self.pump_queue(q, f),  # type: ignore[misc]
+                lambda moved, q=q: moved >= self._batch_size(q),  # type: ignore[misc]
+                interval,
+            )
             for q, f in self.queue_consumers
         ]
-        loops.append(("schedules", self.run_schedules))
+        loops.append(("schedules", self.run_schedules, lambda moved: False, interval))
         threads = [
-            threading.Thread(target=self._loop, args=(work, stop, interval), name=name, daemon=True)
-            for name, work in loops
+            threading.Thread(
+                target=self._loop, args=(work, more, stop, interval, settle), name=name, daemon=True
+            )
+            for name, work, more, settle in loops
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
+    def _batch_size(self, queue: str) -> int:
+        source = self.queue_settings.get(queue)
+        return min(source.batch_size if source else 10, 10)
+
     @staticmethod
-    def _loop(work: Callable[[], object], stop: threading.Event, interval: float) -> None:
+    def _loop(
+        work: Callable[[], int],
+        more: Callable[[int], bool],
+        stop: threading.Event,
+        interval: float,
+        settle: float,
+    ) -> None:
         while not stop.is_set():
             try:
                 moved = work()
             except Exception as exc:  # keep the local bus alive; the error is printed
                 print(f"worker error: {exc!r}")
                 moved = 0
-            if not moved:
-                stop.wait(interval)
+            if moved and more(moved):
+                continue  # more is waiting: the next batch at once
+            stop.wait(min(settle, interval) if not moved else settle)
 
     # -- inspection (local only) ----------------------------------------------------------------
     def queue_messages(self, queue: str) -> list[dict[str, Any]]:

@@ -208,6 +208,7 @@ def seed_batch(bus: LocalBus, body: bytes) -> Answer:
             counts = seed.apply(filings)
     except seed.BadFiling as exc:  # checked before anything is written
         return _error(400, "filings", str(exc))
+    seed.settle()
     return 200, {"Content-Type": "application/json"}, json.dumps(counts).encode()
 
 
