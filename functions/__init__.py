@@ -1,0 +1,10 @@
+"""The Lambda functions of the bus (each ``functions.<name>.handler``) and their layers.
+
+Every handler module's path starts here, so this runs before any handler imports a library:
+it lets Powertools' event handler and data-class packages skip their catch-all ``__init__``
+(functions/platform/lazy_init.py says why and what it saves).
+"""
+
+from functions.platform import lazy_init
+
+lazy_init.install()
