@@ -68,7 +68,7 @@ Text = Annotated[Clean, StringConstraints(max_length=MAX_TEXT)]
 class Contact(BaseModel):
     """How to reach the citizen. Personal data: stored, never on the bus or in open data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     phone: Annotated[Clean, StringConstraints(max_length=32)] | None = Field(
         None, description="E.164 after normalisation, e.g. +46701234567."
@@ -79,7 +79,7 @@ class Contact(BaseModel):
 class NewRequest(BaseModel):
     """A request as a channel hands it to intake, after the channel parsed its own format."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
     attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
@@ -95,7 +95,7 @@ class NewRequest(BaseModel):
 class AppRequestBody(BaseModel):
     """``POST /app/v1/requests`` body."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
     attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
@@ -107,7 +107,7 @@ class AppRequestBody(BaseModel):
 class Preferences(BaseModel):
     """``PUT /app/v1/me/preferences``: how and whether the citizen wants status notifications."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     notify_by: NotifyBy
     language: Language = "sv"
@@ -128,7 +128,7 @@ class Preferences(BaseModel):
 class ContactBody(BaseModel):
     """``POST /app/v1/me/contacts``: the phone or e-mail to link (a code is sent there)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     phone: Annotated[Clean, StringConstraints(max_length=32)] | None = None
     email: EmailStr | None = None
@@ -143,6 +143,8 @@ class ContactCode(ContactBody):
 class StatusChange(BaseModel):
     """One entry of a request's status history."""
 
+    model_config = ConfigDict(defer_build=True)
+
     status: Status
     at: datetime
     by: str = Field(description="Who made the change: 'citizen', 'system' or 'agency:<id>'.")
@@ -151,6 +153,8 @@ class StatusChange(BaseModel):
 
 class RequestView(BaseModel):
     """A request as its citizen sees it (app API, e-service receipt)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     reference: Reference
     service_code: str
@@ -165,11 +169,15 @@ class RequestView(BaseModel):
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
 
 
 class ErrorBody(BaseModel):
     """Every 4xx JSON answer: ``{"errors": [{"field": …, "message": …}]}``."""
+
+    model_config = ConfigDict(defer_build=True)
 
     errors: list[FieldError]
