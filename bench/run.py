@@ -72,7 +72,7 @@ def budgets(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         out.append(
             {
-                "budget": f"cold start {row['function']} <= 1.3x floor",
+                "budget": f"cold start {row['function']} <= {cold.BUDGET_RATIO:g}x floor",
                 "figure": f"{row['cpu_ratio']:.2f}x CPU ({_ms(row['cpu_ms'])} vs {_ms(row['floor_cpu_ms'])} ms; wall {row['ratio']:.2f}x)",
                 "holds": row["within_budget"],
             }
