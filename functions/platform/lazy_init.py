@@ -105,7 +105,10 @@ class _Finder:  # an importlib.abc.MetaPathFinder, duck-typed likewise
 # HTTP functions use its api_gateway module) and its data classes (the resolver, the batch
 # utility and the handlers use a few event classes of thirty).
 DEFERRED = frozenset(
-    {"aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.data_classes"}
+    {
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.data_classes",
+    }
 )
 
 
