@@ -195,9 +195,7 @@ class FunctionsConstruct(Construct):
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved,
-            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
-            if self.snap_start(fn)
-            else None,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self.snap_start(fn) else None,
         )
         acknowledge(function, "AwsSolutions-L1", REASONS["runtime"])
         cfn_lint.ignore(function, "W3005")  # CDK's DependsOn its role (cfn_lint.REASONS)
