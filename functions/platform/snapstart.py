@@ -28,11 +28,11 @@ from __future__ import annotations
 
 def prime() -> None:
     """Before the snapshot: build what every first invocation needs and every copy shares."""
-    from functions.platform import aws  # noqa: PLC0415 - only when Lambda snapshots
-    from functions.platform.catalog import get_catalog  # noqa: PLC0415 - as above
+    from functions.platform.catalog import get_catalog  # noqa: PLC0415 - only when Lambda snapshots
+    from functions.platform.dynamo import Store  # noqa: PLC0415 - as above
 
     get_catalog()
-    aws.dynamodb()
+    _ = Store().client  # the stores' client: botocore loads DynamoDB's model and endpoints
 
 
 def refresh() -> None:

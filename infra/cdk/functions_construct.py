@@ -196,6 +196,11 @@ class FunctionsConstruct(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self.snap_start(fn) else None,
+            # Every version's snapshot is billed while it is cached (until 14 days without an
+            # invocation): a deploy deletes the version it replaces, so only the live one is.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if self.snap_start(fn)
+            else None,
         )
         acknowledge(function, "AwsSolutions-L1", REASONS["runtime"])
         cfn_lint.ignore(function, "W3005")  # CDK's DependsOn its role (cfn_lint.REASONS)
@@ -212,7 +217,7 @@ class FunctionsConstruct(Construct):
         if not self.snap_start(fn):
             return function
         # current_version: a new version (and snapshot) whenever the code or configuration
-        # changes, which the alias then points at; the old one is kept for a rollback.
+        # changes, which the alias then points at (a rollback is a deploy of the old code).
         return lambda_.Alias(
             self,
             f"Live-{fn.name}",

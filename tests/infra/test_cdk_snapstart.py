@@ -42,6 +42,8 @@ def test_prod_restores_citizen_facing_functions_from_snapshots_of_published_vers
         version = alias["FunctionVersion"]["Fn::GetAtt"][0]
         assert t.resources[version]["Type"] == "AWS::Lambda::Version"
         assert t.props(version)["FunctionName"] == {"Ref": logical}
+        # the replaced version (and its billed snapshot) goes with the next deploy
+        assert t.resources[version]["DeletionPolicy"] == "Delete", fn.name
 
 
 def test_the_http_api_invokes_the_published_version_not_latest(prod):
