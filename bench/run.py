@@ -157,6 +157,26 @@ def markdown(report: dict[str, Any]) -> str:
             f"{r['ratio']:.2f}x | {_ms(r['cpu_ms'])} ({_ms(r['floor_cpu_ms'])}) | {r['cpu_ratio']:.2f}x | {'yes' if r['twilio_imported'] else 'no'}{'' if r['twilio_ok'] else ' **(must not)**'} | "
             f"{', '.join(r['outcomes'])} |"
         )
+    restored = [r for r in cold["functions"] if r.get("restored_outcomes")]
+    if restored:
+        lines += [
+            "",
+            "### Restored from a SnapStart snapshot",
+            "",
+            "The functions with `snap_start` in the topology (SnapStart in production): the same first "
+            "invocation in a process that imported the handler and ran the before-snapshot hooks "
+            "before the clock started, as Lambda does when it publishes the version; timed are the "
+            "after-restore hooks and the first invocation, what a copy resumed from the snapshot does.",
+            "",
+            "| function | restored CPU ms | cold CPU ms | floor CPU ms | restored / floor | outcome |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in restored:
+            lines.append(
+                f"| {r['function']} | {_ms(r['restored_cpu_ms'])} | {_ms(r['cpu_ms'])} | "
+                f"{_ms(r['floor_cpu_ms'])} | {r['restored_cpu_ms'] / r['floor_cpu_ms']:.2f}x | "
+                f"{', '.join(r['restored_outcomes'])} |"
+            )
     warm = report["warm_cost"]
     lines += [
         "",
