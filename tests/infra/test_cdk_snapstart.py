@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from citizenbus.local.wiring import extract
 from functions.topology import FUNCTIONS
 from infra.cdk.constants import ENVIRONMENTS
 from infra.cdk.functions_construct import LIVE_ALIAS
@@ -85,3 +86,14 @@ def test_an_environment_without_snapstart_publishes_no_versions(each_env):
         assert snapshots == []
         assert t.of_type("AWS::Lambda::Alias") == {}
         assert t.of_type("AWS::Lambda::Version") == {}
+
+
+def test_the_local_bus_routes_an_aliased_function_to_its_handler(prod):
+    # The local bus reads its wiring from this template: a route integrated with the alias
+    # must still reach the same handler there
+    synth, _ = prod
+    routes = {r["route_key"]: r["function"] for r in extract(synth.template("prod"))["routes"]}
+    for fn in FUNCTIONS:
+        for route in fn.routes:
+            if route.path == "/" or not route.path.endswith("/"):
+                assert routes[f"{route.method} {route.path}"] == fn.name
