@@ -5,7 +5,9 @@
 It subscribes its own URL (``PUT /agency/v1/subscriptions``, keeping the ``whsec_`` secret),
 then verifies every delivery's Standard Webhooks signature (401 when it does not verify),
 parses it with the CloudEvents SDK, acknowledges at once (204) and handles it off the request
-thread: a new request is moved to ``in_progress`` through the agency API.
+thread: a new request is moved to ``in_progress`` through the agency API; a ``supported``
+event (another citizen reported the same thing) raises the request's supporter count, a
+priority signal, not a new case.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 SUBMITTED = "org.citizenbus.request.submitted.v1"
 STATUS_CHANGED = "org.citizenbus.request.status_changed.v1"
+SUPPORTED = "org.citizenbus.request.supported.v1"  # me too: another citizen reported it
 
 
 class AgencyBackend:
@@ -32,6 +35,7 @@ class AgencyBackend:
         self.webhook: Webhook | None = None
         self.work: queue.Queue[Any] = queue.Queue()
         self.received: list[Any] = []  # the CloudEvents taken, in order
+        self.supporters: dict[str, int] = {}  # reference → citizens who reported it too
 
     def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One agency API call with the agency's bearer key."""
@@ -45,7 +49,9 @@ class AgencyBackend:
             result: dict[str, Any] = json.loads(response.read())
             return result
 
-    def subscribe(self, url: str, types: tuple[str, ...] = (SUBMITTED, STATUS_CHANGED)) -> None:
+    def subscribe(
+        self, url: str, types: tuple[str, ...] = (SUBMITTED, STATUS_CHANGED, SUPPORTED)
+    ) -> None:
         answer = self.call("PUT", "/agency/v1/subscriptions", {"url": url, "types": list(types)})
         self.webhook = Webhook(answer["secret"])
 
@@ -66,10 +72,23 @@ class AgencyBackend:
         return 204
 
     def handle(self, event: Any) -> None:
+        reference = event.get_subject()
         if event.get_type() == SUBMITTED:
-            reference = event.get_subject()
             body = {"status": "in_progress", "note": "We are on it."}
             self.call("POST", f"/agency/v1/requests/{reference}/status", body)
+        elif event.get_type() == STATUS_CHANGED and (event.get_data() or {}).get("status") == (
+            "reopened"
+        ):
+            # The citizen says it is not done (data.note says why); the SLA restarted.
+            body = {"status": "in_progress", "note": "Reopened: we are looking at it again."}
+            self.call("POST", f"/agency/v1/requests/{reference}/status", body)
+        elif event.get_type() == SUPPORTED:  # no new case: the same one, more people care
+            data = event.get_data() or {}
+            reference = event.get_subject()
+            # events may arrive out of order: keep the highest count seen
+            self.supporters[reference] = max(
+                self.supporters.get(reference, 0), int(data.get("supporters", 0))
+            )
 
     def drain(self) -> None:
         """Handle everything received so far (the worker thread does this when serving)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from functions.domain.requests.duplicates import public_answer
 from functions.domain.requests.intake import InvalidRequest, file_request
 from functions.domain.requests.views import citizen_view
 from functions.platform.errors import ApiError
@@ -27,7 +28,8 @@ def file_and_answer(
     marks: dict[str, Any] | None = None,
     also: Sequence[dict[str, Any]] = (),
 ) -> Response[Any]:
-    """File once; 201 with the request, 200 with the same one for a retried message id."""
+    """File once; 201 with the request, 200 with the same one for a retried message id, and
+    200 ``{"duplicate_of": …}`` (no personal data of its filer) when it repeats an open one."""
     try:
         filed = file_request(
             request,
@@ -40,6 +42,14 @@ def file_and_answer(
         )
     except InvalidRequest as exc:
         raise ApiError(exc.status, exc.errors) from exc
+    if filed.duplicate:
+        if filed.counted:
+            metrics.add_metric(name="RequestsSupported", unit="Count", value=1)
+        logger.info(
+            "request repeats an open one",
+            extra={"reference": filed.record["reference"], "counted": filed.counted},
+        )
+        return json_response(200, public_answer(filed.record))
     if filed.created:
         metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
     logger.info(

@@ -99,6 +99,9 @@ TABLES: tuple[Table, ...] = (
             # Erasure: requests that hold a contact the citizen id does not derive from (the
             # e-mail given with a phone number), by its keyed hash (``contact_key``, a cit_ id)
             ("by-contact-key", "contact_key", None),
+            # Me too: open requests of a service at a place (sparse: ``place_key`` is set only
+            # for services with a duplicate window), by submission time
+            ("by-place", "place_key", "submitted_at"),
         ),
     ),
     # Erasure: the waiting entries of a request, by reference (``subject``)
@@ -123,6 +126,10 @@ TABLES: tuple[Table, ...] = (
         ttl="expires_at",
         indexes=(("by-citizen", "citizen", None),),
     ),
+    # The citizens' verdicts (issue 18): one item per request asked, without personal data
+    # (reference, service, agency, channel, month, score; never a citizen id). The open-data
+    # figures read them by the month the question was asked.
+    Table("verdicts", key="reference", indexes=(("by-month", "month", "asked_at"),)),
 )
 
 
@@ -147,6 +154,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests/{reference}", "jwt"),
+            # After resolution (issue 18): reopen, and the verdict (an extension)
+            Route("POST", "/app/v1/requests/{reference}/reopen", "jwt"),
+            Route("POST", "/app/v1/requests/{reference}/verdict", "jwt"),
             Route("PUT", "/app/v1/me/preferences", "jwt"),
             # Linked contacts (one-time codes) and what the app knows of the citizen
             Route("GET", "/app/v1/me", "jwt"),
@@ -154,7 +164,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/app/v1/me/contacts/verify", "jwt"),
             Route("DELETE", "/app/v1/me/contacts/{kind}", "jwt"),
         ),
-        tables=("requests", "outbox", "idempotency", "citizens"),
+        tables=("requests", "outbox", "idempotency", "citizens", "verdicts"),
         permissions=("sqs:send:citizenbus-notifier",),  # a linked contact's one-time code
     ),
     Function(
@@ -162,7 +172,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.eservice.handler.lambda_handler",
         snap_start=True,
         routes=(Route("POST", "/eservice/v1/forms/{service_code}"),),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
     ),
     Function(
         "web",
@@ -178,6 +189,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/status/code"),
             Route("GET", "/confirm/{token}"),
             Route("POST", "/confirm/{token}"),
+            # Reopening after the look-up's code, and the e-mail verdict's one-tap links
+            Route("POST", "/status/reopen"),
+            Route("GET", "/verdict/{token}"),
             # The same pages in every other language (a language pack's code: /en, /fi, /ar)
             Route("GET", "/{lang}"),
             Route("GET", "/{lang}/forms/{service_code}"),
@@ -187,10 +201,13 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("POST", "/{lang}/status/code"),
             Route("GET", "/{lang}/confirm/{token}"),
             Route("POST", "/{lang}/confirm/{token}"),
+            Route("POST", "/{lang}/status/reopen"),
+            Route("GET", "/{lang}/verdict/{token}"),
             Route("GET", "/static/{name}"),
         ),
-        # citizens: confirmations and codes; idempotency: the look-up's rate counters
-        tables=("requests", "citizens", "idempotency"),
+        # citizens: confirmations and codes; idempotency: the look-up's rate counters;
+        # outbox: a reopened request's event; verdicts: the e-mail links' answers
+        tables=("requests", "outbox", "citizens", "idempotency", "verdicts"),
         permissions=("sqs:send:citizenbus-notifier",),  # the look-up's one-time code
     ),
     Function(
@@ -237,7 +254,7 @@ FUNCTIONS: tuple[Function, ...] = (
         snap_start=True,
         routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
         uses_twilio=True,
-        tables=("requests", "outbox", "idempotency", "citizens"),
+        tables=("requests", "outbox", "idempotency", "citizens", "verdicts"),
         permissions=("sqs:send:citizenbus-notifier",),  # the e-mail fallback of a failed SMS
         reserved_concurrency=20,  # protects Twilio's API rate
     ),
@@ -261,7 +278,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Route("GET", "/open311/v2/requests/{request}"),
             Route("GET", "/open311/v2/tokens/{token}"),
         ),
-        tables=("requests", "outbox", "idempotency"),
+        # citizens: a duplicate's filer follows the open request (me too)
+        tables=("requests", "outbox", "idempotency", "citizens"),
         permissions=("secret:open311-keys",),
     ),
     Function(
@@ -270,11 +288,12 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(
             Route("GET", "/open-data/v1/stats.json"),
             Route("GET", "/open-data/v1/stats.csv"),
+            Route("GET", "/open-data/v1/journey.csv"),
             Route("GET", "/open-data/v1/bulk/{name}"),
             Route("GET", "/open-data"),
             Route("GET", "/open-data/"),
         ),
-        tables=("requests",),
+        tables=("requests", "verdicts"),  # verdicts: satisfaction in the figures
         buckets=("open-data",),
         # The public page and stats read one file each: no reservation (the stage's per-route
         # throttle below caps them). The 1 was the export's and is there now.
@@ -284,7 +303,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "functions.open_data.export.lambda_handler",
         reserved_concurrency=1,  # the export must run one at a time (it rewrites the files)
         schedule_minutes=60,
-        tables=("requests",),
+        tables=("requests", "verdicts"),
         buckets=("open-data",),
     ),
 )
@@ -301,7 +320,7 @@ FUNCTIONS += (
         "functions.notifier.handler.lambda_handler",
         subscribes=NOTIFY_EVENTS,
         uses_twilio=True,
-        tables=("requests", "citizens", "idempotency"),
+        tables=("requests", "citizens", "idempotency", "verdicts"),
         permissions=("ses:send", "sns:publish"),
     ),
     Function(

@@ -18,6 +18,7 @@ from schemas.events import (
     SLA_BREACHED,
     STATUS_CHANGED,
     SUBMITTED,
+    SUPPORTED,
     RequestEvent,
 )
 
@@ -35,12 +36,21 @@ EVENTS: dict[str, tuple[str, str, str]] = {
         "requestStatusChanged",
         "Request status changed",
         "The request moved along its lifecycle; `data.previous_status` is where it came from "
-        "and `data.note` what the agency said.",
+        "and `data.note` what the agency said. Status `reopened` (from `resolved`) is the "
+        "citizen's: the problem is still there, `data.note` says why (scrubbed of personal "
+        "data), `data.expected_at` is the restarted SLA date; take it up with `in_progress`.",
     ),
     SLA_BREACHED: (
         "requestSlaBreached",
         "Request SLA breached",
         "The request is still open after the service's SLA (`data.expected_at`).",
+    ),
+    SUPPORTED: (
+        "requestSupported",
+        "Request supported (me too)",
+        "Another citizen reported the same thing at the same place while the request is open; "
+        "they follow it instead of filing a new case. `data.supporters` counts them; `data."
+        "citizen` is still the original filer's id. One event per supporter, never for a retry.",
     ),
 }
 

@@ -126,6 +126,20 @@ class Service(BaseModel):
     )
     group: str
     sla_days: int = Field(gt=0, description="Days until a request is expected to be closed.")
+    reopen_days: int = Field(
+        30,
+        gt=0,
+        le=365,
+        description="Days after resolution within which the citizen may reopen a request.",
+    )
+    duplicate_days: int = Field(
+        0,
+        ge=0,
+        le=90,
+        description="Me too: a filing at the same place as an open request of this service "
+        "filed at most this many days before follows that request instead of filing again "
+        "(0: never). Needs a location attribute that is not personal.",
+    )
     public_description: bool = Field(
         False, description="Whether free text may be published in open data (after scrubbing)."
     )
@@ -138,6 +152,23 @@ class Service(BaseModel):
 
     def attribute(self, code: str) -> Attribute | None:
         return next((a for a in self.attributes if a.code == code), None)
+
+    @property
+    def place_attribute(self) -> Attribute | None:
+        """The attribute that says where (a street address), if the service has one."""
+        return next((a for a in self.attributes if a.location), None)
+
+    @model_validator(mode="after")
+    def _duplicates_need_a_public_place(self) -> Service:
+        # A duplicate answer tells a stranger that someone reported this place: only where
+        # the place is public data anyway (street damage), never a personal address.
+        place = self.place_attribute
+        if self.duplicate_days and (place is None or place.personal):
+            raise ValueError(
+                f"{self.service_code}: duplicate_days needs a location attribute that is not"
+                " personal"
+            )
+        return self
 
     @property
     def personal_codes(self) -> frozenset[str]:

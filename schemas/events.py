@@ -19,6 +19,7 @@ from schemas.event_types import (
     SLA_BREACHED,
     STATUS_CHANGED,
     SUBMITTED,
+    SUPPORTED,
     EventType,
 )
 from schemas.lifecycle import Status
@@ -43,6 +44,12 @@ class RequestEventData(BaseModel):
     expected_at: datetime | None = None
     citizen: str = Field(pattern=r"^cit_[a-z0-9]+$", description="Pseudonymous citizen id.")
     note: str | None = None
+    supporters: int | None = Field(
+        None,
+        ge=1,
+        description="`supported` events: how many other citizens reported the same thing "
+        "(followers of the request), counting this one.",
+    )
 
 
 class RequestEvent(BaseModel):
@@ -85,6 +92,7 @@ __all__ = [
     "SLA_BREACHED",
     "STATUS_CHANGED",
     "SUBMITTED",
+    "SUPPORTED",
     "EventType",
     "RequestEvent",
     "RequestEventData",

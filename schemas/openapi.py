@@ -239,7 +239,8 @@ def document() -> dict[str, Any]:
         },
         "/open-data/v1/stats.json": {
             "get": {
-                "summary": "Daily aggregates (the last export), small cells withheld",
+                "summary": "Daily aggregates and journey KPIs (the last export), small cells "
+                "withheld",
                 "responses": {
                     "200": {
                         ok: "Aggregates",
@@ -254,6 +255,20 @@ def document() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         ok: "Aggregates",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/open-data/v1/journey.csv": {
+            "get": {
+                "summary": (
+                    "Journey KPIs per month, service and channel as CSV (the same rows as "
+                    "stats.json's journey; docs/open-data.md), small rows withheld"
+                ),
+                "responses": {
+                    "200": {
+                        ok: "Journey KPIs",
                         "content": {"text/csv": {"schema": {"type": "string"}}},
                     }
                 },

@@ -22,7 +22,9 @@ from schemas.request import (
     ContactCode,
     ErrorBody,
     Preferences,
+    ReopenBody,
     RequestView,
+    VerdictBody,
 )
 
 OUTPUT = Path(__file__).with_name("openapi-citizen.json")
@@ -32,6 +34,8 @@ _INPUT: tuple[type[BaseModel], ...] = (
     Preferences,
     ContactBody,
     ContactCode,
+    ReopenBody,
+    VerdictBody,
     SubscriptionBody,
     StatusUpdateBody,
 )
@@ -146,6 +150,40 @@ def document() -> dict[str, Any]:
                 "security": CITIZEN,
                 "parameters": [REFERENCE],
                 "responses": _responses({200: ("The request.", request)}, 401, 404),
+            }
+        },
+        "/app/v1/requests/{reference}/reopen": {
+            "post": {
+                "summary": "Reopen the caller's own resolved request (within the service's "
+                "reopen window; at most three times, once a day)",
+                "security": CITIZEN,
+                "parameters": [REFERENCE],
+                "requestBody": _body("ReopenBody"),
+                "responses": _responses(
+                    {200: ("Reopened: the request with status reopened.", request)},
+                    400,
+                    401,
+                    404,
+                    409,
+                    415,
+                ),
+            }
+        },
+        "/app/v1/requests/{reference}/verdict": {
+            "post": {
+                "summary": "Extension: answer the satisfaction question about the caller's own "
+                "request (verdict_asked); once",
+                "security": CITIZEN,
+                "parameters": [REFERENCE],
+                "requestBody": _body("VerdictBody"),
+                "responses": _responses(
+                    {200: ("Kept; reopen_offered when the score is 1 or 2.", ANY_OBJECT)},
+                    400,
+                    401,
+                    404,
+                    409,
+                    415,
+                ),
             }
         },
         "/app/v1/me/preferences": {

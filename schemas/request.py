@@ -90,6 +90,10 @@ class NewRequest(BaseModel):
     )
     language: Language = "sv"
     consent: bool = Field(False, description="Explicit opt-in to status notifications.")
+    new: bool = Field(
+        False,
+        description="File it as a new request even if it repeats an open one (me too).",
+    )
 
 
 class AppRequestBody(BaseModel):
@@ -102,6 +106,10 @@ class AppRequestBody(BaseModel):
     description: Text | None = None
     language: Language | None = None
     notify_by: NotifyBy | None = None
+    new: bool = Field(
+        False,
+        description="File it as a new request even if it repeats an open one (me too).",
+    )
 
 
 class Preferences(BaseModel):
@@ -166,6 +174,27 @@ class RequestView(BaseModel):
     updated_at: datetime
     expected_at: datetime = Field(description="When the service's SLA expects it closed.")
     history: list[StatusChange]
+    verdict_asked: bool | None = Field(
+        None,
+        description="Extension (issue 18): a satisfaction question about this request waits "
+        "for the caller's answer (POST …/verdict).",
+    )
+
+
+class ReopenBody(BaseModel):
+    """``POST /app/v1/requests/{reference}/reopen``: why the request is not done."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: Text | None = None
+
+
+class VerdictBody(BaseModel):
+    """``POST /app/v1/requests/{reference}/verdict`` (an extension): the citizen's verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="1 (not at all satisfied) to 5 (very).")
 
 
 class FieldError(BaseModel):

@@ -10,7 +10,7 @@ import pytest
 
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import make_server
-from examples.agency_backend import AgencyBackend
+from examples.agency_backend import SUPPORTED, AgencyBackend
 from functions.domain.agencies.keys import authenticate
 from functions.platform import process
 from schemas.events import STATUS_CHANGED, SUBMITTED, RequestEvent
@@ -212,6 +212,17 @@ def test_the_example_backend_verifies_and_answers_with_a_status() -> None:
             assert record["history"][-1]["by"] == "agency:streets"
             bus.pump()  # the status change comes back to the back-end as a webhook too
             assert [e.get_type() for e in backend.received] == [SUBMITTED, STATUS_CHANGED]
+            # Someone else reports the same place: no new case, one "supported" event.
+            again = bus.request(
+                "POST",
+                "/eservice/v1/forms/street-damage",
+                json_body={"address": "storgatan 1", "email": "grannen@example.se"},
+            )
+            assert again.status == 200 and again.json()["duplicate_of"] == reference
+            bus.pump()
+            backend.drain()
+            assert backend.received[-1].get_type() == SUPPORTED
+            assert backend.supporters == {reference: 1}
             # A delivery that is not signed with the secret is refused.
             forged = {"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "v1,AA=="}
             assert backend.receive(forged, b"{}") == 401

@@ -62,11 +62,15 @@ def test_lifecycle_allows_only_the_contract_transitions() -> None:
         ("in_progress", "rejected"),
         ("needs_info", "resolved"),
         ("needs_info", "rejected"),
+        # issue 18: the citizen reopens a resolved request; the agency takes it up again
+        ("resolved", "reopened"),
+        ("reopened", "in_progress"),
     }
     for a in Status:
         for b in Status:
             assert can_transition(a, b) == ((a.value, b.value) in allowed), (a, b)
     assert Status.RESOLVED.open311 == "closed" and Status.NEEDS_INFO.open311 == "open"
+    assert Status.REOPENED.open311 == "open"
 
 
 def test_json_schemas_in_the_repository_are_current() -> None:

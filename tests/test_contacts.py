@@ -56,7 +56,9 @@ def test_a_typed_number_gets_one_confirmation_and_nothing_else_until_ja(bus: Loc
     change_status(bus, ref, "resolved")
     bus.pump()
     sent = outbox(bus)
-    assert len(sent) == 2 and "är klart" in sent[1]["body"] and sent[1]["to"] == VICTIM
+    assert "är klart" in sent[1]["body"] and sent[1]["to"] == VICTIM
+    # ...and then the one verdict question (consent was given), nothing else.
+    assert len(sent) == 3 and "Svara med en siffra" in sent[2]["body"]
 
 
 def test_stop_declines_and_ja_after_it_does_not_undo_it(bus: LocalBus) -> None:
@@ -106,7 +108,8 @@ def test_an_email_confirms_only_with_the_button_not_by_opening_the_link(bus: Loc
     change_status(bus, ref, "resolved")
     bus.pump()
     sent = outbox(bus)
-    assert len(sent) == 2 and "has been resolved" in sent[1]["body"]
+    assert "has been resolved" in sent[1]["body"]
+    assert len(sent) == 3 and "What did you think?" in sent[2]["subject"]  # the one verdict
 
 
 def test_an_unknown_confirmation_token_is_a_404(bus: LocalBus) -> None:
@@ -190,6 +193,6 @@ def test_app_preferences_take_no_unproven_contact(bus: LocalBus) -> None:
     change_status(bus, filed["reference"], "resolved", agency="waste")
     bus.pump()
     updates = outbox(bus)[codes:]  # proven by the code: no confirmation first
-    assert [m["to"] for m in updates] == [VICTIM, VICTIM]
+    assert [m["to"] for m in updates] == [VICTIM, VICTIM, VICTIM]  # in progress, done, verdict
     assert not any("Svara JA" in m["body"] for m in updates)
-    assert "klart" in updates[-1]["body"]
+    assert "klart" in updates[-2]["body"] and "siffra" in updates[-1]["body"]

@@ -40,6 +40,8 @@ SAMPLE = {
     "address": "Mannerheimintie 120B",
     "digit": "4",
     "value": "Storgatan 1",
+    "days": "365",  # a service's reopen window
+    "count": "3",
 }
 
 
@@ -114,8 +116,10 @@ def test_keywords_and_command_words_never_collide() -> None:
     catalog = load_catalog()
     keywords = [k.upper() for s in catalog.services for _, k in s.keywords.items()]
     assert {"KATU", "VERO", "JÄTE"} <= set(keywords)
-    commands = [w for kind in ("help", "stop", "start", "yes", "no") for w in texts.words(kind)]
-    everything = keywords + commands + ["STATUS", "ÖPPNA", "REOPEN"]
+    kinds = ("help", "stop", "start", "yes", "no", "reopen")
+    commands = [w for kind in kinds for w in texts.words(kind)]
+    assert {"ÖPPNA", "REOPEN", "AVAA"} <= set(commands)
+    everything = keywords + commands + ["STATUS"]
     assert len(everything) == len(set(everything)), sorted(everything)
     assert not any(w.isdigit() for w in everything)
     for service in catalog.services:  # a keyword names its own service in its own language
@@ -132,7 +136,15 @@ def test_every_sms_template_fits_two_segments_in_its_alphabet(language: str) -> 
     notify_keys = [
         ("notify", k)
         for k in texts.section("notify", language)
-        if k not in ("confirm_email", "subject", "confirm_subject", "code_subject")
+        if k
+        not in (
+            "confirm_email",
+            "subject",
+            "confirm_subject",
+            "code_subject",
+            "verdict_email",
+            "verdict_subject",
+        )
     ]
     measured = {}
     for section, key in sms_keys + notify_keys:

@@ -76,10 +76,12 @@ def test_a_citizen_who_chose_email_gets_email(bus: LocalBus) -> None:
     change_status(bus, ref, "resolved", note="Hålet är lagat.")
     bus.pump()
     sent = outbox(bus)
-    assert [m["channel"] for m in sent] == ["email", "email", "email"]
+    # in progress, resolved, and after it the one satisfaction question (tests/test_verdict.py)
+    assert [m["channel"] for m in sent] == ["email", "email", "email", "email"]
     assert all(m["to"] == "anna@example.se" for m in sent)
-    assert "Hålet är lagat." in sent[-1]["body"]
-    assert "är klart" in sent[-1]["body"]
+    assert "Hålet är lagat." in sent[-2]["body"]
+    assert "är klart" in sent[-2]["body"]
+    assert "/verdict/" in sent[-1]["body"]
 
 
 def test_a_duplicate_event_sends_nothing_more(bus: LocalBus) -> None:

@@ -128,6 +128,7 @@ def test_post_files_once_and_shows_up_in_get_json_and_xml(
             "address_id": None,
             "zipcode": None,
             "media_url": None,
+            "supporters": 0,
         }
     ]
     requested = datetime.fromisoformat(one[0]["requested_datetime"].replace("Z", "+00:00"))

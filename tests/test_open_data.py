@@ -33,6 +33,7 @@ def seed(watch: PublicWatch, service: str, channel: Channel, at: datetime, n: in
             attributes=ATTRIBUTES[service],
             contact=Contact(email=email),
             language="en",
+            new=True,  # separate requests at one place, not "me too"
         )
         citizen = f"cit_{service}{channel}{i}" if channel in ("app", "sms", "voice") else None
         filed = file_request(new, channel=channel, citizen=citizen, now=at + timedelta(minutes=i))
@@ -82,8 +83,10 @@ def test_aggregates_suppress_small_cells_and_agree_in_json_csv_and_s3(
     assert {k for k in files if not k.startswith("open-data/v1/bulk/")} == {
         "open-data/v1/stats.json",
         "open-data/v1/stats.csv",
+        "open-data/v1/journey.csv",
         f"open-data/v1/daily/{datetime.now(UTC).date()}/stats.json",
         f"open-data/v1/daily/{datetime.now(UTC).date()}/stats.csv",
+        f"open-data/v1/daily/{datetime.now(UTC).date()}/journey.csv",
     }
     response = open_data.get("/open-data/v1/stats.json")
     assert response.status == 200 and response.headers["Access-Control-Allow-Origin"] == "*"

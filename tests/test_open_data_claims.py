@@ -26,6 +26,7 @@ def seed(channel: Channel, at: datetime, n: int) -> None:
             attributes={"address": "Storgatan 5"},
             contact=Contact(email=f"claims.{channel}.{i}@example.se"),
             language="en",
+            new=True,  # separate requests at one place, not "me too"
         )
         citizen = f"cit_claims{channel}{i}" if channel == "sms" else None
         file_request(new, channel=channel, citizen=citizen, now=at + timedelta(minutes=i))

@@ -19,6 +19,8 @@ SAMPLE = {
     "name": "Personlig kod",
     "description": "Den personliga koden med 8 siffror från din deklaration.",
     "address": "Sopvägen 3",
+    "days": "365",  # a service's reopen window
+    "count": "3",
 }
 
 

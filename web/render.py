@@ -56,8 +56,10 @@ def status_path(language: str) -> str:
     return f"{prefix(language)}/status"
 
 
-def receipt_path(language: str, reference: str, service_code: str) -> str:
-    return f"{prefix(language)}/receipt/{reference}?service={service_code}"
+def receipt_path(language: str, reference: str, service_code: str, duplicate: bool = False) -> str:
+    """The receipt's URL (``duplicate``: the filing followed this open request: me too)."""
+    tail = "&duplicate=1" if duplicate else ""
+    return f"{prefix(language)}/receipt/{reference}?service={service_code}{tail}"
 
 
 @lru_cache(maxsize=1)
@@ -323,19 +325,21 @@ def _ordered(by_field: dict[str, str], service: Service) -> list[tuple[str, str]
     return sorted(by_field.items(), key=lambda item: order.get(item[0], -1))
 
 
-def receipt(reference: str, service: Service, language: str) -> str:
-    """The receipt after filing: the reference, big and copyable, and what happens next."""
+def receipt(reference: str, service: Service, language: str, duplicate: bool = False) -> str:
+    """The receipt after filing: the reference, big and copyable, and what happens next
+    (``duplicate``: it was reported already; the citizen follows that request)."""
     catalog = get_catalog()
     agency = next(a for a in catalog.agencies if a.id == service.agency)
     t = text(language)
+    next_text = t["receipt_duplicate_text" if duplicate else "receipt_next_text"]
     return _render(
         "receipt.html",
         language,
-        title=t["receipt_title"],
+        title=t["receipt_duplicate_title" if duplicate else "receipt_title"],
         reference=reference,
         service_name=service.name(language),
-        next_text=t["receipt_next_text"].format(agency=agency.name(language)),
-        switch_path=lambda other: receipt_path(other, reference, service.service_code),
+        next_text=next_text.format(agency=agency.name(language)),
+        switch_path=lambda other: receipt_path(other, reference, service.service_code, duplicate),
     )
 
 
@@ -413,9 +417,11 @@ def status_result(
     full: bool = True,
     contact: str = "",
     errors: list[dict[str, str]] | None = None,
+    reopen_token: str = "",
 ) -> str:
     """One request's status and its history (newest first). Without ``full`` (no one-time
-    code yet) only the status and its dates, and the forms to ask for and enter the code."""
+    code yet) only the status and its dates, and the forms to ask for and enter the code.
+    With ``reopen_token`` (a resolved request, after the code) the form that reopens it."""
     catalog = get_catalog()
     t = text(language)
     service = catalog.service(record.get("service_code", ""))
@@ -456,6 +462,7 @@ def status_result(
         expected=_when(record.get("expected_at")),
         history=history,
         switch_path=status_path,
+        reopen_token=reopen_token if full else "",
     )
 
 
@@ -485,6 +492,11 @@ def confirm_page(language: str, reference: str, done: bool) -> str:
         done=done,
         switch_path=home_path,
     )
+
+
+def message_page(language: str, title: str, lines: list[str]) -> str:
+    """A page that says one thing: a reopened request, a verdict kept."""
+    return _render("message.html", language, title=title, lines=lines, switch_path=home_path)
 
 
 def not_found(language: str) -> str:

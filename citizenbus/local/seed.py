@@ -412,7 +412,7 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
     from functions.platform.catalog import get_catalog  # noqa: PLC0415 - as above
 
     store = _historical_store()
-    counts = {"filed": 0, "changes": 0, "flagged": 0}
+    counts = {"filed": 0, "followed": 0, "changes": 0, "flagged": 0}
     latest: datetime | None = None
     planned: list[str] = []
     moment: list[datetime] = []
@@ -434,6 +434,9 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
             filed = intake.file_request(
                 new, channel=filing["channel"], citizen=citizen, store=store, now=filed_at
             )
+            if filed.duplicate:  # me too: the same place, still open; it follows that one
+                counts["followed"] += 1
+                continue
             counts["filed"] += 1
             reference, agency = filed.record["reference"], filed.record["agency"]
             for at, status, note in steps:

@@ -14,13 +14,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.app_api import me
+from functions.app_api import after, me
 from functions.app_api.identity import assurance, require
 from functions.domain.citizens import links
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.citizens.language import choose, from_accept_language, last_used
 from functions.domain.citizens.store import CitizenStore
-from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.domain.requests.views import citizen_view
 from functions.filing import file_and_answer
@@ -55,8 +54,7 @@ def wanted_language(citizen: str, store: CitizenStore, asked: str | None = None)
 
 @app.post("/app/v1/requests")
 def create_request() -> Response[Any]:
-    """File; a language named (body or ``Accept-Language``) is remembered in the filing's own
-    transaction, else the request is marked ``language_implied`` (no extra call either way)."""
+    """File; a language named (body or header) is remembered, else ``language_implied``."""
     citizen = current_citizen()
     body: AppRequestBody = model_from(AppRequestBody, json_body(app.current_event))
     level = assurance(claims())
@@ -67,22 +65,16 @@ def create_request() -> Response[Any]:
         service_code=body.service_code,
         attributes=body.attributes,
         description=body.description,
-        # a language without texts is refused by intake (400 naming it), never swapped
-        language=body.language or choose(named),
+        language=body.language or choose(named),  # one without texts: 400 (intake), not swapped
         notify_by=body.notify_by,
         consent=True,  # the app asks for notification consent on the device
+        new=body.new,
     )
     key = app.current_event.headers.get("idempotency-key")
     also = [CitizenStore().language_put(citizen, named, "app")] if named else []
     marks = {} if named else {"language_implied": True}
     return file_and_answer(
-        new,
-        channel="app",
-        citizen=citizen,
-        message_id=key,
-        assurance=level,
-        marks=marks,
-        also=also,
+        new, channel="app", citizen=citizen, message_id=key, assurance=level, marks=marks, also=also
     )
 
 
@@ -96,13 +88,17 @@ def list_requests() -> dict[str, Any]:
 
 @app.get("/app/v1/requests/<reference>")
 def get_request(reference: str) -> dict[str, Any]:
-    citizen = current_citizen()
-    record = None
-    if is_valid(reference):
-        record = links.owned(reference, citizen, CitizenStore(), RequestStore())
-    if record is None:
-        raise ApiError.one(404, "reference", "no such request")
-    return citizen_view(record)
+    return after.view(after.own(current_citizen(), reference, RequestStore()))
+
+
+@app.post("/app/v1/requests/<reference>/reopen")
+def reopen_request(reference: str) -> dict[str, Any]:
+    return after.reopen_request(current_citizen(), reference, json_body(app.current_event))
+
+
+@app.post("/app/v1/requests/<reference>/verdict")
+def answer_verdict(reference: str) -> dict[str, Any]:  # an extension (verdict_asked)
+    return after.answer_verdict(current_citizen(), reference, json_body(app.current_event))
 
 
 @app.get("/app/v1/me")
@@ -129,8 +125,7 @@ def delete_contact(kind: str) -> dict[str, Any]:
 
 @app.put("/app/v1/me/preferences")
 def put_preferences() -> dict[str, Any]:
-    """Notification channel, language and consent (each consent change goes to the ledger);
-    a phone or e-mail given must be a linked contact (409 otherwise)."""
+    """Channel, language, consent (ledgered); a phone or e-mail must be linked (else 409)."""
     return me.save_preferences(current_citizen(), json_body(app.current_event))
 
 

@@ -22,7 +22,16 @@ from web import render
 from web.http import html_response, prefers_html, redirect
 from web.texts import text
 
-META_FIELDS = {"description", "phone", "email", "notify_by", "language", "consent", "submission_id"}
+META_FIELDS = {
+    "description",
+    "phone",
+    "email",
+    "notify_by",
+    "language",
+    "consent",
+    "submission_id",
+    "new",
+}
 TRUE = {"1", "true", "on", "yes"}
 
 
@@ -37,6 +46,10 @@ def flatten(data: dict[str, Any]) -> dict[str, Any]:
             raise ApiError.one(400, nested, "must be an object")
         flat.update(value)
     return flat
+
+
+def _truthy(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value or "").lower() in TRUE
 
 
 def to_new_request(
@@ -67,6 +80,7 @@ def to_new_request(
         "notify_by": fields.get("notify_by") or (None if consented else "none"),
         "language": fields.get("language") or "sv",
         "consent": consented,
+        "new": _truthy(fields.get("new")),
     }
     request: NewRequest = model_from(NewRequest, data)
     problems = notice_problems(request) if rules else []
@@ -170,7 +184,7 @@ def browser_submit(service_code: str, fields: dict[str, Any]) -> Response[Any]:
     if filed.created:
         metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
     logger.info("request filed", extra={"reference": reference, "new_request": filed.created})
-    return redirect(render.receipt_path(language, reference, service_code))
+    return redirect(render.receipt_path(language, reference, service_code, filed.duplicate))
 
 
 def _attribute_errors(

@@ -29,7 +29,7 @@ from functions.domain.citizens.contacts import contact_id, sms_capable
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
 from functions.platform.catalog import get_catalog
-from functions.platform.texts import by_key
+from functions.platform.texts import by_key, known
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
 
 RECEIPT_CHANNELS = frozenset({"eservice", "open311"})
@@ -50,6 +50,7 @@ class Message:
     subject: str
     body: str
     kind: str  # template key
+    language: str = "sv"
 
 
 @dataclass(frozen=True)
@@ -161,4 +162,5 @@ def plan(
         if not proven and not citizens.is_confirmed(cid):
             return Confirm(channel=channel, to=to, contact=cid, language=language)
     subject, body = render(key, language, record, event["data"].get("note"))
-    return Message(channel=channel, to=to, subject=subject, body=body, kind=key)
+    language = known(language)
+    return Message(channel=channel, to=to, subject=subject, body=body, kind=key, language=language)

@@ -5,7 +5,7 @@ look-up's one-time codes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -21,6 +21,7 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.notifier import senders
 from functions.notifier.logic import Confirm, Message, Skip, plan, render, templates
+from functions.notifier.verdict import VERDICT_AFTER, ask_in_app, ask_verdict
 from functions.platform import process
 from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
@@ -80,11 +81,64 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the citizen about one CloudEvent."""
+    """Notify the citizen about one CloudEvent, and the request's followers (me too) about a
+    status change."""
     record = RequestStore().get(event["subject"])
     if record is None:
         return {"skipped": "no such request (erased)"}
     record_journey(event, record)
+    result = notify_filer(event, record)
+    if event["type"] == STATUS_CHANGED and record.get("supporters"):
+        result["followers"] = notify_followers(event, record)
+    return result
+
+
+def as_follower(record: Request, follower: dict[str, Any]) -> Request:
+    """``record`` as if ``follower`` had filed it: their id, contact, channel, language and
+    consent (so the same rules decide: consent, confirmed contact, language)."""
+    mine: dict[str, Any] = dict(record)
+    mine |= {
+        k: follower[k] for k in ("citizen", "channel", "language", "notify_by") if k in follower
+    }
+    mine |= {
+        "contact": dict(follower.get("contact") or {}),
+        "consent": bool(follower.get("consent")),
+    }
+    return cast("Request", mine)
+
+
+def notify_followers(event: dict[str, Any], record: Request) -> int:
+    """Tell each follower of ``record`` about the change on their own channel; a follower is
+    told only with consent and a proven or confirmed contact (never asked to confirm here:
+    nobody can make the bus text a stranger by following). One follower's failure is logged,
+    not retried (a retry would notify the filer again). Answers how many were told."""
+    citizens = CitizenStore()
+    told = 0
+    for follower in citizens.followers(record["reference"]):
+        mine = as_follower(record, follower)
+        decision = plan(event, mine, citizens)
+        if not isinstance(decision, Message):
+            continue
+        try:
+            provider_id = send(decision, mine)
+            citizens.record_sent(
+                provider_id,
+                reference=record["reference"],
+                event_id=event["id"],
+                channel=decision.channel,
+                kind=decision.kind,
+                citizen=mine["citizen"],
+            )
+        except Exception:
+            logger.exception("follower not notified", extra={"reference": record["reference"]})
+            continue
+        outcome("sent", mine, decision.channel)
+        told += 1
+    return told
+
+
+def notify_filer(event: dict[str, Any], record: Request) -> dict[str, Any]:
+    """Notify the request's own citizen about one CloudEvent."""
     citizens = CitizenStore()
     ids = links.identities(record["citizen"], citizens)
     decision = plan(
@@ -95,6 +149,7 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
         language=languages.last_used(ids, citizens, [record]),
     )
     if isinstance(decision, Skip):
+        ask_in_app(event, record, decision.reason)
         outcome("skipped", record, record.get("notify_by") or "none")
         logger.info(
             "not notified", extra={"reference": record["reference"], "reason": decision.reason}
@@ -130,6 +185,8 @@ def notify(event: dict[str, Any]) -> dict[str, Any]:
             "notification sent but not recorded", extra={"reference": record["reference"]}
         )
     outcome("sent", record, decision.channel)
+    if decision.kind == VERDICT_AFTER:  # the one question after resolved (once per request)
+        ask_verdict(decision, record)
     logger.info(
         "notified",
         extra={
@@ -166,6 +223,8 @@ def fallback(provider_id: str) -> dict[str, Any]:
     notification = citizens.message_status(provider_id)
     if notification is None or notification["channel"] != "sms":
         return {"skipped": "unknown notification"}
+    if notification.get("kind") == "verdict":  # "reply 1-5" makes no sense by e-mail
+        return {"skipped": "a verdict question has no e-mail fallback"}
     record = RequestStore().get(notification["reference"])
     if record is None:
         return {"skipped": "no e-mail address"}

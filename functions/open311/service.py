@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.open_data import open311
 from functions.domain.open_data.open311 import Open311Error
-from functions.domain.requests.intake import Filed, InvalidRequest, file_request
+from functions.domain.requests.intake import Filed, InvalidRequest, file_request, message
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
@@ -222,7 +222,12 @@ def posted(filed: Filed) -> o311.PostedRequest:
     if filed.created:
         metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
     logger.info("open311 request filed", extra={"reference": reference, "new": filed.created})
-    return o311.PostedRequest(service_request_id=reference, token=open311.token_for(reference))
+    notice = None
+    if filed.duplicate:  # me too: the open request it repeats; nothing about who filed it
+        notice = message("duplicate", filed.language, reference=reference)
+    return o311.PostedRequest(
+        service_request_id=reference, token=open311.token_for(reference), service_notice=notice
+    )
 
 
 def filed_status(filed: Filed) -> int:

@@ -11,11 +11,44 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.open_data import bulk, stats
 from functions.platform.catalog import get_catalog
-from functions.platform.observability import logger, metrics
+from functions.platform.observability import NAMESPACE, logger, metrics
+from schemas.open311 import Stats
+
+GAUGES = (  # the journey row's figure → (metric, unit, scale)
+    ("within_sla_share", "JourneyWithinSlaShare", MetricUnit.Percent, 100),
+    ("reopen_rate", "JourneyReopenRate", MetricUnit.Percent, 100),
+    ("followers", "JourneyFollowers", MetricUnit.Count, 1),
+    ("satisfaction_mean", "JourneySatisfaction", MetricUnit.NoUnit, 1),
+)
+
+
+def gauges(aggregates: Stats) -> int:
+    """The current month's published journey figures as CloudWatch metrics (EMF), by service
+    and channel (withheld rows are not sent: the dashboard shows what open data shows)."""
+    if is_metrics_disabled() or not aggregates.journey:
+        return 0
+    month = max(r.month for r in aggregates.journey)
+    sent = 0
+    for row in aggregates.journey:
+        if row.month != month or row.suppressed or row.channel == "all":
+            continue
+        for field, name, unit, scale in GAUGES:
+            value = getattr(row, field)
+            if value is None:
+                continue
+            with single_metric(
+                name=name, unit=unit, value=value * scale, namespace=NAMESPACE
+            ) as metric:
+                metric.add_dimension(name="service", value=row.service_code)
+                metric.add_dimension(name="channel", value=row.channel)
+            sent += 1
+    return sent
 
 
 @logger.inject_lambda_context
@@ -25,6 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     written = stats.publish(aggregates)
     withheld = sum(1 for r in aggregates.rows if r.suppressed)
     metrics.add_metric(name="OpenDataCells", unit="Count", value=len(aggregates.rows))
+    gauges(aggregates)
     run = bulk.export(
         get_catalog(),
         rebuild=event.get("rebuild") is True,

@@ -1,4 +1,4 @@
-"""Open data: ``GET /open-data/v1/stats.{json,csv}``, the bulk files at
+"""Open data: ``GET /open-data/v1/stats.{json,csv}``, ``journey.csv``, the bulk files at
 ``/open-data/v1/bulk/{file}`` and the ``/open-data/`` page.
 
 All serve the last scheduled export (``open_data_export``) from the open-data bucket, so the
@@ -36,6 +36,13 @@ def stats_json() -> Response[str]:
 def stats_csv() -> Response[str]:
     body = stats.to_csv(stats.latest())
     headers = HEADERS | {"Content-Disposition": 'inline; filename="stats.csv"'}
+    return Response(200, "text/csv; charset=utf-8", body, headers)
+
+
+@app.get("/open-data/v1/journey.csv")
+def journey_csv() -> Response[str]:
+    body = stats.journey_csv(stats.latest())
+    headers = HEADERS | {"Content-Disposition": 'inline; filename="journey.csv"'}
     return Response(200, "text/csv; charset=utf-8", body, headers)
 
 

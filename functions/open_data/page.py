@@ -10,7 +10,7 @@ from collections import defaultdict
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from functions.open_data import year
+from functions.open_data import kpis, year
 
 if TYPE_CHECKING:
     from functions.domain.open_data.bulk import Manifest
@@ -105,6 +105,13 @@ svg{{max-width:100%;height:auto}}
 {stats.suppression_threshold} requests are withheld.</p>
 <h2>The last 12 months</h2>
 {year.charts(summary)}
+<h2>After filing: the journey</h2>
+<p>Per month of submission and service, all channels together: time to first response and
+to resolution, the share resolved within the SLA, how often citizens reopened a resolved
+request, how many others reported the same thing (followers), and what citizens thought.
+Per channel: <a href="/open-data/v1/journey.csv">journey.csv</a> (also in
+<code>stats.json</code>).</p>
+{kpis.charts(stats)}
 <h2>Bulk files</h2>
 {year.files(manifest)}
 <h2>Daily aggregates</h2>

@@ -123,6 +123,7 @@ class Settings:
         description="The KMS key that encrypts webhook signing secrets (its ARN in AWS).",
     )
     citizens_table: str = Field("citizenbus-citizens", alias="CITIZENS_TABLE")
+    verdicts_table: str = Field("citizenbus-verdicts", alias="VERDICTS_TABLE")
     twilio_auth_token: str = Field(
         LOCAL_TWILIO_AUTH_TOKEN,
         alias="TWILIO_AUTH_TOKEN",

@@ -26,6 +26,8 @@ Grammar (first word, case-insensitive; the catalog's keywords decide the service
 * ``STATUS <reference>``: the sender's own request (``STATUS`` alone: their latest three; a
   bare valid reference, outside a conversation, is read as ``STATUS <reference>``). Once the
   number is linked to an app account, "own" includes what the app filed.
+* ``ÖPPNA``/``REOPEN <reference> <why>``: reopens the sender's own resolved request; a bare
+  digit ``1``–``5`` answers the verdict question sent to the number (``after.py``).
 * ``STOP`` (and Twilio's other opt-out words) / ``START``: the consent ledger.
 * ``JA`` / ``YES`` (outside a conversation): confirms the number for the request a
   confirmation SMS named. A pending free-text question comes first: the yes answers the
@@ -59,6 +61,7 @@ from functions.domain.requests.store import RequestStore
 from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.platform.texts import known, words
+from functions.sms import after
 from functions.sms.texts import ask, for_sms, help_text, text
 from functions.sms.understand import Guess, detect_language, keyword_in_prose, understand
 from schemas.catalog import Catalog, Service
@@ -130,6 +133,11 @@ class Dialogue:
         if command == STATUS_WORD:
             self.citizens.clear_conversation(citizen)
             return self._status(citizen, rest)
+        if command in (reopens := words("reopen")):
+            self.citizens.clear_conversation(citizen)
+            language = reopens[command]
+            answer = after.reopen_reply(citizen, rest, language, self.citizens, self.requests)
+            return answer, language
         pending = self.citizens.get_conversation(citizen)
         question = pending if pending and pending.get("question") else None
         if question and not rest and (command in yes or command in no):
@@ -160,6 +168,8 @@ class Dialogue:
                     pending.get("description"),
                 )
                 return answer, language
+        if len(body) == 1 and (verdict := after.verdict_reply(citizen, body, self.citizens)):
+            return verdict  # a digit answering the verdict question (no field was asked for)
         if is_valid(body):  # a bare reference, as in our filing reply: its status
             return self._status(citizen, body)
         return self._free_text(citizen, body)
@@ -278,6 +288,8 @@ class Dialogue:
             "sms filed a request",
             extra={"reference": reference, "citizen": citizen, "new_request": filed.created},
         )
+        if filed.duplicate:  # me too: the open request it repeats, nothing of its filer
+            return text("duplicate", language, reference=reference)
         return text("filed", language, service=service.name(language), reference=reference)
 
     # -- confirmation -------------------------------------------------------------------------

@@ -3,10 +3,9 @@
 Swedish (the default) lives at ``/``, every other language pack's pages under ``/<code>``
 (``/en``, ``/fi``, ``/ar``, right to left); an unknown code is a 404. The forms post to the
 e-service function (``POST /eservice/v1/forms/{service_code}``), which answers a browser
-with ``303`` to the receipt page here. The status look-up (and its one-time code) is
-POSTed so the phone number or e-mail address never appears in a URL (or in a log); so is the
-button behind an e-mail's confirmation link (``/confirm/<token>``: opening the link alone
-confirms nothing).
+with ``303`` to the receipt page here. The status look-up (its code, its reopen form) is
+POSTed so no phone number or e-mail address is in a URL (or a log); so is the button behind
+an e-mail's confirmation link (opening ``/confirm/<token>`` alone confirms nothing).
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from functions.platform.errors import ApiError
 from functions.platform.http import install_throttle_answer, json_response
 from functions.platform.observability import logger, metrics
 from functions.platform.texts import DEFAULT
-from functions.web.confirm import confirm_page
+from functions.web.after import reopen_answer, verdict_page
+from functions.web.confirm import asset_response, confirm_page
 from functions.web.languages import page_language, path_language
 from functions.web.lookup import answer_code_request, answer_lookup, posted_fields
 from web import render
@@ -76,13 +76,13 @@ def service_form(service_code: str, lang: str | None = None) -> Response[Any]:
 @app.get("/receipt/<reference>")
 @app.get("/<lang>/receipt/<reference>")
 def receipt(reference: str, lang: str | None = None) -> Response[Any]:
-    """The receipt shows only what its URL holds: the reference and the service's name."""
+    """The receipt shows only what its URL holds: reference, service name, ``duplicate``."""
     language = page_language(lang)
-    code = (app.current_event.query_string_parameters or {}).get("service", "")
-    service = get_catalog().service(code)
+    query = app.current_event.query_string_parameters or {}
+    service = get_catalog().service(query.get("service", ""))
     if service is None or not is_valid(reference):
         return html_response(404, render.not_found(language))
-    return html_response(200, render.receipt(reference, service, language))
+    return html_response(200, render.receipt(reference, service, language, "duplicate" in query))
 
 
 @app.get("/status")
@@ -113,25 +113,25 @@ def confirm_contact(token: str, lang: str | None = None) -> Response[Any]:
     return confirm_page(token, page_language(lang), app.current_event.http_method == "POST")
 
 
+@app.post("/status/reopen")
+@app.post("/<lang>/status/reopen")
+def status_reopen(lang: str | None = None) -> Response[Any]:
+    html = prefers_html(app.current_event.headers.get("accept"))
+    return reopen_answer(posted_fields(app.current_event), page_language(lang), html)
+
+
+@app.get("/verdict/<token>")
+@app.get("/<lang>/verdict/<token>")
+def verdict(token: str, lang: str | None = None) -> Response[Any]:
+    score = (app.current_event.query_string_parameters or {}).get("score", "")
+    return verdict_page(token, score, page_language(lang))  # one tap in an e-mail
+
+
 @app.get("/static/<name>")
 def static_asset(name: str) -> Response[Any]:
     """The stylesheet and script (CloudFront serves them from S3 in AWS)."""
-    found = render.asset(name)
-    if found is None:
-        return html_response(404, render.not_found(DEFAULT))
-    body, kind = found
     versioned = "v" in (app.current_event.query_string_parameters or {})
-    return Response(
-        status_code=200,
-        content_type=kind,
-        body=body.decode("utf-8"),
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable"
-            if versioned
-            else "public, max-age=300",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return asset_response(name, versioned) or html_response(404, render.not_found(DEFAULT))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

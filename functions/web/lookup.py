@@ -22,11 +22,12 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from functions.domain.citizens import contacts
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone
+from functions.domain.requests import reopen
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
 from functions.domain.requests.views import citizen_view
-from functions.platform import aws
+from functions.platform import aws, clock
 from functions.platform.catalog import get_catalog
 from functions.platform.dedup_store import DedupStore
 from functions.platform.errors import ApiError
@@ -200,11 +201,24 @@ def answer_lookup(
             return json_response(400, {"errors": errors})
         full = True
     metrics.add_metric(name="StatusLookups", unit="Count", value=1)
+    token = reopen_token(record) if full else ""
     if html:
-        page = render.status_result(record, language, full=full, contact=contact)
+        page = render.status_result(
+            record, language, full=full, contact=contact, reopen_token=token
+        )
         return html_response(200, page)
     body = citizen_view(record) if full else status_view(record)
+    body |= {"reopen_token": token} if token else {}
     return json_response(200, body, headers={"Cache-Control": "no-store"})
+
+
+def reopen_token(record: Request) -> str:
+    """The reopen form's token, for a request the citizen may reopen now (else "")."""
+    try:
+        reopen.check(record, clock.now())
+    except reopen.ReopenRefused:
+        return ""
+    return reopen.web_token(record)
 
 
 def answer_code_request(

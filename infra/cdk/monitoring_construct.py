@@ -125,3 +125,51 @@ class MonitoringConstruct(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
         )
+        dashboard.add_widgets(*journey_widgets())
+
+
+# The journey KPIs (issue 18), per service and channel: the notifier measures each request's
+# time to first response and to resolution as it happens (EMF, dimensions service and channel);
+# the hourly open-data export publishes the month's shares, followers and satisfaction.
+NAMESPACE = "CitizenBus"
+DAY = Duration.days(1)
+
+
+def _search(metric: str, statistic: str, label: str) -> cloudwatch.MathExpression:
+    return cloudwatch.MathExpression(
+        expression=(
+            f"SEARCH('{{{NAMESPACE},channel,service}} MetricName=\"{metric}\"', "
+            f"'{statistic}', {int(DAY.to_seconds())})"
+        ),
+        label=label,
+        period=DAY,
+        using_metrics={},
+    )
+
+
+def journey_widgets() -> list[cloudwatch.IWidget]:
+    """Graphs of the journey KPIs by service and channel (search expressions: a new service or
+    channel shows up without a deploy)."""
+    graphs = (
+        ("Time to first response (s), median", "TimeToFirstResponse", "p50"),
+        ("Time to first response (s), p90", "TimeToFirstResponse", "p90"),
+        ("Time to resolution (s), median", "TimeToResolution", "p50"),
+        ("Time to resolution (s), p90", "TimeToResolution", "p90"),
+        ("Share resolved within the SLA (%), this month", "JourneyWithinSlaShare", "Maximum"),
+        ("Reopen rate (%), this month", "JourneyReopenRate", "Maximum"),
+        ("Followers (me too), this month", "JourneyFollowers", "Maximum"),
+        ("Satisfaction (mean of 1-5), this month", "JourneySatisfaction", "Maximum"),
+    )
+    widgets: list[cloudwatch.IWidget] = [
+        cloudwatch.TextWidget(
+            markdown="## After filing: the journey by service and channel "
+            "(the same figures as open data's journey.csv)",
+            width=24,
+            height=1,
+        )
+    ]
+    widgets += [
+        cloudwatch.GraphWidget(title=title, left=[_search(metric, stat, title)], width=12)
+        for title, metric, stat in graphs
+    ]
+    return widgets

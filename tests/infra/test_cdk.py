@@ -493,3 +493,20 @@ def test_the_public_page_has_no_reservation_and_the_export_runs_alone(prod):
     _, export = t.function_of("open_data_export")
     assert "ReservedConcurrentExecutions" not in page
     assert export["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_dashboard_graphs_the_journey_kpis_by_service_and_channel(prod):
+    _, t = prod
+    (dashboard,) = t.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["DashboardBody"])
+    for metric in (
+        "TimeToFirstResponse",
+        "TimeToResolution",
+        "JourneyWithinSlaShare",
+        "JourneyReopenRate",
+        "JourneyFollowers",
+        "JourneySatisfaction",
+    ):
+        assert f'MetricName=\\\\\\"{metric}\\\\\\"' in body, metric
+    assert body.count("{CitizenBus,channel,service}") == 8  # by service and channel
+    assert "p90" in body and "p50" in body

@@ -64,6 +64,11 @@ SUBSCRIBED = ("streets", "waste")  # "tax" takes its events from its queue only
 # What each channel's citizen hears: SMS and phone and app answered at once (no receipt).
 RECEIPT = {"sms": 0, "voice": 0, "app": 0, "eservice": 1, "open311": 1}
 STATUSES = ("in_progress", "resolved")
+# How the verdict question after ``resolved`` begins, in every language (asked once at most).
+VERDICT_QUESTIONS = tuple(
+    json.loads(pack.read_text(encoding="utf-8"))["notify"]["verdict_sms"].split("{")[0]
+    for pack in (Path(__file__).parents[2] / "functions/platform/languages").glob("*.json")
+)
 ENV = {"WEBHOOK_TIMEOUT_SECONDS": "0.1"}
 REFERENCE = re.compile(r"\b\d{8,12}\b")
 
@@ -380,11 +385,14 @@ def check(journey: Journey, receiver: FlakyReceiver) -> None:
     # Notifications: one per status change (and per receipt), never two.
     per_reference: Counter[str] = Counter()
     bodies: Counter[tuple[str, str]] = Counter()
+    verdicts: Counter[str] = Counter()
     for _, to, body in sent_notifications(bus):
         match = REFERENCE.search(body)
         assert match, body
-        per_reference[match.group(0)] += 1
+        is_question = "/verdict/" in body or any(body.startswith(q) for q in VERDICT_QUESTIONS)
+        (verdicts if is_question else per_reference)[match.group(0)] += 1
         bodies[(to, body)] += 1
+    assert max(verdicts.values(), default=1) == 1, "the verdict was asked twice"
     for reference, channel in journey.filed.items():
         assert per_reference[reference] == len(STATUSES) + RECEIPT[channel], (
             reference,

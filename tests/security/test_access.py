@@ -146,6 +146,8 @@ def body_for(route: topology.Route) -> Any:
             "types": ["org.citizenbus.request.submitted.v1"],
         },
         ("POST", "/agency/v1/requests/{reference}/status"): {"status": "in_progress"},
+        ("POST", "/app/v1/requests/{reference}/reopen"): {"note": "still there"},
+        ("POST", "/app/v1/requests/{reference}/verdict"): {"score": 5},
         ("POST", "/eservice/v1/forms/{service_code}"): {
             "address": "Storgatan 9",
             "email": "someone@example.se",
@@ -202,6 +204,9 @@ def jwt_route(world: World, route: topology.Route, case: str) -> None:
         assert world.app_ref not in response.text and "Ägarvägen" not in response.text
     elif case == "owner":
         response = call(world, route, owner)
+        if route.path.endswith(("/reopen", "/verdict")):  # past the owner check: the request
+            expect(response, {409}, case)  # is not resolved, and nobody asked a question
+            return
         expect(response, {400} if route.path.endswith("/verify") else OK, case)
         if route.method == "GET" and route.path.startswith("/app/v1/requests"):
             assert world.app_ref in response.text
@@ -297,6 +302,19 @@ def public_route(world: World, route: topology.Route, case: str) -> None:
         return
     if "/confirm/" in route.path:  # a made-up confirmation token confirms nothing
         response = world.bus.request(route.method, path, headers={"Content-Type": FORM}, body="")
+        expect(response, {404}, case)
+        checked()
+        return
+    if route.path.endswith("/status/reopen"):  # only with the token the code's page gave
+        forged = {"reference": world.web_ref, "token": f"1.{int(time.time()) + 600}.{'0' * 32}"}
+        response = world.bus.request(
+            "POST", path, headers={"Accept": "application/json"}, json_body=forged
+        )
+        expect(response, {403}, case)
+        checked()
+        return
+    if "/verdict/" in route.path:  # a made-up verdict token answers nothing
+        response = world.bus.request("GET", path + "?score=1")
         expect(response, {404}, case)
         checked()
         return

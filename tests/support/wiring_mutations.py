@@ -260,15 +260,30 @@ class World:
         self.serial += 1
         return f"citizen{self.serial}@example.se"
 
+    def address(self, street: str = "Storgatan") -> str:
+        """A place no other journey filed at (a second filing there would be a "me too")."""
+        self.serial += 1
+        return f"{street} {self.serial}"
+
 
 def _queued(bus: LocalBus, agency: str) -> list[str]:
     return [m["detail"]["subject"] for m in bus.queue_messages(agency_queue(agency))]
 
 
+def _address_of(world: World, reference: str) -> str:
+    """The address a request was filed with (its submission sent again must match)."""
+    from functions.domain.requests.store import RequestStore
+
+    record = RequestStore().get(reference)
+    assert record is not None, reference
+    return str(record["attributes"]["address"])
+
+
 def _eservice(world: World, service: str = "street-damage", **extra: str) -> str:
     if "phone" not in extra and "email" not in extra:
         extra = {"email": world.email(), "notify_by": "none", **extra}
-    body = {"address": "Storgatan 1", "description": "Djupt hål", **extra}
+    # a street number of its own: the same place again would be a "me too", not a filing
+    body = {"address": world.address(), "description": "Djupt hål", **extra}
     response = world.bus.request("POST", f"/eservice/v1/forms/{service}", json_body=body)
     assert response.status == 201, response.text
     return str(response.json()["reference"])
@@ -319,7 +334,11 @@ def eservice_reaches_the_agency(world: World) -> None:
     again = world.bus.request(
         "POST",
         "/eservice/v1/forms/street-damage",
-        json_body={"address": "Storgatan 1", "description": "Djupt hål", **submission},
+        json_body={
+            "address": _address_of(world, reference),
+            "description": "Djupt hål",
+            **submission,
+        },
     )
     assert again.status == 200 and again.json()["reference"] == reference, again.text
     world.bus.pump()
@@ -354,7 +373,7 @@ def app_files_and_lists(world: World) -> None:
 
 def sms_files(world: World) -> None:
     _, phone = world.phone()
-    params = sms_params(phone, "GATA Storgatan 1 deep hole", f"SM{uuid.uuid4().hex}")
+    params = sms_params(phone, f"GATA {world.address()} deep hole", f"SM{uuid.uuid4().hex}")
     response = twilio_request(world.bus, "/channels/sms", params)
     assert response.status == 200, response.text
     found = re.search(r"\b(\d{10})\b", response.text)
@@ -412,7 +431,7 @@ def open311_files_and_reads(world: World) -> None:
     fields = {
         "api_key": DEFAULT_OPEN311_KEY,
         "service_code": "street-damage",
-        "address_string": "Hamngatan 4",
+        "address_string": world.address("Hamngatan"),
         "attribute[description]": "Trasig kantsten",
     }
     keyed = FORM | {"Idempotency-Key": uuid.uuid4().hex}
@@ -476,7 +495,7 @@ def web_receipt_and_status_code(world: World) -> None:
         headers=JSON,
         json_body={"reference": reference, "contact": phone, "code": code},
     )
-    assert full.status == 200 and "Storgatan 1" in full.text, full.text
+    assert full.status == 200 and "Storgatan " in full.text, full.text
 
 
 def status_change_texts_and_emails(world: World) -> None:
@@ -618,6 +637,117 @@ def redrive_the_outbox(world: World) -> None:
     assert _queued(bus, "streets").count(reference) == before + 1
 
 
+def _resolved(world: World, reference: str, agency: str = "streets") -> None:
+    _status(world, reference, "in_progress", agency=agency)
+    _status(world, reference, "resolved", agency=agency)
+    world.bus.pump()
+
+
+def _text(world: World, phone: str, body: str) -> str:
+    response = twilio_request(
+        world.bus, "/channels/sms", sms_params(phone, body, f"SM{uuid.uuid4().hex}")
+    )
+    assert response.status == 200, response.text
+    return response.text
+
+
+def verdict_by_sms_and_app(world: World) -> None:
+    """After ``resolved`` the citizen is asked once (the notifier keeps the question); a digit
+    by SMS answers it, and the app answers its own request's question."""
+    _, phone = world.phone()
+    found = re.search(r"\b(\d{10})\b", _text(world, phone, f"GATA {world.address()} hål"))
+    assert found, "no reference in the SMS receipt"
+    reference = found.group(1)
+    world.bus.pump()
+    _resolved(world, reference)
+    assert reference in _sent_to(world, phone)[-1], "no question after resolved"
+    assert "Tack för ditt svar" in _text(world, phone, "4")
+    sub = f"citizen-{uuid.uuid4().hex[:8]}"
+    citizen = auth(sub)
+    body = {"service_code": "tax-return-approve", "attributes": {"personal_code": "12345678"}}
+    filed = world.bus.request("POST", "/app/v1/requests", headers=citizen, json_body=body)
+    assert filed.status == 201, filed.text
+    in_app = filed.json()["reference"]
+    world.bus.pump()
+    _resolved(world, in_app, agency="tax")
+    shown = world.bus.request("GET", f"/app/v1/requests/{in_app}", headers=citizen)
+    assert shown.json().get("verdict_asked") is True, shown.text
+    answered = world.bus.request(
+        "POST", f"/app/v1/requests/{in_app}/verdict", headers=citizen, json_body={"score": 5}
+    )
+    assert answered.status == 200 and answered.json()["score"] == 5, answered.text
+
+
+def email_verdict_and_web_reopen(world: World) -> None:
+    """The e-mail after ``resolved`` carries one-tap answer links (the web answers them); a
+    low score, then the web status page (after its one-time code) reopens the request and the
+    agency hears of it."""
+    _new_lookup_window()
+    email = world.email()
+    confirmed(email=email)
+    reference = _eservice(world, email=email, notify_by="email", consent="on", language="en")
+    world.bus.pump()
+    _resolved(world, reference)
+    links = [
+        link
+        for body in _sent_to(world, email)
+        for link in re.findall(r"https?://[^/\s]+(/(?:en/)?verdict/[^\s?]+\?score=2)", body)
+    ]
+    assert links, "no verdict link e-mailed after resolved"
+    tapped = world.bus.request("GET", links[-1])
+    assert tapped.status == 200 and "Thank you" in tapped.text, tapped.text
+    asked = world.bus.request(
+        "POST", "/status/code", headers=JSON, json_body={"reference": reference, "contact": email}
+    )
+    assert asked.status == 202, asked.text
+    world.bus.pump()
+    codes = [re.findall(r"\b(\d{6})\b", body) for body in _sent_to(world, email)]
+    assert codes and codes[-1], "no code was e-mailed"
+    looked = world.bus.request(
+        "POST",
+        "/status",
+        headers=JSON,
+        json_body={"reference": reference, "contact": email, "code": codes[-1][0]},
+    )
+    token = looked.json().get("reopen_token")
+    assert looked.status == 200 and token, looked.text
+    before = _queued(world.bus, "streets").count(reference)
+    reopened = world.bus.request(
+        "POST",
+        "/status/reopen",
+        headers=JSON,
+        json_body={"reference": reference, "token": token, "note": "Still there"},
+    )
+    assert reopened.status == 200, reopened.text
+    world.bus.pump()
+    assert _queued(world.bus, "streets").count(reference) > before, "the agency was not told"
+
+
+def me_too_by_form_and_open311(world: World) -> None:
+    """A second and a third citizen report the same door (e-service, Open311): they follow the
+    open request instead of filing again."""
+    place = world.address()
+    first = {"address": place, "email": world.email(), "notify_by": "none"}
+    filed = world.bus.request("POST", "/eservice/v1/forms/street-damage", json_body=first)
+    assert filed.status == 201, filed.text
+    reference = filed.json()["reference"]
+    again = {"address": place, "email": world.email(), "notify_by": "none"}
+    second = world.bus.request("POST", "/eservice/v1/forms/street-damage", json_body=again)
+    assert second.status == 200 and second.json()["duplicate_of"] == reference, second.text
+    fields = {
+        "api_key": DEFAULT_OPEN311_KEY,
+        "service_code": "street-damage",
+        "address_string": place,
+        "email": world.email(),
+    }
+    third = world.bus.request(
+        "POST", "/open311/v2/requests.json", headers=FORM, body=urlencode(fields)
+    )
+    assert third.status == 200 and third.json()[0]["service_request_id"] == reference, third.text
+    read = world.bus.request("GET", f"/open311/v2/requests/{reference}.json")
+    assert read.json()[0]["supporters"] == 2, read.text
+
+
 JOURNEYS: list[Callable[[World], None]] = [
     health,
     eservice_reaches_the_agency,
@@ -637,6 +767,9 @@ JOURNEYS: list[Callable[[World], None]] = [
     erasure_by_phone,
     redrive_webhook_dlqs,
     redrive_the_outbox,
+    verdict_by_sms_and_app,
+    email_verdict_and_web_reopen,
+    me_too_by_form_and_open311,
 ]
 
 # The journeys that check each function's work, cheapest first (the run verifies that each
@@ -644,15 +777,29 @@ JOURNEYS: list[Callable[[World], None]] = [
 # passes the outbox publisher) is not listed for it: one is enough there.
 CHECKS: dict[str, list[Callable[[World], None]]] = {
     "health": [health],
-    "eservice": [eservice_reaches_the_agency, status_change_texts_and_emails],
-    "app_api": [app_files_and_lists],
-    "sms": [sms_status_callback, sms_files, sms_undelivered_falls_back_to_email],
+    "eservice": [
+        eservice_reaches_the_agency,
+        status_change_texts_and_emails,
+        me_too_by_form_and_open311,
+    ],
+    "app_api": [app_files_and_lists, verdict_by_sms_and_app],
+    "sms": [
+        sms_status_callback,
+        sms_files,
+        sms_undelivered_falls_back_to_email,
+        verdict_by_sms_and_app,
+    ],
     "voice": [phone_call_files],
-    "open311": [open311_files_and_reads],
-    "web": [web_receipt_and_status_code],
+    "open311": [open311_files_and_reads, me_too_by_form_and_open311],
+    "web": [web_receipt_and_status_code, email_verdict_and_web_reopen],
     "agency_authorizer": [status_change_texts_and_emails],
     "agency_api": [agency_subscribes, status_change_texts_and_emails, app_files_and_lists],
-    "notifier": [status_change_texts_and_emails, web_receipt_and_status_code, app_files_and_lists],
+    "notifier": [
+        status_change_texts_and_emails,
+        web_receipt_and_status_code,
+        app_files_and_lists,
+        email_verdict_and_web_reopen,
+    ],
     "outbox_publisher": [eservice_reaches_the_agency],
     "webhook_delivery": [webhook_delivered],
     "open_data": [open_data_stats],

@@ -17,6 +17,7 @@ number or e-mail address):
 ``link#<phone|email>``                 an app citizen's linked contact (value, its id)
 ``link#pending#<phone|email>``         a code sent to link a contact (hashed; 10 min, 5 tries)
 ``linked_to``                          under a contact's id: the app citizen it is linked to
+``verdict#open``                       under a phone's id: the request its "Reply 1–5" asked about
 =====================================  ===================================================
 
 E-mail confirmation links sit under ``pk = confirm#<hash of the token>`` and the status
@@ -448,6 +449,35 @@ class CitizenStore(Store):
         """``{"language", "source", "at"}`` as last saved, or None."""
         return self._get(citizen, "language")
 
+    # -- followers ("me too") -----------------------------------------------------------------
+    def follower_put(
+        self, reference: str, citizen: str, follower: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A citizen following someone else's request, as a transaction item: under
+        ``pk = follow#<reference>``, ``sk = <citizen>``, once per citizen (the condition
+        fails for a second follow). ``follower`` holds how to reach them (contact, language,
+        notify_by, consent, channel); ``citizen`` names them for erasure's index."""
+        item = {"pk": f"follow#{reference}", "sk": citizen, "citizen": citizen} | follower
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(item | {"at": clock.iso()}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def followers(self, reference: str) -> list[dict[str, Any]]:
+        """Who follows a request (all pages; a request has at most a capped few)."""
+        return [
+            {k: v for k, v in item.items() if k not in ("pk", "sk")}
+            for item in pages(
+                self.client.query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"follow#{reference}"}},
+            )
+        ]
+
     # -- linked contacts ------------------------------------------------------------------------
     def links_of(self, citizen: str) -> list[dict[str, Any]]:
         """Every ``link…`` item under ``citizen``: its linked contacts (``link#<kind>``), the
@@ -549,3 +579,20 @@ class CitizenStore(Store):
     def confirmed_at(self, contact: str) -> str | None:
         item = self._get(contact, "contact#confirmed")
         return str(item["at"]) if item else None
+
+    # -- the verdict question a number was sent (its "Reply 1-5") ----------------------------
+    def save_open_verdict(self, citizen: str, reference: str, language: str, ends: int) -> None:
+        """The latest question sent to this number (replacing any earlier one)."""
+        item = {"pk": citizen, "sk": "verdict#open", "reference": reference, "language": language}
+        self.client.put_item(TableName=self.table, Item=to_item(item | {"expires_at": ends}))
+
+    def open_verdict(self, citizen: str) -> dict[str, Any] | None:
+        item = self._get(citizen, "verdict#open")
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None
+        return item
+
+    def clear_open_verdict(self, citizen: str) -> None:
+        self.client.delete_item(
+            TableName=self.table, Key={"pk": {"S": citizen}, "sk": {"S": "verdict#open"}}
+        )

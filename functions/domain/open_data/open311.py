@@ -14,7 +14,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from functions.domain.open_data.privacy import public_address, public_description, public_text
-from functions.domain.requests.records import Request
+from functions.domain.requests.records import HistoryEntry, Request
 from functions.platform import secrets
 from schemas import open311 as o311
 from schemas.catalog import Catalog, Service
@@ -105,13 +105,19 @@ def service_definition(service: Service, lang: str) -> o311.ServiceDefinition:
     )
 
 
+def _by_citizen(entry: HistoryEntry) -> bool:
+    return str(entry.get("by", "")).startswith("citizen")
+
+
 def public_request(record: Request, catalog: Catalog, lang: str) -> o311.ServiceRequest:
     """A stored request as Open311 shows it: nothing personal, the street at most."""
     service = catalog.service(record["service_code"])
     if service is None:  # a service removed from the catalog: publish the bare facts
         raise LookupError(record["service_code"])
     agency = next((a for a in catalog.agencies if a.id == record["agency"]), None)
-    notes = [h.get("note") for h in record.get("history", []) if h.get("note")]
+    # Not a citizen's reason for reopening: that is theirs, not the public's.
+    history = record.get("history", [])
+    notes = [h.get("note") for h in history if h.get("note") and not _by_citizen(h)]
     return o311.ServiceRequest(
         service_request_id=record["reference"],
         status=Status(record["status"]).open311,
@@ -124,6 +130,7 @@ def public_request(record: Request, catalog: Catalog, lang: str) -> o311.Service
         updated_datetime=record["updated_at"],
         expected_datetime=record["expected_at"],
         address=public_address(service, record),
+        supporters=int(record.get("supporters") or 0),
     )
 
 

@@ -21,21 +21,28 @@ import io
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from functions.domain.open_data import journey
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.platform import aws
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
-from schemas.open311 import Stats, StatsRow
+from schemas.open311 import JourneyRow, Stats, StatsRow
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 PREFIX = "open-data/v1"
 JSON_KEY = f"{PREFIX}/stats.json"
 CSV_KEY = f"{PREFIX}/stats.csv"
 COLUMNS = tuple(StatsRow.model_fields)
+JOURNEY_KEY = f"{PREFIX}/journey.csv"
+JOURNEY_COLUMNS = tuple(JourneyRow.model_fields)
 
 
 def _at(value: str) -> datetime:
@@ -69,9 +76,11 @@ def compute(
     end: datetime,
     threshold: int,
     now: datetime | None = None,
+    verdicts: Iterable[dict[str, Any]] = (),
 ) -> Stats:
-    """Aggregate ``records`` into suppressed daily cells."""
+    """Aggregate ``records`` into suppressed daily cells and monthly journey rows."""
     now = now or datetime.now(UTC)
+    records = list(records)
     cells: dict[tuple[str, str, str, str], list[Request]] = defaultdict(list)
     for record in records:
         key = (record["submitted_at"][:10], record["service_code"], record["channel"])
@@ -121,6 +130,7 @@ def compute(
         end_date=end.date().isoformat(),
         suppression_threshold=threshold,
         rows=rows,
+        journey=journey.compute(records, verdicts, threshold, now),
     )
 
 
@@ -131,8 +141,42 @@ def current(now: datetime | None = None) -> Stats:
     start = (now - timedelta(days=settings.open_data_days)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    records = RequestStore().submitted_between(start, now)
-    return compute(records, start, now, settings.open_data_suppression, now)
+    store = RequestStore()
+    records = store.submitted_between(start, now)
+    threshold = settings.open_data_suppression
+    return compute(records, start, now, threshold, now, verdicts_between(store, start, now))
+
+
+def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The citizens' answered verdicts on requests submitted in the window, each counted in
+    its request's submission month (the verdict store keeps no citizen id). One index query
+    per month a question may have been asked in (from the window's start to its end)."""
+    from functions.domain.verdicts.store import VerdictStore  # noqa: PLC0415 - only for the KPIs
+
+    del store  # the verdicts have a table of their own
+    verdicts = VerdictStore()
+    first, last = (start.year, start.month), (end.year, end.month)
+    months = []
+    year, month = first
+    while (year, month) <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    wanted = set(months)
+    found = []
+    for asked in months:
+        for item in verdicts.of_month(asked):
+            submitted = str(item.get("submitted_month") or "")
+            if item.get("score") is not None and submitted in wanted:
+                found.append(
+                    {
+                        "reference": item["reference"],
+                        "service_code": item["service_code"],
+                        "channel": item["channel"],
+                        "month": submitted,
+                        "score": int(item["score"]),
+                    }
+                )
+    return found
 
 
 def to_json(stats: Stats) -> str:
@@ -141,15 +185,24 @@ def to_json(stats: Stats) -> str:
 
 def to_csv(stats: Stats) -> str:
     """The rows as CSV (header first; null as an empty cell, booleans as true/false)."""
+    return _csv(COLUMNS, stats.rows)
+
+
+def journey_csv(stats: Stats) -> str:
+    """The journey KPIs as CSV, in the same form."""
+    return _csv(JOURNEY_COLUMNS, stats.journey)
+
+
+def _csv(columns: tuple[str, ...], rows: Sequence[BaseModel]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in stats.rows:
+    writer.writerow(columns)
+    for row in rows:
         values = row.model_dump()
         writer.writerow(
             [
                 ("true" if v else "false") if isinstance(v, bool) else ("" if v is None else v)
-                for v in (values[c] for c in COLUMNS)
+                for v in (values[c] for c in columns)
             ]
         )
     return out.getvalue()
@@ -162,6 +215,7 @@ def publish(stats: Stats) -> list[str]:
     files = {
         JSON_KEY: (to_json(stats), "application/json; charset=utf-8"),
         CSV_KEY: (to_csv(stats), "text/csv; charset=utf-8"),
+        JOURNEY_KEY: (journey_csv(stats), "text/csv; charset=utf-8"),
     }
     written = []
     for key, (body, kind) in files.items():

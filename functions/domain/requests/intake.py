@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
+from functions.domain.requests import duplicates
 from functions.domain.requests.events import request_event
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import new_reference
@@ -61,6 +62,9 @@ class Filed:
 
     record: Request
     created: bool
+    duplicate: bool = False  # me too: ``record`` is the open request this filing repeats
+    counted: bool = False  # … and this filing counted one more supporter of it
+    language: str = "sv"  # the filing's language (for a duplicate's answer)
 
 
 DEFAULT_NOTIFY: dict[str, str] = {"sms": "sms", "voice": "sms", "app": "push"}
@@ -222,10 +226,21 @@ def file_request(
         )
     now = now or datetime.now(UTC)
     dedup_key = f"intake#{channel}#{citizen}#{message_id}" if message_id else None
+    place = duplicates.place_key(service, request.attributes)
+    # Me too first (one index query); a retried message id is caught by the condition on its
+    # dedup item in whichever transaction follows, so the sync path stays at two calls.
+    if place and not request.new:
+        found = _repeat(
+            store, service, place, request, channel, citizen, now, dedup_key, fingerprint, also
+        )
+        if found is not None:
+            return found
     for _ in range(5):
         record = build_record(
             service, request, channel, citizen, now, catalog.jurisdiction.retention_days
         )
+        if place:
+            record["place_key"] = place
         if assurance:  # the agency sees how sure the bus was of who filed
             record["assurance"] = assurance
         record.update(marks or {})  # type: ignore[typeddict-item]
@@ -242,5 +257,59 @@ def file_request(
         if original is None:  # the message id outlived its request (erased): treat as new
             dedup_key = None
             continue
+        if created.follows:  # a retried "me too" whose request closed since: the same answer
+            return Filed(original, created=False, duplicate=True, language=request.language)
         return Filed(original, created=False)
     raise RuntimeError("could not draw a free reference")
+
+
+def _repeat(
+    store: RequestStore,
+    service: Service,
+    place: str,
+    request: NewRequest,
+    channel: Channel,
+    citizen: str,
+    now: datetime,
+    dedup_key: str | None,
+    fingerprint: str | None,
+    also: Sequence[dict[str, Any]],
+) -> Filed | None:
+    """Me too: the open request this filing repeats, followed (see
+    :mod:`functions.domain.requests.duplicates`); None to file it as new."""
+    original = duplicates.find_open(store, service, place, now)
+    if original is None:
+        return None
+    items = list(also)
+    if dedup_key:
+        kept = {"reference": original["reference"], "citizen": citizen, "follows": True}
+        kept |= {"digest": fingerprint} if fingerprint else {}
+        items.append(store.dedup.put_new(dedup_key, store.dedup_ttl, **kept))
+    followed = duplicates.follow(
+        original, request, channel=channel, citizen=citizen, store=store, now=now, also=items
+    )
+    if followed is None:  # closed meanwhile: file it
+        return None
+    if followed.seen and dedup_key:  # a retry: answer as the first use of the message id did
+        return _seen(store, dedup_key, fingerprint, request.language)
+    return Filed(
+        followed.record,
+        created=False,
+        duplicate=True,
+        counted=followed.counted,
+        language=request.language,
+    )
+
+
+def _seen(store: RequestStore, dedup_key: str, fingerprint: str | None, language: str) -> Filed:
+    """The answer to a retried message id whose first use is on record."""
+    existing = store.dedup.get(dedup_key) or {}
+    first = existing.get("digest")
+    if first is not None and first != fingerprint:
+        raise InvalidRequest([{"field": KEY_FIELD, "message": KEY_REUSED}], status=422)
+    original = store.get(str(existing.get("reference", "")))
+    if original is None:
+        raise RuntimeError("a message id on record names no request")
+    if existing.get("follows"):
+        return Filed(original, created=False, duplicate=True, language=language)
+    return Filed(original, created=False)

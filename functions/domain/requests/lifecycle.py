@@ -29,7 +29,7 @@ from functions.platform.dedup_store import DedupStore
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED
-from schemas.lifecycle import CLOSED, Status, can_transition
+from schemas.lifecycle import BY_CITIZEN_ONLY, CLOSED, Status, can_transition
 
 _UPDATE_RETRIES = 3
 MAX_IDEMPOTENCY_KEY = 128  # characters (the contract's limit)
@@ -116,6 +116,8 @@ def change_status(
             return replayed
         record = agency_request(agency, reference, store)
         current = Status(record["status"])
+        if status in BY_CITIZEN_ONLY:  # reopening is the citizen's (requests.reopen)
+            raise Refused(f"only the citizen may move a request to {status.value}")
         if not can_transition(current, status):
             raise Refused(f"a request cannot go from {current.value} to {status.value}")
         now = clock.now()

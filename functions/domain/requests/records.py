@@ -50,4 +50,6 @@ class Request(TypedDict):
     sla_breached_at: NotRequired[str]
     erased_at: NotRequired[str]
     assurance: NotRequired[str]  # the eIDAS level of the app identity that filed it
+    place_key: NotRequired[str]  # me too: service and normalised place, keyed hash (by-place)
+    supporters: NotRequired[int]  # me too: how many other citizens follow it
     language_implied: NotRequired[bool]  # the default: the citizen named no language

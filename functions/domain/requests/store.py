@@ -44,6 +44,7 @@ class Created:
     reference: str
     created: bool  # False: the channel's message id was seen before; reference is the original
     digest: str | None = None  # the first filing's request digest (None: not recorded)
+    follows: bool = False  # the message id was a "me too": reference is the request it follows
 
 
 def outbox_item(event: dict[str, Any], now: int) -> dict[str, Any]:
@@ -131,7 +132,12 @@ class RequestStore(Store):
             existing = self.dedup.get(dedup_key)
             if existing:
                 first = existing.get("digest")
-                return Created(str(existing["reference"]), False, str(first) if first else None)
+                return Created(
+                    str(existing["reference"]),
+                    False,
+                    str(first) if first else None,
+                    follows=bool(existing.get("follows")),
+                )
         if reasons[0] == "ConditionalCheckFailed":
             raise ReferenceTaken(record["reference"])
         raise RuntimeError(f"transaction cancelled: {reasons}")
@@ -144,15 +150,18 @@ class RequestStore(Store):
         append_history: dict[str, Any],
         event: dict[str, Any] | None,
         also: tuple[dict[str, Any], ...] = (),
+        remove: tuple[str, ...] = (),
     ) -> None:
         """Apply ``changes`` to a request if it is still at ``expected_version``, with its event
-        (and ``also``, more transaction items: an idempotency key's answer).
+        (and ``also``, more transaction items: an idempotency key's answer); ``remove``: the
+        attributes it loses (a reopened request its retention expiry and late flag).
 
         Raises :class:`Conflict` when someone else changed the request first (or ``also``'s
         condition failed).
         """
         now = int(time.time())
         names = {f"#f{i}": k for i, k in enumerate(changes)} | {"#h": "history", "#v": "version"}
+        names |= {f"#r{i}": k for i, k in enumerate(remove)}
         values = {f":v{i}": v for i, v in enumerate(changes.values())}
         sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
         sets += ["#h = list_append(#h, :h)", "#v = :next"]
@@ -166,7 +175,13 @@ class RequestStore(Store):
                 "Update": {
                     "TableName": self.requests_table,
                     "Key": {"reference": {"S": reference}},
-                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "UpdateExpression": "SET "
+                    + ", ".join(sets)
+                    + (
+                        " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+                        if remove
+                        else ""
+                    ),
                     "ConditionExpression": "#v = :expected",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": expr_values,
@@ -260,6 +275,71 @@ class RequestStore(Store):
             UpdateExpression="REMOVE #d",
             ExpressionAttributeNames={"#d": "due"},
         )
+
+    # -- me too: open requests at a place, and following one ------------------------------
+    def open_at_place(self, place_key: str, since: str) -> Request | None:
+        """The oldest request still open with ``place_key`` (service and place) submitted at or
+        after ``since``: one query on the sparse ``by-place`` index."""
+        items = pages(
+            self.client.query,
+            TableName=self.requests_table,
+            IndexName="by-place",
+            KeyConditionExpression="place_key = :p AND submitted_at >= :since",
+            FilterExpression="NOT #s IN (:r, :x)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":p": {"S": place_key},
+                ":since": {"S": since},
+                ":r": {"S": "resolved"},
+                ":x": {"S": "rejected"},
+            },
+        )
+        return next((_request(i) for i in items), None)
+
+    def follow(
+        self,
+        record: Request,
+        follower: dict[str, Any],
+        event: dict[str, Any],
+        also: Sequence[dict[str, Any]] = (),
+    ) -> str:
+        """Count one more supporter of ``record`` (if it is still open and its count is still
+        ``event``'s count minus one), with the follower item and the ``supported`` event, in one
+        transaction. ``follower`` is the citizens table's conditional Put (one follow per
+        citizen). Answers ``followed``, ``already`` (this citizen follows it: a retry counts
+        nothing), or ``changed`` (closed, or someone else counted first: read and try again).
+        """
+        count = int(event["data"]["supporters"])
+        condition = "NOT #s IN (:r, :x) AND " + (
+            "attribute_not_exists(supporters)" if count == 1 else "supporters = :old"
+        )
+        values = {":n": {"N": str(count)}, ":r": {"S": "resolved"}, ":x": {"S": "rejected"}}
+        values |= {":old": {"N": str(count - 1)}} if count > 1 else {}
+        items: list[dict[str, Any]] = [
+            follower,
+            {
+                "Update": {
+                    "TableName": self.requests_table,
+                    "Key": {"reference": {"S": record["reference"]}},
+                    "UpdateExpression": "SET supporters = :n",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, int(time.time()))}},
+            *also,
+        ]
+        reasons = self._transact(items)
+        if reasons is None:
+            return "followed"
+        if reasons[0] == "ConditionalCheckFailed":
+            return "already"
+        if reasons[1] == "ConditionalCheckFailed":
+            return "changed"
+        if "ConditionalCheckFailed" in reasons[3:]:
+            return "seen"
+        raise RuntimeError(f"transaction cancelled: {reasons}")
 
     def get(self, reference: str) -> Request | None:
         item = self.client.get_item(
