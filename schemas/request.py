@@ -184,7 +184,7 @@ class RequestView(BaseModel):
 class ReopenBody(BaseModel):
     """``POST /app/v1/requests/{reference}/reopen``: why the request is not done."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     note: Text | None = None
 
@@ -192,7 +192,7 @@ class ReopenBody(BaseModel):
 class VerdictBody(BaseModel):
     """``POST /app/v1/requests/{reference}/verdict`` (an extension): the citizen's verdict."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     score: int = Field(ge=1, le=5, description="1 (not at all satisfied) to 5 (very).")
 
