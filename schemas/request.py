@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from schemas import text
 from schemas.catalog import Language
 from schemas.lifecycle import Status
 from schemas.text import CONTROL_MESSAGE, has_control
@@ -24,7 +25,7 @@ Channel = Literal["sms", "voice", "app", "eservice", "open311"]
 CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
 NotifyBy = Literal["sms", "email", "push", "none"]
 
-MAX_TEXT = 1000
+MAX_TEXT = text.MAX_TEXT  # defined beside the text rules, which import no pydantic
 MAX_IDEMPOTENCY_KEY = 128  # the contract: an Idempotency-Key of at most 128 characters
 
 
