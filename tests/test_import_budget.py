@@ -38,7 +38,8 @@ BUDGET = 1.5
 CEILING = 2.0
 FLOOR = "import boto3\nboto3.client('dynamodb', region_name='eu-north-1')\n"
 # function name -> its measured cause. Measured on 2026-11-30 with issue 18 merged, on this
-# 2-core machine under heavy load (the floor at 175-195 ms CPU instead of ~150 when quiet): each
+# 2-core machine under heavy load (load average 4-6; the floor at 175-225 ms CPU instead of
+# ~150 when quiet): every function that imports pydantic with its handler is listed; each
 # imports pydantic and its models with the handler (about 50 ms: pydantic itself ~36 ms, whose
 # core-schema types alone are ~10 ms, the rest the model classes) on top of the resolver, and
 # sits at 1.40-1.56x from run to run. Their first invocation validates with those models, so
@@ -53,6 +54,9 @@ KNOWN_OVER = {
     "eservice": _PYDANTIC_AT_IMPORT + "; its first call also parses a phone number",
     "agency_api": _PYDANTIC_AT_IMPORT + " (the agency's body models)",
     "open_data": _PYDANTIC_AT_IMPORT + " (the Open311 stats models)",
+    "open_data_export": _PYDANTIC_AT_IMPORT + " (the Open311 stats models)",
+    "open311": _PYDANTIC_AT_IMPORT + " (the Open311 wire models)",
+    "voice": _PYDANTIC_AT_IMPORT + " (the catalog, for the phone menu)",
     "sms": "1.45-1.80x under load: as app_api, plus Powertools idempotency (imported for its "
     "exceptions; its persistence layer wraps the reply) and the phone/Twilio helpers; the SMS "
     "sync-path rework (issue 19, 2 AWS calls) moves the idempotency record into the filing "
