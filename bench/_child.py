@@ -4,8 +4,12 @@ Only the standard library is imported before the clock starts, so the figure is 
 Lambda init + first invocation costs (AWS answers from a loopback moto server whose service
 time the parent subtracts). Usage::
 
-    python bench/_child.py handler <module.attr> <event.json | -> <function name>
+    python bench/_child.py handler <module.attr> <event.json | -> <function name> [restored]
     python bench/_child.py floor <service,service,...>
+
+``restored``: as Lambda SnapStart runs it (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``): the
+import and the before-snapshot hooks happen before the clock starts, which then times the
+after-restore hooks and the first invocation (what a copy resumed from the snapshot does).
 
 Prints one JSON line with the timings and what the process ended up holding.
 """
@@ -106,14 +110,26 @@ def main() -> None:
     result: dict[str, object] = {}
     if mode == "handler":
         target, event_path, name = sys.argv[2], sys.argv[3], sys.argv[4]
+        restored = sys.argv[5:6] == ["restored"]
         event = None
         if event_path != "-":
             with open(event_path, encoding="utf-8") as fh:
                 event = fresh_event(json.load(fh))
         module_name, _, attr = target.rpartition(".")
+        if restored:
+            os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
+            handler = getattr(importlib.import_module(module_name), attr)
+            import snapshot_restore_py  # noqa: PLC0415 - SnapStart's hooks, as Lambda runs them
+
+            for hook, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
+                hook(*args, **kwargs)
         t0 = time.perf_counter()
         c0 = time.process_time()
-        handler = getattr(importlib.import_module(module_name), attr)
+        if restored:
+            for hook, args, kwargs in snapshot_restore_py.get_after_restore():
+                hook(*args, **kwargs)
+        else:
+            handler = getattr(importlib.import_module(module_name), attr)
         t1 = time.perf_counter()
         outcome: object = None
         if event is not None:

@@ -41,6 +41,11 @@ class Function:
     # endpoint, Twilio's API rate), not as a quota grab; None shares the account's pool.
     # An environment may turn reservations off (infra/cdk/constants.py EnvSettings).
     reserved_concurrency: int | None = None
+    # AWS only: a citizen waits on its answer (a text, a call, the app, a web form), so its
+    # cold starts are restored from a Lambda SnapStart snapshot of a published version, which
+    # the HTTP API invokes through the ``live`` alias. An environment may turn SnapStart off
+    # (infra/cdk/constants.py EnvSettings); docs/performance.md has its cost.
+    snap_start: bool = False
 
 
 # AWS only: the HTTP API stage throttles each route by its class (rate per second, burst), so
@@ -144,6 +149,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "app_api",
         "functions.app_api.handler.lambda_handler",
+        snap_start=True,
         routes=(
             Route("POST", "/app/v1/requests", "jwt"),
             Route("GET", "/app/v1/requests", "jwt"),
@@ -164,6 +170,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "eservice",
         "functions.eservice.handler.lambda_handler",
+        snap_start=True,
         routes=(Route("POST", "/eservice/v1/forms/{service_code}"),),
         # citizens: a duplicate's filer follows the open request (me too)
         tables=("requests", "outbox", "idempotency", "citizens"),
@@ -171,6 +178,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "web",
         "functions.web.handler.lambda_handler",
+        snap_start=True,
         routes=(
             Route("GET", "/"),
             Route("GET", "/forms/{service_code}"),
@@ -243,6 +251,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "sms",
         "functions.sms.handler.lambda_handler",
+        snap_start=True,
         routes=(Route("POST", "/channels/sms"), Route("POST", "/channels/sms/status")),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens", "verdicts"),
@@ -252,6 +261,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "voice",
         "functions.voice.handler.lambda_handler",
+        snap_start=True,
         routes=(Route("POST", "/channels/voice"),),
         uses_twilio=True,
         tables=("requests", "outbox", "idempotency", "citizens"),

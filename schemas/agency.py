@@ -15,7 +15,7 @@ from schemas.request import Text
 class SubscriptionBody(BaseModel):
     """``PUT /agency/v1/subscriptions``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     url: Annotated[str, StringConstraints(min_length=8, max_length=2048)]
     types: list[EventType] = Field(min_length=1, max_length=10)
@@ -24,7 +24,7 @@ class SubscriptionBody(BaseModel):
 class StatusUpdateBody(BaseModel):
     """``POST /agency/v1/requests/{reference}/status``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     status: Status
     note: Text | None = None

@@ -38,7 +38,7 @@ class Localized(RootModel[dict[Language, str]]):
     """A text per language (``{"sv": …, "en": …, "fi": …, "ar": …}``); Swedish is required and
     stands in for a language the text lacks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     @model_validator(mode="after")
     def _has_default(self) -> Localized:
@@ -65,7 +65,7 @@ class Terms(RootModel[dict[Language, tuple[str, ...]]]):
     """Words citizens use for a service, per language: how a text without a keyword is
     understood (``"sopor har inte hämtats"`` names missed waste collection)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     def items(self) -> list[tuple[str, tuple[str, ...]]]:
         return list(self.root.items())
@@ -74,7 +74,7 @@ class Terms(RootModel[dict[Language, tuple[str, ...]]]):
 class Attribute(BaseModel):
     """One piece of information a service asks for (an Open311 attribute)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     datatype: Literal["string", "text", "number", "singlevaluelist"] = "string"
@@ -113,7 +113,7 @@ class Attribute(BaseModel):
 class Service(BaseModel):
     """A service citizens can request, owned by one agency."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     service_code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     agency: str
@@ -176,14 +176,14 @@ class Service(BaseModel):
 
 
 class Agency(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     name: Localized
 
 
 class Jurisdiction(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     name: Localized
@@ -199,7 +199,7 @@ class Jurisdiction(BaseModel):
 class Catalog(BaseModel):
     """The whole catalog of one jurisdiction."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     jurisdiction: Jurisdiction
     agencies: tuple[Agency, ...]

@@ -29,7 +29,7 @@ from schemas.request import Channel
 class RequestEventData(BaseModel):
     """``data`` of every request event."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     reference: str = Field(pattern=r"^[0-9]{8,12}$")
     service_code: str
@@ -55,7 +55,7 @@ class RequestEventData(BaseModel):
 class RequestEvent(BaseModel):
     """A CloudEvents 1.0 envelope (structured mode) around :class:`RequestEventData`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     specversion: Literal["1.0"] = "1.0"
     id: str

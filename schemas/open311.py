@@ -18,7 +18,7 @@ Format = Literal["json", "xml"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Endpoint(_Model):

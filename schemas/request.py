@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from schemas import text
 from schemas.catalog import Language
 from schemas.lifecycle import Status
 from schemas.text import CONTROL_MESSAGE, has_control
@@ -24,7 +25,7 @@ Channel = Literal["sms", "voice", "app", "eservice", "open311"]
 CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
 NotifyBy = Literal["sms", "email", "push", "none"]
 
-MAX_TEXT = 1000
+MAX_TEXT = text.MAX_TEXT  # defined beside the text rules, which import no pydantic
 MAX_IDEMPOTENCY_KEY = 128  # the contract: an Idempotency-Key of at most 128 characters
 
 
@@ -68,7 +69,7 @@ Text = Annotated[Clean, StringConstraints(max_length=MAX_TEXT)]
 class Contact(BaseModel):
     """How to reach the citizen. Personal data: stored, never on the bus or in open data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     phone: Annotated[Clean, StringConstraints(max_length=32)] | None = Field(
         None, description="E.164 after normalisation, e.g. +46701234567."
@@ -79,7 +80,7 @@ class Contact(BaseModel):
 class NewRequest(BaseModel):
     """A request as a channel hands it to intake, after the channel parsed its own format."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
     attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
@@ -99,7 +100,7 @@ class NewRequest(BaseModel):
 class AppRequestBody(BaseModel):
     """``POST /app/v1/requests`` body."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     service_code: Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
     attributes: dict[AttributeCode, AttributeValue] = Field(default_factory=dict, max_length=50)
@@ -115,7 +116,7 @@ class AppRequestBody(BaseModel):
 class Preferences(BaseModel):
     """``PUT /app/v1/me/preferences``: how and whether the citizen wants status notifications."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     notify_by: NotifyBy
     language: Language = "sv"
@@ -136,7 +137,7 @@ class Preferences(BaseModel):
 class ContactBody(BaseModel):
     """``POST /app/v1/me/contacts``: the phone or e-mail to link (a code is sent there)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     phone: Annotated[Clean, StringConstraints(max_length=32)] | None = None
     email: EmailStr | None = None
@@ -151,6 +152,8 @@ class ContactCode(ContactBody):
 class StatusChange(BaseModel):
     """One entry of a request's status history."""
 
+    model_config = ConfigDict(defer_build=True)
+
     status: Status
     at: datetime
     by: str = Field(description="Who made the change: 'citizen', 'system' or 'agency:<id>'.")
@@ -159,6 +162,8 @@ class StatusChange(BaseModel):
 
 class RequestView(BaseModel):
     """A request as its citizen sees it (app API, e-service receipt)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     reference: Reference
     service_code: str
@@ -180,7 +185,7 @@ class RequestView(BaseModel):
 class ReopenBody(BaseModel):
     """``POST /app/v1/requests/{reference}/reopen``: why the request is not done."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     note: Text | None = None
 
@@ -188,17 +193,21 @@ class ReopenBody(BaseModel):
 class VerdictBody(BaseModel):
     """``POST /app/v1/requests/{reference}/verdict`` (an extension): the citizen's verdict."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     score: int = Field(ge=1, le=5, description="1 (not at all satisfied) to 5 (very).")
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
 
 
 class ErrorBody(BaseModel):
     """Every 4xx JSON answer: ``{"errors": [{"field": …, "message": …}]}``."""
+
+    model_config = ConfigDict(defer_build=True)
 
     errors: list[FieldError]

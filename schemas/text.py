@@ -10,6 +10,7 @@ import re
 # A carriage return is a line end, not refused: intake stores it as a newline (``Clean``).
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 CONTROL_MESSAGE = "control characters are not allowed (tab and newline are)"
+MAX_TEXT = 1000  # the longest free text a citizen or agency may file (schemas.request uses it)
 
 
 def has_control(text: str) -> bool:

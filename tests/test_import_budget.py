@@ -5,12 +5,15 @@ function that touches AWS needs anyway: ``import boto3`` and one client. The flo
 process doing only the latter. Both are timed in CPU seconds (``time.process_time``), the
 smallest of a few samples, so a busy machine slows both alike and the ratio stays put.
 
-The cold-start budget is 1.3x the floor. Functions listed in ``KNOWN_OVER`` miss it today;
-the report of ``make bench`` and the README's "Performance" section say why and what fixes
-it. Their test is an xfail (not strict: CPU ratios on a busy machine wander by ~0.1x, so a
-function near the line would flap; ``make bench`` reports the exact figures). Every
-function, listed or not, must also stay under ``CEILING``, so the known misses cannot
-quietly grow.
+The cold-start budget is 1.5x the floor (issue 19; ``make bench`` judges import plus first
+call by the same figure). The Powertools event handler, its data classes and asyncio load only
+the modules used (functions/platform/lazy_init.py), the pydantic models build their validators
+on first use (``defer_build``), and a function whose first call needs no model imports none.
+The functions listed in ``KNOWN_OVER`` are xfails (not strict: a CPU ratio on this busy
+2-core machine wanders by ~0.1x, so a function near the line would flap), each with its
+measured cause: they import pydantic and their models with the handler (1.40-1.56x); the rest
+sit near 1.0-1.3x. Every function must also stay under ``CEILING``, so a miss cannot quietly
+grow.
 """
 
 from __future__ import annotations
@@ -28,27 +31,36 @@ from functions import topology
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = 4
-BUDGET = 1.3
+BUDGET = 1.5
 # Enforced for every function, known misses included, so that none of them drifts further
-# (a stray twilio or moto import alone would cross it). Today's worst is about 2.0x.
-CEILING = 2.5
+# (a stray twilio or moto import alone would cross it). Today's worst is sms, 1.45-1.80x
+# depending on the machine's load; the ceiling was 2.5x before issue 19.
+CEILING = 2.0
 FLOOR = "import boto3\nboto3.client('dynamodb', region_name='eu-north-1')\n"
+# function name -> its measured cause. Measured on 2026-11-30 with issue 18 merged, on this
+# 2-core machine under heavy load (load average 4-6; the floor at 175-225 ms CPU instead of
+# ~150 when quiet): every function that imports pydantic with its handler is listed; each
+# imports pydantic and its models with the handler (about 50 ms: pydantic itself ~36 ms, whose
+# core-schema types alone are ~10 ms, the rest the model classes) on top of the resolver, and
+# sits at 1.40-1.56x from run to run. Their first invocation validates with those models, so
+# deferring the import would only move it; in production the citizen-facing ones (app_api,
+# eservice, sms) start from a SnapStart snapshot instead (docs/performance.md).
+_PYDANTIC_AT_IMPORT = (
+    "1.40-1.56x under load: pydantic and the request models at import (~50 ms) on top of the "
+    "HTTP resolver; the first call validates with them"
+)
 KNOWN_OVER = {
-    "app_api": "Powertools event_handler (~170-250 ms), pydantic settings/schemas (~200 ms) and "
-    "email_validator on import; see bench/report.md",
-    "eservice": "as app_api, plus phonenumbers on the first call",
-    # Measured on main with issues 3 and 4 merged (1.4-2.2x); each names its heaviest import.
-    "agency_api": "Powertools event_handler + pydantic models, as app_api",
-    "webhook_delivery": "Powertools batch utility + functions.domain.agencies.webhooks",
-    "redrive": "pydantic Settings via functions.platform.settings + functions.domain.agencies.webhooks",
-    "sms": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
-    "voice": "Powertools event_handler + pydantic + phone_channels (twilio is lazy, first call)",
-    # Measured on main with issues 5, 6 and 8 merged.
-    "web": "Powertools event_handler (~140 ms) on top of the floor; Jinja2 is lazy",
-    "open311": "Powertools event_handler + the pydantic Open311 wire models",
-    "open_data": "Powertools event_handler + pydantic models via functions.domain.open_data.stats",
-    "open_data_export": "pydantic Open311 models via functions.domain.open_data.stats (schemas.open311)",
-    "notifier": "Powertools idempotency + batch utilities and the pydantic catalog (logic.py)",
+    "app_api": _PYDANTIC_AT_IMPORT,
+    "eservice": _PYDANTIC_AT_IMPORT + "; its first call also parses a phone number",
+    "agency_api": _PYDANTIC_AT_IMPORT + " (the agency's body models)",
+    "open_data": _PYDANTIC_AT_IMPORT + " (the Open311 stats models)",
+    "open_data_export": _PYDANTIC_AT_IMPORT + " (the Open311 stats models)",
+    "open311": _PYDANTIC_AT_IMPORT + " (the Open311 wire models)",
+    "voice": _PYDANTIC_AT_IMPORT + " (the catalog, for the phone menu)",
+    "sms": "1.45-1.80x under load: as app_api, plus Powertools idempotency (imported for its "
+    "exceptions; its persistence layer wraps the reply) and the phone/Twilio helpers; the SMS "
+    "sync-path rework (issue 19, 2 AWS calls) moves the idempotency record into the filing "
+    "transaction",
 }
 
 _PROBE = """

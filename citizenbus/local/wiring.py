@@ -73,6 +73,13 @@ def extract(template: dict[str, Any]) -> dict[str, Any]:
             "statements": [],
             "event_sources": [],
         }
+    # A SnapStart function is invoked through an alias of its published version: the alias
+    # (and the version) lead to the same handler, so they name the same function here.
+    for kind in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
+        for logical, props in of_type(kind):
+            target = props.get("FunctionName", {})
+            if isinstance(target, dict) and target.get("Ref") in names:
+                names[logical] = names[target["Ref"]]
     for _logical, props in of_type("AWS::IAM::Policy"):
         for role in props.get("Roles", []):
             name = roles.get(role.get("Ref", ""))

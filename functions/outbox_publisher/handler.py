@@ -29,13 +29,14 @@ def publish_records(records: list[dict[str, Any]], events_publisher: EventPublis
     """Publish the CloudEvents of new outbox entries; the sequence numbers that failed."""
     inserted: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     broken: list[str] = []
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
         try:
             event = json.loads(record["dynamodb"]["NewImage"]["event"]["S"])
-            events_publisher.entry(event)  # the CloudEvents SDK refuses a malformed event
+            entry = events_publisher.entry(event)  # the CloudEvents SDK refuses a malformed one
         except Exception as exc:  # anything unparseable: json, KeyError, CloudEvents errors
             # A poison entry fails alone (Lambda retries from it, then the stream's on-failure
             # queue keeps it) instead of crashing the batch.
@@ -44,7 +45,8 @@ def publish_records(records: list[dict[str, Any]], events_publisher: EventPublis
             continue
         inserted.append(record)
         events.append(event)
-    failed = events_publisher.publish(events)
+        entries.append(entry)
+    failed = events_publisher.publish_entries(entries)
     if failed:
         logger.warning(
             "events not published, will retry",

@@ -63,7 +63,11 @@ class EventPublisher:
 
     def publish(self, events: Sequence[dict[str, Any]]) -> list[int]:
         """Publish ``events``; returns the indexes of those that could not be published."""
-        entries = [self.entry(e) for e in events]
+        return self.publish_entries([self.entry(e) for e in events])
+
+    def publish_entries(self, entries: list[dict[str, Any]]) -> list[int]:
+        """Publish entries made by :meth:`entry` (a caller that checked its events with it
+        need not make them twice); returns the indexes of those not published."""
         failed: list[int] = []
         for batch in _batches(list(range(len(entries))), entries):
             failed += self._publish_batch(batch, entries)

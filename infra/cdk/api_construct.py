@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
@@ -117,7 +118,7 @@ class ApiConstruct(Construct):
             "AppJwt", self.user_pool, user_pool_clients=[client]
         )
 
-    def add_routes(self, functions: dict[str, lambda_.Function]) -> dict[str, str]:
+    def add_routes(self, functions: Mapping[str, lambda_.IFunction]) -> dict[str, str]:
         """One route per topology route; returns route key -> auth kind (for tests/reports)."""
         agency_authorizer: apigw.IHttpRouteAuthorizer | None = None
         authorizer_name = agency_authorizer_name()

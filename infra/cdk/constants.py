@@ -54,6 +54,9 @@ class EnvSettings:
     lambda_timeout_s: int = 20
     # False: no function reserves concurrency (Function.reserved_concurrency is not applied)
     reserved_concurrency: bool = True
+    # False: no function gets SnapStart (Function.snap_start is not applied); its snapshots
+    # are billed per published version and restore, so only production pays for them.
+    snap_start: bool = True
     alarm_email: str | None = None
     ses_identity: str = "citizenbus.example.org"
     retain_data: bool = True
@@ -76,6 +79,7 @@ ENVIRONMENTS: dict[str, EnvSettings] = {
         archive_days=7,
         # A fresh account has a small concurrency quota; reserving from it fails the deploy.
         reserved_concurrency=False,
+        snap_start=False,
         retain_data=False,
     ),
     "prod": EnvSettings(

@@ -32,8 +32,12 @@ from infra.cdk.secrets_construct import SECRETS, SecretsConstruct
 from schemas.catalog import Catalog
 
 STREAM_RETRIES = 5
+LIVE_ALIAS = "live"  # the alias of a SnapStart function's published version (Function.snap_start)
 # The runtime of every function and layer: the Python the tests run on (.python-version).
-RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON)
+# SnapStart restores Python 3.12 and later (the CDK's own PYTHON_3_12 says so too).
+RUNTIME = lambda_.Runtime(
+    f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON, supports_snap_start=True
+)
 
 
 def expand_queues(names: tuple[str, ...], catalog: Catalog) -> list[str]:
@@ -117,8 +121,12 @@ class FunctionsConstruct(Construct):
         self.twilio_layer = self._layer("twilio", "twilio and its dependencies")
 
         self.functions: dict[str, lambda_.Function] = {}
+        # What the HTTP API and the authorizer invoke: the ``live`` alias of a SnapStart
+        # function (SnapStart restores published versions only), else the function itself.
+        self.targets: dict[str, lambda_.IFunction] = {}
         for fn in topology.FUNCTIONS:
             self.functions[fn.name] = self._function(fn)
+            self.targets[fn.name] = self._target(fn, self.functions[fn.name])
 
     def _layer(self, name: str, description: str) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
@@ -187,6 +195,12 @@ class FunctionsConstruct(Construct):
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self.snap_start(fn) else None,
+            # Every version's snapshot is billed while it is cached (until 14 days without an
+            # invocation): a deploy deletes the version it replaces, so only the live one is.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if self.snap_start(fn)
+            else None,
         )
         acknowledge(function, "AwsSolutions-L1", REASONS["runtime"])
         cfn_lint.ignore(function, "W3005")  # CDK's DependsOn its role (cfn_lint.REASONS)
@@ -194,6 +208,23 @@ class FunctionsConstruct(Construct):
         self._grant(fn, function)
         self._sources(fn, function)
         return function
+
+    def snap_start(self, fn: Function) -> bool:
+        """Whether ``fn`` starts from a SnapStart snapshot in this environment."""
+        return fn.snap_start and self.settings.snap_start
+
+    def _target(self, fn: Function, function: lambda_.Function) -> lambda_.IFunction:
+        if not self.snap_start(fn):
+            return function
+        # current_version: a new version (and snapshot) whenever the code or configuration
+        # changes, which the alias then points at (a rollback is a deploy of the old code).
+        return lambda_.Alias(
+            self,
+            f"Live-{fn.name}",
+            alias_name=LIVE_ALIAS,
+            version=function.current_version,
+            description=f"citizenbus {fn.name}: the published version the HTTP API invokes",
+        )
 
     def _grant(self, fn: Function, function: lambda_.Function) -> None:
         for name in fn.tables:

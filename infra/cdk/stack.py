@@ -64,7 +64,7 @@ class CitizenBusStack(Stack):
                 functions[fn.name].add_environment("CITIZENBUS_PUBLIC_URL", self.api.url)
                 for variable, parameter in twilio.items():
                     functions[fn.name].add_environment(variable, parameter.value_as_string)
-        self.routes = self.api.add_routes(functions)
+        self.routes = self.api.add_routes(self.functions.targets)
         self.scheduling = SchedulingConstruct(self, "Scheduling", settings, functions, self.queues)
         self.functions.grant_redrive()
         self.monitoring = MonitoringConstruct(

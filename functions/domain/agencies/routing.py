@@ -6,10 +6,12 @@ the same way on one machine and in AWS.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.catalog import Catalog
 from schemas.event_types import BUS_SOURCE, EVENT_TYPES
+
+if TYPE_CHECKING:  # the functions that deliver and redrive import this, not pydantic
+    from schemas.catalog import Catalog
 
 
 def agency_queue(agency: str) -> str:

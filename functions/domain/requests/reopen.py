@@ -29,8 +29,7 @@ from functions.platform.catalog import get_catalog
 from functions.platform.observability import logger
 from schemas.event_types import STATUS_CHANGED
 from schemas.lifecycle import Status
-from schemas.request import MAX_TEXT
-from schemas.text import strip_control
+from schemas.text import MAX_TEXT, strip_control  # not schemas.request: no pydantic here
 
 WEB_TOKEN_SECONDS = 30 * 60  # the status page's reopen form, after the one-time code
 MAX_REOPENS = 3  # then a new request: a case that keeps coming back is a new problem

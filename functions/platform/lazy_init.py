@@ -1,0 +1,121 @@
+"""Package ``__init__`` modules that run only when a name they export is asked for.
+
+Importing ``aws_lambda_powertools.event_handler.api_gateway`` (the HTTP API resolver every
+HTTP function uses) first runs the package's ``__init__``, which imports every resolver
+Powertools has: AppSync (and with it ``asyncio``), Bedrock agents, VPC Lattice, … The
+resolver module in turn imports ``aws_lambda_powertools.utilities.data_classes``, whose
+``__init__`` imports all thirty-odd event classes. Together that is ~15 ms of CPU on every
+cold start that no function here uses (measured: ``bench/cold.py``, docs/performance.md).
+
+:func:`install` adds an import finder that loads such a package as a stand-in: it has the
+package's ``__path__`` (so its submodules import as usual, and only those are loaded), and a
+module ``__getattr__`` (PEP 562) that answers a name the real ``__init__`` exports by
+importing just the submodule it comes from (read from the ``__init__``'s ``from .x import y``
+lines). A name found in neither runs the real ``__init__`` in the stand-in, so
+``from aws_lambda_powertools.event_handler import AppSyncResolver`` still works, at the old
+price. ``functions/__init__.py`` installs it, so it is in place before any handler module
+imports Powertools (a handler's module path always starts with ``functions.``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+TYPE_CHECKING = False  # not typing's: health and the authorizer import no typing at all
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
+
+
+def _exports(origin: str) -> dict[str, tuple[str, int, str]]:
+    """``{name: (module, level, name in module)}`` of the ``from … import`` lines of a file."""
+    import ast  # noqa: PLC0415 - on the first name asked for (Powertools' logger has it loaded by then)
+
+    with open(origin, "rb") as fh:
+        tree = ast.parse(fh.read(), origin)
+    found: dict[str, tuple[str, int, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                found[alias.asname or alias.name] = (node.module, node.level, alias.name)
+    return found
+
+
+class _Deferred:  # an importlib.abc.Loader (duck-typed: importlib.abc costs ~10 ms)
+    """Loads a package as a stand-in whose ``__init__`` runs only if a name needs it."""
+
+    def __init__(self, real: Loader, origin: str) -> None:
+        self.real = real
+        self.origin = origin
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        name, real, origin = module.__name__, self.real, self.origin
+        state: dict[str, Any] = {"exports": None, "ran": False}
+
+        def __getattr__(attr: str) -> Any:
+            if state["exports"] is None:
+                state["exports"] = _exports(origin)
+            where = state["exports"].get(attr)
+            if where is not None and not state["ran"]:
+                source, level, original = where
+                target = importlib.import_module("." * level + source, name if level else None)
+                value = getattr(target, original)
+                setattr(module, attr, value)
+                return value
+            if not attr.startswith("__") and importlib.util.find_spec(f"{name}.{attr}"):
+                return importlib.import_module(f"{name}.{attr}")
+            if not state["ran"]:
+                state["ran"] = True
+                real.exec_module(module)  # the real __init__, as a plain import runs it
+                return getattr(module, attr)
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+
+        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
+class _Finder:  # an importlib.abc.MetaPathFinder, duck-typed likewise
+    """Finds the packages named in :data:`DEFERRED` as the other finders do, loads them
+    through :class:`_Deferred`."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in DEFERRED:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and spec.origin and spec.submodule_search_locations:
+                    spec.loader = _Deferred(spec.loader, spec.origin)  # type: ignore[assignment]
+                return spec
+        return None
+
+
+# Packages whose __init__ only the names asked for pay for: Powertools' event handler (the
+# HTTP functions use its api_gateway module) and its data classes (the resolver, the batch
+# utility and the handlers use a few event classes of thirty); and asyncio, which Powertools'
+# batch utility imports for its async processor alone (29 modules, ~10 ms): the SQS and stream
+# consumers here use the synchronous one, so asyncio loads only if something uses it.
+DEFERRED = frozenset(
+    {
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.data_classes",
+        "asyncio",
+    }
+)
+
+
+def install() -> None:
+    """Put the finder first on ``sys.meta_path`` (once); costs nothing until Powertools loads."""
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())

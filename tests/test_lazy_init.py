@@ -1,0 +1,66 @@
+"""Powertools' catch-all package ``__init__`` modules stay unloaded, and every name still works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(code: str) -> dict[str, object]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_an_http_handler_loads_the_resolver_and_not_every_other_resolver():
+    loaded = _run(
+        "import json, sys\n"
+        "import functions.app_api.handler\n"
+        "print(json.dumps({m: m in sys.modules for m in ("
+        "'aws_lambda_powertools.event_handler.api_gateway',"
+        "'aws_lambda_powertools.event_handler.appsync',"
+        "'aws_lambda_powertools.event_handler.bedrock_agent',"
+        "'aws_lambda_powertools.utilities.data_classes.kafka_event',"
+        "'asyncio')}))"
+    )
+    assert loaded == {
+        "aws_lambda_powertools.event_handler.api_gateway": True,
+        "aws_lambda_powertools.event_handler.appsync": False,
+        "aws_lambda_powertools.event_handler.bedrock_agent": False,
+        "aws_lambda_powertools.utilities.data_classes.kafka_event": False,
+        "asyncio": False,
+    }
+
+
+def test_every_name_of_the_packages_still_imports():
+    # Names the stand-in resolves alone, submodules, and a star import (the real __init__)
+    names = _run(
+        "import json, functions\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, AppSyncResolver\n"
+        "from aws_lambda_powertools.event_handler import content_types\n"
+        "from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source\n"
+        "import aws_lambda_powertools.event_handler as eh\n"
+        "from aws_lambda_powertools.event_handler import *\n"
+        "print(json.dumps({'resolver': APIGatewayHttpResolver.__name__,"
+        " 'appsync': AppSyncResolver.__name__, 'json': content_types.APPLICATION_JSON,"
+        " 'sqs': SQSEvent.__name__, 'decorator': callable(event_source),"
+        " 'all': sorted(eh.__all__) == sorted(n for n in eh.__all__ if hasattr(eh, n)),"
+        " 'star': ALBResolver.__name__}))"
+    )
+    assert names == {
+        "resolver": "APIGatewayHttpResolver",
+        "appsync": "AppSyncResolver",
+        "json": "application/json",
+        "sqs": "SQSEvent",
+        "decorator": True,
+        "all": True,
+        "star": "ALBResolver",
+    }
