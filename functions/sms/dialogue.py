@@ -339,9 +339,10 @@ class Dialogue:
                     raise
                 checked, request = False, request.model_copy(update={"consent": False})
                 continue
-            # Written with the filing unless it wrote nothing (a retry, or a "me too" this
-            # number follows already): then the turn is written on its own.
-            turn.written = filed.created or filed.counted
+            # Written with the filing, or by the first delivery of this message id (a filing
+            # answered from its message-id item); a "me too" that counted nothing (followed
+            # already, or full) wrote nothing: then the turn is written on its own.
+            turn.written = filed.created or filed.counted or not filed.duplicate
             return filed
 
     # -- confirmation -------------------------------------------------------------------------
