@@ -22,7 +22,9 @@ import pytest
 from citizenbus.local.phone import sms_params, twilio_request
 from citizenbus.local.runtime import HttpResponse, LocalBus
 from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.store import CitizenStore
 from functions.platform import aws
+from functions.sms.replies import Turn
 from tests.support.bus import count_items, nothing_stored
 
 ANNA = "+46701234567"
@@ -154,3 +156,17 @@ def test_a_conversation_expires(bus: LocalBus, monkeypatch: pytest.MonkeyPatch) 
     # Read afresh: an address alone, out of any conversation, files nothing.
     assert not message(sms(bus, "Sopvägen 5")).startswith("Tack!")
     assert count_items("requests") == 0
+
+
+def test_two_deliveries_racing_write_once_and_answer_the_first_reply(bus: LocalBus) -> None:
+    with bus.sandbox("sms"):
+        citizens = CitizenStore()
+        citizen = pseudonym("phone", ANNA)
+        first, second = Turn(citizen, sid("f"), citizens), Turn(citizen, sid("f"), citizens)
+        assert first.load() is None and second.load() is None  # both read before either wrote
+        first.writes.append(citizens.conversation_put(citizen, {"awaiting": "address"}))
+        second.writes.append(citizens.conversation_put(citizen, {"awaiting": "description"}))
+        assert first.finish("Adress?") == "Adress?"
+        assert second.finish("Beskrivning?") == "Adress?"  # the reply the first one kept
+        assert citizens.get_conversation(citizen) == {"awaiting": "address"}  # written once
+        assert Turn(citizen, sid("f"), citizens).load() == "Adress?"
