@@ -170,3 +170,20 @@ def test_two_deliveries_racing_write_once_and_answer_the_first_reply(bus: LocalB
         assert second.finish("Beskrivning?") == "Adress?"  # the reply the first one kept
         assert citizens.get_conversation(citizen) == {"awaiting": "address"}  # written once
         assert Turn(citizen, sid("f"), citizens).load() == "Adress?"
+
+
+def test_a_me_too_after_stop_follows_without_consent(bus: LocalBus) -> None:
+    original = message(sms(bus, "GATA Storgatan 13", sender=ANNA))
+    reference = re.search(r"\d{10}", original)
+    assert reference
+    sms(bus, "STOP", sender=CECILIA)
+    assert "redan anmält" in message(sms(bus, "GATA Storgatan 13", sender=CECILIA))
+    follower = boto3.client("dynamodb").get_item(
+        TableName="citizenbus-citizens",
+        Key={
+            "pk": {"S": f"follow#{reference.group(0)}"},
+            "sk": {"S": pseudonym("phone", CECILIA)},
+        },
+    )["Item"]
+    assert follower["consent"] == {"BOOL": False}
+    assert len(requests_at("Storgatan 13")) == 1
