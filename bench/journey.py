@@ -271,3 +271,99 @@ def measure(progress: Callable[[str], None] = print) -> dict[str, Any]:
 def _queued(bus: Any) -> dict[str, int]:
     """Messages waiting in each queue (agency queues no function consumes keep theirs)."""
     return {name: len(bus.queue_messages(name)) for name in bus.queue_urls}
+
+
+# Each kind of text the SMS route answers, in the order a citizen might send them: (what it
+# is, sender, body, MessageSid to reuse or None). Counted per text on the sms function.
+SMS_TURNS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("keyword filing", "+46701234567", "GATA Storgatan 3 hål i vägen", "SM" + "1" * 32),
+    (
+        "its Twilio retry (same MessageSid)",
+        "+46701234567",
+        "GATA Storgatan 3 hål i vägen",
+        "SM" + "1" * 32,
+    ),
+    ("me too (another number, same door)", "+46702222222", "GATA Storgatan 3", None),
+    (
+        "free text: one question back",
+        "+46703333333",
+        "soptunnan har inte tömts vid Sopvägen 3",
+        None,
+    ),
+    ("JA: files what the question named", "+46703333333", "JA", "SM" + "2" * 32),
+    ("its Twilio retry (same MessageSid)", "+46703333333", "JA", "SM" + "2" * 32),
+    ("free text about a street: the question", "+46706666666", "hål i vägen på Storgatan 8", None),
+    ("JA: files it (a street: me-too query too)", "+46706666666", "JA", None),
+    ("keyword alone: a field asked", "+46704444444", "SOPOR", None),
+    ("the field's answer: files", "+46704444444", "Sopvägen 4", None),
+    ("STATUS (latest three)", "+46704444444", "STATUS", None),
+    ("HJÄLP", "+46704444444", "HJÄLP", None),
+    ("STOP", "+46705555555", "STOP", None),
+    ("keyword filing after STOP", "+46705555555", "GATA Storgatan 5", None),
+    ("START", "+46705555555", "START", None),
+)
+
+
+def sms_turns(progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """AWS calls the sms function makes for each kind of text (warm: a secret read once per
+    process is shown apart)."""
+    rows = []
+    with LocalBus(env=bench_environment(), public_url=PUBLIC_URL) as bus:
+        calls = AwsCalls()
+        calls.install()
+
+        def text(sender: str, body: str, sid: str | None) -> Any:
+            params = {
+                "MessageSid": sid or "SM" + uuid.uuid4().hex,
+                "AccountSid": "AC" + "0" * 32,
+                "From": sender,
+                "To": "+46700000000",
+                "Body": body,
+                "NumMedia": "0",
+            }
+            signature = twilio_signature(PUBLIC_URL + "/channels/sms", params, TWILIO_TOKEN)
+            with calls.invoking("sms"):
+                return bus.request(
+                    "POST",
+                    "/channels/sms",
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "X-Twilio-Signature": signature,
+                    },
+                    body=urlencode(params),
+                )
+
+        text("+46709999999", "HJÄLP", None)  # warm: clients made, secrets read
+        for what, sender, body, sid in SMS_TURNS:
+            calls.calls.clear()
+            response = text(sender, body, sid)
+            made = Counter(f"{s}.{o}" for fn, s, o, _ in calls.calls if fn == "sms")
+            once = Counter({op: n for op, n in made.items() if op in ONCE_PER_PROCESS})
+            counted = made - once
+            rows.append(
+                {
+                    "turn": what,
+                    "body": body,
+                    "status": response.status,
+                    "calls": sum(counted.values()),
+                    "operations": dict(counted),
+                    "once_per_process": dict(once),
+                }
+            )
+            progress(f"sms turn: {what}: {sum(counted.values())} calls {dict(counted)}")
+    return rows
+
+
+def main() -> int:
+    """``python -m bench.journey``: the AWS calls of each kind of SMS text, as a table."""
+    rows = sms_turns(progress=lambda _: None)
+    print("| text | body | AWS calls | operations |")
+    print("|---|---|---|---|")
+    for row in rows:
+        ops = ", ".join(f"{k} {v}" for k, v in sorted(row["operations"].items()))
+        print(f"| {row['turn']} | `{row['body']}` | {row['calls']} | {ops} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,10 +18,7 @@ from bench.journey import SYNC_BUDGET, measure
 from functions import topology
 
 # Channels over the budget today, with the cause; a strict xfail, so a fix must remove the entry.
-KNOWN_OVER = {
-    "sms": "5 calls: Powertools idempotency (PutItem + UpdateItem) around intake's own MessageSid "
-    "dedup, a conversation GetItem and DeleteItem, and the TransactWriteItems; see the report",
-}
+KNOWN_OVER: dict[str, str] = {}
 CHANNELS = [
     channel
     for channel, route in (

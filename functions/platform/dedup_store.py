@@ -1,9 +1,11 @@
 """The idempotency table: what the bus has seen once and must not act on twice.
 
-Three kinds of item share it, each under its own key prefix and each expiring by DynamoDB TTL
+Four kinds of item share it, each under its own key prefix and each expiring by DynamoDB TTL
 on ``expiration``: intake's channel message ids (``intake#<channel>#<citizen>#<id>`` → the
 reference it filed and the citizen id, written in the filing's own transaction; erasure finds
-a citizen's through the ``by-citizen`` index), delivered webhooks
+a citizen's through the ``by-citizen`` index), the SMS replies kept for Twilio's retries
+(``sms-reply#<citizen>#<MessageSid>`` → the reply and the citizen id, written in the text's
+one transaction: :mod:`functions.sms.replies`), delivered webhooks
 (``webhook#<agency>#<event id>``) and Powertools idempotency records (the notifier's, keyed by
 CloudEvent id, which Powertools reads and writes itself). Rate counters
 (``ratelimit#<scope>#<subject>``) keep the times of the last hits within their window.

@@ -51,17 +51,18 @@ from typing import Any
 
 from functions.domain.citizens import links
 from functions.domain.citizens.contacts import contact_id
-from functions.domain.citizens.language import choose, last_used, remember
+from functions.domain.citizens.language import choose, last_used
 from functions.domain.citizens.phone import Caller, service_name, status_name
 from functions.domain.citizens.store import CitizenStore
-from functions.domain.requests.intake import InvalidRequest, file_request
+from functions.domain.requests.intake import Filed, InvalidRequest, file_request
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
-from functions.domain.requests.store import RequestStore
+from functions.domain.requests.store import Refused, RequestStore
 from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.platform.texts import known, words
 from functions.sms import after
+from functions.sms.replies import Turn
 from functions.sms.texts import ask, for_sms, help_text, text
 from functions.sms.understand import Guess, detect_language, keyword_in_prose, understand
 from schemas.catalog import Catalog, Service
@@ -91,6 +92,8 @@ class Incoming:
 class Dialogue:
     """Turns texts into replies, filing requests and recording consent on the way."""
 
+    turn: Turn  # the text being answered (set by :meth:`reply`)
+
     def __init__(
         self,
         catalog: Catalog,
@@ -102,50 +105,69 @@ class Dialogue:
         self.requests = requests or RequestStore()
 
     def reply(self, message: Incoming) -> str:
-        """The reply to ``message`` (GSM-7, or UCS-2 in a UCS-2 language)."""
-        body, language = self._reply(message)
-        return for_sms(body, language)
-
-    def _reply(self, message: Incoming) -> tuple[str, str]:
-        citizen = message.caller.citizen
+        """The reply to ``message`` (GSM-7, or UCS-2 in a UCS-2 language): the one kept for
+        its ``MessageSid`` when Twilio sends it again (:mod:`functions.sms.replies`)."""
         body = " ".join(strip_symbols(message.body).split())
         word, _, rest = body.partition(" ")
         command = word.upper().strip(".,:;!?")
+        self.turn = turn = Turn(message.caller.citizen, message.message_sid, self.citizens)
+        if message.opt_out_type or not self._keyword(command):
+            kept = turn.load()  # one read: the kept reply, the conversation, the consent
+            if kept is not None:
+                metrics.add_metric(name="SmsRetryAnswered", unit="Count", value=1)
+                return kept
+        answer, language = self._reply(message, body, command, rest)
+        return turn.finish(for_sms(answer, language))
+
+    def _keyword(self, command: str) -> bool:
+        """A service keyword (no command word): its reply depends on nothing stored but the
+        number's consent, which its filing checks in the transaction."""
+        commands = ("stop", "start", "help", "yes", "no", "reopen")
+        if not command or command == STATUS_WORD or any(command in words(w) for w in commands):
+            return False
+        return self.catalog.by_keyword(command) is not None
+
+    def _reply(self, message: Incoming, body: str, command: str, rest: str) -> tuple[str, str]:
+        citizen = message.caller.citizen
+        turn, citizens = self.turn, self.citizens
         opt_out = message.opt_out_type.upper()
         # The number texted us: it is proven (a STOP below still declines notifications).
-        self.citizens.mark_confirmed(contact_id("phone", message.caller.phone), "sms:inbound")
+        phone = contact_id("phone", message.caller.phone)
+        turn.writes.append(citizens.confirmed_update(phone, "sms:inbound"))
         stop, start, helps = words("stop"), words("start"), words("help")
         yes, no = words("yes"), words("no")
 
         if opt_out == "STOP" or command in stop:
-            self.citizens.set_consent(citizen, "sms", False, f"sms:{command or opt_out}")
-            self.citizens.clear_conversation(citizen)
+            turn.writes += citizens.consent_items(
+                citizen, "sms", False, f"sms:{command or opt_out}"
+            )
+            turn.writes.append(citizens.conversation_delete(citizen))
             metrics.add_metric(name="SmsOptOut", unit="Count", value=1)
             language = stop.get(command, "en")
             return text("stop", language), language
         if opt_out == "START" or command in start:
-            self.citizens.set_consent(citizen, "sms", True, f"sms:{command or opt_out}")
+            turn.writes += citizens.consent_items(citizen, "sms", True, f"sms:{command or opt_out}")
             language = start.get(command, "en")
             return text("start", language), language
         if command in helps:
-            remember(citizen, helps[command], "sms:keyword", self.citizens)
+            turn.writes.append(citizens.language_put(citizen, helps[command], "sms:keyword"))
             return help_text(self.catalog, helps[command]), helps[command]
         if command == STATUS_WORD:
-            self.citizens.clear_conversation(citizen)
+            turn.writes.append(citizens.conversation_delete(citizen))
             return self._status(citizen, rest)
         if command in (reopens := words("reopen")):
-            self.citizens.clear_conversation(citizen)
+            turn.writes.append(citizens.conversation_delete(citizen))
             language = reopens[command]
             answer = after.reopen_reply(citizen, rest, language, self.citizens, self.requests)
             return answer, language
-        pending = self.citizens.get_conversation(citizen)
+        pending = turn.conversation
         question = pending if pending and pending.get("question") else None
         if question and not rest and (command in yes or command in no):
             return self._answered(message, question, command in yes)
         if command in yes and not rest:
             confirmed = self._confirmed(citizen, yes[command])
             if confirmed:
-                remember(citizen, yes[command], "sms:keyword", self.citizens)
+                turn.writes.append(citizens.language_put(citizen, yes[command], "sms:keyword"))
                 return confirmed, yes[command]
         found = self.catalog.by_keyword(command) if command else None
         if found:  # its language is remembered with the filing (one transaction)
@@ -187,7 +209,7 @@ class Dialogue:
     def _ask_first(self, citizen: str, guess: Guess, language: str) -> tuple[str, str]:
         """ONE question naming the service (and address); the yes that files it comes next."""
         service = guess.service
-        self.citizens.save_conversation(
+        conversation = self.citizens.conversation_put(
             citizen,
             {
                 "question": True,
@@ -197,6 +219,7 @@ class Dialogue:
                 "description": guess.rest[:MAX_TEXT] or None,
             },
         )
+        self.turn.writes.append(conversation)
         metrics.add_metric(name="SmsFreeTextQuestion", unit="Count", value=1)
         logger.info(
             "sms asks about free text",
@@ -214,7 +237,7 @@ class Dialogue:
         language = known(question.get("language"))
         service = self.catalog.service(str(question.get("service") or ""))
         if not yes or service is None:
-            self.citizens.clear_conversation(citizen)
+            self.turn.writes.append(self.citizens.conversation_delete(citizen))
             return text("declined", language), language
         attributes = dict(question.get("attributes") or {})
         description = question.get("description")
@@ -241,24 +264,23 @@ class Dialogue:
             if problem:
                 attributes.pop(attr.code)
             if problem or (attr.required and not value):
-                self.citizens.save_conversation(
-                    citizen,
-                    {
-                        "service": service.service_code,
-                        "language": language,
-                        "attributes": attributes,
-                        "awaiting": attr.code,
-                        "description": description,
-                    },
+                state = {
+                    "service": service.service_code,
+                    "language": language,
+                    "attributes": attributes,
+                    "awaiting": attr.code,
+                    "description": description,
+                }
+                self.turn.writes.append(self.citizens.conversation_put(citizen, state))
+                self.turn.writes.append(
+                    self.citizens.language_put(citizen, language, "sms:keyword")
                 )
-                remember(citizen, language, "sms:keyword", self.citizens)
                 question = ask(service, attr, language)
                 logger.info(
                     "sms asks for a field",
                     extra={"citizen": citizen, "field": attr.code, "invalid": bool(problem)},
                 )
                 return f"{attr.error(language)} {question}" if problem else question
-        consent = self.citizens.consent(citizen, "sms")
         request = NewRequest(
             service_code=service.service_code,
             attributes=attributes,
@@ -266,21 +288,12 @@ class Dialogue:
             contact=Contact(phone=message.caller.phone),
             notify_by="sms",
             language=language,
-            consent=consent is not False,
+            consent=self.turn.consent is not False,
         )
         try:
-            filed = file_request(
-                request,
-                channel="sms",
-                citizen=citizen,
-                message_id=message.message_sid,
-                store=self.requests,
-                catalog=self.catalog,
-                also=[self.citizens.language_put(citizen, language, "sms:keyword")],
-            )
+            filed = self._file(message, service, request)
         except InvalidRequest as exc:
             return exc.errors[0]["message"]
-        self.citizens.clear_conversation(citizen)
         reference = filed.record["reference"]
         if filed.created:
             metrics.add_metric(name="RequestsFiled", unit="Count", value=1)
@@ -288,9 +301,49 @@ class Dialogue:
             "sms filed a request",
             extra={"reference": reference, "citizen": citizen, "new_request": filed.created},
         )
-        if filed.duplicate:  # me too: the open request it repeats, nothing of its filer
-            return text("duplicate", language, reference=reference)
-        return text("filed", language, service=service.name(language), reference=reference)
+        return filed_text(service, language, reference, filed.duplicate)
+
+    def _file(self, message: Incoming, service: Service, request: NewRequest) -> Filed:
+        """File ``request`` with the turn's writes and its reply, in the filing's transaction.
+
+        Unread consent (a keyword text skips the read) is checked there instead: when the
+        number opted out, nothing is written and the request is filed recording no consent."""
+        citizen, language, turn = message.caller.citizen, request.language, self.turn
+        writes = [
+            *turn.writes,
+            self.citizens.language_put(citizen, language, "sms:keyword"),
+            self.citizens.conversation_delete(citizen),
+        ]
+        checked = not turn.read
+        while True:
+            check = [self.citizens.consent_check(citizen, "sms")] if checked else []
+
+            def also(
+                record: Request, duplicate: bool, check: list[dict[str, Any]] = check
+            ) -> list[dict[str, Any]]:
+                answer = filed_text(service, language, record["reference"], duplicate)
+                return [*check, *writes, turn.kept(for_sms(answer, language))]
+
+            try:
+                filed = file_request(
+                    request,
+                    channel="sms",
+                    citizen=citizen,
+                    message_id=message.message_sid,
+                    store=self.requests,
+                    catalog=self.catalog,
+                    also=also,
+                )
+            except Refused as refused:
+                if not checked or refused.index != 0:
+                    raise
+                checked, request = False, request.model_copy(update={"consent": False})
+                continue
+            # Written with the filing, or by the first delivery of this message id (a filing
+            # answered from its message-id item); a "me too" that counted nothing (followed
+            # already, or full) wrote nothing: then the turn is written on its own.
+            turn.written = filed.created or filed.counted or not filed.duplicate
+            return filed
 
     # -- confirmation -------------------------------------------------------------------------
     def _confirmed(self, citizen: str, language: str) -> str | None:
@@ -299,9 +352,9 @@ class Dialogue:
         A texting number's citizen id is its contact id, so the pending confirmation is found
         under it. After a STOP, ``JA`` does not undo it (``START`` does)."""
         pending = self.citizens.pending(citizen)
-        if pending is None or self.citizens.get_conversation(citizen):
+        if pending is None or self.turn.conversation:
             return None
-        if self.citizens.consent(citizen, "sms") is False:
+        if self.turn.consent is False:
             return None
         metrics.add_metric(name="ContactConfirmed", unit="Count", value=1)
         logger.info("sms confirmed a number", extra={"reference": pending["reference"]})
@@ -334,6 +387,14 @@ class Dialogue:
         if record is None:
             return text("status_not_found", language, reference=shown), language
         return status_line(self.catalog, record, language), language
+
+
+def filed_text(service: Service, language: str, reference: str, duplicate: bool) -> str:
+    """The reply to a filing: its reference, or the open request a "me too" follows (nothing
+    of that request's filer)."""
+    if duplicate:
+        return text("duplicate", language, reference=reference)
+    return text("filed", language, service=service.name(language), reference=reference)
 
 
 def status_line(catalog: Catalog, record: Request, language: str) -> str:

@@ -2,8 +2,9 @@
 
 Every request is checked against ``X-Twilio-Signature`` before anything is read (403 and
 nothing stored otherwise). Inbound texts are answered with TwiML in the keyword's language;
-the reply to a ``MessageSid`` is kept (Powertools idempotency on the idempotency table), so
-a Twilio retry gets the same reply and never files a second request. Status callbacks record
+the reply to a ``MessageSid`` is kept on the idempotency table, written in the same
+transaction as what the text changes (:mod:`functions.sms.replies`), so a Twilio retry gets
+the same reply and never files a second request. Status callbacks record
 the delivery status of what the bus sent, for the notifier.
 """
 
@@ -15,9 +16,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyPersistenceLayerError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.domain.citizens.notifications import FAILED, request_fallback
@@ -29,7 +27,6 @@ from functions.platform.http import install_throttle_answer
 from functions.platform.observability import logger, metrics
 from functions.platform.twilio_webhook import Forbidden, verified_form
 from functions.sms.dialogue import Dialogue, Incoming
-from functions.sms.replies import once
 from functions.sms.texts import text
 from schemas.text import has_control
 
@@ -74,7 +71,7 @@ def _not_found(exc: NotFoundError) -> Response[str]:
 
 # DynamoDB throttled past the retries (the kept reply's table too): 503, and Twilio sends the
 # webhook again later.
-install_throttle_answer(app, lambda: twiml(503), also=(IdempotencyPersistenceLayerError,))
+install_throttle_answer(app, lambda: twiml(503))
 
 
 @app.post("/channels/sms")
@@ -93,8 +90,7 @@ def inbound_sms() -> Response[str]:
         caller=who, message_sid=sid, body=form.first("Body"), opt_out_type=form.first("OptOutType")
     )
     metrics.add_metric(name="SmsReceived", unit="Count", value=1)
-    reply = once(who.citizen, sid, lambda: Dialogue(catalog).reply(message), app.lambda_context)
-    return twiml(200, reply)
+    return twiml(200, Dialogue(catalog).reply(message))
 
 
 @app.post("/channels/sms/status")

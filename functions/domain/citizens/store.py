@@ -79,34 +79,50 @@ class CitizenStore(Store):
     # -- consent ---------------------------------------------------------------------------
     def set_consent(self, citizen: str, channel: str, opted_in: bool, source: str) -> None:
         """Record a consent change: the current state and an audit entry, in one transaction."""
+        self.client.transact_write_items(
+            TransactItems=self.consent_items(citizen, channel, opted_in, source)  # type: ignore[arg-type]
+        )
+
+    def consent_items(
+        self, citizen: str, channel: str, opted_in: bool, source: str
+    ) -> list[dict[str, Any]]:
+        """:meth:`set_consent` as transaction items (the SMS dialogue writes them with its turn)."""
         at = clock.iso_ms()
         entry = {"citizen": citizen, "channel": channel, "opted_in": opted_in, "source": source}
-        self.client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item(
-                            {"pk": citizen, "sk": f"consent#{channel}", "at": at, **entry}
-                        ),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": to_item(
-                            {
-                                "pk": citizen,
-                                "sk": f"consent#{channel}#{at}#{uuid.uuid4().hex[:8]}",
-                                "at": at,
-                                **entry,
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(sk)",
-                    }
-                },
-            ]
-        )
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item({"pk": citizen, "sk": f"consent#{channel}", "at": at, **entry}),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": citizen,
+                            "sk": f"consent#{channel}#{at}#{uuid.uuid4().hex[:8]}",
+                            "at": at,
+                            **entry,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        ]
+
+    def consent_check(self, citizen: str, channel: str) -> dict[str, Any]:
+        """A transaction ``ConditionCheck``: the citizen has not opted out on ``channel``
+        (a filing that reads no consent first records consent only while this holds)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": citizen}, "sk": {"S": f"consent#{channel}"}},
+                "ConditionExpression": "attribute_not_exists(pk) OR opted_in = :yes",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            }
+        }
 
     def consent(self, citizen: str, channel: str) -> bool | None:
         """True/False when the citizen opted in/out on ``channel``; None when never asked."""
@@ -184,11 +200,7 @@ class CitizenStore(Store):
     # -- conversations (SMS dialogues, calls) -----------------------------------------------
     def get_conversation(self, citizen: str, key: str = "sms") -> dict[str, Any] | None:
         """The unfinished conversation, or None when there is none or it expired."""
-        item = self._get(citizen, f"conversation#{key}")
-        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
-            return None  # DynamoDB deletes expired items lazily; expiry is checked here
-        state: dict[str, Any] = item.get("state") or {}
-        return state
+        return self.live_conversation(self._get(citizen, f"conversation#{key}"))
 
     def save_conversation(
         self,
@@ -197,23 +209,35 @@ class CitizenStore(Store):
         key: str = "sms",
         ttl_seconds: int = CONVERSATION_TTL_SECONDS,
     ) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_item(
-                {
-                    "pk": citizen,
-                    "sk": f"conversation#{key}",
-                    "state": state,
-                    "expires_at": int(time.time()) + ttl_seconds,
-                }
-            ),
-        )
+        self.client.put_item(**self.conversation_put(citizen, state, key, ttl_seconds)["Put"])
+
+    def conversation_put(
+        self,
+        citizen: str,
+        state: dict[str, Any],
+        key: str = "sms",
+        ttl_seconds: int = CONVERSATION_TTL_SECONDS,
+    ) -> dict[str, Any]:
+        """:meth:`save_conversation` as a transaction item."""
+        item: dict[str, Any] = {"pk": citizen, "sk": f"conversation#{key}", "state": state}
+        item |= {"expires_at": int(time.time()) + ttl_seconds}
+        return {"Put": {"TableName": self.table, "Item": to_item(item)}}
 
     def clear_conversation(self, citizen: str, key: str = "sms") -> None:
-        self.client.delete_item(
-            TableName=self.table,
-            Key={"pk": {"S": citizen}, "sk": {"S": f"conversation#{key}"}},
-        )
+        self.client.delete_item(**self.conversation_delete(citizen, key)["Delete"])
+
+    def conversation_delete(self, citizen: str, key: str = "sms") -> dict[str, Any]:
+        """:meth:`clear_conversation` as a transaction item."""
+        keys = {"pk": {"S": citizen}, "sk": {"S": f"conversation#{key}"}}
+        return {"Delete": {"TableName": self.table, "Key": keys}}
+
+    @staticmethod
+    def live_conversation(item: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The state of a stored conversation item, or None when there is none or it expired."""
+        if item is None or int(item.get("expires_at", 0)) <= int(time.time()):
+            return None  # DynamoDB deletes expired items lazily; expiry is checked here
+        state: dict[str, Any] = item.get("state") or {}
+        return state
 
     # -- outbound message statuses ----------------------------------------------------------
     def record_message_status(
@@ -336,15 +360,21 @@ class CitizenStore(Store):
     # -- confirmed contacts, confirmation links, one-time codes -------------------------------
     def mark_confirmed(self, contact: str, source: str) -> None:
         """``contact`` (the pseudonymous id of a phone or e-mail) is proven; kept until erased."""
-        self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": contact}, "sk": {"S": "contact#confirmed"}},
-            UpdateExpression=(
-                "SET #at = if_not_exists(#at, :at), #source = if_not_exists(#source, :s)"
-            ),
-            ExpressionAttributeNames={"#at": "at", "#source": "source"},
-            ExpressionAttributeValues={":at": {"S": clock.iso_ms()}, ":s": {"S": source}},
-        )
+        self.client.update_item(**self.confirmed_update(contact, source)["Update"])
+
+    def confirmed_update(self, contact: str, source: str) -> dict[str, Any]:
+        """:meth:`mark_confirmed` as a transaction item (the first proof's time stays)."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": contact}, "sk": {"S": "contact#confirmed"}},
+                "UpdateExpression": (
+                    "SET #at = if_not_exists(#at, :at), #source = if_not_exists(#source, :s)"
+                ),
+                "ExpressionAttributeNames": {"#at": "at", "#source": "source"},
+                "ExpressionAttributeValues": {":at": {"S": clock.iso_ms()}, ":s": {"S": source}},
+            }
+        }
 
     def is_confirmed(self, contact: str) -> bool:
         return self._get(contact, "contact#confirmed") is not None

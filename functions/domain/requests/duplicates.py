@@ -88,11 +88,14 @@ def follow(
     store: RequestStore,
     now: datetime,
     also: list[dict[str, Any]],
+    dedup: dict[str, Any] | None = None,
 ) -> Followed | None:
     """Make ``citizen`` a follower of ``original`` and queue one ``supported`` event.
 
     None when the original closed meanwhile, or is the citizen's own (the caller files a new
-    request: someone who reports the same place twice means two things)."""
+    request: someone who reports the same place twice means two things). ``dedup`` is the
+    filing's conditional message-id item (a retry is ``seen``); ``also`` more items written
+    with it (:class:`~functions.domain.requests.store.Refused` when one fails its condition)."""
     if original["citizen"] == citizen:
         return None
     citizens = CitizenStore(store.client)
@@ -113,7 +116,7 @@ def follow(
             return Followed(record, counted=False)
         event = request_event(SUPPORTED, record, clock.iso(now), supporters=count)
         put = citizens.follower_put(record["reference"], citizen, follower)
-        outcome = store.follow(record, put, event, also)
+        outcome = store.follow(record, put, event, also, dedup)
         if outcome == "followed":
             counted: Request = {**record, "supporters": count}
             return Followed(counted, counted=True)

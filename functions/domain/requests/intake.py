@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,6 +66,10 @@ class Filed:
     counted: bool = False  # … and this filing counted one more supporter of it
     language: str = "sv"  # the filing's language (for a duplicate's answer)
 
+
+# More items for the filing's transaction: fixed, or made from the request it writes (the new
+# record, or the open request a "me too" follows) and whether the filing is a duplicate.
+Also = Sequence[dict[str, Any]] | Callable[[Request, bool], Sequence[dict[str, Any]]]
 
 DEFAULT_NOTIFY: dict[str, str] = {"sms": "sms", "voice": "sms", "app": "push"}
 
@@ -200,7 +204,7 @@ def file_request(
     now: datetime | None = None,
     assurance: str | None = None,
     marks: dict[str, Any] | None = None,
-    also: Sequence[dict[str, Any]] = (),
+    also: Also = (),
 ) -> Filed:
     """File ``request`` once: validate, store with its event, and dedupe on ``message_id``.
 
@@ -211,7 +215,11 @@ def file_request(
     ``message_id`` is longer than 128 characters, or (status 422) when ``message_id`` filed a
     different request before; that answer never shows the first request. ``assurance`` is the
     app identity's eIDAS level, ``marks`` more fields of the record and ``also`` more items
-    written in the filing's transaction.
+    written in the filing's transaction: a list, or a function of the request it writes (the
+    new record, or the open one a "me too" follows) and whether it is a duplicate, for items
+    that name its reference (the SMS reply kept for a Twilio retry). When one of them fails
+    its own condition, nothing is written and
+    :class:`~functions.domain.requests.store.Refused` says which.
     """
     catalog = catalog or get_catalog()
     store = store or RequestStore()
@@ -245,8 +253,9 @@ def file_request(
             record["assurance"] = assurance
         record.update(marks or {})  # type: ignore[typeddict-item]
         event = request_event(SUBMITTED, record, record["submitted_at"])
+        extra = also(record, False) if callable(also) else also
         try:
-            created: Created = store.create(record, event, dedup_key, fingerprint, also)
+            created: Created = store.create(record, event, dedup_key, fingerprint, extra)
         except ReferenceTaken:
             continue
         if created.created:
@@ -273,20 +282,28 @@ def _repeat(
     now: datetime,
     dedup_key: str | None,
     fingerprint: str | None,
-    also: Sequence[dict[str, Any]],
+    also: Also,
 ) -> Filed | None:
     """Me too: the open request this filing repeats, followed (see
     :mod:`functions.domain.requests.duplicates`); None to file it as new."""
     original = duplicates.find_open(store, service, place, now)
     if original is None:
         return None
-    items = list(also)
+    items = list(also(original, True) if callable(also) else also)
+    dedup = None
     if dedup_key:
         kept = {"reference": original["reference"], "citizen": citizen, "follows": True}
         kept |= {"digest": fingerprint} if fingerprint else {}
-        items.append(store.dedup.put_new(dedup_key, store.dedup_ttl, **kept))
+        dedup = store.dedup.put_new(dedup_key, store.dedup_ttl, **kept)
     followed = duplicates.follow(
-        original, request, channel=channel, citizen=citizen, store=store, now=now, also=items
+        original,
+        request,
+        channel=channel,
+        citizen=citizen,
+        store=store,
+        now=now,
+        also=items,
+        dedup=dedup,
     )
     if followed is None:  # closed meanwhile: file it
         return None

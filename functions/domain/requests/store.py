@@ -39,6 +39,16 @@ class Conflict(Exception):
     """The request changed underneath us (optimistic locking) or the transition is refused."""
 
 
+class Refused(Exception):
+    """A caller's own conditional item (``also``) failed its condition: nothing was written.
+
+    ``index`` is its position in ``also`` (the SMS dialogue's "not opted out" check)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"the transaction's extra item {index} failed its condition")
+        self.index = index
+
+
 @dataclass(frozen=True)
 class Created:
     reference: str
@@ -124,6 +134,7 @@ class RequestStore(Store):
             kept = {"reference": reference, "citizen": record["citizen"]}
             kept |= {"digest": digest} if digest else {}
             items.append(self.dedup.put_new(dedup_key, self.dedup_ttl, **kept))
+        base = len(items)
         items += also  # last: the reasons' indices above stay as they are
         reasons = self._transact(items)
         if reasons is None:
@@ -140,6 +151,7 @@ class RequestStore(Store):
                 )
         if reasons[0] == "ConditionalCheckFailed":
             raise ReferenceTaken(record["reference"])
+        _refused(reasons, base)
         raise RuntimeError(f"transaction cancelled: {reasons}")
 
     def update(
@@ -302,12 +314,15 @@ class RequestStore(Store):
         follower: dict[str, Any],
         event: dict[str, Any],
         also: Sequence[dict[str, Any]] = (),
+        dedup: dict[str, Any] | None = None,
     ) -> str:
         """Count one more supporter of ``record`` (if it is still open and its count is still
         ``event``'s count minus one), with the follower item and the ``supported`` event, in one
         transaction. ``follower`` is the citizens table's conditional Put (one follow per
         citizen). Answers ``followed``, ``already`` (this citizen follows it: a retry counts
-        nothing), or ``changed`` (closed, or someone else counted first: read and try again).
+        nothing), ``changed`` (closed, or someone else counted first: read and try again), or
+        ``seen`` (``dedup``, the filing's conditional message-id item, was there: a retry).
+        Raises :class:`Refused` when one of the caller's ``also`` items failed its condition.
         """
         count = int(event["data"]["supporters"])
         condition = "NOT #s IN (:r, :x) AND " + (
@@ -328,6 +343,7 @@ class RequestStore(Store):
                 }
             },
             {"Put": {"TableName": self.outbox_table, "Item": outbox_item(event, int(time.time()))}},
+            *([dedup] if dedup else []),
             *also,
         ]
         reasons = self._transact(items)
@@ -337,8 +353,9 @@ class RequestStore(Store):
             return "already"
         if reasons[1] == "ConditionalCheckFailed":
             return "changed"
-        if "ConditionalCheckFailed" in reasons[3:]:
+        if dedup and reasons[3] == "ConditionalCheckFailed":
             return "seen"
+        _refused(reasons, 4 if dedup else 3)
         raise RuntimeError(f"transaction cancelled: {reasons}")
 
     def get(self, reference: str) -> Request | None:
@@ -528,6 +545,13 @@ class RequestStore(Store):
             return
         for month in months(start, end):
             yield from self._window_query("by-month", "submitted_month", month, lo, hi, statuses)
+
+
+def _refused(reasons: list[str], base: int) -> None:
+    """Raise :class:`Refused` for the first of the caller's items (from ``base``) that failed."""
+    for index, reason in enumerate(reasons[base:]):
+        if reason == "ConditionalCheckFailed":
+            raise Refused(index)
 
 
 def _request(item: dict[str, Any]) -> Request:
