@@ -390,7 +390,7 @@ def seed_city(requests: int, days: int, seed: int, base: str) -> int:
     sla = {s.service_code: s.sla_days for s in load_catalog().services}
     end = datetime.now(UTC).date()
     filings = city.plan(requests, days, seed, end, sla)
-    totals = {"filed": 0, "followed": 0, "changes": 0, "flagged": 0}
+    totals = {"filed": 0, "followed": 0, "changes": 0, "reopened": 0, "verdicts": 0, "flagged": 0}
     with Progress() as progress:
         task = progress.add_task(f"seeding {requests:,} requests", total=requests)
         while batch := list(itertools.islice(filings, city.BATCH)):
@@ -405,7 +405,8 @@ def seed_city(requests: int, days: int, seed: int, base: str) -> int:
     print(
         f"seeded {totals['filed']:,} requests over {days} days to {end} (seed {seed}):"
         f" {totals['changes']:,} status changes, {totals['flagged']:,} flagged late,"
-        f" {totals['followed']:,} repeated an open request (followers)"
+        f" {totals['followed']:,} repeated an open request (followers),"
+        f" {totals['reopened']:,} reopened by their citizen, {totals['verdicts']:,} verdicts"
     )
     return 0
 

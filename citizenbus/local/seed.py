@@ -71,6 +71,7 @@ NOTES = {
     "needs_info": ("Vilken sida av gatan?", "Please confirm the address", "Behöver bild"),
     "resolved": ("Lagat", "Hämtat i dag", "Godkänd", "Fixed", None),
     "rejected": ("Inte kommunens väg", "Hämtning var inte missad", "Koden stämmer inte"),
+    "reopened": ("Hålet är kvar", "Fortfarande inte hämtat", "Still there", None),
 }
 OUTCOMES = {  # service → (rejected share, needs_info share, never answered share)
     "street-damage": (0.07, 0.06, 0.01),
@@ -195,6 +196,58 @@ def _steps(
     return steps
 
 
+REOPEN_SHARE = {"street-damage": 0.06, "missed-waste-collection": 0.04}  # of resolved ones
+VERDICT_ANSWERED = 0.35  # of the citizens asked (they consented to notifications)
+
+
+def _reopened(
+    rng: random.Random,
+    service: str,
+    steps: list[tuple[str, datetime, str | None]],
+    sla_days: int,
+) -> list[tuple[str, datetime, str | None]]:
+    """Some resolved requests are reopened by their citizen within days (the problem is still
+    there), taken up again and closed: more often when it was closed fast."""
+    if not steps or steps[-1][0] != "resolved" or rng.random() >= REOPEN_SHARE.get(service, 0):
+        return []
+    closed = steps[-1][1]
+    again = closed + timedelta(hours=rng.lognormvariate(math.log(40), 0.8))
+    if again - closed >= timedelta(days=25):  # inside the catalog's 30-day window
+        return []
+    taken = again + timedelta(hours=rng.lognormvariate(math.log(10), 0.7))
+    done = taken + timedelta(days=sla_days * rng.lognormvariate(math.log(0.3), 0.5))
+    return [
+        ("reopened", again, rng.choice(NOTES["reopened"])),
+        ("in_progress", taken, None),
+        ("resolved", done, rng.choice(NOTES["resolved"])),
+    ]
+
+
+def _verdict(
+    rng: random.Random,
+    filed: datetime,
+    steps: list[tuple[str, datetime, str | None]],
+    sla_days: int,
+    notify_by: str,
+    end: datetime,
+) -> dict[str, Any] | None:
+    """The citizen's answer to the one question after ``resolved`` (only those who chose a
+    channel are asked; about a third answer): happier when it was done in time."""
+    if notify_by == "none" or not steps or steps[-1][0] != "resolved":
+        return None
+    if rng.random() >= VERDICT_ANSWERED:
+        return None
+    asked = next(t for s, t, _ in steps if s == "resolved") + timedelta(minutes=rng.randint(1, 5))
+    answered = asked + timedelta(hours=rng.lognormvariate(math.log(3), 1.2))
+    if answered >= end or answered - asked >= timedelta(days=13):
+        return None
+    late = steps[-1][1] - filed > timedelta(days=sla_days)
+    reopened = any(s == "reopened" for s, _, _ in steps)
+    weights = (20, 25, 25, 18, 12) if late or reopened else (4, 6, 15, 35, 40)
+    score = rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
+    return {"asked_at": _iso(asked), "answered_at": _iso(answered), "score": score}
+
+
 def plan(
     requests: int, days: int, seed: int, end: date, sla_days: dict[str, int]
 ) -> Iterator[dict[str, Any]]:
@@ -234,11 +287,14 @@ def plan(
                 notify_by = "push"
             elif wants and contact:
                 notify_by = "sms" if "phone" in contact else "email"
+            answers = _steps(rng, service, filed, sla_days[service])
+            answers += _reopened(rng, service, answers, sla_days[service])
             steps = [
                 {"status": s, "at": _iso(t), **({"note": n} if n else {})}
-                for s, t, n in _steps(rng, service, filed, sla_days[service])
+                for s, t, n in answers
                 if t < moment_end
             ]
+            verdict = _verdict(rng, filed, answers, sla_days[service], notify_by, moment_end)
             yield {
                 "reference": _reference(rng),
                 "service_code": service,
@@ -252,6 +308,7 @@ def plan(
                 "consent": notify_by != "none",
                 "submitted_at": _iso(filed),
                 "steps": steps,
+                **({"verdict": verdict} if verdict else {}),
             }
 
 
@@ -412,6 +469,11 @@ def _checked(filing: dict[str, Any], catalog: Any) -> tuple[Any, ...]:
         if not can_transition(current, status):
             raise ValueError("steps")
         current = status
+    verdict = filing.get("verdict")
+    if verdict is not None:  # the citizen's answer: 1-5, asked and answered at known times
+        asked, answered = clock.parse(verdict["asked_at"]), clock.parse(verdict["answered_at"])
+        if int(verdict["score"]) not in range(1, 6) or answered < asked:
+            raise ValueError("verdict")
     app_user = filing.get("app_user")
     citizen = pseudonym("app", str(app_user)) if app_user else None
     return filing, new, clock.parse(filing["submitted_at"]), citizen, steps
@@ -429,6 +491,42 @@ def settle() -> None:
     gc.freeze()
 
 
+def _flag_late(store: Any, reference: str, due: datetime) -> int:
+    """What the SLA monitor did when ``reference`` passed its expected date still open: flag it
+    once, with its ``sla_breached`` event (1, or 0 when it was flagged before)."""
+    from functions.domain.requests.events import request_event  # noqa: PLC0415 - inside a bus
+    from functions.platform import clock  # noqa: PLC0415 - as above
+    from schemas.event_types import SLA_BREACHED  # noqa: PLC0415 - as above
+
+    record = store.get(reference)
+    if record is None or record.get("sla_breached_at"):
+        return 0
+    at = clock.iso(due)
+    return int(store.mark_breached(reference, at, request_event(SLA_BREACHED, record, at)))
+
+
+def _answered(record: Any, filing: dict[str, Any], verdict: dict[str, Any]) -> int:
+    """The verdict question asked on the citizen's channel after ``resolved`` and its answer,
+    kept as the notifier and the channels keep them (1, or 0 when not kept)."""
+    from functions.domain.verdicts import questions  # noqa: PLC0415 - inside a started LocalBus
+    from functions.domain.verdicts.store import VerdictStore  # noqa: PLC0415 - as above
+    from functions.platform import clock  # noqa: PLC0415 - as above
+
+    if record is None:
+        return 0
+    via = {"push": "push", "sms": "sms", "email": "email"}.get(filing["notify_by"])
+    if via is None or not questions.claim(record, via, now=clock.parse(verdict["asked_at"])):
+        return 0
+    answered = clock.parse(verdict["answered_at"])
+    answered_via = "app" if via == "push" else via
+    score = int(verdict["score"])
+    when = int(answered.timestamp())
+    kept = VerdictStore().answer(
+        record["reference"], score, answered_via, verdict["answered_at"], when
+    )
+    return int(kept)
+
+
 def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
     """File ``filings`` (from :func:`plan`) as history, inside a started local bus holding its
     lock (the clock is set per call); counts of what was done."""
@@ -438,11 +536,13 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
         flag_late_requests,
     )
     from functions.domain.requests.reference import new_reference  # noqa: PLC0415 - as above
+    from functions.domain.requests.reopen import ReopenRefused, reopen  # noqa: PLC0415 - as above
     from functions.platform import clock  # noqa: PLC0415 - as above
     from functions.platform.catalog import get_catalog  # noqa: PLC0415 - as above
+    from schemas.lifecycle import CLOSED, Status  # noqa: PLC0415 - as above
 
     store = _historical_store()
-    counts = {"filed": 0, "followed": 0, "changes": 0, "flagged": 0}
+    counts = {"filed": 0, "followed": 0, "changes": 0, "reopened": 0, "verdicts": 0, "flagged": 0}
     latest: datetime | None = None
     planned: list[str] = []
     moment: list[datetime] = []
@@ -469,10 +569,30 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
                 continue
             counts["filed"] += 1
             reference, agency = filed.record["reference"], filed.record["agency"]
+            due: datetime | None = clock.parse(filed.record["expected_at"])
             for at, status, note in steps:
+                if due is not None and at > due:  # the SLA monitor saw it open past its date
+                    moment.append(due)
+                    counts["flagged"] += _flag_late(store, reference, due)
+                    due = None
                 moment.append(at)
-                change_status(agency, reference, status, note=note, store=store)
+                if status == Status.REOPENED:  # by the citizen, as the channels do it
+                    record = store.get(reference)
+                    try:
+                        if record is None:
+                            break
+                        changed = reopen(record, filing["channel"], note, store=store)
+                    except ReopenRefused:
+                        break
+                    counts["reopened"] += 1
+                    due = clock.parse(changed.record["expected_at"]) if changed.record else None
+                else:
+                    change_status(agency, reference, status, note=note, store=store)
+                    due = None if status in CLOSED else due
                 counts["changes"] += 1
+            verdict = filing.get("verdict")
+            if verdict and Status.RESOLVED in {status for _, status, _ in steps}:
+                counts["verdicts"] += _answered(store.get(reference), filing, verdict)
         if latest is not None:  # the SLA monitor, as it would have run by the batch's end
             moment.append(latest)
             while True:
