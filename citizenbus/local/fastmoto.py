@@ -687,9 +687,10 @@ def _walk(self: Any, node: Any, child_id: int, chosen: dict[type, Any]) -> Any:
 # and the retention period is read from the queue.
 def _queue_counts(queue: Any) -> tuple[int, int, int]:
     """(visible and not delayed, delayed, not visible), as moto's properties count them."""
-    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - moto loads only with the local bus
+    # moto's SQS clock as moto.sqs.models sees it (a test may move that module's clock)
+    from moto.sqs import models  # noqa: PLC0415 - moto loads only with the local bus
 
-    now = unix_time_millis()
+    now = models.unix_time_millis()
     ready = delayed = hidden = 0
     for message in queue._messages:
         visible = now > message.visible_at
@@ -742,20 +743,20 @@ def _queue_attributes(self: Any) -> dict[str, Any]:
 
 def _queue_messages(self: Any) -> list[Any]:
     """moto's ``Queue.messages`` (visible, not delayed), with one clock reading."""
-    from moto.core.utils import unix_time_millis  # noqa: PLC0415 - as above
+    from moto.sqs import models  # noqa: PLC0415 - as above
 
-    now = unix_time_millis()
+    now = models.unix_time_millis()
     return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
 def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     """moto's ``is_message_valid_based_on_retention_period``, the period read from the queue
     (what ``get_queue_attributes(["MessageRetentionPeriod"])`` answers)."""
-    from moto.core.utils import unix_time  # noqa: PLC0415 - as above
+    from moto.sqs import models  # noqa: PLC0415 - as above
 
     retention_period = self.get_queue(queue_name).message_retention_period
     retain_until = retention_period + message.sent_timestamp / 1000
-    return bool(retain_until > unix_time())
+    return bool(retain_until > models.unix_time())
 
 
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
