@@ -291,7 +291,39 @@ def _plan(
                 keys = keys[: bisect.bisect_left(keys, after)]
         except TypeError:  # a start key of another type than the index's values
             return None
+    if ranges:
+        keys = _in_range(index, keys, ranges[0])
     return [part.items[k] for k in keys], None, True
+
+
+_BOUNDS = {"EQ": (True, True), "=": (True, True), "BETWEEN": (True, True)}
+_BOUNDS |= {"LT": (False, True), "<": (False, True), "LE": (False, True), "<=": (False, True)}
+_BOUNDS |= {"GT": (True, False), ">": (True, False), "GE": (True, False), ">=": (True, False)}
+
+
+def _in_range(index: _Index, keys: list[tuple[Any, ...]], condition: Any) -> list[Any]:
+    """The slice of ``keys`` (one partition, sorted) that can meet the sort-key condition: a
+    superset (bounds included), since moto's own query still applies the condition."""
+    attr, comparison, values = condition
+    if attr != index.range_attr or len(index.sort_attrs) < 2 or not values:
+        return keys
+    bounds = _BOUNDS.get(str(comparison).upper())
+    kind = index.types.get(attr)
+    if bounds is None or any(v.type != kind for v in values):
+        return keys  # begins_with and the like: moto walks the partition
+    low_bound, high_bound = bounds
+    cast = [v.cast_value for v in values]
+    low, high = cast[0], cast[-1]
+    try:
+        start = bisect.bisect_left(keys, low, key=_second) if low_bound else 0
+        end = bisect.bisect_right(keys, high, key=_second) if high_bound else len(keys)
+    except TypeError:
+        return keys
+    return keys[start:end]
+
+
+def _second(key: tuple[Any, ...]) -> Any:
+    return key[1]
 
 
 def _put_item(self: Any, *args: Any, **kwargs: Any) -> Any:

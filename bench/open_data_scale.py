@@ -1,0 +1,105 @@
+"""Open data with a city in the local bus: Open311 ``GET requests.json`` and ``stats.json``
+(``python -m bench.open_data_scale --stored 100000``).
+
+One process: a local bus seeded in-process (``citizenbus seed``'s plan and apply, no HTTP),
+then per read the wall time of the route as the bus answers it (handler, moto, the JSON):
+the first ``stats.json`` (no export yet: it aggregates the table), then ``--reads`` rounds of
+``requests.json`` (the default window, 1,000 per page), ``requests.json?page=5`` and
+``stats.json``. ``--profile ROUTE`` prints cProfile's top entries for that route's reads.
+Prints one JSON line of figures (p50/max in ms) and a Markdown table row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+
+ROUTES = {
+    "open311": "/open311/v2/requests.json",
+    "open311-page5": "/open311/v2/requests.json?page=5",
+    "stats": "/open-data/v1/stats.json",
+}
+
+
+def _get(bus: Any, path: str) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    answer = bus.request("GET", path)
+    ms = (time.perf_counter() - started) * 1000
+    if answer.status != 200:
+        raise RuntimeError(f"{path}: {answer.status} {answer.body[:200]!r}")
+    return ms, answer.body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stored", type=int, default=10_000)
+    parser.add_argument("--reads", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=sorted(ROUTES), help="profile this route's reads")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+
+    from citizenbus.local import seed  # noqa: PLC0415 - after the environment is set
+    from citizenbus.local.runtime import LocalBus  # noqa: PLC0415 - as above
+    from schemas.catalog import load_catalog  # noqa: PLC0415 - as above
+
+    bus = LocalBus().start()
+    sla = {s.service_code: s.sla_days for s in load_catalog().services}
+    filings = seed.plan(args.stored, 365, args.seed, datetime.now(UTC).date(), sla)
+    started = time.perf_counter()
+    while batch := list(itertools.islice(filings, seed.BATCH)):
+        with bus.lock:
+            seed.apply(batch)
+    seed_s = time.perf_counter() - started
+    print(f"seeded {args.stored} in {seed_s:.0f} s", file=sys.stderr, flush=True)
+
+    profiler = cProfile.Profile()
+    first_ms, _ = _get(bus, ROUTES["stats"])
+    times: dict[str, list[float]] = {name: [] for name in ROUTES}
+    sizes: dict[str, int] = {}
+    for _ in range(args.reads):
+        for name, path in ROUTES.items():
+            if name == args.profile:
+                profiler.enable()
+            ms, body = _get(bus, path)
+            profiler.disable()
+            times[name].append(ms)
+            sizes[name] = len(body)
+    records = len(json.loads(_get(bus, ROUTES["open311"])[1]))
+    bus.stop()
+    result: dict[str, Any] = {
+        "stored": args.stored,
+        "seed_s": round(seed_s, 1),
+        "open311_records": records,
+        "stats_first_ms": round(first_ms, 1),
+    }
+    for name, values in times.items():
+        result[f"{name}_p50_ms"] = round(statistics.median(values), 1)
+        result[f"{name}_max_ms"] = round(max(values), 1)
+        result[f"{name}_bytes"] = sizes[name]
+    print(json.dumps(result), flush=True)
+    print(
+        f"| {args.stored:,} | {result['open311_p50_ms']} ({records}) |"
+        f" {result['open311-page5_p50_ms']} | {result['stats_p50_ms']} |"
+        f" {result['stats_first_ms']} |"
+    )
+    if args.profile:
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
