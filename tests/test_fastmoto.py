@@ -367,6 +367,23 @@ def test_sort_key_conditions_answer_as_stock_moto_does(ops: list[tuple[Any, ...]
     assert _play(ops, fast=True) == _play(ops, fast=False)
 
 
+def test_sort_key_bounds_are_kept_as_stock_moto_keeps_them() -> None:
+    """Every comparison at every boundary value, both directions, paged two at a time."""
+    ops: list[tuple[Any, ...]] = [
+        ("put", "flat", key, "1", "x", when, n, None)
+        for n, (key, when) in enumerate(zip(KEYS, [*WHEN, WHEN[1], WHEN[2]], strict=True))
+    ]
+    ops += [
+        ("range", "x", comparison, low, WHEN[2], 2, forward, None)
+        for comparison in ("=", "<", "<=", ">", ">=", "BETWEEN", "begins_with")
+        for low in WHEN
+        for forward in (True, False)
+    ]
+    fast = _play(ops, fast=True)
+    assert fast == _play(ops, fast=False)
+    assert any(answer[1][0][0] for answer in fast if answer[0] == "ok" and answer[1])
+
+
 def test_a_cancelled_transaction_undoes_its_writes_and_stream_records() -> None:
     """A transaction whose last item fails leaves the earlier items' writes undone, in both."""
     ops: list[tuple[Any, ...]] = [

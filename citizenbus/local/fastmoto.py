@@ -292,7 +292,7 @@ def _plan(
         except TypeError:  # a start key of another type than the index's values
             return None
     if ranges:
-        keys = _in_range(index, keys, ranges[0])
+        keys = _in_range(index, keys, ranges[0], forward)
     return [part.items[k] for k in keys], None, True
 
 
@@ -301,9 +301,14 @@ _BOUNDS |= {"LT": (False, True), "<": (False, True), "LE": (False, True), "<=": 
 _BOUNDS |= {"GT": (True, False), ">": (True, False), "GE": (True, False), ">=": (True, False)}
 
 
-def _in_range(index: _Index, keys: list[tuple[Any, ...]], condition: Any) -> list[Any]:
-    """The slice of ``keys`` (one partition, sorted) that can meet the sort-key condition: a
-    superset (bounds included), since moto's own query still applies the condition."""
+def _in_range(
+    index: _Index, keys: list[tuple[Any, ...]], condition: Any, forward: bool
+) -> list[Any]:
+    """``keys`` (one partition, ascending) without those a query reads before it reaches the
+    sort-key condition's range (below it going forward, above it going backward). Those can
+    never be part of a page; what comes after the range stays, since moto's query looks at the
+    next candidate to decide on ``LastEvaluatedKey``. Bounds are kept (moto's own query still
+    applies the condition)."""
     attr, comparison, values = condition
     if attr != index.range_attr or len(index.sort_attrs) < 2 or not values:
         return keys
@@ -313,13 +318,14 @@ def _in_range(index: _Index, keys: list[tuple[Any, ...]], condition: Any) -> lis
         return keys  # begins_with and the like: moto walks the partition
     low_bound, high_bound = bounds
     cast = [v.cast_value for v in values]
-    low, high = cast[0], cast[-1]
     try:
-        start = bisect.bisect_left(keys, low, key=_second) if low_bound else 0
-        end = bisect.bisect_right(keys, high, key=_second) if high_bound else len(keys)
+        if forward and low_bound:
+            return keys[bisect.bisect_left(keys, cast[0], key=_second) :]
+        if not forward and high_bound:
+            return keys[: bisect.bisect_right(keys, cast[-1], key=_second)]
     except TypeError:
         return keys
-    return keys[start:end]
+    return keys
 
 
 def _second(key: tuple[Any, ...]) -> Any:
