@@ -496,6 +496,62 @@ def test_item_sizes_are_moto_s_to_the_byte(attrs: dict[str, Any]) -> None:
     assert [fastmoto._value_size(DynamoType(v)) for v in attrs.values()] == stock_values
 
 
+def _sized_pages(fast: bool) -> list[Any]:
+    """Items of 10 to 300 KB in one index partition, read in 1 MB pages before and after
+    updates that grow, shrink and (refused) would overgrow them."""
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+
+    def pages() -> list[Any]:
+        args: dict[str, Any] = {
+            "TableName": "flat",
+            "IndexName": "by-group",
+            "KeyConditionExpression": "#g = :g",
+            "ExpressionAttributeNames": {"#g": "group"},
+            "ExpressionAttributeValues": {":g": {"S": "x"}},
+            "ProjectionExpression": "id",
+        }
+        out = []
+        while True:
+            response = client.query(**args)
+            out.append(([i["id"]["S"] for i in response["Items"]], response.get("LastEvaluatedKey")))
+            if "LastEvaluatedKey" not in response:
+                return out
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def update(key: str, kb: int) -> None:
+        try:
+            client.update_item(
+                TableName="flat",
+                Key={"id": {"S": key}},
+                UpdateExpression="SET big = :big",
+                ExpressionAttributeValues={":big": {"S": "b" * kb * 1024}},
+            )
+            answers.append(("updated", key, kb))
+        except ClientError as exc:
+            answers.append(("refused", key, kb, exc.response["Error"]["Code"]))
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for n in range(14):
+            item = _item("flat", f"k{n:02d}", "", "x", WHEN[n % 4], n)
+            client.put_item(TableName="flat", Item=item | {"big": {"S": "a" * (10 + 23 * n) * 1024}})
+        answers.append(pages())
+        for key, kb in (("k01", 300), ("k13", 1), ("k05", 390), ("k07", 500), ("k02", 250)):
+            update(key, kb)
+        answers.append(pages())
+        client.delete_item(TableName="flat", Key={"id": {"S": "k01"}})
+        answers.append(pages())
+    return answers
+
+
+def test_kept_item_sizes_follow_updates_so_pages_end_where_moto_ends_them() -> None:
+    fast = _sized_pages(fast=True)
+    assert fast == _sized_pages(fast=False)
+    assert len(fast[0]) > 2 and fast[0] != fast[-2]  # several pages, and the updates moved them
+
+
 def test_a_kept_update_expression_updates_as_moto_does_and_a_bad_one_fails_each_time() -> None:
     """The layer keeps parsed update expressions: the same expression applied twice with other
     values gives each call its own values, and a malformed one is refused every time."""

@@ -349,9 +349,22 @@ def _delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
 
 def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     with _LOCK:
-        item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        try:
+            item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
+        finally:  # changed in place, or partly before an error: counted again when asked
+            _forget_size(self, table_name, key)
         _reindex(self.get_table(table_name), _key(item))
         return item
+
+
+def _forget_size(backend: Any, table_name: str, key: dict[str, Any]) -> None:
+    try:
+        table = backend.get_table(table_name)
+        stored = _current(table, backend.get_keys_value(table, key))
+    except Exception:  # noqa: BLE001 - no such table or key: nothing was counted
+        return
+    if stored is not None:
+        stored.__dict__.pop(_SIZE, None)
 
 
 class _Journal:
@@ -535,9 +548,21 @@ def _dynamo_size(self: Any) -> int:
     return _value_size(self)
 
 
+_SIZE = "_fastmoto_size"
+
+
 def _item_size(self: Any) -> int:
-    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`)."""
-    return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`).
+
+    Kept on the item once counted (moto asks only to cut query, scan and batch-get answers
+    at their size limits, two or three times per item returned): an update drops it (see
+    :func:`_update_item`, the one way moto changes a stored item in place); a put stores a new
+    item, and moto's ``Item.__deepcopy__`` copies only keys and attributes."""
+    size: int | None = self.__dict__.get(_SIZE)
+    if size is None:
+        size = sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+        self.__dict__[_SIZE] = size
+    return size
 
 
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
