@@ -266,7 +266,7 @@ def _range_query_pages(client: Any, op: tuple[Any, ...]) -> list[Any]:
         args["FilterExpression"] = "n >= :two"
         args["ExpressionAttributeValues"][":two"] = {"N": "2"}
     elif extra == "projection":
-        args["ProjectionExpression"] = "id, #r, n"
+        args["ProjectionExpression"] = "id, #r, n, history, tags, n, missing"
     pages = []
     for _ in range(20):
         response = client.query(**args)

@@ -565,7 +565,40 @@ def _item_size(self: Any) -> int:
     return size
 
 
+def _project(self: Any, projection_expressions: list[list[str]]) -> Any:
+    """moto's ``Item.project`` converts the whole item to plain values once per projected
+    path; for top-level names (no nested path, no list index) this converts just those
+    attributes, the same way (boto3's deserializer, then its serializer: numbers, sets, maps
+    and lists come back as moto makes them; strings, booleans and nulls come back as they
+    were), into a new item."""
+    if any(len(path) != 1 or "[" in path[0] for path in projection_expressions):
+        return _STATE["project"](self, projection_expressions)
+    from moto.dynamodb.models.dynamo_type import (  # noqa: PLC0415 - moto loads only with the local bus
+        DynamoType,
+        Item,
+        LimitedSizeDict,
+        deserializer,
+        serializer,
+    )
+
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)  # a part of an item that passed the size check on its write
+    for (name,) in projection_expressions:
+        value = self.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        if value.type in ("S", "BOOL", "NULL"):
+            wire = {value.type: value.value}
+        else:
+            wire = serializer.serialize(deserializer.deserialize(value.to_regular_json()))
+        dict.__setitem__(attrs, name, DynamoType(wire))
+    result = Item.__new__(Item)
+    result.hash_key, result.range_key, result.attrs = self.hash_key, self.range_key, attrs
+    return result
+
+
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "project": ("item", "project", _project),
     "dynamo_size": ("dynamo_type", "size", _dynamo_size),
     "item_size": ("item", "size", _item_size),
     "serialize": ("serializer", "_serialize", _serialize),
