@@ -514,7 +514,9 @@ def _sized_pages(fast: bool) -> list[Any]:
         out = []
         while True:
             response = client.query(**args)
-            out.append(([i["id"]["S"] for i in response["Items"]], response.get("LastEvaluatedKey")))
+            out.append(
+                ([i["id"]["S"] for i in response["Items"]], response.get("LastEvaluatedKey"))
+            )
             if "LastEvaluatedKey" not in response:
                 return out
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -536,7 +538,9 @@ def _sized_pages(fast: bool) -> list[Any]:
         _tables(client)
         for n in range(14):
             item = _item("flat", f"k{n:02d}", "", "x", WHEN[n % 4], n)
-            client.put_item(TableName="flat", Item=item | {"big": {"S": "a" * (10 + 23 * n) * 1024}})
+            client.put_item(
+                TableName="flat", Item=item | {"big": {"S": "a" * (10 + 23 * n) * 1024}}
+            )
         answers.append(pages())
         for key, kb in (("k01", 300), ("k13", 1), ("k05", 390), ("k07", 500), ("k02", 250)):
             update(key, kb)

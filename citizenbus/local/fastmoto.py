@@ -361,7 +361,7 @@ def _forget_size(backend: Any, table_name: str, key: dict[str, Any]) -> None:
     try:
         table = backend.get_table(table_name)
         stored = _current(table, backend.get_keys_value(table, key))
-    except Exception:  # noqa: BLE001 - no such table or key: nothing was counted
+    except Exception:
         return
     if stored is not None:
         stored.__dict__.pop(_SIZE, None)

@@ -118,8 +118,10 @@ def search(catalog: Catalog, lang: str, params: dict[str, str]) -> list[Any]:
 
 # What the window query reads of each request: enough to find, filter and order it, and to
 # tell whether a document made from it earlier is still the request as stored (every change
-# of what Open311 shows bumps ``version``; an erasure sets ``erased_at``).
-STAMP = ("reference", "submitted_at", "service_code", "status", "version", "erased_at")
+# of what Open311 shows bumps ``version``; an erasure sets ``erased_at``; ``supporters`` is
+# counted apart from the version).
+CHANGES = ("version", "erased_at", "supporters")
+STAMP = ("reference", "submitted_at", "service_code", "status", *CHANGES)
 COPIES_KEPT = 12_000  # a little more than the deepest page a search may read (MAX_RECORDS)
 
 
@@ -158,8 +160,8 @@ def _copies() -> PublicCopies:
 
 
 def _stamp(record: Request | dict[str, Any], lang: str) -> tuple[str, ...]:
-    erased = record.get("erased_at")
-    return (record["reference"], str(record.get("version", "")), str(erased or ""), lang)
+    changes = tuple(str(record.get(name) or "") for name in CHANGES)  # type: ignore[misc]
+    return (record["reference"], *changes, lang)
 
 
 def public_copies(stamps: list[Request], catalog: Catalog, lang: str) -> list[Any]:
