@@ -587,12 +587,11 @@ def _project(self: Any, projection_expressions: list[list[str]]) -> Any:
         value = self.attrs.get(name)
         if value is None or name in attrs:
             continue
-        if value.type in ("S", "BOOL", "NULL"):
-            wire = {value.type: value.value}
-        else:
+        wire: Any = {value.type: value.value}
+        if value.type not in ("S", "BOOL", "NULL"):
             wire = serializer.serialize(deserializer.deserialize(value.to_regular_json()))
         dict.__setitem__(attrs, name, DynamoType(wire))
-    result = Item.__new__(Item)
+    result: Any = Item.__new__(Item)
     result.hash_key, result.range_key, result.attrs = self.hash_key, self.range_key, attrs
     return result
 

@@ -160,7 +160,7 @@ def _copies() -> PublicCopies:
 
 
 def _stamp(record: Request | dict[str, Any], lang: str) -> tuple[str, ...]:
-    changes = tuple(str(record.get(name) or "") for name in CHANGES)  # type: ignore[misc]
+    changes = tuple(str(record.get(name) or "") for name in CHANGES)
     return (record["reference"], *changes, lang)
 
 
