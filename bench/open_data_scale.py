@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import itertools
 import json
 import os
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", choices=sorted(ROUTES), help="profile this route's reads")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after seeding")
     parser.add_argument(
         "--inline-first",
         action="store_true",
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             seed.apply(batch)
     seed_s = time.perf_counter() - started
     print(f"seeded {args.stored} in {seed_s:.0f} s", file=sys.stderr, flush=True)
+    if args.gc_freeze:
+        gc.freeze()
 
     profiler = cProfile.Profile()
     inline_ms, inline_status = None, None
@@ -84,6 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     first_ms, _ = _get(bus, ROUTES["stats"])
     page_ms, _ = _get(bus, "/open-data/")
     times: dict[str, list[float]] = {name: [] for name in ROUTES}
+    collecting: dict[str, float] = {"started": 0.0, "total": 0.0, "gen2": 0}
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:  # the reads' share of GC pauses
+        if phase == "start":
+            collecting["started"] = time.perf_counter()
+        else:
+            collecting["total"] += time.perf_counter() - collecting["started"]
+            collecting["gen2"] += info["generation"] == 2
+
+    gc.callbacks.append(gc_timer)
     sizes: dict[str, int] = {}
     for _ in range(args.reads):
         for name, path in ROUTES.items():
@@ -93,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler.disable()
             times[name].append(ms)
             sizes[name] = len(body)
+    gc.callbacks.remove(gc_timer)
     records = len(json.loads(_get(bus, ROUTES["open311"])[1]))
     bus.stop()
     result: dict[str, Any] = {
@@ -104,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         "stats_inline_first_ms": round(inline_ms, 1) if inline_ms is not None else None,
         "stats_inline_first_status": inline_status,
         "page_first_ms": round(page_ms, 1),
+        "gc_during_reads_ms": round(collecting["total"] * 1000, 1),
+        "gc_full_collections_during_reads": collecting["gen2"],
+        "gc_frozen": args.gc_freeze,
     }
     for name, values in times.items():
         result[f"{name}_p50_ms"] = round(statistics.median(values), 1)

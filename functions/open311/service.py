@@ -110,18 +110,18 @@ def search(catalog: Catalog, lang: str, params: dict[str, str]) -> list[Any]:
     page, size = open311.paging(params.get("page"), params.get("page_size"))
     stamps: Iterator[Request] = (
         r
-        for r in RequestStore().submitted_between(start, end, codes, wanted, STAMP)
+        for r in RequestStore().submitted_between(start, end, codes, wanted, STAMP, page * size)
         if catalog.service(r["service_code"])
     )
     return public_copies(list(islice(stamps, (page - 1) * size, page * size)), catalog, lang)
 
 
-# What the window query reads of each request: enough to find, filter and order it, and to
-# tell whether a document made from it earlier is still the request as stored (every change
-# of what Open311 shows bumps ``version``; an erasure sets ``erased_at``; ``supporters`` is
-# counted apart from the version).
+# What the window query returns of each request (the index filters by status itself): its
+# service (a service gone from the catalog is not listed), and what tells whether a document
+# made from it earlier is still the request as stored (every change of what Open311 shows
+# bumps ``version``; an erasure sets ``erased_at``; ``supporters`` is counted apart from it).
 CHANGES = ("version", "erased_at", "supporters")
-STAMP = ("reference", "submitted_at", "service_code", "status", *CHANGES)
+STAMP = ("reference", "service_code", *CHANGES)
 COPIES_KEPT = 12_000  # a little more than the deepest page a search may read (MAX_RECORDS)
 
 

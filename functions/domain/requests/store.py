@@ -403,6 +403,7 @@ class RequestStore(Store):
         end: str,
         statuses: Iterable[str],
         fields: Sequence[str] = (),
+        limit: int | None = None,
     ) -> Iterator[Request]:
         wanted = sorted(set(statuses))
         args: dict[str, Any] = {
@@ -425,6 +426,8 @@ class RequestStore(Store):
         if fields:
             args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(fields)))
             args["ExpressionAttributeNames"] |= {f"#p{i}": f for i, f in enumerate(fields)}
+        if limit:
+            args["Limit"] = limit
         while True:
             response = self.client.query(**args)
             for item in response.get("Items", []):
@@ -441,27 +444,32 @@ class RequestStore(Store):
         service_codes: Iterable[str] = (),
         statuses: Iterable[str] = (),
         fields: Sequence[str] = (),
+        limit: int | None = None,
     ) -> Iterator[Request]:
         """Requests submitted in ``[start, end]``, newest first, lazily read.
 
         The ``by-month`` and ``by-service`` indexes are sorted by ``submitted_at``; a window is
         read newest first, one month (or service) partition after another, so a page never
         reads more than it skips plus what it returns. ``fields``: only these attributes of
-        each (a projection; include ``submitted_at`` when reading by service).
+        each (a projection; ``submitted_at`` is added when reading by service, to merge the
+        services' streams). ``limit``: how many a query evaluates at most (the caller's need;
+        more queries follow only if it reads on).
         """
         lo, hi = clock.iso(start), clock.iso(end)
         statuses = tuple(statuses)
         codes = sorted(set(service_codes))
         if codes:
+            if fields and "submitted_at" not in fields:
+                fields = (*fields, "submitted_at")
             streams = [
-                self._window_query("by-service", "service_code", c, lo, hi, statuses, fields)
+                self._window_query("by-service", "service_code", c, lo, hi, statuses, fields, limit)
                 for c in codes
             ]
             yield from heapq.merge(*streams, key=lambda r: r["submitted_at"], reverse=True)
             return
         for month in months(start, end):
             yield from self._window_query(
-                "by-month", "submitted_month", month, lo, hi, statuses, fields
+                "by-month", "submitted_month", month, lo, hi, statuses, fields, limit
             )
 
     def get_many(self, references: Sequence[str]) -> dict[str, Request]:
