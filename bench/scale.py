@@ -64,6 +64,13 @@ def measure_size(port: int, filings: int, reads: int) -> dict[str, Any]:
         filing_ms.append(ms)
     open311_ms, stats_ms = [], []
     records = 0
+    # Before the export that follows a seed has run, a big table answers 503 + Retry-After
+    # (docs/open-data.md): wait for it, as a client would.
+    deadline = time.monotonic() + 600
+    while _call(port, "GET", "/open-data/v1/stats.json")[0] == 503:
+        if time.monotonic() > deadline:
+            raise RuntimeError("stats.json: still 503 after 600 s (no export?)")
+        time.sleep(2)
     for _ in range(reads):
         ms, status, raw = _timed(port, "GET", "/open311/v2/requests.json")
         assert status == 200, raw[:200]
