@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "open311": lambda n: bus.request("GET", "/open311/v2/requests.json"),
         "stats": lambda n: bus.request("GET", "/open-data/v1/stats.json"),
     }
+    if args.what == "stats":  # as the local bus does after `citizenbus seed` (else a 503)
+        bus.invoke("open_data_export", {})
     if args.what in calls:
         call = calls[args.what]
         call(-1)  # warm

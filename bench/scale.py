@@ -94,6 +94,13 @@ def measure_size(port: int, filings: int, reads: int) -> dict[str, Any]:
         if status != 201:
             raise RuntimeError(f"filing failed: {status} {raw[:200]!r}")
         filing_ms.append(ms)
+    # Before the export that follows a seed has run, a big table answers 503 + Retry-After
+    # (docs/open-data.md): wait for it, as a client would.
+    deadline = time.monotonic() + 600
+    while _call(port, "GET", "/open-data/v1/stats.json")[0] == 503:
+        if time.monotonic() > deadline:
+            raise RuntimeError("stats.json: still 503 after 600 s (no export?)")
+        time.sleep(2)
     open311_ms, records, open311_timeout = _read_times(port, "/open311/v2/requests.json", reads)
     stats_ms, _, stats_timeout = _read_times(port, "/open-data/v1/stats.json", reads)
     return {

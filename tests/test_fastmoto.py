@@ -227,10 +227,62 @@ def _query_pages(client: Any, op: tuple[Any, ...]) -> list[Any]:
     return pages
 
 
+# Sort-key conditions the layer narrows by bisection (and begins_with, which it leaves to moto),
+# on the index's range key, with pagination, a filter and a projection.
+range_query = st.tuples(
+    st.just("range"),
+    st.sampled_from(GROUPS),
+    st.sampled_from(["=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"]),
+    st.sampled_from([*WHEN, "2026-01", "2025-12-31", "2026-03-01"]),
+    st.sampled_from(WHEN),
+    st.integers(1, 4),  # Limit
+    st.booleans(),  # forward
+    st.sampled_from([None, "filter", "projection"]),
+)
+ranged_operations = st.lists(
+    st.one_of(put, update, delete, transact, range_query), min_size=1, max_size=25
+)
+
+
+def _range_query_pages(client: Any, op: tuple[Any, ...]) -> list[Any]:
+    _, group, comparison, low, high, limit, forward, extra = op
+    if comparison == "BETWEEN":
+        condition = "#r BETWEEN :lo AND :hi"
+        values = {":lo": {"S": min(low, high)}, ":hi": {"S": max(low, high)}}
+    elif comparison == "begins_with":
+        condition, values = "begins_with(#r, :lo)", {":lo": {"S": low}}
+    else:
+        condition, values = f"#r {comparison} :lo", {":lo": {"S": low}}
+    args: dict[str, Any] = {
+        "TableName": "flat",
+        "IndexName": "by-group",
+        "KeyConditionExpression": "#h = :h AND " + condition,
+        "ExpressionAttributeNames": {"#h": "group", "#r": "at"},
+        "ExpressionAttributeValues": {":h": {"S": group}} | values,
+        "Limit": limit,
+        "ScanIndexForward": forward,
+    }
+    if extra == "filter":
+        args["FilterExpression"] = "n >= :two"
+        args["ExpressionAttributeValues"][":two"] = {"N": "2"}
+    elif extra == "projection":
+        args["ProjectionExpression"] = "id, #r, n, history, tags, n, missing"
+    pages = []
+    for _ in range(20):
+        response = client.query(**args)
+        pages.append((response["Items"], response.get("LastEvaluatedKey"), response["Count"]))
+        if "LastEvaluatedKey" not in response:
+            break
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return pages
+
+
 def _run(client: Any, op: tuple[Any, ...]) -> Any:
     kind = op[0]
     if kind == "query":
         return _query_pages(client, op)
+    if kind == "range":
+        return _range_query_pages(client, op)
     if kind == "transact":
         items = [
             {name: _merge(body, _condition(w))} for w in op[1] for name, body in [_write_item(w)]
@@ -306,6 +358,30 @@ def _play(ops: list[tuple[Any, ...]], fast: bool) -> list[Any]:
 @given(operations)
 def test_the_layer_answers_as_stock_moto_does(ops: list[tuple[Any, ...]]) -> None:
     assert _play(ops, fast=True) == _play(ops, fast=False)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ranged_operations)
+def test_sort_key_conditions_answer_as_stock_moto_does(ops: list[tuple[Any, ...]]) -> None:
+    """A query's candidates are narrowed to its sort-key range; the pages stay moto's."""
+    assert _play(ops, fast=True) == _play(ops, fast=False)
+
+
+def test_sort_key_bounds_are_kept_as_stock_moto_keeps_them() -> None:
+    """Every comparison at every boundary value, both directions, paged two at a time."""
+    ops: list[tuple[Any, ...]] = [
+        ("put", "flat", key, "1", "x", when, n, None)
+        for n, (key, when) in enumerate(zip(KEYS, [*WHEN, WHEN[1], WHEN[2]], strict=True))
+    ]
+    ops += [
+        ("range", "x", comparison, low, WHEN[2], 2, forward, None)
+        for comparison in ("=", "<", "<=", ">", ">=", "BETWEEN", "begins_with")
+        for low in WHEN
+        for forward in (True, False)
+    ]
+    fast = _play(ops, fast=True)
+    assert fast == _play(ops, fast=False)
+    assert any(answer[1][0][0] for answer in fast if answer[0] == "ok" and answer[1])
 
 
 def test_a_cancelled_transaction_undoes_its_writes_and_stream_records() -> None:
@@ -422,6 +498,66 @@ def test_item_sizes_are_moto_s_to_the_byte(attrs: dict[str, Any]) -> None:
             fastmoto.install()
     assert fastmoto._item_size(item) == stock
     assert [fastmoto._value_size(DynamoType(v)) for v in attrs.values()] == stock_values
+
+
+def _sized_pages(fast: bool) -> list[Any]:
+    """Items of 10 to 300 KB in one index partition, read in 1 MB pages before and after
+    updates that grow, shrink and (refused) would overgrow them."""
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+
+    def pages() -> list[Any]:
+        args: dict[str, Any] = {
+            "TableName": "flat",
+            "IndexName": "by-group",
+            "KeyConditionExpression": "#g = :g",
+            "ExpressionAttributeNames": {"#g": "group"},
+            "ExpressionAttributeValues": {":g": {"S": "x"}},
+            "ProjectionExpression": "id",
+        }
+        out = []
+        while True:
+            response = client.query(**args)
+            out.append(
+                ([i["id"]["S"] for i in response["Items"]], response.get("LastEvaluatedKey"))
+            )
+            if "LastEvaluatedKey" not in response:
+                return out
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def update(key: str, kb: int) -> None:
+        try:
+            client.update_item(
+                TableName="flat",
+                Key={"id": {"S": key}},
+                UpdateExpression="SET big = :big",
+                ExpressionAttributeValues={":big": {"S": "b" * kb * 1024}},
+            )
+            answers.append(("updated", key, kb))
+        except ClientError as exc:
+            answers.append(("refused", key, kb, exc.response["Error"]["Code"]))
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for n in range(14):
+            item = _item("flat", f"k{n:02d}", "", "x", WHEN[n % 4], n)
+            client.put_item(
+                TableName="flat", Item=item | {"big": {"S": "a" * (10 + 23 * n) * 1024}}
+            )
+        answers.append(pages())
+        for key, kb in (("k01", 300), ("k13", 1), ("k05", 390), ("k07", 500), ("k02", 250)):
+            update(key, kb)
+        answers.append(pages())
+        client.delete_item(TableName="flat", Key={"id": {"S": "k01"}})
+        answers.append(pages())
+    return answers
+
+
+def test_kept_item_sizes_follow_updates_so_pages_end_where_moto_ends_them() -> None:
+    fast = _sized_pages(fast=True)
+    assert fast == _sized_pages(fast=False)
+    assert len(fast[0]) > 2 and fast[0] != fast[-2]  # several pages, and the updates moved them
 
 
 def test_a_kept_update_expression_updates_as_moto_does_and_a_bad_one_fails_each_time() -> None:

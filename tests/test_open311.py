@@ -325,3 +325,45 @@ def test_agency_status_changes_show_in_open311_and_the_aggregates(
     bus.run_schedules(force=True)
     (row,) = open_data.get("/open-data/v1/stats.json").json()["rows"]
     assert (row["status"], row["suppressed"], row["count"]) == ("resolved", True, None)
+
+
+def test_a_listing_shows_each_change_and_erasure_at_once_and_rereads_only_what_changed(
+    open_data: PublicWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list is made from documents kept under each request's stamp (version, erasure):
+    a change or an erasure shows in the very next read, and only that request is read again."""
+    from functions.domain.requests.store import RequestStore
+
+    kept = open_data.file("street-damage", description="Grop vid skolan")
+    changed = open_data.file("street-damage", description="Trasig brunn")
+    erased = open_data.file("street-damage", description="Sprucken asfalt")
+    read: list[list[str]] = []
+    get_many = RequestStore.get_many
+
+    def spy(self: RequestStore, references: Any) -> Any:
+        read.append(sorted(references))
+        return get_many(self, references)
+
+    monkeypatch.setattr(RequestStore, "get_many", spy)
+
+    def listing() -> dict[str, dict[str, Any]]:
+        response = open_data.get("/open311/v2/requests.json")
+        assert response.status == 200, response.text
+        return {r["service_request_id"]: r for r in response.json()}
+
+    first = listing()
+    assert first[erased]["description"] == "Sprucken asfalt"
+    assert read == [sorted([kept, changed, erased])]
+    assert listing() == first and len(read) == 1  # nothing changed: nothing read again
+
+    move(changed, ("in_progress", datetime.now(UTC)), note="Vi lagar brunnen")
+    store = RequestStore()
+    record = store.get(erased)
+    assert record is not None
+    store.anonymise(erased, "erased", {}, record["history"], "2026-01-01T00:00:00Z")
+    after = listing()
+    assert read[1:] == [sorted([changed, erased])]
+    assert after[changed]["status_notes"] == "Vi lagar brunnen"
+    assert after[erased]["description"] is None and after[kept] == first[kept]
+    by_id = open_data.get(f"/open311/v2/requests.json?service_request_id={changed}").json()
+    assert by_id == [after[changed]]  # the same document as the single-request read makes

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data.stats import compute, percentile
 from functions.domain.requests.intake import file_request
@@ -195,3 +197,23 @@ def test_percentile_and_resolution_math() -> None:
     }
     (row,) = compute([record], now - timedelta(days=30), now, 1, now).rows
     assert row.median_resolution_hours == 6.0 and row.sla_breach_rate == 0.0
+
+
+def test_a_table_too_big_to_aggregate_on_a_read_waits_for_the_export(
+    open_data: PublicWatch, bus: LocalBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no export yet, a read aggregates the table only within ``INLINE_S``; past it (a
+    backfill of a year, say) the answer is 503 with Retry-After, at once for the next minute,
+    until the scheduled export has written the file."""
+    from functions.domain.open_data import stats
+
+    seed(open_data, "street-damage", "sms", datetime.now(UTC) - timedelta(hours=2), 5)
+    monkeypatch.setattr(stats, "INLINE_S", -1.0)  # every read is over its time
+    for path in ("/open-data/v1/stats.json", "/open-data/v1/stats.csv", "/open-data/"):
+        answer = open_data.get(path)
+        assert answer.status == 503 and answer.headers["Retry-After"] == "60"
+        assert "export" in answer.json()["errors"][0]["message"]
+    assert "open-data/v1/stats.json" not in open_data.exports()  # nothing half-made published
+    bus.run_schedules(force=True)
+    (row,) = open_data.get("/open-data/v1/stats.json").json()["rows"]
+    assert row["count"] == 5 and open_data.get("/open-data/").status == 200

@@ -152,3 +152,16 @@ def test_the_seed_route_needs_the_token_and_refuses_a_bad_batch_whole(
     assert stored() == []
     assert post({"filings": good}) == 200
     assert len(stored()) == 3
+
+
+def test_the_open_data_export_runs_soon_after_a_seed(served: tuple[str, LocalBus]) -> None:
+    """A backfill is followed by the export (not an hour later), so the first stats.json and
+    /open-data/ reads after `citizenbus seed` serve the exported files."""
+    import time
+
+    from citizenbus.local.server import EXPORT_AFTER_SEED_S
+
+    base, bus = served
+    assert bus.schedules["open_data_export"] - time.monotonic() > 30 * 60  # hourly, at start
+    assert seed_into(base, 20, 5) == 0
+    assert bus.schedules["open_data_export"] - time.monotonic() <= EXPORT_AFTER_SEED_S

@@ -333,7 +333,45 @@ def _plan(
                 keys = keys[: bisect.bisect_left(keys, after)]
         except TypeError:  # a start key of another type than the index's values
             return None
+    if ranges:
+        keys = _in_range(index, keys, ranges[0], forward)
     return [part.items[k] for k in keys], None, True
+
+
+_BOUNDS = {"EQ": (True, True), "=": (True, True), "BETWEEN": (True, True)}
+_BOUNDS |= {"LT": (False, True), "<": (False, True), "LE": (False, True), "<=": (False, True)}
+_BOUNDS |= {"GT": (True, False), ">": (True, False), "GE": (True, False), ">=": (True, False)}
+
+
+def _in_range(
+    index: _Index, keys: list[tuple[Any, ...]], condition: Any, forward: bool
+) -> list[Any]:
+    """``keys`` (one partition, ascending) without those a query reads before it reaches the
+    sort-key condition's range (below it going forward, above it going backward). Those can
+    never be part of a page; what comes after the range stays, since moto's query looks at the
+    next candidate to decide on ``LastEvaluatedKey``. Bounds are kept (moto's own query still
+    applies the condition)."""
+    attr, comparison, values = condition
+    if attr != index.range_attr or len(index.sort_attrs) < 2 or not values:
+        return keys
+    bounds = _BOUNDS.get(str(comparison).upper())
+    kind = index.types.get(attr)
+    if bounds is None or any(v.type != kind for v in values):
+        return keys  # begins_with and the like: moto walks the partition
+    low_bound, high_bound = bounds
+    cast = [v.cast_value for v in values]
+    try:
+        if forward and low_bound:
+            return keys[bisect.bisect_left(keys, cast[0], key=_second) :]
+        if not forward and high_bound:
+            return keys[: bisect.bisect_right(keys, cast[-1], key=_second)]
+    except TypeError:
+        return keys
+    return keys
+
+
+def _second(key: tuple[Any, ...]) -> Any:
+    return key[1]
 
 
 def _put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -358,10 +396,21 @@ def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **
         _OVERRIDE.uncopied = self.get_table(table_name).stream_shard is None
         try:
             item = _STATE["update_item"](self, table_name, key, *args, **kwargs)
-        finally:
+        finally:  # changed in place, or partly before an error: counted again when asked
             _OVERRIDE.uncopied = False
+            _forget_size(self, table_name, key)
         _reindex(self.get_table(table_name), _key(item))
         return item
+
+
+def _forget_size(backend: Any, table_name: str, key: dict[str, Any]) -> None:
+    try:
+        table = backend.get_table(table_name)
+        stored = _current(table, backend.get_keys_value(table, key))
+    except Exception:
+        return
+    if stored is not None:
+        stored.__dict__.pop(_SIZE, None)
 
 
 class _Journal:
@@ -545,12 +594,56 @@ def _dynamo_size(self: Any) -> int:
     return _value_size(self)
 
 
+_SIZE = "_fastmoto_size"
+
+
 def _item_size(self: Any) -> int:
-    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`)."""
-    return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+    """moto's ``Item.size()``: each attribute's name and value (see :func:`_value_size`).
+
+    Kept on the item once counted (moto asks only to cut query, scan and batch-get answers
+    at their size limits, two or three times per item returned): an update drops it (see
+    :func:`_update_item`, the one way moto changes a stored item in place); a put stores a new
+    item, and moto's ``Item.__deepcopy__`` copies only keys and attributes."""
+    size: int | None = self.__dict__.get(_SIZE)
+    if size is None:
+        size = sum(len(k.encode("utf-8")) + _value_size(v) for k, v in self.attrs.items())
+        self.__dict__[_SIZE] = size
+    return size
+
+
+def _project(self: Any, projection_expressions: list[list[str]]) -> Any:
+    """moto's ``Item.project`` converts the whole item to plain values once per projected
+    path; for top-level names (no nested path, no list index) this converts just those
+    attributes, the same way (boto3's deserializer, then its serializer: numbers, sets, maps
+    and lists come back as moto makes them; strings, booleans and nulls come back as they
+    were), into a new item."""
+    if any(len(path) != 1 or "[" in path[0] for path in projection_expressions):
+        return _STATE["project"](self, projection_expressions)
+    from moto.dynamodb.models.dynamo_type import (  # noqa: PLC0415 - moto loads only with the local bus
+        DynamoType,
+        Item,
+        LimitedSizeDict,
+        deserializer,
+        serializer,
+    )
+
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(attrs)  # a part of an item that passed the size check on its write
+    for (name,) in projection_expressions:
+        value = self.attrs.get(name)
+        if value is None or name in attrs:
+            continue
+        wire: Any = {value.type: value.value}
+        if value.type not in ("S", "BOOL", "NULL"):
+            wire = serializer.serialize(deserializer.deserialize(value.to_regular_json()))
+        dict.__setitem__(attrs, name, DynamoType(wire))
+    result: Any = Item.__new__(Item)
+    result.hash_key, result.range_key, result.attrs = self.hash_key, self.range_key, attrs
+    return result
 
 
 _PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
+    "project": ("item", "project", _project),
     "dynamo_size": ("dynamo_type", "size", _dynamo_size),
     "item_size": ("item", "size", _item_size),
     "serialize": ("serializer", "_serialize", _serialize),

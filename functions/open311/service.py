@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -20,6 +21,7 @@ from functions.domain.requests.intake import Filed, InvalidRequest, file_request
 from functions.domain.requests.records import Request
 from functions.domain.requests.reference import is_valid
 from functions.domain.requests.store import RequestStore
+from functions.platform import process
 from functions.platform.catalog import get_catalog
 from functions.platform.errors import (
     ApiError,
@@ -106,13 +108,78 @@ def search(catalog: Catalog, lang: str, params: dict[str, str]) -> list[Any]:
     start, end = open311.window(params.get("start_date"), params.get("end_date"), datetime.now(UTC))
     wanted = open311.statuses(params.get("status"))
     page, size = open311.paging(params.get("page"), params.get("page_size"))
-    records: Iterator[Request] = (
+    stamps: Iterator[Request] = (
         r
-        for r in RequestStore().submitted_between(start, end, codes, wanted)
+        for r in RequestStore().submitted_between(start, end, codes, wanted, STAMP, page * size)
         if catalog.service(r["service_code"])
     )
-    chosen = islice(records, (page - 1) * size, page * size)
-    return [open311.public_request(r, catalog, lang) for r in chosen]
+    return public_copies(list(islice(stamps, (page - 1) * size, page * size)), catalog, lang)
+
+
+# What the window query returns of each request (the index filters by status itself): its
+# service (a service gone from the catalog is not listed), and what tells whether a document
+# made from it earlier is still the request as stored (every change of what Open311 shows
+# bumps ``version``; an erasure sets ``erased_at``; ``supporters`` is counted apart from it).
+CHANGES = ("version", "erased_at", "supporters")
+STAMP = ("reference", "service_code", *CHANGES)
+COPIES_KEPT = 12_000  # a little more than the deepest page a search may read (MAX_RECORDS)
+
+
+class PublicCopies:
+    """Open311 documents of stored requests, kept by the process that made them, each under
+    the request's stamp (reference, version, erasure, language): a request changed since is
+    read and made again, so a kept copy is never older than the request it shows."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: OrderedDict[tuple[str, ...], dict[str, Any]] = OrderedDict()
+        self.catalog: Catalog | None = None
+
+    def of(self, catalog: Catalog) -> PublicCopies:
+        if catalog is not self.catalog:  # names and agencies come from the catalog
+            self.kept.clear()
+            self.catalog = catalog
+        return self
+
+    def get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
+        found = self.kept.get(key)
+        if found is not None:
+            self.kept.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, ...], document: dict[str, Any]) -> None:
+        self.kept[key] = document
+        self.kept.move_to_end(key)
+        while len(self.kept) > self.limit:
+            self.kept.popitem(last=False)
+
+
+@process.once
+def _copies() -> PublicCopies:
+    return PublicCopies(COPIES_KEPT)
+
+
+def _stamp(record: Request | dict[str, Any], lang: str) -> tuple[str, ...]:
+    changes = tuple(str(record.get(name) or "") for name in CHANGES)
+    return (record["reference"], *changes, lang)
+
+
+def public_copies(stamps: list[Request], catalog: Catalog, lang: str) -> list[Any]:
+    """The Open311 documents of the requests ``stamps`` name, in their order: kept copies
+    where the stamp still matches, the others read in batches and made now."""
+    copies = _copies().of(catalog)
+    found: dict[str, dict[str, Any] | None] = {}
+    for stamp in stamps:
+        found[stamp["reference"]] = copies.get(_stamp(stamp, lang))
+    missing = [reference for reference, document in found.items() if document is None]
+    if missing:
+        for reference, record in RequestStore().get_many(missing).items():
+            if catalog.service(record["service_code"]) is None:
+                continue
+            document = open311.public_request(record, catalog, lang).model_dump(mode="json")
+            copies.put(_stamp(record, lang), document)
+            found[reference] = document
+    return [document for document in found.values() if document is not None]
 
 
 def changeset() -> str:

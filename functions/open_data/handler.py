@@ -7,6 +7,7 @@ API, the page and the files in S3 always show the same numbers.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -24,6 +25,15 @@ app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
 HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
+
+
+@app.exception_handler(stats.NotExported)
+def not_exported(exc: stats.NotExported) -> Response[str]:
+    """Too many requests to aggregate on a read, and no export yet (after a backfill)."""
+    message = "the first open-data export is being made; try again in a minute"
+    body = json.dumps({"errors": [{"field": "open-data", "message": message}]})
+    headers = {"Retry-After": str(stats.RETRY_AFTER_S), "Cache-Control": "no-store"}
+    return Response(503, "application/json", body, headers)
 
 
 @app.get("/open-data/v1/stats.json")

@@ -20,15 +20,16 @@ import csv
 import io
 import json
 import statistics
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.open_data import journey
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
-from functions.platform import aws
+from functions.platform import aws, process
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
@@ -134,15 +135,16 @@ def compute(
     )
 
 
-def current(now: datetime | None = None) -> Stats:
-    """The aggregates over the configured window, read from the requests table."""
+def current(now: datetime | None = None, deadline: float | None = None) -> Stats:
+    """The aggregates over the configured window, read from the requests table
+    (:class:`NotExported` when the read is still going at ``deadline``, a monotonic time)."""
     settings = get_settings()
     now = now or datetime.now(UTC)
     start = (now - timedelta(days=settings.open_data_days)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     store = RequestStore()
-    records = store.submitted_between(start, now)
+    records = _until(deadline, store.submitted_between(start, now))
     threshold = settings.open_data_suppression
     return compute(records, start, now, threshold, now, verdicts_between(store, start, now))
 
@@ -177,6 +179,30 @@ def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> lis
                     }
                 )
     return found
+
+
+# With no export yet the API aggregates the table on the read, for at most this long; a
+# bigger table (after a backfill) gets 503 and Retry-After until the scheduled export has run,
+# and the process does not try again for RETRY_AFTER_S (a stranger cannot make every read a
+# long one).
+INLINE_S = 3.0
+RETRY_AFTER_S = 60
+
+
+class NotExported(Exception):
+    """No export yet, and the table is more than a read may aggregate: retry after the export."""
+
+
+def _until(deadline: float | None, records: Iterator[Request]) -> Iterator[Request]:
+    for n, record in enumerate(records):
+        if deadline is not None and n % 100 == 0 and time.monotonic() > deadline:
+            raise NotExported
+        yield record
+
+
+@process.once
+def _gave_up() -> dict[str, float]:
+    return {"until": 0.0}
 
 
 def to_json(stats: Stats) -> str:
@@ -242,9 +268,17 @@ def published() -> Stats | None:
 
 
 def latest() -> Stats:
-    """What the API serves: the last export, made now if there is none yet."""
+    """What the API serves: the last export, made now if there is none yet (if that takes
+    no longer than :data:`INLINE_S`; else :class:`NotExported`)."""
     stats = published()
     if stats is None:
-        stats = current()
+        gave_up = _gave_up()
+        if time.monotonic() < gave_up["until"]:
+            raise NotExported
+        try:
+            stats = current(deadline=time.monotonic() + INLINE_S)
+        except NotExported:
+            gave_up["until"] = time.monotonic() + RETRY_AFTER_S
+            raise
         publish(stats)
     return stats

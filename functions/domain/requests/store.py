@@ -492,7 +492,15 @@ class RequestStore(Store):
 
     # -- open data: requests in a time window -----------------------------------------------
     def _window_query(
-        self, index: str, key: str, value: str, start: str, end: str, statuses: Iterable[str]
+        self,
+        index: str,
+        key: str,
+        value: str,
+        start: str,
+        end: str,
+        statuses: Iterable[str],
+        fields: Sequence[str] = (),
+        limit: int | None = None,
     ) -> Iterator[Request]:
         wanted = sorted(set(statuses))
         args: dict[str, Any] = {
@@ -512,6 +520,11 @@ class RequestStore(Store):
             args["FilterExpression"] += ")"
             args["ExpressionAttributeNames"]["#s"] = "status"
             args["ExpressionAttributeValues"] |= {f":s{i}": {"S": s} for i, s in enumerate(wanted)}
+        if fields:
+            args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(fields)))
+            args["ExpressionAttributeNames"] |= {f"#p{i}": f for i, f in enumerate(fields)}
+        if limit:
+            args["Limit"] = limit
         while True:
             response = self.client.query(**args)
             for item in response.get("Items", []):
@@ -527,24 +540,54 @@ class RequestStore(Store):
         end: datetime,
         service_codes: Iterable[str] = (),
         statuses: Iterable[str] = (),
+        fields: Sequence[str] = (),
+        limit: int | None = None,
     ) -> Iterator[Request]:
         """Requests submitted in ``[start, end]``, newest first, lazily read.
 
         The ``by-month`` and ``by-service`` indexes are sorted by ``submitted_at``; a window is
         read newest first, one month (or service) partition after another, so a page never
-        reads more than it skips plus what it returns.
+        reads more than it skips plus what it returns. ``fields``: only these attributes of
+        each (a projection; ``submitted_at`` is added when reading by service, to merge the
+        services' streams). ``limit``: how many a query evaluates at most (the caller's need;
+        more queries follow only if it reads on).
         """
         lo, hi = clock.iso(start), clock.iso(end)
         statuses = tuple(statuses)
         codes = sorted(set(service_codes))
         if codes:
+            if fields and "submitted_at" not in fields:
+                fields = (*fields, "submitted_at")
             streams = [
-                self._window_query("by-service", "service_code", c, lo, hi, statuses) for c in codes
+                self._window_query("by-service", "service_code", c, lo, hi, statuses, fields, limit)
+                for c in codes
             ]
             yield from heapq.merge(*streams, key=lambda r: r["submitted_at"], reverse=True)
             return
         for month in months(start, end):
-            yield from self._window_query("by-month", "submitted_month", month, lo, hi, statuses)
+            yield from self._window_query(
+                "by-month", "submitted_month", month, lo, hi, statuses, fields, limit
+            )
+
+    def get_many(self, references: Sequence[str]) -> dict[str, Request]:
+        """The stored requests of ``references`` (absent ones are left out), 100 per
+        ``BatchGetItem``; keys DynamoDB leaves unprocessed are asked again with backoff."""
+        found: dict[str, Request] = {}
+        for first in range(0, len(references), 100):
+            keys = [{"reference": {"S": r}} for r in references[first : first + 100]]
+            wanted: dict[str, Any] = {self.requests_table: {"Keys": keys}}
+            for attempt in range(_CONFLICT_RETRIES + 3):
+                response = self.client.batch_get_item(RequestItems=wanted)
+                for item in response.get("Responses", {}).get(self.requests_table, []):
+                    record = _request(from_item(item))
+                    found[record["reference"]] = record
+                wanted = dict(response.get("UnprocessedKeys") or {})
+                if not wanted:
+                    break
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
+            else:
+                raise Throttled("BatchGetItem: keys left unprocessed")
+        return found
 
 
 def _refused(reasons: list[str], base: int) -> None:
