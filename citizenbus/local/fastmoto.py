@@ -783,7 +783,7 @@ def _queue_counts(queue: Any) -> tuple[int, int, int]:
     # moto's SQS clock as moto.sqs.models sees it (a test may move that module's clock)
     from moto.sqs import models  # noqa: PLC0415 - moto loads only with the local bus
 
-    now = models.unix_time_millis()
+    now = models.unix_time_millis()  # type: ignore[attr-defined]
     ready = delayed = hidden = 0
     for message in queue._messages:
         visible = now > message.visible_at
@@ -838,7 +838,7 @@ def _queue_messages(self: Any) -> list[Any]:
     """moto's ``Queue.messages`` (visible, not delayed), with one clock reading."""
     from moto.sqs import models  # noqa: PLC0415 - as above
 
-    now = models.unix_time_millis()
+    now = models.unix_time_millis()  # type: ignore[attr-defined]
     return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
@@ -849,7 +849,7 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
 
     retention_period = self.get_queue(queue_name).message_retention_period
     retain_until = retention_period + message.sent_timestamp / 1000
-    return bool(retain_until > models.unix_time())
+    return bool(retain_until > models.unix_time())  # type: ignore[attr-defined]
 
 
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
