@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from functions.domain.citizens import contacts, links
 from functions.domain.citizens import language as languages
+from functions.domain.citizens.partition import CitizenPartitions
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
@@ -139,7 +140,7 @@ def notify_followers(event: dict[str, Any], record: Request) -> int:
 
 def notify_filer(event: dict[str, Any], record: Request) -> dict[str, Any]:
     """Notify the request's own citizen about one CloudEvent."""
-    citizens = CitizenStore()
+    citizens = CitizenPartitions()  # the citizen's items in one read (for this message only)
     ids = links.identities(record["citizen"], citizens)
     decision = plan(
         event,
