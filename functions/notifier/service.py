@@ -274,20 +274,29 @@ def _public_base() -> str:
 
 
 def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[str, Any]:
-    """One confirmation message per request, at most three per contact a day, else nothing."""
+    """One confirmation message per request, at most three per contact a day, else nothing.
+
+    The claim, the cap's count, the pending item (what a ``JA`` refers to) and an e-mail's
+    link token are one transaction, written before anything is sent."""
     reference = record["reference"]
-    claimed = contacts.claim_confirmation(reference, decision.contact)
+    citizens = CitizenStore()
+    writes = [
+        citizens.pending_put(
+            decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
+        )
+    ]
+    token = None
+    if decision.channel == "email":
+        token, put = contacts.link_token(decision.contact, reference, decision.language, citizens)
+        writes.append(put)
+    claimed = contacts.claim_confirmation(reference, decision.contact, also=writes)
     if claimed:
         reason = "confirmation already sent" if claimed < 0 else "confirmations capped"
         outcome("unconfirmed", record, decision.channel)
         logger.info("not notified", extra={"reference": reference, "reason": reason})
         return {"skipped": reason}
-    citizens = CitizenStore()
-    citizens.save_pending(
-        decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
-    )
     try:
-        provider_id = _send_confirmation(decision, record, citizens)
+        provider_id = _send_confirmation(decision, record, token)
     except senders.SendFailed as exc:
         outcome("failed", record, decision.channel)
         if exc.opted_out:  # the number said STOP to our sender: that declines
@@ -313,12 +322,11 @@ def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[st
     return {"sent": provider_id, "channel": decision.channel, "kind": "confirm"}
 
 
-def _send_confirmation(decision: Confirm, record: Request, citizens: CitizenStore) -> str:
+def _send_confirmation(decision: Confirm, record: Request, token: str | None) -> str:
     reference = record["reference"]
-    if decision.channel == "sms":
+    if decision.channel == "sms" or token is None:
         body = _fill("confirm_sms", decision.language, record)
         return senders.send_sms(decision.to, body, None)
-    token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
     path = language_prefix(decision.language) + "/confirm/"
     body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
     subject = _fill("confirm_subject", decision.language, record)
