@@ -119,8 +119,12 @@ def release_confirmation(reference: str, contact: str, dedup: DedupStore | None 
 
 def new_link_token(contact: str, reference: str, language: str, store: CitizenStore) -> str:
     """A fresh token for an e-mail confirmation link (only its hash is kept)."""
-    token, put = link_token(contact, reference, language, store)
-    store.client.put_item(**put["Put"])
+    token = secrets.token_urlsafe(24)
+    store.save_token(
+        _hash("token:" + token),
+        {"contact": contact, "reference": reference, "language": language},
+        TOKEN_TTL_SECONDS,
+    )
     return token
 
 
