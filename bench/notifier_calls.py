@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.awscalls import AwsCalls
+from citizenbus.local.outbox import collect
 from citizenbus.local.runtime import LocalBus
 from functions.domain.citizens import contacts
 from functions.platform import process
@@ -59,6 +60,7 @@ class _Meter:
         self.ops: dict[str, Counter[str]] = {k: Counter() for k in KINDS}
         self.cpu: dict[str, float] = dict.fromkeys(KINDS, 0.0)
         self.messages: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()  # what reached the outbox (SMS, e-mail, push)
         original = bus.invoke
 
         def invoke(function: str, event: dict[str, Any]) -> Any:
@@ -80,12 +82,14 @@ class _Meter:
 
     def during(self, kind: str, bus: LocalBus, cause: Callable[[], None]) -> None:
         bus.pump()  # anything earlier is not this kind's
+        before = len(collect(bus))
         cause()
         self.kind = kind
         try:
             bus.pump()
         finally:
             self.kind = None
+        self.sent[kind] += len(collect(bus)) - before
 
 
 def measure(rounds: int = 20) -> dict[str, Any]:
@@ -116,6 +120,7 @@ def measure(rounds: int = 20) -> dict[str, Any]:
         ops = {op: n / messages for op, n in sorted(meter.ops[kind].items())}
         result[kind] = {
             "messages": meter.messages[kind],
+            "sent": meter.sent[kind],
             "calls": sum(ops.values()),
             "operations": ops,
             "cpu_ms": 1000 * meter.cpu[kind] / messages,
@@ -132,10 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{'kind':<15} {'msgs':>5} {'calls':>6} {'cpu ms':>7}  operations per message")
+    print(f"{'kind':<15} {'msgs':>5} {'sent':>5} {'calls':>6} {'cpu ms':>7}  calls per message")
     for kind, row in result.items():
         ops = ", ".join(f"{op} {n:g}" for op, n in row["operations"].items())
-        print(f"{kind:<15} {row['messages']:>5} {row['calls']:>6.1f} {row['cpu_ms']:>7.1f}  {ops}")
+        counts = f"{row['messages']:>5} {row['sent']:>5} {row['calls']:>6.1f}"
+        print(f"{kind:<15} {counts} {row['cpu_ms']:>7.1f}  {ops}")
 
 
 if __name__ == "__main__":
