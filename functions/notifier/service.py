@@ -113,7 +113,7 @@ def notify_followers(event: dict[str, Any], record: Request) -> int:
     told only with consent and a proven or confirmed contact (never asked to confirm here:
     nobody can make the bus text a stranger by following). One follower's failure is logged,
     not retried (a retry would notify the filer again). Answers how many were told."""
-    citizens = CitizenStore()
+    citizens = CitizenPartitions()  # each follower's items in one read
     told = 0
     for follower in citizens.followers(record["reference"]):
         mine = as_follower(record, follower)
