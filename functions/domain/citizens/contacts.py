@@ -96,7 +96,7 @@ def claim_confirmation(
             }
         )
         if answer.get("UnprocessedKeys"):
-            continue  # throttled: read again
+            continue  # throttled: read again (five times, then the message is retried)
         items = {str(i["id"]): i for i in map(from_item, answer["Responses"].get(table, []))}
         if key in items:
             return -1
@@ -109,7 +109,9 @@ def claim_confirmation(
         except client.exceptions.TransactionCanceledException:
             continue  # another claim or hit came first: decide again
         return 0
-    return 1
+    if answer.get("UnprocessedKeys"):
+        raise RuntimeError("confirmation claim throttled")  # the queue retries the message
+    return 1  # five races lost in a row: as capped (as DedupStore.take)
 
 
 def release_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> None:
