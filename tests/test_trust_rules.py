@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 
+from citizenbus.local.runtime import LocalBus
 from functions.domain.citizens import contacts
 from functions.domain.citizens.erasure import InvalidSubject, public_attributes, subject_ids
 from functions.domain.citizens.identity import pseudonym
+from functions.domain.citizens.store import CitizenStore
 from functions.domain.open_data import privacy
 from functions.domain.open_data.stats import compute
 from functions.notifier.logic import Confirm, Message, Skip, plan
 from functions.platform import process
+from functions.platform.dedup_store import DedupStore
 from functions.web.lookup import clean_reference, contact_matches, find_request
 from schemas.catalog import load_catalog
 from schemas.event_types import SLA_BREACHED, STATUS_CHANGED, SUBMITTED
@@ -955,29 +958,6 @@ def test_the_first_change_starts_the_history(fixed_clock: datetime) -> None:
 # -- confirmation and one-time codes: functions/domain/citizens/contacts.py ------------------
 
 
-class FakeDedup:
-    """The idempotency table's keys and sliding-window counters, in memory."""
-
-    def __init__(self) -> None:
-        self.keys: set[str] = set()
-        self.hits: dict[str, int] = {}
-
-    def seen(self, key: str) -> bool:
-        return key in self.keys
-
-    def remember(self, key: str, ttl_seconds: int) -> None:
-        self.keys.add(key)
-
-    def delete(self, key: str) -> None:
-        self.keys.discard(key)
-
-    def take(self, key: str, limit: int, window_seconds: int) -> int:
-        if self.hits.get(key, 0) >= limit:
-            return window_seconds
-        self.hits[key] = self.hits.get(key, 0) + 1
-        return 0
-
-
 class FakeContactStore:
     """Confirmed contacts, link tokens and look-up codes, in memory."""
 
@@ -1036,14 +1016,23 @@ def test_sms_goes_only_to_mobile_numbers_of_the_jurisdiction(number: str, texted
     assert contacts.sms_capable("+46701234567", ("FI",)) is False
 
 
-def test_one_confirmation_per_request_and_three_per_contact_a_day() -> None:
-    dedup = FakeDedup()
+def test_one_confirmation_per_request_and_three_per_contact_a_day(bus: LocalBus) -> None:
+    dedup, store = DedupStore(), CitizenStore()
     cid = pseudonym("phone", PHONE)
-    assert contacts.claim_confirmation("1234567897", cid, dedup) == 0
-    assert contacts.claim_confirmation("1234567897", cid, dedup) == -1
-    assert contacts.claim_confirmation("2234567896", cid, dedup) == 0
-    assert contacts.claim_confirmation("3234567895", cid, dedup) == 0
-    assert contacts.claim_confirmation("4234567894", cid, dedup) > 0
+
+    def claim(reference: str) -> int:  # with what a sent confirmation leaves behind
+        pending = store.pending_put(cid, reference, "sv", contacts.PENDING_TTL_SECONDS)
+        return contacts.claim_confirmation(reference, cid, dedup, also=[pending])
+
+    assert claim("1234567897") == 0
+    assert claim("1234567897") == -1
+    assert claim("2234567896") == 0
+    assert claim("3234567895") == 0
+    assert (store.pending(cid) or {})["reference"] == "3234567895"
+    assert claim("4234567894") > 0
+    # capped: nothing of the refused confirmation was written (a JA still means the last one)
+    assert not dedup.seen(f"confirm#4234567894#{cid}")
+    assert (store.pending(cid) or {})["reference"] == "3234567895"
     # a confirmation that could not be sent may be tried again for that request
     contacts.release_confirmation("1234567897", cid, dedup)
     assert not dedup.seen(f"confirm#1234567897#{cid}")

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from functions.domain.citizens import contacts, links
 from functions.domain.citizens import language as languages
+from functions.domain.citizens.partition import CitizenPartitions
 from functions.domain.citizens.store import CitizenStore
 from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
@@ -112,7 +113,7 @@ def notify_followers(event: dict[str, Any], record: Request) -> int:
     told only with consent and a proven or confirmed contact (never asked to confirm here:
     nobody can make the bus text a stranger by following). One follower's failure is logged,
     not retried (a retry would notify the filer again). Answers how many were told."""
-    citizens = CitizenStore()
+    citizens = CitizenPartitions()  # each follower's items in one read
     told = 0
     for follower in citizens.followers(record["reference"]):
         mine = as_follower(record, follower)
@@ -139,7 +140,7 @@ def notify_followers(event: dict[str, Any], record: Request) -> int:
 
 def notify_filer(event: dict[str, Any], record: Request) -> dict[str, Any]:
     """Notify the request's own citizen about one CloudEvent."""
-    citizens = CitizenStore()
+    citizens = CitizenPartitions()  # the citizen's items in one read (for this message only)
     ids = links.identities(record["citizen"], citizens)
     decision = plan(
         event,
@@ -273,20 +274,29 @@ def _public_base() -> str:
 
 
 def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[str, Any]:
-    """One confirmation message per request, at most three per contact a day, else nothing."""
+    """One confirmation message per request, at most three per contact a day, else nothing.
+
+    The claim, the cap's count, the pending item (what a ``JA`` refers to) and an e-mail's
+    link token are one transaction, written before anything is sent."""
     reference = record["reference"]
-    claimed = contacts.claim_confirmation(reference, decision.contact)
+    citizens = CitizenStore()
+    writes = [
+        citizens.pending_put(
+            decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
+        )
+    ]
+    token = None
+    if decision.channel == "email":
+        token, put = contacts.link_token(decision.contact, reference, decision.language, citizens)
+        writes.append(put)
+    claimed = contacts.claim_confirmation(reference, decision.contact, also=writes)
     if claimed:
         reason = "confirmation already sent" if claimed < 0 else "confirmations capped"
         outcome("unconfirmed", record, decision.channel)
         logger.info("not notified", extra={"reference": reference, "reason": reason})
         return {"skipped": reason}
-    citizens = CitizenStore()
-    citizens.save_pending(
-        decision.contact, reference, decision.language, contacts.PENDING_TTL_SECONDS
-    )
     try:
-        provider_id = _send_confirmation(decision, record, citizens)
+        provider_id = _send_confirmation(decision, record, token)
     except senders.SendFailed as exc:
         outcome("failed", record, decision.channel)
         if exc.opted_out:  # the number said STOP to our sender: that declines
@@ -312,12 +322,11 @@ def ask_to_confirm(decision: Confirm, record: Request, event_id: str) -> dict[st
     return {"sent": provider_id, "channel": decision.channel, "kind": "confirm"}
 
 
-def _send_confirmation(decision: Confirm, record: Request, citizens: CitizenStore) -> str:
+def _send_confirmation(decision: Confirm, record: Request, token: str | None) -> str:
     reference = record["reference"]
-    if decision.channel == "sms":
+    if decision.channel == "sms" or token is None:
         body = _fill("confirm_sms", decision.language, record)
         return senders.send_sms(decision.to, body, None)
-    token = contacts.new_link_token(decision.contact, reference, decision.language, citizens)
     path = language_prefix(decision.language) + "/confirm/"
     body = _fill("confirm_email", decision.language, record, link=_public_base() + path + token)
     subject = _fill("confirm_subject", decision.language, record)

@@ -94,31 +94,39 @@ class DedupStore(Store):
         """
         client = self.client
         for _ in range(5):
-            now = time.time()
-            item = self.get(key)
-            hits = [
-                float(t) for t in (item or {}).get("hits", []) if float(t) > now - window_seconds
-            ]
-            if len(hits) >= limit:
-                return max(1, math.ceil(min(hits) + window_seconds - now))
-            version = int((item or {}).get("version", 0))
-            new = {
-                "id": key,
-                "hits": [f"{t:.3f}" for t in [*hits, now]],
-                "version": version + 1,
-                "expiration": int(now) + window_seconds + 1,
-            }
-            condition: dict[str, Any] = (
-                {"ConditionExpression": "attribute_not_exists(id)"}
-                if item is None
-                else {
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
-                }
-            )
+            wait, put = self.hit(key, self.get(key), limit, window_seconds)
+            if put is None:
+                return wait
             try:
-                client.put_item(TableName=self.table, Item=to_item(new), **condition)
+                client.put_item(**put["Put"])
             except client.exceptions.ConditionalCheckFailedException:
                 continue  # another hit came first: count again
             return 0
         return 1
+
+    def hit(
+        self, key: str, item: dict[str, Any] | None, limit: int, window_seconds: int
+    ) -> tuple[int, dict[str, Any] | None]:
+        """:meth:`take`'s decision on ``item`` (``key``'s item as read, or None): ``(seconds
+        to wait, None)`` when the window is full, else ``(0, a transaction Put)`` that counts
+        one hit unless another hit changed the item since it was read."""
+        now = time.time()
+        hits = [float(t) for t in (item or {}).get("hits", []) if float(t) > now - window_seconds]
+        if len(hits) >= limit:
+            return max(1, math.ceil(min(hits) + window_seconds - now)), None
+        version = int((item or {}).get("version", 0))
+        new = {
+            "id": key,
+            "hits": [f"{t:.3f}" for t in [*hits, now]],
+            "version": version + 1,
+            "expiration": int(now) + window_seconds + 1,
+        }
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(id)"}
+            if item is None
+            else {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+            }
+        )
+        return 0, {"Put": {"TableName": self.table, "Item": to_item(new), **condition}}

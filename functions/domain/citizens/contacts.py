@@ -18,10 +18,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.citizens.store import CitizenStore
 from functions.platform.dedup_store import DedupStore
+from functions.platform.dynamo import from_item
 from functions.platform.settings import get_settings
 
 CONFIRMATIONS_PER_DAY = 3
@@ -70,18 +73,45 @@ def confirm(kind: str, value: str, source: str, store: CitizenStore | None = Non
     (store or CitizenStore()).mark_confirmed(contact_id(kind, value), source)
 
 
-def claim_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> int:
+def claim_confirmation(
+    reference: str,
+    contact: str,
+    dedup: DedupStore | None = None,
+    also: Sequence[dict[str, Any]] = (),
+) -> int:
     """May a confirmation for ``reference`` go to ``contact`` (an id)? 0 yes; -1 one went
-    already for this request; else the seconds until the contact's daily cap lets one more."""
+    already for this request; else the seconds until the contact's daily cap lets one more.
+
+    One read of both items (``BatchGetItem``) and one transaction that remembers the claim,
+    counts the hit and writes ``also`` (transaction items: what the confirmation leaves
+    behind, such as the pending item and the link's token), all or nothing: a concurrent
+    claim or hit cancels it and the claim is decided again."""
     dedup = dedup or DedupStore()
-    key = f"confirm#{reference}#{contact}"
-    if dedup.seen(key):
-        return -1
-    wait = dedup.take(f"ratelimit#confirm#{contact}", CONFIRMATIONS_PER_DAY, DAY)
-    if wait:
-        return wait
-    dedup.remember(key, 400 * DAY)
-    return 0
+    client, table = dedup.client, dedup.table
+    key, cap = f"confirm#{reference}#{contact}", f"ratelimit#confirm#{contact}"
+    for _ in range(5):
+        answer = client.batch_get_item(
+            RequestItems={
+                table: {"Keys": [{"id": {"S": key}}, {"id": {"S": cap}}], "ConsistentRead": True}
+            }
+        )
+        if answer.get("UnprocessedKeys"):
+            continue  # throttled: read again (five times, then the message is retried)
+        items = {str(i["id"]): i for i in map(from_item, answer["Responses"].get(table, []))}
+        if key in items:
+            return -1
+        wait, hit = dedup.hit(cap, items.get(cap), CONFIRMATIONS_PER_DAY, DAY)
+        if hit is None:
+            return wait
+        claim = dedup.put_new(key, 400 * DAY)
+        try:
+            client.transact_write_items(TransactItems=[claim, hit, *also])  # type: ignore[list-item]
+        except client.exceptions.TransactionCanceledException:
+            continue  # another claim or hit came first: decide again
+        return 0
+    if answer.get("UnprocessedKeys"):
+        raise RuntimeError("confirmation claim throttled")  # the queue retries the message
+    return 1  # five races lost in a row: as capped (as DedupStore.take)
 
 
 def release_confirmation(reference: str, contact: str, dedup: DedupStore | None = None) -> None:
@@ -98,6 +128,20 @@ def new_link_token(contact: str, reference: str, language: str, store: CitizenSt
         TOKEN_TTL_SECONDS,
     )
     return token
+
+
+def link_token(
+    contact: str, reference: str, language: str, store: CitizenStore
+) -> tuple[str, dict[str, Any]]:
+    """A fresh token for an e-mail confirmation link, and the transaction item that keeps its
+    hash (written with the confirmation's claim, :func:`claim_confirmation`)."""
+    token = secrets.token_urlsafe(24)
+    put = store.token_put(
+        _hash("token:" + token),
+        {"contact": contact, "reference": reference, "language": language},
+        TOKEN_TTL_SECONDS,
+    )
+    return token, put
 
 
 def link_target(token: str, store: CitizenStore | None = None) -> dict[str, str] | None:

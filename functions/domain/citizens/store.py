@@ -381,18 +381,22 @@ class CitizenStore(Store):
 
     def save_pending(self, contact: str, reference: str, language: str, ttl_seconds: int) -> None:
         """A confirmation was sent to ``contact`` for ``reference`` (what ``JA`` refers to)."""
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_item(
-                {
-                    "pk": contact,
-                    "sk": "contact#pending",
-                    "reference": reference,
-                    "language": language,
-                    "expires_at": int(time.time()) + ttl_seconds,
-                }
-            ),
+        self.client.put_item(**self.pending_put(contact, reference, language, ttl_seconds)["Put"])
+
+    def pending_put(
+        self, contact: str, reference: str, language: str, ttl_seconds: int
+    ) -> dict[str, Any]:
+        """:meth:`save_pending` as a transaction item."""
+        item = to_item(
+            {
+                "pk": contact,
+                "sk": "contact#pending",
+                "reference": reference,
+                "language": language,
+                "expires_at": int(time.time()) + ttl_seconds,
+            }
         )
+        return {"Put": {"TableName": self.table, "Item": item}}
 
     def pending(self, contact: str) -> dict[str, Any] | None:
         item = self._get(contact, "contact#pending")
@@ -402,17 +406,19 @@ class CitizenStore(Store):
 
     def save_token(self, token_hash: str, values: dict[str, Any], ttl_seconds: int) -> None:
         """An e-mail confirmation link's token (hashed): which contact and request it confirms."""
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_item(
-                {
-                    **values,
-                    "pk": f"confirm#{token_hash}",
-                    "sk": "token",
-                    "expires_at": int(time.time()) + ttl_seconds,
-                }
-            ),
-        )
+        self.client.put_item(**self.token_put(token_hash, values, ttl_seconds)["Put"])
+
+    def token_put(
+        self, token_hash: str, values: dict[str, Any], ttl_seconds: int
+    ) -> dict[str, Any]:
+        """:meth:`save_token` as a transaction item."""
+        item = {
+            **values,
+            "pk": f"confirm#{token_hash}",
+            "sk": "token",
+            "expires_at": int(time.time()) + ttl_seconds,
+        }
+        return {"Put": {"TableName": self.table, "Item": to_item(item)}}
 
     def token(self, token_hash: str) -> dict[str, Any] | None:
         item = self._get(f"confirm#{token_hash}", "token")
