@@ -64,3 +64,31 @@ def test_every_name_of_the_packages_still_imports():
         "all": True,
         "star": "ALBResolver",
     }
+
+
+def test_a_phone_number_is_checked_without_the_matcher_and_the_as_you_type_formatter():
+    # phonenumbers' __init__ imports its text matcher and as-you-type formatter (regexes
+    # compiled at import); the bus parses, validates and formats numbers only
+    out = _run(
+        "import json, sys, functions\n"
+        "from functions.domain.citizens.identity import InvalidPhone, normalize_phone\n"
+        "from functions.domain.citizens.contacts import sms_capable\n"
+        "try:\n"
+        "    normalize_phone('not a number')\n"
+        "    bad = 'accepted'\n"
+        "except InvalidPhone:\n"
+        "    bad = 'refused'\n"
+        "print(json.dumps({'e164': normalize_phone('070-123 45 67'), 'bad': bad,"
+        " 'mobile': sms_capable('+46701234567', ('SE',)),"
+        " 'landline': sms_capable('+4681234567', ('SE',)),"
+        " 'matcher': 'phonenumbers.phonenumbermatcher' in sys.modules,"
+        " 'formatter': 'phonenumbers.asyoutypeformatter' in sys.modules}))"
+    )
+    assert out == {
+        "e164": "+46701234567",
+        "bad": "refused",
+        "mobile": True,
+        "landline": False,
+        "matcher": False,
+        "formatter": False,
+    }
