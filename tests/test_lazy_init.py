@@ -92,3 +92,36 @@ def test_a_phone_number_is_checked_without_the_matcher_and_the_as_you_type_forma
         "matcher": False,
         "formatter": False,
     }
+
+
+def test_pydantic_builds_a_model_without_importlib_metadata_and_it_still_works():
+    # pydantic's plugin loader imports importlib.metadata's entry_points for plugins the bus
+    # disables; the real module loads only when something calls or asks for more
+    out = _run(
+        "import json, sys, functions\n"
+        "from schemas.catalog import load_catalog\n"
+        "services = len(load_catalog().services)\n"
+        "loaded = {m: m in sys.modules for m in ('pydantic.plugin._loader', 'zipfile', 'csv')}\n"
+        "from importlib.metadata import entry_points, version\n"
+        "print(json.dumps({'services': services > 0, 'loaded': loaded,"
+        " 'version': version('pydantic').split('.')[0],"
+        " 'entry_points': type(entry_points(group='console_scripts')).__name__}))"
+    )
+    assert out == {
+        "services": True,
+        "loaded": {"pydantic.plugin._loader": True, "zipfile": False, "csv": False},
+        "version": "2",
+        "entry_points": "EntryPoints",
+    }
+
+
+def test_an_entry_point_search_before_anything_else_runs_the_real_module():
+    out = _run(
+        "import json, functions\n"
+        "from importlib.metadata import entry_points\n"
+        "eps = entry_points(group='console_scripts')\n"
+        "import importlib.metadata as m\n"
+        "print(json.dumps({'type': type(eps).__name__, 'real': m.entry_points.__module__,"
+        " 'distribution': m.distribution('pydantic').metadata['Name']}))"
+    )
+    assert out == {"type": "EntryPoints", "real": "importlib.metadata", "distribution": "pydantic"}
