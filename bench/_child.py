@@ -99,6 +99,9 @@ def _clients() -> list[str]:
         return []
     from botocore.client import BaseClient  # noqa: PLC0415 - only once the sample loaded botocore
 
+    # gc.get_objects() skips the permanent generation, where a function's first call moves
+    # what init built (functions/platform/gc_init.py); the clock has stopped by now
+    gc.unfreeze()
     found = {
         o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient)
     }

@@ -64,3 +64,64 @@ def test_every_name_of_the_packages_still_imports():
         "all": True,
         "star": "ALBResolver",
     }
+
+
+def test_a_phone_number_is_checked_without_the_matcher_and_the_as_you_type_formatter():
+    # phonenumbers' __init__ imports its text matcher and as-you-type formatter (regexes
+    # compiled at import); the bus parses, validates and formats numbers only
+    out = _run(
+        "import json, sys, functions\n"
+        "from functions.domain.citizens.identity import InvalidPhone, normalize_phone\n"
+        "from functions.domain.citizens.contacts import sms_capable\n"
+        "try:\n"
+        "    normalize_phone('not a number')\n"
+        "    bad = 'accepted'\n"
+        "except InvalidPhone:\n"
+        "    bad = 'refused'\n"
+        "print(json.dumps({'e164': normalize_phone('070-123 45 67'), 'bad': bad,"
+        " 'mobile': sms_capable('+46701234567', ('SE',)),"
+        " 'landline': sms_capable('+4681234567', ('SE',)),"
+        " 'matcher': 'phonenumbers.phonenumbermatcher' in sys.modules,"
+        " 'formatter': 'phonenumbers.asyoutypeformatter' in sys.modules}))"
+    )
+    assert out == {
+        "e164": "+46701234567",
+        "bad": "refused",
+        "mobile": True,
+        "landline": False,
+        "matcher": False,
+        "formatter": False,
+    }
+
+
+def test_pydantic_builds_a_model_without_importlib_metadata_and_it_still_works():
+    # pydantic's plugin loader imports importlib.metadata's entry_points for plugins the bus
+    # disables; the real module loads only when something calls or asks for more
+    out = _run(
+        "import json, sys, functions\n"
+        "from schemas.catalog import load_catalog\n"
+        "services = len(load_catalog().services)\n"
+        "loaded = {m: m in sys.modules for m in ('pydantic.plugin._loader', 'zipfile', 'csv')}\n"
+        "from importlib.metadata import entry_points, version\n"
+        "print(json.dumps({'services': services > 0, 'loaded': loaded,"
+        " 'version': version('pydantic').split('.')[0],"
+        " 'entry_points': type(entry_points(group='console_scripts')).__name__}))"
+    )
+    assert out == {
+        "services": True,
+        "loaded": {"pydantic.plugin._loader": True, "zipfile": False, "csv": False},
+        "version": "2",
+        "entry_points": "EntryPoints",
+    }
+
+
+def test_an_entry_point_search_before_anything_else_runs_the_real_module():
+    out = _run(
+        "import json, functions\n"
+        "from importlib.metadata import entry_points\n"
+        "eps = entry_points(group='console_scripts')\n"
+        "import importlib.metadata as m\n"
+        "print(json.dumps({'type': type(eps).__name__, 'real': m.entry_points.__module__,"
+        " 'distribution': m.distribution('pydantic').metadata['Name']}))"
+    )
+    assert out == {"type": "EntryPoints", "real": "importlib.metadata", "distribution": "pydantic"}
