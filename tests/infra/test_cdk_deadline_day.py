@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,7 +128,7 @@ def test_the_switch_changes_the_days_figures_and_nothing_else(prod, day):
     )
 
 
-def test_cdk_nag_and_cfn_lint_are_clean_on_the_deadline_day_template(day, tmp_path: Path):
+def test_cdk_nag_and_cfn_lint_are_clean_on_the_deadline_day_template(day, tmp_path):
     result, _ = day
     assert result.errors == []
     path = tmp_path / "prod-deadline-day.json"
