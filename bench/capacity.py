@@ -73,6 +73,20 @@ class Design:
     throttle_overrides: dict[str, int] = field(default_factory=dict)  # route class -> rps
     reserved_overrides: dict[str, int] = field(default_factory=dict)
     changes: tuple[str, ...] = ()
+    # each change with its status: "built" (deployed by the deadline-day switch or the code),
+    # "request" (to AWS or Twilio, with its lead time), "not built" (a design modelled only)
+    steps: tuple[dict[str, str], ...] = ()
+
+
+# How the built part of the deadline-day design is switched on (docs/operations.md).
+DEADLINE_DAY_COMMAND = "cdk deploy -c deadline_day=true"
+STATUS_LABEL = {
+    "built": f"BUILT (`{DEADLINE_DAY_COMMAND}`)",
+    "built_parameter": "BUILT (stack parameter `TwilioMessagingServiceSid`)",
+    "request": "REQUEST",
+    "not built": "NOT BUILT (design modelled only)",
+    "short": "BUILT BUT SHORT",
+}
 
 
 # ---------------------------------------------------------------- inputs
@@ -108,6 +122,16 @@ def design_limits() -> dict[str, Any]:
             fn.name: fn.reserved_concurrency
             for fn in topology.FUNCTIONS
             if fn.reserved_concurrency is not None
+        },
+        # what `cdk deploy -c deadline_day=true` deploys (functions/topology.py DEADLINE_DAY_*)
+        "deadline_day": {
+            "throttles": {k: v[0] for k, v in topology.DEADLINE_DAY_THROTTLES.items()},
+            "reserved": {
+                fn.name: fn.deadline_day_reserved_concurrency
+                for fn in topology.FUNCTIONS
+                if fn.deadline_day_reserved_concurrency is not None
+            },
+            "warm_writes": {t: w for t, (_, w) in topology.DEADLINE_DAY_WARM_THROUGHPUT.items()},
         },
     }
 
@@ -525,18 +549,41 @@ AS_BUILT = Design(name="as built", eb_targets_per_event=3)
 
 
 def deadline_day(
-    as_built: Design, result: dict[str, Any], quotas: dict[str, dict[str, Any]], region: str
+    as_built: Design,
+    result: dict[str, Any],
+    quotas: dict[str, dict[str, Any]],
+    region: str,
+    built: dict[str, Any] | None = None,
 ) -> Design:
-    """The design changes and quota requests that make every check hold at the profile."""
+    """The design changes and quota requests that make every check hold at the profile.
+
+    ``built`` is what the deadline-day switch deploys (``design_limits()["deadline_day"]``):
+    each change says whether it is built (and at least the figure the model needs), a request
+    to AWS or Twilio with its lead time, or a design the code does not have yet."""
+    built = built or {"throttles": {}, "reserved": {}, "warm_writes": {}}
     by = {c["key"]: c for c in result["checks"]}
     overrides: dict[str, float] = {}
-    changes: list[str] = []
+    steps: list[dict[str, str]] = []
+
+    def step(status: str, change: str) -> None:
+        steps.append({"status": status, "change": change})
+
+    def switched(change: str, have: float | None, need: float, where: str) -> None:
+        if have is not None and have >= need:
+            step("built", f"{change} (deployed: {have:g})")
+        else:
+            step("short", f"{change}: the switch deploys {have or 'nothing'}; raise {where}")
+
     targets = as_built.eb_targets_per_event
     if by["eventbridge_invocations"]["breaks"]:
         targets = 1
-        changes.append(
+        step(
+            "not built",
             "EventBridge keeps one target per event (the agency queue); the outbox publisher "
-            f"fills the other {as_built.eb_targets_per_event - 1} queues itself with SendMessageBatch"
+            f"fills the other {as_built.eb_targets_per_event - 1} queues itself with "
+            "SendMessageBatch. The code still has one rule target per queue "
+            "(infra/cdk/bus_construct.py): until it changes, the invocations quota must cover "
+            f"{as_built.eb_targets_per_event} per event",
         )
         if (
             by["eventbridge_invocations"]["demand"] / as_built.eb_targets_per_event * 1.5
@@ -552,8 +599,12 @@ def deadline_day(
                 * 100
             )
             overrides["eventbridge_invocations"] = need
-            changes.append(
-                f"and request EventBridge invocations {need}/s (2x the peak; days of lead time)"
+            as_is = math.ceil(by["eventbridge_invocations"]["demand"] * 1.5 / 100) * 100
+            step(
+                "request",
+                f"EventBridge target invocations {need}/s (2x the peak at one target per event; "
+                f"{as_is}/s while the as-built three targets stand); "
+                f"{quotas['eventbridge_invocations']['lead_time']}",
             )
     for key in (
         "ses_send_rate",
@@ -564,24 +615,47 @@ def deadline_day(
         if by[key]["demand"] * 1.5 > by[key]["limit"]:
             need = math.ceil(by[key]["demand"] * 2 / 10) * 10
             overrides[key] = need
-            changes.append(f"request {key} = {need} ({quotas[key]['lead_time']})")
+            step("request", f"{key} = {need} ({quotas[key]['lead_time']})")
     senders = as_built.sms_senders
     if by["twilio_mps"]["demand"] * 1.25 > by["twilio_mps"]["limit"]:
         per = quota_value(quotas[as_built.sms_sender_quota], region)
         senders = math.ceil(by["twilio_mps"]["demand"] * 1.25 / per)
-        changes.append(f"Twilio Messaging Service pool of {senders} senders ({per:g} MPS each)")
+        step(
+            "built_parameter",
+            "the notifier texts through a Twilio Messaging Service (`messaging_service_sid`, "
+            "no `From`) when the parameter is given",
+        )
+        step(
+            "request",
+            f"Twilio: a Messaging Service pool of {senders} senders ({per:g} MPS each), its "
+            f"MG... SID given as `TwilioMessagingServiceSid`; "
+            f"{quotas[as_built.sms_sender_quota]['lead_time']}",
+        )
     throttles: dict[str, int] = {}
     reserved: dict[str, int] = {}
     for c in result["checks"]:
         if c["key"].startswith("route_throttle_") and c["demand"] * 1.25 > c["limit"]:
             cls = ROUTE_CLASS[c["key"].removeprefix("route_throttle_")]
             throttles[cls] = max(throttles.get(cls, 0), math.ceil(c["demand"] * 1.5 / 50) * 50)
-        if c["key"].startswith("reserved_") and c["breaks"] and "429" in c["when_broken"]:
-            reserved[c["key"].removeprefix("reserved_")] = math.ceil(c["demand"] * 2)
+        # a function a citizen waits on (429 when full): twice its peak, in tens
+        if c["key"].startswith("reserved_") and "429" in c["when_broken"] and c["headroom"] < 2:
+            reserved[c["key"].removeprefix("reserved_")] = math.ceil(c["demand"] * 2 / 10) * 10
     for cls, rps in throttles.items():
-        changes.append(f"route class {cls}: {rps} rps for the day (topology.THROTTLES)")
+        throttles[cls] = max(rps, built["throttles"].get(cls, 0))  # the check runs on the built
+        switched(
+            f"route class {cls}: {rps} rps for the day",
+            built["throttles"].get(cls),
+            rps,
+            "functions/topology.py DEADLINE_DAY_THROTTLES",
+        )
     for fn, cap in reserved.items():
-        changes.append(f"reserved concurrency of {fn}: {cap}")
+        reserved[fn] = max(cap, built["reserved"].get(fn, 0))
+        switched(
+            f"reserved concurrency of {fn}: {cap}",
+            built["reserved"].get(fn),
+            cap,
+            f"{fn}'s deadline_day_reserved_concurrency in functions/topology.py",
+        )
     if (
         by["dynamodb_hot_agency_audit"]["breaks"]
         or by["dynamodb_hot_agency_audit"]["headroom"] < 1.25
@@ -589,15 +663,23 @@ def deadline_day(
         overrides["dynamodb_partition_writes"] = 10 * quota_value(
             quotas["dynamodb_partition_writes"], region
         )
-        changes.append("agency_audit key sharded ten ways (agency#0..9): ten partitions' writes")
+        step(
+            "not built",
+            "agency_audit key sharded ten ways (agency#0..9): ten partitions' writes "
+            "(the code still writes one key per agency)",
+        )
+    warm: dict[str, int] = {}
     for c in result["checks"]:
         if c["key"].startswith("dynamodb_writes_") and c["headroom"] < 1.25:
-            overrides["dynamodb_table_initial_writes"] = max(
-                overrides.get("dynamodb_table_initial_writes", 0), math.ceil(c["demand"] * 2)
-            )
-    if "dynamodb_table_initial_writes" in overrides:
-        changes.append(
-            f"tables' warm throughput set to {overrides['dynamodb_table_initial_writes']:.0f} WRU/s before the day"
+            warm[c["key"].removeprefix("dynamodb_writes_")] = math.ceil(c["demand"] * 2)
+    if warm:
+        overrides["dynamodb_table_initial_writes"] = max(warm.values())
+    for table, need in warm.items():
+        switched(
+            f"warm throughput of the {table} table: {need} WRU/s before the day",
+            built["warm_writes"].get(table),
+            need,
+            "functions/topology.py DEADLINE_DAY_WARM_THROUGHPUT",
         )
     return replace(
         as_built,
@@ -608,7 +690,26 @@ def deadline_day(
         quota_overrides=overrides,
         throttle_overrides=throttles,
         reserved_overrides=reserved,
-        changes=tuple(changes),
+        changes=tuple(f"{STATUS_LABEL[s['status']]}: {s['change']}" for s in steps),
+        steps=tuple(steps),
+    )
+
+
+def built_today(as_built: Design, day: Design, result: dict[str, Any]) -> Design:
+    """The deadline day with only what the code has (the switch, the sender pool) and the
+    requests filed for it: the as-built targets per event (and the invocations quota asked
+    for them), the audit key unsharded."""
+    by = {c["key"]: c for c in result["checks"]}
+    overrides = {k: v for k, v in day.quota_overrides.items() if k != "dynamodb_partition_writes"}
+    if "eventbridge_invocations" in overrides:
+        demand = by["eventbridge_invocations"]["demand"]
+        overrides["eventbridge_invocations"] = math.ceil(demand * 1.5 / 100) * 100
+    return replace(
+        day,
+        name="built today",
+        eb_targets_per_event=as_built.eb_targets_per_event,
+        direct_queues_per_event=0,
+        quota_overrides=overrides,
     )
 
 
@@ -846,6 +947,26 @@ def _table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _today(data: dict[str, Any]) -> str:
+    """One sentence: the peak with only what is built and the requests filed."""
+    today = data.get("built_today")
+    if not today:
+        return ""
+    least = min((c for c in today["checks"] if not c["lags"]), key=lambda c: c["headroom"])
+    tight = [
+        c["what"]
+        for c in today["checks"]
+        if not c["breaks"] and not c["lags"] and c["headroom"] < 1.25
+    ]
+    return (
+        f"With only what is built (`{DEADLINE_DAY_COMMAND}`, the sender pool) and the requests filed, "
+        f"{today['design']['eb_targets_per_event']} EventBridge targets per event and the audit key unsharded: "
+        f"broken at the peak {len(today['broken'])} ({', '.join(today['broken']) or 'none'}); "
+        f"the least headroom (queue lag aside): {least['what']} at {_n(least['headroom'])}x; "
+        f"under 1.25x: {', '.join(tight) or 'none'}."
+    )
+
+
 def markdown(data: dict[str, Any]) -> str:
     p = data["profile"]
     built, day = data["as_built"], data["deadline_day"]
@@ -886,14 +1007,19 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Deadline-day design",
         "",
-        "Changes (design, and quota increases to request with their lead time). They are modelled here, not built: "
-        "`functions/topology.py`, the CDK app and the outbox publisher still carry the as-built design.",
+        "The changes that make every limit hold, each with its status. **BUILT**: deployed by "
+        f"`{DEADLINE_DAY_COMMAND}` (functions/topology.py DEADLINE_DAY_*; docs/operations.md, "
+        '"Before a deadline day"), checked here against the figure the model needs (BUILT BUT SHORT when the '
+        "deployed figure is below it). **REQUEST**: to file with AWS or Twilio, with its lead time. "
+        "**NOT BUILT**: modelled here, not in the code; until it is, the request beside it must cover the as-built design.",
         "",
     ]
     lines += [f"- {c}" for c in day["design"]["changes"]] or ["- none"]
     lines += [
         "",
         f"Broken at the peak after the changes: {len(day['broken'])} ({', '.join(day['broken']) or 'none'}); lagging behind a queue: {', '.join(day['lagging']) or 'none'}.",
+        "",
+        _today(data),
         "",
         *_table(day),
     ]
@@ -1012,11 +1138,24 @@ def docs_summary(data: dict[str, Any]) -> str:
             f"| {c['what']} | {_n(c['demand'])} {c['unit']} | {_n(c['limit'])} | {_mark(c)} | {_mark(after[c['key']])} |"
         )
     b0, b1 = data["bill"]["as_built"], data["bill"]["deadline_day"]
+    steps = day["design"].get("steps", [])
+
+    def listed(*statuses: str) -> str:
+        return "; ".join(s["change"] for s in steps if s["status"] in statuses) or "none"
+
     lines += [
         "",
-        "Deadline-day changes (modelled, not yet built): "
-        + "; ".join(day["design"]["changes"])
+        f"Deadline-day changes. Built (`{DEADLINE_DAY_COMMAND}`; the sender pool by the `TwilioMessagingServiceSid` parameter): "
+        + listed("built", "built_parameter")
+        + ". Built but short of the model's figure: "
+        + listed("short")
+        + ". Requests to file ahead of the day: "
+        + listed("request")
+        + ". Not built (modelled only): "
+        + listed("not built")
         + ".",
+        "",
+        _today(data),
         "",
         f"The day's bill: AWS ${b0['aws_usd']:,.0f} as built, ${b1['aws_usd']:,.0f} on the deadline-day design "
         f"(SES included); SMS ${b1['sms_usd']:,.0f} (Twilio, US list price).",
@@ -1084,8 +1223,11 @@ def run(
     built_design = replace(AS_BUILT, eb_targets_per_event=targets_per_event())
     split = sim["table_split"] if sim else None
     built = model(filing, quotas, profile, built_design, limits, split)
-    day_design = deadline_day(built_design, built, quotas, profile.region)
+    day_design = deadline_day(built_design, built, quotas, profile.region, limits["deadline_day"])
     day = model(filing, quotas, profile, day_design, limits, split)
+    today = model(
+        filing, quotas, profile, built_today(built_design, day_design, built), limits, split
+    )
     queues = lambda_queues()
     data: dict[str, Any] = {
         "profile": asdict(profile),
@@ -1093,6 +1235,7 @@ def run(
         "per_filing": filing,
         "as_built": built,
         "deadline_day": day,
+        "built_today": today,
         "bill": {
             "as_built": day_bill(filing, profile, built_design, queues),
             "deadline_day": day_bill(filing, profile, day_design, queues),

@@ -41,6 +41,9 @@ class Function:
     # endpoint, Twilio's API rate), not as a quota grab; None shares the account's pool.
     # An environment may turn reservations off (infra/cdk/constants.py EnvSettings).
     reserved_concurrency: int | None = None
+    # AWS only, deadline day (``-c deadline_day=true``, see DEADLINE_DAY_THROTTLES): the
+    # reservation for the day where the capacity model (`make capacity`) needs more.
+    deadline_day_reserved_concurrency: int | None = None
     # AWS only: a citizen waits on its answer (a text, a call, the app, a web form), so its
     # cold starts are restored from a Lambda SnapStart snapshot of a published version, which
     # the HTTP API invokes through the ``live`` alias. An environment may turn SnapStart off
@@ -58,6 +61,23 @@ THROTTLES: dict[str, tuple[int, int]] = {
     "citizen": (50, 100),
     "open311": (20, 40),
     "lookup": (5, 10),
+}
+
+
+# AWS only, deadline day: ``cdk deploy -c deadline_day=true`` (docs/operations.md, "Before a
+# deadline day") deploys the figures `make capacity` (bench/capacity.py) needs at the default
+# profile's peak (1,000 filings/s): the filing routes' classes at 1.5x their demand (citizen:
+# app 500/s + e-service 300/s; twilio: SMS 200/s), burst twice the rate; the classes not
+# named keep THROTTLES. Deploying without the flag returns to THROTTLES.
+DEADLINE_DAY_THROTTLES: dict[str, tuple[int, int]] = {
+    "citizen": (750, 1500),
+    "twilio": (300, 600),
+}
+# ... and DynamoDB warm throughput (read units/s, write units/s) where the model finds a new
+# on-demand table's 4,000 WRU/s short: idempotency takes ~6,200 WRU/s at the peak (2x it).
+# AWS never lowers warm throughput: the table stays warm after the day (a one-time charge).
+DEADLINE_DAY_WARM_THROUGHPUT: dict[str, tuple[int, int]] = {
+    "idempotency": (12_000, 12_400),
 }
 
 
@@ -257,6 +277,7 @@ FUNCTIONS: tuple[Function, ...] = (
         tables=("requests", "outbox", "idempotency", "citizens", "verdicts"),
         permissions=("sqs:send:citizenbus-notifier",),  # the e-mail fallback of a failed SMS
         reserved_concurrency=20,  # protects Twilio's API rate
+        deadline_day_reserved_concurrency=30,  # ~12 at the peak (make capacity): 2x, rounded up
     ),
     Function(
         "voice",

@@ -208,3 +208,47 @@ def test_sqs_is_priced_as_lambdas_pollers_bill_it() -> None:
     # an idle queue: 5 pollers x a 20 s long poll, all day
     assert price.sqs_idle_requests_per_day(1) == 5 * 86400 / 20 == 21600
     assert math.isclose(price.sqs_idle_requests_per_day(4) * 0.40 / 1e6 * 30, 1.0368)
+
+
+def _committed_run() -> dict[str, Any]:
+    """The model on the committed bench report and the committed peak-minute simulation."""
+    report = json.loads(capacity.REPORT.read_text(encoding="utf-8"))
+    committed = json.loads((capacity.OUT / "capacity.json").read_text(encoding="utf-8"))
+    return capacity.run(capacity.Profile(), report, capacity.load_quotas(), committed["simulation"])
+
+
+def test_the_deadline_day_switch_deploys_what_the_model_needs() -> None:
+    data = _committed_run()
+    steps = data["deadline_day"]["design"]["steps"]
+    built = {s["change"].split(":")[0] for s in steps if s["status"] == "built"}
+    assert built == {
+        "route class citizen",
+        "route class twilio",
+        "reserved concurrency of sms",
+        "warm throughput of the idempotency table",
+    }
+    assert [s for s in steps if s["status"] == "short"] == []
+    # the design the code does not have is said so, and its stand-in request is sized for it
+    not_built = " ".join(s["change"] for s in steps if s["status"] == "not built")
+    assert "one target per event" in not_built and "sharded" in not_built
+    assert any("4500/s while the as-built three targets" in s["change"] for s in steps)
+    # with only the built part and the requests filed, the peak breaks nothing
+    today = data["built_today"]
+    assert today["design"]["eb_targets_per_event"] == 3
+    assert today["broken"] == []
+
+
+def test_a_switch_below_the_models_figure_is_reported_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import topology
+
+    monkeypatch.setattr(topology, "DEADLINE_DAY_THROTTLES", {"twilio": (300, 600)})
+    monkeypatch.setattr(topology, "DEADLINE_DAY_WARM_THROUGHPUT", {})
+    steps = _committed_run()["deadline_day"]["design"]["steps"]
+    short = [s["change"] for s in steps if s["status"] == "short"]
+    assert len(short) == 2
+    assert short[0].startswith(
+        "route class citizen: 750 rps for the day: the switch deploys nothing"
+    )
+    assert "DEADLINE_DAY_WARM_THROUGHPUT" in short[1]

@@ -168,7 +168,10 @@ class ApiConstruct(Construct):
                         acknowledge(resource, "AwsSolutions-APIG4", REASONS["open_route"])
                 for resource in added:  # the stage's route settings name existing routes
                     cfn_stage.node.add_dependency(resource)
-                rate, burst = topology.THROTTLES[topology.throttle_class(route)]
+                cls = topology.throttle_class(route)
+                rate, burst = topology.THROTTLES[cls]
+                if self.settings.deadline_day:  # -c deadline_day=true: the day's classes
+                    rate, burst = topology.DEADLINE_DAY_THROTTLES.get(cls, (rate, burst))
                 throttles[f"{route.method} {route.path}"] = {
                     "ThrottlingRateLimit": rate,
                     "ThrottlingBurstLimit": burst,

@@ -1,5 +1,9 @@
 """The CDK app: ``python -m infra.cdk.app [--env dev|prod]`` synthesizes into infra/cdk/cdk.out.
 
+Deadline day: ``-c deadline_day=true`` on the CDK CLI (``--deadline-day`` here) builds the
+deadline-day design of functions/topology.py (DEADLINE_DAY_*: the day's route throttles,
+table warm throughput, reserved concurrency); without it, the as-built design.
+
 cdk-nag's AwsSolutions pack runs on every synth; an unsuppressed error fails it. The CDK CLI
 (``npx aws-cdk deploy --app "python -m infra.cdk.app"``) runs this same module.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -34,15 +38,35 @@ class Synth:
         return artifact.template  # type: ignore[no-any-return]
 
 
+DEADLINE_DAY_CONTEXT = "deadline_day"
+
+
+def deadline_day_flag(value: object) -> bool:
+    """The ``deadline_day`` context value (``-c deadline_day=true`` arrives as a string)."""
+    if value is None or value is False or str(value).lower() in ("false", "0", "no", ""):
+        return False
+    if value is True or str(value).lower() in ("true", "1", "yes"):
+        return True
+    raise ValueError(f"-c {DEADLINE_DAY_CONTEXT}= takes true or false, not {value!r}")
+
+
+def deadline_day_of(app: cdk.App) -> bool:
+    """Whether the CDK CLI asked for the deadline-day design (its context reaches the app
+    through the CDK_CONTEXT_JSON environment variable)."""
+    return deadline_day_flag(app.node.try_get_context(DEADLINE_DAY_CONTEXT))
+
+
 def synth(
     envs: tuple[str, ...] = ("dev", "prod"),
     outdir: Path | str = OUTDIR,
     stage_assets: bool = True,
+    deadline_day: bool | None = None,
 ) -> Synth:
     """Build the app for ``envs``, run cdk-nag, synthesize; nag findings are collected.
 
     ``stage_assets=False`` (tests) leaves the assets where they are built instead of copying
-    ~70 MB of layers into the output; the template is otherwise the same."""
+    ~70 MB of layers into the output; the template is otherwise the same. ``deadline_day``
+    None reads the CDK CLI's context (``-c deadline_day=true``)."""
     context: dict[str, object] = {
         "aws:cdk:disable-asset-staging": not stage_assets,
         # reproducible templates: no CDK version metadata, stable asset names
@@ -51,10 +75,12 @@ def synth(
         "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
     }
     app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
+    if deadline_day is None:
+        deadline_day = deadline_day_of(app)
     catalog = load_catalog()
     stacks: dict[str, CitizenBusStack] = {}
     for env in envs:
-        settings = ENVIRONMENTS[env]
+        settings = replace(ENVIRONMENTS[env], deadline_day=deadline_day)
         stacks[env] = CitizenBusStack(
             app,
             STACK_NAME.format(env=env),
@@ -94,10 +120,16 @@ def print_sizes(stack: CitizenBusStack) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", choices=sorted(ENVIRONMENTS), action="append")
+    parser.add_argument(
+        "--deadline-day",
+        action="store_true",
+        default=None,
+        help="the deadline-day design (as the CDK CLI's -c deadline_day=true)",
+    )
     args = parser.parse_args(argv)
     # the CDK CLI passes its output folder in CDK_OUTDIR
     outdir = os.environ.get("CDK_OUTDIR", str(OUTDIR))
-    result = synth(tuple(args.env or sorted(ENVIRONMENTS)), outdir)
+    result = synth(tuple(args.env or sorted(ENVIRONMENTS)), outdir, deadline_day=args.deadline_day)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in result.errors:
@@ -105,7 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     if result.errors:
         print(f"{len(result.errors)} unsuppressed cdk-nag error(s)", file=sys.stderr)
         return 1
-    print(f"synthesized {', '.join(result.stacks)} into {outdir}; cdk-nag: no errors")
+    design = (
+        "deadline-day"
+        if any(s.settings.deadline_day for s in result.stacks.values())
+        else "as-built"
+    )
+    print(
+        f"synthesized {', '.join(result.stacks)} ({design} design) into {outdir}; "
+        "cdk-nag: no errors"
+    )
     print_sizes(next(iter(result.stacks.values())))
     return 0
 

@@ -1,7 +1,8 @@
 """cfn-lint on the synthesized template of every environment, next to cdk-nag (``make lint``).
 
 ``python -m infra.cdk.cfn_lint`` synthesizes the app once, every environment of
-``constants.ENVIRONMENTS``, into a temporary folder (cdk-nag runs on that synth: an
+``constants.ENVIRONMENTS``, and once more prod's deadline-day design
+(``-c deadline_day=true``), into a temporary folder (cdk-nag runs on that synth: an
 unsuppressed cdk-nag error fails here too), lints each template with cfn-lint's default rules
 (errors and warnings) and fails on any finding. It prints the seconds each step took.
 
@@ -86,26 +87,34 @@ def main(argv: list[str] | None = None) -> int:
     del argv
     from infra.cdk.app import synth  # noqa: PLC0415 - app imports the constructs, which import this
 
-    envs = tuple(ENVIRONMENTS)
-    with tempfile.TemporaryDirectory(prefix="citizenbus-cdk-") as outdir:
-        started = time.perf_counter()
-        result = synth(envs, outdir, stage_assets=False)
-        synthesized = time.perf_counter()
-        for error in result.errors:
-            print(f"cdk-nag ERROR: {error}", file=sys.stderr)
-        findings = 0
-        for env in envs:
-            template = Path(outdir) / f"{STACK_NAME.format(env=env)}.template.json"
-            for rule, where, message in lint(template):
-                findings += 1
-                print(f"cfn-lint {rule} {env} {Path(where).name}: {message}", file=sys.stderr)
-        linted = time.perf_counter()
+    # every environment as built, and prod as `cdk deploy -c deadline_day=true` builds it
+    runs = ((tuple(ENVIRONMENTS), False), (("prod",), True))
+    errors = findings = 0
+    names: list[str] = []
+    synth_s = lint_s = 0.0
+    with tempfile.TemporaryDirectory(prefix="citizenbus-cdk-") as tmp:
+        for envs, deadline_day in runs:
+            outdir = Path(tmp) / ("deadline-day" if deadline_day else "as-built")
+            started = time.perf_counter()
+            result = synth(envs, outdir, stage_assets=False, deadline_day=deadline_day)
+            synthesized = time.perf_counter()
+            errors += len(result.errors)
+            for error in result.errors:
+                print(f"cdk-nag ERROR: {error}", file=sys.stderr)
+            for env in envs:
+                name = f"{env} (deadline day)" if deadline_day else env
+                names.append(name)
+                template = outdir / f"{STACK_NAME.format(env=env)}.template.json"
+                for rule, where, message in lint(template):
+                    findings += 1
+                    print(f"cfn-lint {rule} {name} {Path(where).name}: {message}", file=sys.stderr)
+            synth_s += synthesized - started
+            lint_s += time.perf_counter() - synthesized
     print(
-        f"templates {', '.join(envs)}: cdk-nag {len(result.errors)} error(s), cfn-lint "
-        f"{findings} finding(s); synth {synthesized - started:.1f} s, "
-        f"cfn-lint {linted - synthesized:.1f} s"
+        f"templates {', '.join(names)}: cdk-nag {errors} error(s), cfn-lint "
+        f"{findings} finding(s); synth {synth_s:.1f} s, cfn-lint {lint_s:.1f} s"
     )
-    return 1 if findings or result.errors else 0
+    return 1 if findings or errors else 0
 
 
 if __name__ == "__main__":

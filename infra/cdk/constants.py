@@ -57,6 +57,10 @@ class EnvSettings:
     # False: no function gets SnapStart (Function.snap_start is not applied); its snapshots
     # are billed per published version and restore, so only production pays for them.
     snap_start: bool = True
+    # The deadline-day design (``cdk deploy -c deadline_day=true``, infra/cdk/app.py): the
+    # route throttles, table warm throughput and reserved concurrency of functions/topology.py
+    # DEADLINE_DAY_*; off, the as-built figures. Not set here: the flag is per deploy.
+    deadline_day: bool = False
     alarm_email: str | None = None
     ses_identity: str = "citizenbus.example.org"
     retain_data: bool = True

@@ -43,6 +43,15 @@ class DataConstruct(Construct):
     def table_name(self, table: Table) -> str:
         return self.settings.physical(f"citizenbus-{table.name}")
 
+    def warm_throughput(self, table: Table) -> dynamodb.WarmThroughput | None:
+        """Deadline day (``-c deadline_day=true``): the table pre-warmed to what the capacity
+        model needs at the peak (functions/topology.py DEADLINE_DAY_WARM_THROUGHPUT)."""
+        warm = topology.DEADLINE_DAY_WARM_THROUGHPUT.get(table.name)
+        if not self.settings.deadline_day or warm is None:
+            return None
+        reads, writes = warm
+        return dynamodb.WarmThroughput(read_units_per_second=reads, write_units_per_second=writes)
+
     def _table(self, table: Table, removal: RemovalPolicy) -> dynamodb.Table:
         resource = dynamodb.Table(
             self,
@@ -59,6 +68,7 @@ class DataConstruct(Construct):
             time_to_live_attribute=table.ttl,
             stream=dynamodb.StreamViewType.NEW_IMAGE if table.stream else None,
             deletion_protection=self.settings.retain_data,
+            warm_throughput=self.warm_throughput(table),
             removal_policy=removal,
         )
         for index, hash_key, range_key in table.indexes:

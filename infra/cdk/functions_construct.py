@@ -175,6 +175,8 @@ class FunctionsConstruct(Construct):
             )
         )
         reserved = fn.reserved_concurrency if self.settings.reserved_concurrency else None
+        if reserved is not None and self.settings.deadline_day:  # -c deadline_day=true
+            reserved = max(reserved, fn.deadline_day_reserved_concurrency or reserved)
         function = lambda_.Function(
             self,
             f"Fn-{fn.name}",

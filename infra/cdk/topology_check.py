@@ -18,6 +18,9 @@ from functions.topology import Bucket, Function, Table
 from infra.cdk.functions_construct import PERMISSIONS, SQS_SEND, effective_permissions, handles
 
 BUILT_IN_AUTH = {"none", "jwt"}  # API Gateway's own: no authorizer function
+# A new on-demand table's warm throughput; AWS never lowers it (DynamoDB developer guide,
+# "Understanding DynamoDB warm throughput"), so a deadline day asks for more or nothing.
+WARM_MIN_READS, WARM_MIN_WRITES = 12_000, 4_000
 
 
 class TopologyError(ValueError):
@@ -73,7 +76,19 @@ def problems(
         for name in fn.buckets:
             if name not in bucket_names:
                 found.append(f"{where} bucket {name!r} is not in BUCKETS")
-        for setting in ("reserved_concurrency", "schedule_minutes"):
+        if fn.deadline_day_reserved_concurrency is not None and (
+            fn.reserved_concurrency is None
+            or fn.deadline_day_reserved_concurrency < fn.reserved_concurrency
+        ):
+            found.append(
+                f"{where} deadline_day_reserved_concurrency raises reserved_concurrency for the "
+                f"day: it needs one, and not a lower one ({fn.reserved_concurrency!r})"
+            )
+        for setting in (
+            "reserved_concurrency",
+            "deadline_day_reserved_concurrency",
+            "schedule_minutes",
+        ):
             value = getattr(fn, setting)
             if value is not None and (not isinstance(value, int) or value < 1):
                 found.append(f"{where} {setting} must be a whole number >= 1, not {value!r}")
@@ -91,6 +106,25 @@ def problems(
                         f"{where} permission {permission!r} names a queue no function of the "
                         f"topology consumes (consumed: {', '.join(sorted(consumed)) or 'none'})"
                     )
+    found += deadline_day_problems(table_by_name)
+    return found
+
+
+def deadline_day_problems(tables: Mapping[str, Table]) -> list[str]:
+    """The deadline-day figures (topology.DEADLINE_DAY_*) name what exists, within AWS's range."""
+    found: list[str] = []
+    for cls in topology.DEADLINE_DAY_THROTTLES:
+        if cls not in topology.THROTTLES:
+            found.append(f"DEADLINE_DAY_THROTTLES[{cls!r}]: not a throttle class of THROTTLES")
+    for name, (reads, writes) in topology.DEADLINE_DAY_WARM_THROUGHPUT.items():
+        if name not in tables:
+            found.append(f"DEADLINE_DAY_WARM_THROUGHPUT[{name!r}]: not a table in TABLES")
+        # a table's warm throughput starts at what a new on-demand table has
+        if reads < WARM_MIN_READS or writes < WARM_MIN_WRITES:
+            found.append(
+                f"DEADLINE_DAY_WARM_THROUGHPUT[{name!r}]: at least {WARM_MIN_READS} read and "
+                f"{WARM_MIN_WRITES} write units per second, not {reads}/{writes}"
+            )
     return found
 
 
