@@ -59,6 +59,10 @@ print(json.dumps({{"cpu": cpu, "twilio": any(m.split(".")[0] == "twilio" for m i
 
 def _sample(body: str) -> dict[str, float | bool]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
+    # Bytecode cached as the bench's cold starts have it (bench/cold.py): a shell with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every sample, the project's
+    # many small modules more than boto3's few large ones.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE.format(body=body)],
         capture_output=True,
