@@ -165,3 +165,29 @@ def test_the_open_data_export_runs_soon_after_a_seed(served: tuple[str, LocalBus
     assert bus.schedules["open_data_export"] - time.monotonic() > 30 * 60  # hourly, at start
     assert seed_into(base, 20, 5) == 0
     assert bus.schedules["open_data_export"] - time.monotonic() <= EXPORT_AFTER_SEED_S
+
+
+def test_a_batch_that_begins_with_a_me_too_follows_the_open_request() -> None:
+    """The first filing of a batch may repeat an open request of an earlier batch (the same
+    door): it follows it at its own time (this crashed the seed route once: the follower's
+    time was read from a clock not yet set)."""
+    sla = {s.service_code: s.sla_days for s in get_catalog().services}
+    planned = seed.plan(400, 60, 11, date(2026, 11, 30), sla)
+    first = next(
+        f
+        for f in planned
+        if f["service_code"] == "street-damage"
+        and not f["steps"]
+        and any(c.isdigit() for c in f["attributes"]["address"])
+    )
+    from functions.domain.requests.reference import new_reference
+
+    later = dict(first, reference=new_reference(), contact={"email": "seed-again@example.org"})
+    later["submitted_at"] = first["submitted_at"].replace(first["submitted_at"][11:13], "23")
+    later["channel"], later["app_user"], later["notify_by"] = "eservice", None, "none"
+    with LocalBus() as bus:
+        with bus.lock:
+            assert seed.apply([first])["filed"] == 1
+        with bus.lock:
+            assert seed.apply([later])["followed"] == 1
+        assert len(stored()) == 1

@@ -561,6 +561,7 @@ def apply(filings: list[dict[str, Any]]) -> dict[str, int]:
         for filing, new, filed_at, citizen, steps in parsed:
             latest = max(latest or filed_at, filed_at)
             planned[:] = [str(filing["reference"])]
+            moment.append(filed_at)  # what intake reads of the clock (a follower's time too)
             filed = intake.file_request(
                 new, channel=filing["channel"], citizen=citizen, store=store, now=filed_at
             )
