@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,13 +11,12 @@ import pytest
 
 from citizenbus import cli
 from citizenbus.local.runtime import LocalBus
-from citizenbus.local.server import make_server
 from functions.domain.open_data import journey
 from functions.domain.requests.records import HistoryEntry, Request
 from functions.open_data import export
 from schemas.open311 import Stats
 from tests.support.privacy import PublicWatch
-from tests.support.serve import free_port
+from tests.support.serve import in_process
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TOKEN = "operator-token-for-the-kpi-test"
@@ -133,16 +131,8 @@ def test_without_reopens_or_verdicts_the_kpis_still_count() -> None:
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, LocalBus]]:
     monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", TOKEN)
-    with LocalBus() as bus:
-        server = make_server(bus, "127.0.0.1", free_port(), TOKEN)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}", bus
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+    with in_process(TOKEN) as served:
+        yield served
 
 
 def test_a_seeded_year_has_plausible_kpis_in_the_files_and_on_the_page(

@@ -4,7 +4,6 @@ filed through intake and the lifecycle of a running bus as history (nothing anno
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -15,12 +14,11 @@ import pytest
 from citizenbus import cli
 from citizenbus.local import seed
 from citizenbus.local.runtime import LocalBus
-from citizenbus.local.server import make_server
 from functions.domain.agencies.routing import agency_queue
 from functions.platform import aws
 from functions.platform.catalog import get_catalog
 from functions.platform.settings import get_settings
-from tests.support.serve import free_port
+from tests.support.serve import in_process
 
 TOKEN = "operator-token-for-the-seed-test"
 END = date(2026, 11, 30)
@@ -78,16 +76,8 @@ def test_the_year_has_its_seasons_weekdays_channels_and_outcomes() -> None:
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, LocalBus]]:
     monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", TOKEN)
-    with LocalBus() as bus:
-        server = make_server(bus, "127.0.0.1", free_port(), TOKEN)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}", bus
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+    with in_process(TOKEN) as served:
+        yield served
 
 
 def stored() -> list[dict[str, Any]]:

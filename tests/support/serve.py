@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +96,23 @@ def citizenbus_serve(host: str = "127.0.0.1", aws_port: int = 0) -> Iterator[tup
         yield served.base, served.banner
     finally:
         served.stop()
+
+
+@contextmanager
+def in_process(token: str) -> Iterator[tuple[str, Any]]:
+    """A started ``LocalBus`` behind ``citizenbus serve``'s HTTP server in this process, on a
+    free loopback port, its operator routes open to ``token``: (base URL, the bus). The caller
+    sets ``CITIZENBUS_OPERATOR_TOKEN`` to the same token (as ``serve`` reads it)."""
+    from citizenbus.local.runtime import LocalBus
+    from citizenbus.local.server import make_server
+
+    with LocalBus() as bus:
+        server = make_server(bus, "127.0.0.1", free_port(), token)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}", bus
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
