@@ -189,6 +189,52 @@ def seed(port: int, requests: int, seed_value: int) -> float:
     return time.perf_counter() - started
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def seed_only(requests: int, seed_value: int = 1000) -> dict[str, Any]:
+    """``citizenbus seed --requests N`` into a fresh ``citizenbus serve``: the wall time as a
+    newcomer sees it, and the server's CPU time (what the seed costs, whatever else the
+    machine runs meanwhile), with the load average before and after."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
+    env["CITIZENBUS_OPERATOR_TOKEN"] = TOKEN
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port), "--aws-port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        wait_until_serving(port, server, log, timeout=90, interval=0.3)
+        load_before = os.getloadavg()
+        cpu_before = _cpu_s(server.pid)
+        seconds = seed(port, requests, seed_value)
+        cpu = _cpu_s(server.pid) - cpu_before
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "requests": requests,
+        "seed_s": round(seconds, 1),
+        "server_cpu_s": round(cpu, 1),
+        "ms_per_request": round(seconds / requests * 1000, 2),
+        "server_cpu_ms_per_request": round(cpu / requests * 1000, 2),
+        "load_average_before": [round(x, 1) for x in load_before],
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
 def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any]:
     port = free_port()
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
@@ -284,7 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--filings", type=int, default=40, help="timed filings per size")
     parser.add_argument("--reads", type=int, default=6, help="timed reads per size")
     parser.add_argument("--burst", type=int, default=300, help="filings in the sustained burst")
+    parser.add_argument(
+        "--seed-only",
+        type=int,
+        metavar="N",
+        help="only seed N requests into a fresh bus; print the time and the server's CPU",
+    )
     args = parser.parse_args(argv)
+    if args.seed_only:
+        print(json.dumps(seed_only(args.seed_only)))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     result = run(sizes, args.filings, args.reads, args.burst)
     (HERE / "scale.json").write_text(json.dumps(result, indent=1) + "\n")
