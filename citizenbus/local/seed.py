@@ -390,27 +390,35 @@ class DirectDynamo:
         return {"Item": item.to_json()["Attributes"]} if item is not None else {}
 
     def transact_write_items(self, *, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
-        """moto's transaction; one that writes a single item (a status change, once the seed's
-        store has left out its outbox entry) is that item's own conditional write, as DynamoDB
-        makes it: all or nothing either way, without the transaction's undo journal and second
-        reading of the condition. A failed condition is the transaction's cancellation."""
+        """moto's transaction; one that writes a single item (a filing or a status change, once
+        the seed's store has left out its outbox entry) is that item's own conditional put or
+        update, as DynamoDB makes it: all or nothing either way, without the transaction's undo
+        journal and second reading of the condition. A failed condition is the transaction's
+        cancellation, with its one reason."""
         from moto.dynamodb.exceptions import (  # noqa: PLC0415 - as above
             ConditionalCheckFailed,
             DynamodbException,
         )
 
         items = json.loads(json.dumps(TransactItems))  # moto changes what it is given
-        if len(items) == 1 and "Update" in items[0]:
-            update = items[0]["Update"]
+        single = items[0] if len(items) == 1 and len(items[0]) == 1 else {}
+        kind, write = next(iter(single.items()), (None, {}))
+        if kind in ("Put", "Update"):
+            condition = {
+                "condition_expression": write.get("ConditionExpression"),
+                "expression_attribute_names": write.get("ExpressionAttributeNames", {}),
+                "expression_attribute_values": write.get("ExpressionAttributeValues", {}),
+            }
             try:
-                self.backend.update_item(
-                    update["TableName"],
-                    update["Key"],
-                    update_expression=update["UpdateExpression"],
-                    expression_attribute_names=update.get("ExpressionAttributeNames", {}),
-                    expression_attribute_values=update.get("ExpressionAttributeValues", {}),
-                    condition_expression=update.get("ConditionExpression"),
-                )
+                if kind == "Put":
+                    self.backend.put_item(write["TableName"], write["Item"], **condition)
+                else:
+                    self.backend.update_item(
+                        write["TableName"],
+                        write["Key"],
+                        update_expression=write["UpdateExpression"],
+                        **condition,
+                    )
             except ConditionalCheckFailed as exc:
                 reason = {"Code": "ConditionalCheckFailed", "Message": exc.message}
                 response = {
