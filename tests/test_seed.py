@@ -3,6 +3,7 @@ filed through intake and the lifecycle of a running bus as history (nothing anno
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -86,6 +87,16 @@ def stored() -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: i["reference"]["S"])
 
 
+def every_table() -> dict[str, list[dict[str, Any]]]:
+    """Every table's items but the outbox's (whose entries are history's: none), in order."""
+    client = aws.dynamodb()
+    tables = [t for t in client.list_tables()["TableNames"] if "outbox" not in t]
+    return {
+        t: sorted(client.scan(TableName=t)["Items"], key=lambda i: json.dumps(i, sort_keys=True))
+        for t in tables
+    }
+
+
 def seed_into(base: str, n: int, s: int) -> int:
     return cli.main(
         ["seed", "--requests", str(n), "--days", "120", "--seed", str(s), "--local", base]
@@ -107,11 +118,14 @@ def test_seeding_files_through_intake_and_the_lifecycle_the_same_each_time(
     bus.pump()
     assert all(not bus.queue_messages(agency_queue(a)) for a in get_catalog().agency_ids())
     assert "seeded 120 requests" in capsys.readouterr().out
-    # the same seed into a fresh bus: the same requests, field for field
+    everything = every_table()
+    assert everything[get_settings().verdicts_table]  # citizens answered the question
+    # the same seed into a fresh bus: the same requests, field for field, and every other item
     bus.stop()
     bus.start()
     assert seed_into(base, 120, 3) == 0
     assert stored() == first
+    assert every_table() == everything
 
 
 def test_the_seed_route_needs_the_token_and_refuses_a_bad_batch_whole(
@@ -176,8 +190,118 @@ def test_a_batch_that_begins_with_a_me_too_follows_the_open_request() -> None:
     later["submitted_at"] = first["submitted_at"].replace(first["submitted_at"][11:13], "23")
     later["channel"], later["app_user"], later["notify_by"] = "eservice", None, "none"
     with LocalBus() as bus:
+        thresholds = gc.get_threshold()
         with bus.lock:
             assert seed.apply([first])["filed"] == 1
         with bus.lock:
             assert seed.apply([later])["followed"] == 1
         assert len(stored()) == 1
+        # what the seeding thread changed for itself is back: the SDK client, the collector
+        assert not isinstance(aws.dynamodb(), seed.DirectDynamo)
+        assert gc.get_threshold() == thresholds
+
+
+def _outcome(call: Any, **params: Any) -> Any:
+    """What a DynamoDB call answered, or the SDK error it raised (class, code, reasons)."""
+    try:
+        answer = call(**params)
+    except Exception as exc:  # the SDK's classes, from either client
+        response = getattr(exc, "response", {})
+        reasons = [r.get("Code") for r in response.get("CancellationReasons", [])]
+        return (type(exc).__name__, response.get("Error", {}).get("Code"), reasons)
+    for accounting in ("ResponseMetadata", "ConsumedCapacity", "ItemCollectionMetrics"):
+        answer.pop(accounting, None)  # the direct client keeps no accounts
+    return answer
+
+
+def test_the_seeds_direct_client_answers_and_fails_as_the_sdk_does() -> None:
+    """The seed's in-process client (no HTTP, no SDK serialisation) against the SDK client
+    on the same operations, each on a key of its own: the same answers, and the same error
+    classes and cancellation reasons a store catches (a filing's taken reference, a status
+    change that lost its race, a question asked twice)."""
+    with LocalBus():
+        sdk = aws.dynamodb()
+        direct = seed.DirectDynamo(sdk)
+        table = get_settings().verdicts_table
+
+        def item(ref: str) -> dict[str, Any]:
+            return {"reference": {"S": ref}, "month": {"S": "2026-04"}, "asked_at": {"S": ref}}
+
+        def journey(client: Any, ref: str) -> list[Any]:
+            key = {"reference": {"S": ref}}
+            new_only = {
+                "ConditionExpression": "attribute_not_exists(#r)",
+                "ExpressionAttributeNames": {"#r": "reference"},
+            }
+            bump = {
+                "Update": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": "SET score = :s",
+                    "ConditionExpression": "attribute_not_exists(score)",
+                    "ExpressionAttributeValues": {":s": {"N": "4"}},
+                }
+            }
+            other = {"Put": {"TableName": table, "Item": item(ref + "-b")}}
+            return [
+                _outcome(client.put_item, TableName=table, Item=item(ref), **new_only),
+                _outcome(client.put_item, TableName=table, Item=item(ref), **new_only),
+                _outcome(client.transact_write_items, TransactItems=[bump]),
+                _outcome(client.transact_write_items, TransactItems=[bump]),  # answered
+                _outcome(client.transact_write_items, TransactItems=[other, bump]),
+                _outcome(
+                    client.transact_write_items,
+                    TransactItems=[{"Put": {"TableName": table, "Item": item(ref), **new_only}}],
+                ),
+                _outcome(
+                    client.update_item,
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression="SET answered_via = :v",
+                    ConditionExpression="attribute_exists(#r) AND expires_at > :n",
+                    ExpressionAttributeNames={"#r": "reference"},
+                    ExpressionAttributeValues={":v": {"S": "sms"}, ":n": {"N": "1"}},
+                ),
+                _outcome(
+                    client.update_item,
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression="SET answered_via = :v",
+                    ConditionExpression="attribute_exists(#r)",
+                    ExpressionAttributeNames={"#r": "reference"},
+                    ExpressionAttributeValues={":v": {"S": "sms"}},
+                ),
+                _outcome(client.update_item, TableName=table, Key=key, UpdateExpression="SET"),
+                _outcome(client.get_item, TableName=table, Key=key),
+                _outcome(client.get_item, TableName=table, Key={"reference": {"S": "none"}}),
+            ]
+
+        by_sdk, by_direct = journey(sdk, "sdk"), journey(direct, "direct")
+
+        def named(outcomes: list[Any]) -> str:  # the same, but for each journey's own key
+            return (
+                json.dumps(outcomes, sort_keys=True).replace('"sdk', '"x').replace('"direct', '"x')
+            )
+
+        assert named(by_direct) == named(by_sdk)
+        assert by_sdk[1][:2] == (
+            "ConditionalCheckFailedException",
+            "ConditionalCheckFailedException",
+        )
+        assert by_sdk[3] == (
+            "TransactionCanceledException",
+            "TransactionCanceledException",
+            ["ConditionalCheckFailed"],
+        )
+        assert by_sdk[4][2] == ["None", "ConditionalCheckFailed"]
+        assert by_sdk[8][1] == "ValidationException"
+        month = {
+            "TableName": table,
+            "IndexName": "by-month",
+            "KeyConditionExpression": "#m = :m",
+            "ExpressionAttributeNames": {"#m": "month"},
+            "ExpressionAttributeValues": {":m": {"S": "2026-04"}},
+        }
+        # both journeys' first items; the second ones went with their cancelled transactions
+        assert _outcome(direct.query, **month) == _outcome(sdk.query, **month)
+        assert [i["reference"]["S"] for i in direct.query(**month)["Items"]] == ["direct", "sdk"]

@@ -343,7 +343,9 @@ class DirectDynamo:
     calls in ``_ACTIONS`` to moto's own request handler (its validation, paging and answer),
     given the parameters in their wire form; failures are raised as the SDK's own exception
     classes (``client.exceptions.ConditionalCheckFailedException`` and the others, with the
-    response the SDK would have parsed). Anything else goes through the SDK client."""
+    response the SDK would have parsed). Writes answer without their capacity accounting
+    (``ConsumedCapacity``, ``ItemCollectionMetrics``: nothing here reads them). Anything else
+    goes through the SDK client."""
 
     def __init__(self, sdk: Any) -> None:
         from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - inside a started LocalBus
