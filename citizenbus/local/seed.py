@@ -402,9 +402,10 @@ class DirectDynamo:
             DynamodbException,
         )
 
-        items = json.loads(json.dumps(TransactItems))  # moto changes what it is given
-        single = items[0] if len(items) == 1 and len(items[0]) == 1 else {}
-        kind, write = next(iter(single.items()), (None, {}))
+        items: list[dict[str, Any]] = json.loads(json.dumps(TransactItems))  # moto changes it
+        single: dict[str, Any] = items[0] if len(items) == 1 and len(items[0]) == 1 else {}
+        nothing: tuple[str, dict[str, Any]] = ("", {})
+        kind, write = next(iter(single.items()), nothing)
         if kind in ("Put", "Update"):
             condition = {
                 "condition_expression": write.get("ConditionExpression"),
