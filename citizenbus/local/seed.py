@@ -579,12 +579,13 @@ def _collecting_as_it_goes() -> Iterator[None]:
     sets (200,000: ``functions.platform.gc_init``) a batch's 80,000 were all collected at its
     end in one pass of 140-250 ms, which costs more than collecting them in smaller, warmer
     passes as they appear (CPU of eight batches of 250: 5.3-5.9 s against 5.0-5.2 s)."""
-    saved = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, 10, 10)
+    saved, mine = gc.get_threshold(), (YOUNG_THRESHOLD, 10, 10)
+    gc.set_threshold(*mine)
     try:
         yield
-    finally:
-        gc.set_threshold(*saved)
+    finally:  # unless another thread set them meanwhile (gc_init.resume after a first call)
+        if gc.get_threshold() == mine:
+            gc.set_threshold(*saved)
 
 
 def settle() -> None:
