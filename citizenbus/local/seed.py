@@ -14,8 +14,11 @@ intake's ``file_request`` at the filing's own time, ``change_status`` at each st
 (the clock is set for the call), and the SLA monitor's ``flag_late_requests`` as it would have
 run. Seeded requests are **history**: they are stored exactly as intake and the lifecycle
 store them, but their outbox entries are not written (:class:`HistoricalStore`), so a year of
-old events does not reach agency queues, webhooks or citizens. What happens to a seeded
-request from now on (an agency's status change, the SLA monitor) is live and announced.
+old events does not reach agency queues, webhooks or citizens (nor are they built in full:
+:func:`_unannounced`). What happens to a seeded request from now on (an agency's status
+change, the SLA monitor) is live and announced. The seeding thread's DynamoDB calls are
+answered in process (:class:`DirectDynamo`); docs/performance.md (issue 16, part S) has
+where a seeded request's time goes.
 """
 
 from __future__ import annotations
