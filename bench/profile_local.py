@@ -35,7 +35,10 @@ def _filing(n: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stored", type=int, default=1000)
-    parser.add_argument("--what", default="filing", help="seed, filing, pump, open311, stats")
+    parser.add_argument(
+        "--what", default="filing", help="seed, filing, pump, open311, stats, burst"
+    )
+    parser.add_argument("--burst", type=int, default=300, help="--what burst: filings")
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", help="also write the profile here (pstats format)")
@@ -76,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         "open311": lambda n: bus.request("GET", "/open311/v2/requests.json"),
         "stats": lambda n: bus.request("GET", "/open-data/v1/stats.json"),
     }
+    if args.what == "burst":
+        bus.pump()
+        burst(bus, args.burst, args.top)
+        bus.stop()
+        return 0
     if args.what == "stats":  # as the local bus does after `citizenbus seed` (else a 503)
         bus.invoke("open_data_export", {})
     if args.what in calls:
@@ -99,6 +107,97 @@ def main(argv: list[str] | None = None) -> int:
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
     return 0
+
+
+def burst(bus: Any, filings: int, top: int) -> None:
+    """``citizenbus serve``'s HTTP server and event-source workers in this process, a burst
+    of ``filings`` from 4 client threads in another process (``bench.scale.sustained``);
+    prints the burst's rate, each function's CPU (thread CPU time around its invocations) and
+    a sampled profile of every thread of this process during the burst (own and inclusive
+    samples per function: where the one interpreter's time goes)."""
+    import json  # noqa: PLC0415 - burst only
+    import subprocess  # noqa: PLC0415 - burst only
+    import threading  # noqa: PLC0415 - burst only
+    from collections import Counter  # noqa: PLC0415 - burst only
+
+    from bench.throughput import free_port  # noqa: PLC0415 - burst only
+    from citizenbus.local.server import make_server  # noqa: PLC0415 - burst only
+
+    port = free_port()
+    server = make_server(bus, "127.0.0.1", port, "profile-token")
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=server.serve_forever, daemon=True),
+        threading.Thread(target=bus.run_workers, args=(stop,), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    cpu: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    invoke = bus.invoke
+
+    def timed(function: str, event: dict[str, Any]) -> Any:
+        started = time.thread_time()
+        try:
+            return invoke(function, event)
+        finally:
+            cpu[function] += time.thread_time() - started
+            calls[function] += 1
+
+    bus.invoke = timed
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    sampling = threading.Event()
+    me = threading.get_ident()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            for ident, frame in sys._current_frames().items():
+                if ident == me or ident == threading.get_ident():
+                    continue
+                seen = set()
+                first = True
+                f: Any = frame
+                while f is not None:
+                    code = f.f_code
+                    name = f"{code.co_filename.rsplit('/site-packages/', 1)[-1]}:{code.co_name}"
+                    if first:
+                        own[name] += 1
+                        first = False
+                    if name not in seen:
+                        inclusive[name] += 1
+                        seen.add(name)
+                    f = f.f_back
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    script = (
+        "import json,sys; from bench import scale; "
+        f"print(json.dumps(scale.sustained({port}, {filings}, 4)))"
+    )
+    process_cpu = time.process_time()
+    sampler.start()
+    child = subprocess.run(  # noqa: S603 - our own bench
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    sampling.set()
+    process_cpu = time.process_time() - process_cpu
+    print(json.loads(child.stdout.strip().splitlines()[-1]))
+    print(f"server process CPU during the burst: {process_cpu:.2f} s")
+    for function, seconds in cpu.most_common():
+        print(
+            f"  {function:28} {seconds * 1000:8.0f} ms CPU, {calls[function]:5} invocations,"
+            f" {seconds * 1000 / filings:6.2f} ms per filing"
+        )
+    busy = [(n, c) for n, c in own.items() if "threading.py:wait" not in n]
+    total = sum(c for _, c in busy) or 1
+    print(f"sampled (not waiting): {total}")
+    for name, count in sorted(busy, key=lambda x: -x[1])[:top]:
+        print(f"  own {count / total:6.1%}  {name}")
+    for name, count in inclusive.most_common(top * 2):
+        print(f"  incl {count / total:6.1%}  {name}")
+    stop.set()
+    server.shutdown()
 
 
 if __name__ == "__main__":
