@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         "--what", default="filing", help="seed, filing, pump, open311, stats, burst"
     )
     parser.add_argument("--burst", type=int, default=300, help="--what burst: filings")
+    parser.add_argument(
+        "--switch", type=float, help="sys.setswitchinterval for the run (seconds; 0.005 default)"
+    )
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", help="also write the profile here (pstats format)")
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from citizenbus.local.runtime import HttpResponse, LocalBus  # noqa: PLC0415 - as above
     from schemas.catalog import load_catalog  # noqa: PLC0415 - as above
 
+    if args.switch:
+        sys.setswitchinterval(args.switch)
     bus = LocalBus().start()
     sla = {s.service_code: s.sla_days for s in load_catalog().services}
     filings = seed.plan(args.stored, 365, 1, datetime.now(UTC).date(), sla)

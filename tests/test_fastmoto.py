@@ -708,3 +708,85 @@ def test_the_400_kb_item_limit_is_moto_s_to_the_byte() -> None:
     fast = _sized_puts(fast=True)
     assert fast == _sized_puts(fast=False)
     assert "ok" in fast and any(a != "ok" for a in fast)
+
+
+def _sent_requests() -> list[tuple[str, str, Any, Any]]:
+    """(method, url, headers, body) of the requests botocore sends moto for calls the bus
+    makes: DynamoDB, SQS, EventBridge, S3 (with metadata, a query, a key needing quoting),
+    Secrets Manager, KMS, SES."""
+    sent: list[tuple[str, str, Any, Any]] = []
+
+    def keep(request: Any, **_: Any) -> None:
+        sent.append((request.method, request.url, request.headers.copy(), request.body))
+
+    with mock_aws():
+        clients = {
+            name: boto3.client(name, region_name=REGION)
+            for name in ("dynamodb", "sqs", "events", "s3", "secretsmanager", "kms", "sesv2")
+        }
+        for client in clients.values():
+            client.meta.events.register_first("before-send", keep)
+        ddb, sqs, s3 = clients["dynamodb"], clients["sqs"], clients["s3"]
+        _tables(ddb)
+        ddb.put_item(TableName="flat", Item={"id": {"S": "å ä"}, "group": {"S": "x"}})
+        ddb.get_item(TableName="flat", Key={"id": {"S": "å ä"}})
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody='{"a": "ü\\n"}')
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        clients["events"].put_events(
+            Entries=[{"Source": "s", "DetailType": "d", "Detail": '{"x": 1}'}]
+        )
+        s3.create_bucket(
+            Bucket="bucket-b", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        s3.put_object(Bucket="bucket-b", Key="a key/ü.json", Body=b"{}", Metadata={"my_key": "v"})
+        s3.list_objects_v2(Bucket="bucket-b", Prefix="a key/")
+        s3.get_object(Bucket="bucket-b", Key="a key/ü.json")
+        clients["secretsmanager"].create_secret(Name="s", SecretString="x")
+        key = clients["kms"].create_key()["KeyMetadata"]["KeyId"]
+        clients["kms"].encrypt(KeyId=key, Plaintext=b"x")
+        clients["sesv2"].create_email_identity(EmailIdentity="example.org")
+    return sent
+
+
+def test_the_direct_wsgi_environment_is_werkzeug_s_key_by_key() -> None:
+    """moto's requests from the in-process transport: where the layer writes the WSGI
+    environment itself, it is exactly the one werkzeug's EnvironBuilder makes (the body read
+    back the same); the requests it leaves to werkzeug are not plain (S3 keys to quote,
+    bodiless GETs)."""
+    from moto.core.request import Request
+    from werkzeug.test import EnvironBuilder
+
+    direct = 0
+    sent = _sent_requests()
+    for method, url, headers, body in sent:
+        mine = fastmoto.wsgi_environ(method, url, headers, body)
+        if mine is None:
+            continue
+        direct += 1
+        items = [
+            (k, v.decode("utf-8") if isinstance(v, bytes) else v)
+            for k, v in headers.items()
+            if k.lower() != "transfer-encoding"
+        ]
+        scheme, _, rest = url.partition("://")
+        netloc, _, tail = rest.partition("/")
+        path, _, query = ("/" + tail).partition("?")
+        builder = EnvironBuilder(
+            method=method,
+            base_url=f"{scheme}://{netloc}",
+            path=path,
+            query_string=query,
+            data=body,
+            headers=items,
+        )
+        theirs = builder.get_environ()
+        assert mine.pop("wsgi.input").read() == theirs.pop("wsgi.input").read() == body
+        assert mine == theirs, url
+        ours, stock = Request(dict(mine, **{"wsgi.input": None})), Request(theirs)
+        assert (ours.url, ours.path, ours.headers.to_wsgi_list()) == (
+            stock.url,
+            stock.path,
+            stock.headers.to_wsgi_list(),
+        )
+    assert direct >= len(sent) // 2  # DynamoDB, SQS, EventBridge, KMS, Secrets Manager...
