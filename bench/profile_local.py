@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.what == "burst":
         bus.pump()
-        burst(bus, args.burst, args.top)
+        burst(bus, args.burst, args.top, args.out)
         bus.stop()
         return 0
     if args.what == "stats":  # as the local bus does after `citizenbus seed` (else a 503)
@@ -114,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def burst(bus: Any, filings: int, top: int) -> None:
+def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
     """``citizenbus serve``'s HTTP server and event-source workers in this process, a burst
     of ``filings`` from 4 client threads in another process (``bench.scale.sustained``);
     prints the burst's rate, each function's CPU (thread CPU time around its invocations) and
     a sampled profile of every thread of this process during the burst (own and inclusive
-    samples per function: where the one interpreter's time goes)."""
+    samples per function: where the one interpreter's time goes); with ``out``, cProfile of
+    every thread (HTTP requests, event-source workers) written there."""
     import json  # noqa: PLC0415 - burst only
     import subprocess  # noqa: PLC0415 - burst only
     import threading  # noqa: PLC0415 - burst only
@@ -180,15 +181,47 @@ def burst(bus: Any, filings: int, top: int) -> None:
         "import json,sys; from bench import scale; "
         f"print(json.dumps(scale.sustained({port}, {filings}, 4)))"
     )
+    import gc  # noqa: PLC0415 - burst only
+
+    collected: Counter[int] = Counter()
+    collections: Counter[int] = Counter()
+    began: list[float] = []
+
+    def timing(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[:] = [time.perf_counter()]
+        elif began:
+            collected[info["generation"]] += int((time.perf_counter() - began[0]) * 1e6)
+            collections[info["generation"]] += 1
+
+    gc.callbacks.append(timing)
     process_cpu = time.process_time()
-    sampler.start()
+    if top:  # the sampler costs CPU of its own: --top 0 for the plain figures
+        sampler.start()
+    # Python 3.12's cProfile (sys.monitoring) sees every thread: one profiler for them all
+    profiler = cProfile.Profile() if out else None
+    if profiler is not None:
+        profiler.enable()
     child = subprocess.run(  # noqa: S603 - our own bench
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     sampling.set()
     process_cpu = time.process_time() - process_cpu
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(out)
+        print(f"profile written to {out}")
+    gc.callbacks.remove(timing)
     print(json.loads(child.stdout.strip().splitlines()[-1]))
-    print(f"server process CPU during the burst: {process_cpu:.2f} s")
+    print(
+        f"server process CPU during the burst: {process_cpu:.2f} s,"
+        f" {process_cpu * 1000 / filings:.1f} ms per filing"
+    )
+    for generation in sorted(collections):
+        print(
+            f"  garbage collections, generation {generation}: {collections[generation]},"
+            f" {collected[generation] / 1000:.0f} ms"
+        )
     for function, seconds in cpu.most_common():
         print(
             f"  {function:28} {seconds * 1000:8.0f} ms CPU, {calls[function]:5} invocations,"
