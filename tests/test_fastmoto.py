@@ -790,3 +790,76 @@ def test_the_direct_wsgi_environment_is_werkzeug_s_key_by_key() -> None:
             stock.headers.to_wsgi_list(),
         )
     assert direct >= len(sent) // 2  # DynamoDB, SQS, EventBridge, KMS, Secrets Manager...
+
+
+_CONDITIONS = [
+    ("attribute_not_exists(id)", None, None),
+    ("#g = :g AND NOT #s IN (:r, :x)", {"#g": "group", "#s": "status"}, None),
+    ("(#g = :g OR begins_with(#s, :r)) AND size(#s) < :n", {"#g": "group", "#s": "status"}, None),
+    ("#g BETWEEN :g AND :r", {"#g": "group"}, None),
+    ("#g = :g AND", {"#g": "group"}, None),  # not an expression
+    ("#g ~ :g", {"#g": "group"}, None),  # nor this
+    ("#missing = :g", {"#g": "group"}, None),  # a name not given
+]
+
+
+def _condition_answers(fast: bool) -> list[Any]:
+    """Conditional puts, a filtered query and a transaction with the same expression texts
+    and different values, each text twice: what succeeds, what fails and with which error."""
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for round_ in range(2):
+            for n, (text, names, _) in enumerate(_CONDITIONS):
+                values = {
+                    ":g": {"S": "xy"[(n + round_) % 2]},
+                    ":r": {"S": "resolved"},
+                    ":x": {"S": "rejected"},
+                    ":n": {"N": str(3 + round_ * 10)},
+                }
+                used = {k: v for k, v in values.items() if k in text}
+                item = {"id": {"S": f"i{n % 3}"}, "group": {"S": "x"}, "status": {"S": "open"}}
+                calls: list[tuple[str, dict[str, Any]]] = [
+                    ("put_item", {"TableName": "flat", "Item": item}),
+                    ("query", {"TableName": "flat", "IndexName": "by-group"}),
+                    ("transact_write_items", {}),
+                ]
+                for operation, base in calls:
+                    common: dict[str, Any] = {"ExpressionAttributeValues": used} if used else {}
+                    if names:
+                        common["ExpressionAttributeNames"] = names
+                    if operation == "put_item":
+                        args = {**base, **common, "ConditionExpression": text}
+                    elif operation == "query":
+                        key_names = {**(names or {}), "#kg": "group"}
+                        args = {
+                            **base,
+                            "KeyConditionExpression": "#kg = :kg",
+                            "FilterExpression": text,
+                            "ExpressionAttributeNames": key_names,
+                            "ExpressionAttributeValues": {**used, ":kg": {"S": "x"}},
+                        }
+                    else:
+                        put = {"TableName": "flat", "Item": item, "ConditionExpression": text}
+                        args = {"TransactItems": [{"Put": {**put, **common}}]}
+                    try:
+                        answer = getattr(client, operation)(**args)
+                        answer.pop("ResponseMetadata", None)
+                        answers.append(("ok", operation, answer))
+                    except ClientError as error:
+                        answers.append(("error", operation, error.response["Error"]))
+                    except (ValueError, KeyError) as error:  # moto raises these
+                        answers.append(("error", operation, repr(error)))
+    return answers
+
+
+def test_condition_expressions_answer_and_fail_as_stock_moto_s_every_time() -> None:
+    fast = _condition_answers(fast=True)
+    assert fast == _condition_answers(fast=False)
+    outcomes = {a[0] for a in fast}
+    assert outcomes == {"ok", "error"}
+    half = len(fast) // 2  # the second round: the same texts, kept, fail as the first did
+    assert [a[0] for a in fast[:half]].count("error") > 0
+    assert sum(a[0] == "error" for a in fast[half:]) >= 3 * 3  # three bad texts, each call

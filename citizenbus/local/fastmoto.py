@@ -1023,6 +1023,30 @@ def _request_id(headerdict: dict[str, Any] | None = None) -> str:
     return req_id
 
 
+# -- condition expressions: each text lexed once ------------------------------------------------
+# moto lexes a condition or filter expression (every ConditionExpression of a write or a
+# transaction item, every FilterExpression) with a dozen regular expressions, token by token,
+# on every call: the bus sends the same few texts. The tokens of a text are kept (its names
+# and values are substituted later, per call, by moto's own parser); a text moto cannot lex
+# raises every time.
+_LEXED: dict[str, tuple[Any, ...]] = {}
+
+
+def _lex_condition_expression(self: Any) -> Any:
+    """moto's ``ConditionExpressionParser._lex_condition_expression``, kept per text (fresh
+    nodes each time: moto's later stages get nodes of their own)."""
+    from collections import deque  # noqa: PLC0415 - as moto builds it
+
+    text = self.condition_expression
+    kept = _LEXED.get(text)
+    if kept is None:
+        kept = tuple(_STATE["lex"](self))
+        if len(_LEXED) >= _KEPT_LIMIT:
+            _LEXED.clear()
+        _LEXED[text] = kept
+    return deque(node._replace(children=list(node.children)) for node in kept)
+
+
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "validator_init": ("validator", "__init__", _validator_init),
     "validate": ("validator", "validate", _validate),
@@ -1032,6 +1056,7 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "queue_messages": ("queue", "messages", property(_queue_messages)),  # type: ignore[dict-item]
     "retention": ("sqs_backend", "is_message_valid_based_on_retention_period", _retention_ok),
     "process_request": ("stubber", "process_request", _process_request),
+    "lex": ("condition_parser", "_lex_condition_expression", _lex_condition_expression),
     "from_primitives": ("request", "from_primitives", classmethod(_from_primitives)),  # type: ignore[dict-item]
 }
 
@@ -1039,6 +1064,7 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
 def _more_owners() -> dict[str, Any]:
     from moto.core.botocore_stubber import BotocoreStubber  # noqa: PLC0415 - as above
     from moto.core.request import Request  # noqa: PLC0415 - as above
+    from moto.dynamodb.comparisons import ConditionExpressionParser  # noqa: PLC0415 - as above
     from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
     from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
         DepthFirstTraverser,
@@ -1049,6 +1075,7 @@ def _more_owners() -> dict[str, Any]:
     return {
         "stubber": BotocoreStubber,
         "request": Request,
+        "condition_parser": ConditionExpressionParser,
         "item": Item,
         "validator": Validator,
         "traverser": DepthFirstTraverser,
@@ -1150,6 +1177,7 @@ def uninstall() -> None:
         vars(responses_module)["method_names_from_class"] = _STATE["method_names"]
         vars(responses_module)["gen_amzn_requestid_long"] = _STATE["request_id"]
         _ROUTES.clear()
+        _LEXED.clear()
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
