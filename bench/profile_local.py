@@ -150,7 +150,21 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
             cpu[function] += time.thread_time() - started
             calls[function] += 1
 
+    during: dict[str, Any] = {}  # at the burst's last filing: CPU per function, the process's
+
+    def routed(*args: Any, **kwargs: Any) -> Any:
+        answer = request(*args, **kwargs)
+        with lock:
+            answered[0] += 1
+            if answered[0] == filings:
+                during.update(cpu, process=time.process_time())
+        return answer
+
+    lock = threading.Lock()
+    answered = [0]
+    request = bus.request
     bus.invoke = timed
+    bus.request = routed
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     sampling = threading.Event()
@@ -195,7 +209,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
             collections[info["generation"]] += 1
 
     gc.callbacks.append(timing)
-    process_cpu = time.process_time()
+    process_cpu = started_cpu = time.process_time()
     if top:  # the sampler costs CPU of its own: --top 0 for the plain figures
         sampler.start()
     # Python 3.12's cProfile (sys.monitoring) sees every thread: one profiler for them all
@@ -221,6 +235,13 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
         print(
             f"  garbage collections, generation {generation}: {collections[generation]},"
             f" {collected[generation] / 1000:.0f} ms"
+        )
+    if during:
+        spent = during.pop("process") - started_cpu
+        print(
+            f"  until the last filing was answered: {spent:.2f} s CPU,"
+            f" {spent * 1000 / filings:.1f} ms per filing; by function (ms per filing): "
+            + ", ".join(f"{f} {s * 1000 / filings:.2f}" for f, s in sorted(during.items()))
         )
     for function, seconds in cpu.most_common():
         print(
