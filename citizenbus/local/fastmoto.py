@@ -1047,6 +1047,44 @@ def _lex_condition_expression(self: Any) -> Any:
     return deque(node._replace(children=list(node.children)) for node in kept)
 
 
+# A condition's parsed tree, kept per (text, names, values): a transaction item's condition is
+# parsed three times per call (moto checks the names and values used, evaluates it, and the
+# put evaluates it again), and a conditional write without values ("attribute_not_exists")
+# is the same tree every time. The tree's operators only read the item they are given
+# (their state is set in __init__), so one tree serves every evaluation; the names and values
+# the parser found are handed to the caller as moto's parse records them. Values moto holds
+# as bytes (binary) are not kept: parsed each time.
+_PARSED: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+
+def _parse_condition(self: Any) -> Any:
+    """moto's ``ConditionExpressionParser.parse``, kept per text, names and values."""
+    try:
+        key = (
+            self.condition_expression or "",
+            json.dumps(self.expression_attribute_names, sort_keys=True),
+            json.dumps(self.expression_attribute_values, sort_keys=True),
+        )
+    except (TypeError, ValueError):
+        return _STATE["parse_condition"](self)
+    kept = _PARSED.get(key)
+    if kept is None:
+        names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = _STATE["parse_condition"](self)  # a bad expression raises: nothing kept
+        kept = (
+            op,
+            list(self.expr_attr_names_found[names:]),
+            list(self.expr_attr_values_found[values:]),
+        )
+        if len(_PARSED) >= _KEPT_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = kept
+        return op
+    self.expr_attr_names_found.extend(kept[1])
+    self.expr_attr_values_found.extend(kept[2])
+    return kept[0]
+
+
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "validator_init": ("validator", "__init__", _validator_init),
     "validate": ("validator", "validate", _validate),
@@ -1057,6 +1095,7 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "retention": ("sqs_backend", "is_message_valid_based_on_retention_period", _retention_ok),
     "process_request": ("stubber", "process_request", _process_request),
     "lex": ("condition_parser", "_lex_condition_expression", _lex_condition_expression),
+    "parse_condition": ("condition_parser", "parse", _parse_condition),
     "from_primitives": ("request", "from_primitives", classmethod(_from_primitives)),  # type: ignore[dict-item]
 }
 
@@ -1178,6 +1217,7 @@ def uninstall() -> None:
         vars(responses_module)["gen_amzn_requestid_long"] = _STATE["request_id"]
         _ROUTES.clear()
         _LEXED.clear()
+        _PARSED.clear()
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]
