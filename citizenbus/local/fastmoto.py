@@ -23,7 +23,10 @@ Stock moto (5.x) has two costs that grow with everything stored, not with the ca
 
 Further down the same way (each section says what it changes): ``UpdateItem``'s validation
 without moto's per-call overheads, an item's 400 KB check summed as it goes, SQS queue counts
-in one pass, moto's list of a response class's methods made once per class.
+in one pass, moto's list of a response class's methods made once per class, the in-process
+transport (a URL's handler kept, a plain request's WSGI environment written directly, request
+ids in one draw), condition expressions lexed once per text and parsed once per text, names
+and values.
 
 ``tests/test_fastmoto.py`` runs the same random operations against stock moto and this layer
 and asserts the same answers, errors and stream records. The layer keeps its indexes outside
