@@ -124,7 +124,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
     import json  # noqa: PLC0415 - burst only
     import subprocess  # noqa: PLC0415 - burst only
     import threading  # noqa: PLC0415 - burst only
-    from collections import Counter  # noqa: PLC0415 - burst only
+    from collections import Counter, defaultdict  # noqa: PLC0415 - burst only
 
     from bench.throughput import free_port  # noqa: PLC0415 - burst only
     from citizenbus.local.server import make_server  # noqa: PLC0415 - burst only
@@ -138,7 +138,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
     ]
     for thread in threads:
         thread.start()
-    cpu: Counter[str] = Counter()
+    cpu: dict[str, float] = defaultdict(float)
     calls: Counter[str] = Counter()
     invoke = bus.invoke
 
@@ -213,7 +213,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
     if top:  # the sampler costs CPU of its own: --top 0 for the plain figures
         sampler.start()
     # Python 3.12's cProfile (sys.monitoring) sees every thread: one profiler for them all
-    profiler = cProfile.Profile() if out else None
+    profiler = cProfile.Profile() if out is not None else None
     if profiler is not None:
         profiler.enable()
     burst_began = time.monotonic()
@@ -227,7 +227,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
     print(f"notifier's queue empty {time.monotonic() - burst_began:.1f} s after the burst began")
     sampling.set()
     process_cpu = time.process_time() - process_cpu
-    if profiler is not None:
+    if profiler is not None and out is not None:
         profiler.disable()
         profiler.dump_stats(out)
         print(f"profile written to {out}")
@@ -249,7 +249,7 @@ def burst(bus: Any, filings: int, top: int, out: str | None = None) -> None:
             f" {spent * 1000 / filings:.1f} ms per filing; by function (ms per filing): "
             + ", ".join(f"{f} {s * 1000 / filings:.2f}" for f, s in sorted(during.items()))
         )
-    for function, seconds in cpu.most_common():
+    for function, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
         print(
             f"  {function:28} {seconds * 1000:8.0f} ms CPU, {calls[function]:5} invocations,"
             f" {seconds * 1000 / filings:6.2f} ms per filing"

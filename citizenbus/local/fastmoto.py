@@ -881,14 +881,17 @@ def _route(clean_url: str) -> tuple[str, Any] | None:
     if found is not None:
         return found
     from moto import backends  # noqa: PLC0415 - moto loads only with the local bus
-    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 - as above
+    from moto.core import botocore_stubber  # noqa: PLC0415 - as above
     from moto.core.base_backend import BackendDict  # noqa: PLC0415 - as above
-    from moto.core.botocore_stubber import backend_index  # noqa: PLC0415 - as above
+    from moto.core.models import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 - as above
+
+    backend_index: Any = vars(botocore_stubber)["backend_index"]
+    get_backend: Any = backends.get_backend
 
     for service, pattern in backend_index.backend_url_patterns:
         if not pattern.match(clean_url):
             continue
-        backend_dict = backends.get_backend(service)
+        backend_dict = get_backend(service)
         if isinstance(backend_dict, BackendDict):
             regions = backend_dict[DEFAULT_ACCOUNT_ID]
             backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
@@ -907,11 +910,13 @@ def _route(clean_url: str) -> tuple[str, Any] | None:
 def _process_request(self: Any, request: Any) -> Any:
     """moto's ``BotocoreStubber.process_request`` with the handler looked up by :func:`_route`;
     the pass-through and allow-list checks run on every call as moto runs them."""
-    from moto.core import botocore_stubber as stubber  # noqa: PLC0415 - as above
-    from moto.core.exceptions import HTTPException  # noqa: PLC0415 - as above
+    from moto.core import botocore_stubber  # noqa: PLC0415 - as above
     from moto.core.request import normalize_request  # noqa: PLC0415 - as above
     from moto.core.utils import get_equivalent_url_in_aws_domain  # noqa: PLC0415 - as above
     from moto.moto_api import recorder  # noqa: PLC0415 - as above
+    from werkzeug.exceptions import HTTPException  # noqa: PLC0415 - what moto catches here
+
+    stubber: Any = botocore_stubber  # its helpers, as the stubber itself calls them
 
     parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
     clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"

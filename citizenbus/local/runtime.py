@@ -597,6 +597,11 @@ class LocalBus:
         """Whether a route is answering, or answered within :data:`ROUTES_QUIET_S`."""
         return bool(self._routes_active) or (time.monotonic() - self._routes_ended < ROUTES_QUIET_S)
 
+    def _pump_after_routes(self, queue: str, function: str, stop: threading.Event) -> int:
+        """:meth:`pump_queue`, after :meth:`_defer_to_routes`."""
+        self._defer_to_routes(queue, stop)
+        return self.pump_queue(queue, function)
+
     def _defer_to_routes(self, queue: str, stop: threading.Event) -> None:
         """Before a queue poll with messages waiting: wait while the routes are busy, at most
         :data:`QUEUE_DEFER_MAX_S`. All functions share one interpreter here (one GIL), where
@@ -917,7 +922,7 @@ class LocalBus:
         loops += [
             (
                 f"{q}→{f}",
-                lambda q=q, f=f: self._defer_to_routes(q, stop) or self.pump_queue(q, f),  # type: ignore[misc]
+                lambda q=q, f=f: self._pump_after_routes(q, f, stop),  # type: ignore[misc]
                 lambda moved, q=q: moved >= self._batch_size(q),  # type: ignore[misc]
                 interval,
             )
