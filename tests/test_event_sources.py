@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from citizenbus.local.runtime import STREAM_READ_LIMIT, LocalBus
+from citizenbus.local.runtime import (
+    ROUTES_QUIET_S,
+    STREAM_READ_LIMIT,
+    LocalBus,
+)
 from functions.domain.agencies.routing import agency_queue
 from functions.platform import aws
 from functions.platform.settings import get_settings
@@ -107,3 +111,54 @@ def test_records_that_arrive_while_the_workers_run_are_published_in_batches(
         workers.join(10)
     assert queued.issuperset(references)
     assert bus.invocations["outbox_publisher"] < len(references) / 2
+
+
+def test_a_queue_consumer_defers_to_busy_routes_and_is_never_starved(bus: LocalBus) -> None:
+    """One interpreter runs every function here: while routes answer, a queue consumer with
+    messages waiting holds back (as a poller's batching window), for at most
+    QUEUE_DEFER_MAX_S; a burst that never pauses still sees its messages delivered."""
+    queue, function = bus.queue_consumers[0]
+    delivered: list[str] = []
+    bus.handlers[function] = lambda event, _: delivered.extend(r["body"] for r in event["Records"])
+    health = next(c.function for c in bus.routes if c.path == "/healthz")
+
+    def slow_health(event: Any, context: Any) -> dict[str, Any]:
+        time.sleep(0.05)
+        return {"statusCode": 200, "body": "ok"}
+
+    bus.handlers[health] = slow_health
+    stop, routes_done = threading.Event(), threading.Event()
+    workers = threading.Thread(target=bus.run_workers, args=(stop, 0.05), daemon=True)
+
+    def busy_routes() -> None:  # back-to-back requests: the routes are never quiet
+        while not routes_done.is_set():
+            bus.request("GET", "/healthz")
+
+    route_thread = threading.Thread(target=busy_routes, daemon=True)
+    sqs = aws.sqs()
+    workers.start()
+    try:
+        route_thread.start()
+        time.sleep(0.2)
+        sqs.send_message(QueueUrl=bus.queue_urls[queue], MessageBody="during the burst")
+        deadline = time.monotonic() + 15  # the cap is 1 s; 15 s for a loaded machine
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.02)
+        during = list(delivered)
+        busy_throughout = route_thread.is_alive()
+        deferred = bus.deferred
+        routes_done.set()
+        route_thread.join(5)
+        time.sleep(ROUTES_QUIET_S * 2)
+        sqs.send_message(QueueUrl=bus.queue_urls[queue], MessageBody="when quiet")
+        deadline = time.monotonic() + 10
+        while len(delivered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        routes_done.set()
+        stop.set()
+        workers.join(10)
+    assert delivered == ["during the burst", "when quiet"]
+    assert during == ["during the burst"] and busy_throughout  # while busy: not starved
+    assert deferred >= 1  # ... after holding back for them
+    assert bus.deferred == deferred  # with the routes quiet, no holding back

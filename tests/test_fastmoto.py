@@ -708,3 +708,161 @@ def test_the_400_kb_item_limit_is_moto_s_to_the_byte() -> None:
     fast = _sized_puts(fast=True)
     assert fast == _sized_puts(fast=False)
     assert "ok" in fast and any(a != "ok" for a in fast)
+
+
+def _sent_requests() -> list[tuple[str, str, Any, Any]]:
+    """(method, url, headers, body) of the requests botocore sends moto for calls the bus
+    makes: DynamoDB, SQS, EventBridge, S3 (with metadata, a query, a key needing quoting),
+    Secrets Manager, KMS, SES."""
+    sent: list[tuple[str, str, Any, Any]] = []
+
+    def keep(request: Any, **_: Any) -> None:
+        sent.append((request.method, request.url, request.headers.copy(), request.body))
+
+    with mock_aws():
+        clients = {
+            name: boto3.client(name, region_name=REGION)
+            for name in ("dynamodb", "sqs", "events", "s3", "secretsmanager", "kms", "sesv2")
+        }
+        for client in clients.values():
+            client.meta.events.register_first("before-send", keep)
+        ddb, sqs, s3 = clients["dynamodb"], clients["sqs"], clients["s3"]
+        _tables(ddb)
+        ddb.put_item(TableName="flat", Item={"id": {"S": "å ä"}, "group": {"S": "x"}})
+        ddb.get_item(TableName="flat", Key={"id": {"S": "å ä"}})
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody='{"a": "ü\\n"}')
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        clients["events"].put_events(
+            Entries=[{"Source": "s", "DetailType": "d", "Detail": '{"x": 1}'}]
+        )
+        s3.create_bucket(
+            Bucket="bucket-b", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        s3.put_object(Bucket="bucket-b", Key="a key/ü.json", Body=b"{}", Metadata={"my_key": "v"})
+        s3.list_objects_v2(Bucket="bucket-b", Prefix="a key/")
+        s3.get_object(Bucket="bucket-b", Key="a key/ü.json")
+        clients["secretsmanager"].create_secret(Name="s", SecretString="x")
+        key = clients["kms"].create_key()["KeyMetadata"]["KeyId"]
+        clients["kms"].encrypt(KeyId=key, Plaintext=b"x")
+        clients["sesv2"].create_email_identity(EmailIdentity="example.org")
+    return sent
+
+
+def test_the_direct_wsgi_environment_is_werkzeug_s_key_by_key() -> None:
+    """moto's requests from the in-process transport: where the layer writes the WSGI
+    environment itself, it is exactly the one werkzeug's EnvironBuilder makes (the body read
+    back the same); the requests it leaves to werkzeug are not plain (S3 keys to quote,
+    bodiless GETs)."""
+    from moto.core.request import Request
+    from werkzeug.test import EnvironBuilder
+
+    direct = 0
+    sent = _sent_requests()
+    for method, url, headers, body in sent:
+        mine = fastmoto.wsgi_environ(method, url, headers, body)
+        if mine is None:
+            continue
+        direct += 1
+        items = [
+            (k, v.decode("utf-8") if isinstance(v, bytes) else v)
+            for k, v in headers.items()
+            if k.lower() != "transfer-encoding"
+        ]
+        scheme, _, rest = url.partition("://")
+        netloc, _, tail = rest.partition("/")
+        path, _, query = ("/" + tail).partition("?")
+        builder = EnvironBuilder(
+            method=method,
+            base_url=f"{scheme}://{netloc}",
+            path=path,
+            query_string=query,
+            data=body,
+            headers=items,
+        )
+        theirs = builder.get_environ()
+        assert mine.pop("wsgi.input").read() == theirs.pop("wsgi.input").read() == body
+        assert mine == theirs, url
+        ours, stock = Request(dict(mine, **{"wsgi.input": None})), Request(theirs)
+        assert (ours.url, ours.path, ours.headers.to_wsgi_list()) == (
+            stock.url,
+            stock.path,
+            stock.headers.to_wsgi_list(),
+        )
+    assert direct >= len(sent) // 2  # DynamoDB, SQS, EventBridge, KMS, Secrets Manager...
+
+
+_CONDITIONS = [
+    ("attribute_not_exists(id)", None, None),
+    ("#g = :g AND NOT #s IN (:r, :x)", {"#g": "group", "#s": "status"}, None),
+    ("(#g = :g OR begins_with(#s, :r)) AND size(#s) < :n", {"#g": "group", "#s": "status"}, None),
+    ("#g BETWEEN :g AND :r", {"#g": "group"}, None),
+    ("#g = :g AND", {"#g": "group"}, None),  # not an expression
+    ("#g ~ :g", {"#g": "group"}, None),  # nor this
+    ("#missing = :g", {"#g": "group"}, None),  # a name not given
+]
+
+
+def _condition_answers(fast: bool) -> list[Any]:
+    """Conditional puts, a filtered query and a transaction with the same expression texts
+    and different values, then the first values again: what succeeds, what fails and with
+    which error."""
+    (fastmoto.install if fast else fastmoto.uninstall)()
+    answers: list[Any] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _tables(client)
+        for n in range(3):  # items the conditions hold or fail on
+            item = {"id": {"S": f"i{n}"}, "group": {"S": "x"}, "status": {"S": "open"}}
+            client.put_item(TableName="flat", Item=item)
+        for round_ in range(3):  # the third: the first's values again
+            for n, (text, names, _) in enumerate(_CONDITIONS):
+                values = {
+                    ":g": {"S": "xy"[(n + round_ % 2) % 2]},
+                    ":r": {"S": "resolved"},
+                    ":x": {"S": "rejected"},
+                    ":n": {"N": str(3 + round_ % 2 * 10)},
+                }
+                used = {k: v for k, v in values.items() if k in text}
+                item = {"id": {"S": f"i{n % 3}"}, "group": {"S": "x"}, "status": {"S": "open"}}
+                calls: list[tuple[str, dict[str, Any]]] = [
+                    ("put_item", {"TableName": "flat", "Item": item}),
+                    ("query", {"TableName": "flat", "IndexName": "by-group"}),
+                    ("transact_write_items", {}),
+                ]
+                for operation, base in calls:
+                    common: dict[str, Any] = {"ExpressionAttributeValues": used} if used else {}
+                    if names:
+                        common["ExpressionAttributeNames"] = names
+                    if operation == "put_item":
+                        args = {**base, **common, "ConditionExpression": text}
+                    elif operation == "query":
+                        key_names = {**(names or {}), "#kg": "group"}
+                        args = {
+                            **base,
+                            "KeyConditionExpression": "#kg = :kg",
+                            "FilterExpression": text,
+                            "ExpressionAttributeNames": key_names,
+                            "ExpressionAttributeValues": {**used, ":kg": {"S": "x"}},
+                        }
+                    else:
+                        put = {"TableName": "flat", "Item": item, "ConditionExpression": text}
+                        args = {"TransactItems": [{"Put": {**put, **common}}]}
+                    try:
+                        answer = getattr(client, operation)(**args)
+                        answer.pop("ResponseMetadata", None)
+                        answers.append(("ok", operation, answer))
+                    except ClientError as error:
+                        answers.append(("error", operation, error.response["Error"]))
+                    except (ValueError, KeyError) as error:  # moto raises these
+                        answers.append(("error", operation, repr(error)))
+    return answers
+
+
+def test_condition_expressions_answer_and_fail_as_stock_moto_s_every_time() -> None:
+    fast = _condition_answers(fast=True)
+    assert fast == _condition_answers(fast=False)
+    outcomes = {a[0] for a in fast}
+    assert outcomes == {"ok", "error"}
+    third = len(fast) // 3  # later rounds: the same texts, kept, fail as the first did
+    assert sum(a[0] == "error" for a in fast[third:]) >= 2 * 3 * 3  # three bad texts, each call

@@ -23,7 +23,10 @@ Stock moto (5.x) has two costs that grow with everything stored, not with the ca
 
 Further down the same way (each section says what it changes): ``UpdateItem``'s validation
 without moto's per-call overheads, an item's 400 KB check summed as it goes, SQS queue counts
-in one pass, moto's list of a response class's methods made once per class.
+in one pass, moto's list of a response class's methods made once per class, the in-process
+transport (a URL's handler kept, a plain request's WSGI environment written directly, request
+ids in one draw), condition expressions lexed once per text and parsed once per text, names
+and values.
 
 ``tests/test_fastmoto.py`` runs the same random operations against stock moto and this layer
 and asserts the same answers, errors and stream records. The layer keeps its indexes outside
@@ -35,9 +38,12 @@ from __future__ import annotations
 
 import bisect
 import copy
+import io
 import json
 import os
 import pickle
+import re
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -852,6 +858,241 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     return bool(retain_until > models.unix_time())  # type: ignore[attr-defined]
 
 
+# -- the in-process transport: moto's router and request, without their per-call walks -------
+# Every call a function makes reaches moto through botocore's ``before-send`` hook
+# (``BotocoreStubber``), which (1) tries the URL against each service's patterns (~50 regular
+# expressions) and then each of the chosen backend's URL patterns, rebuilt from its templates
+# on every call; (2) turns botocore's prepared request into a werkzeug request through
+# werkzeug's test ``EnvironBuilder``; (3) names the response with a 52-character id drawn one
+# character at a time. None of it exists in AWS. Here: (1) the handler a URL resolves to is
+# kept (moto's own resolution the first time; the URL maps are fixed once moto is imported);
+# (2) a request with a body of bytes and a plain ASCII path gets the same WSGI environment
+# written directly (tests/test_fastmoto.py compares it with werkzeug's, key by key); anything
+# else goes werkzeug's way; (3) the same kind of id, drawn in one call.
+_ROUTES: dict[str, tuple[str, Any]] = {}
+_ROUTES_KEPT = 4096
+_PLAIN_PATH = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._~-")
+_ID_POOL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _route(clean_url: str) -> tuple[str, Any] | None:
+    """(service, the handler moto calls) for ``clean_url``, as moto's stubber finds them."""
+    found = _ROUTES.get(clean_url)
+    if found is not None:
+        return found
+    from moto import backends  # noqa: PLC0415 - moto loads only with the local bus
+    from moto.core import botocore_stubber  # noqa: PLC0415 - as above
+    from moto.core.base_backend import BackendDict  # noqa: PLC0415 - as above
+    from moto.core.models import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 - as above
+
+    backend_index: Any = vars(botocore_stubber)["backend_index"]
+    get_backend: Any = backends.get_backend
+
+    for service, pattern in backend_index.backend_url_patterns:
+        if not pattern.match(clean_url):
+            continue
+        backend_dict = get_backend(service)
+        if isinstance(backend_dict, BackendDict):
+            regions = backend_dict[DEFAULT_ACCOUNT_ID]
+            backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+        else:
+            backend = backend_dict["global"]
+        for url, method_to_execute in backend.urls.items():
+            if re.compile(url).match(clean_url):
+                if len(_ROUTES) >= _ROUTES_KEPT:
+                    _ROUTES.clear()
+                found = _ROUTES[clean_url] = (service, method_to_execute)
+                return found
+        return None  # moto's own code answers (what it does with no handler)
+    return None
+
+
+def _process_request(self: Any, request: Any) -> Any:
+    """moto's ``BotocoreStubber.process_request`` with the handler looked up by :func:`_route`;
+    the pass-through and allow-list checks run on every call as moto runs them."""
+    from moto.core import botocore_stubber  # noqa: PLC0415 - as above
+    from moto.core.request import normalize_request  # noqa: PLC0415 - as above
+    from moto.core.utils import get_equivalent_url_in_aws_domain  # noqa: PLC0415 - as above
+    from moto.moto_api import recorder  # noqa: PLC0415 - as above
+    from werkzeug.exceptions import HTTPException  # noqa: PLC0415 - what moto catches here
+
+    stubber: Any = botocore_stubber  # its helpers, as the stubber itself calls them
+
+    parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    found = None if stubber.passthrough_url(clean_url) else _route(clean_url)
+    if found is None:
+        return _STATE["process_request"](self, request)
+    service, method_to_execute = found
+    if stubber.passthrough_service(service):
+        return None
+    if not stubber.service_whitelisted(service):
+        raise stubber.ServiceNotWhitelisted(service)
+    normalized_request = normalize_request(request)
+    try:
+        recorder._record_request(normalized_request)
+        status, headers, body = method_to_execute(
+            normalized_request, normalized_request.raw_url, normalized_request.headers
+        )
+    except HTTPException as e:
+        status, headers, body = e.code, e.get_headers(), e.get_body()
+    return status, headers, body
+
+
+def wsgi_environ(method: str, url: str, headers: Any, body: Any) -> dict[str, Any] | None:
+    """The WSGI environment werkzeug's ``EnvironBuilder`` makes of moto's
+    ``Request.from_primitives(method, url, headers, body)``, written directly; None when the
+    request is not the plain kind (no body of bytes, a path or query beyond plain ASCII, a
+    header werkzeug would refuse): then werkzeug builds it."""
+    if not isinstance(body, bytes) or not body or not isinstance(url, str):
+        return None
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    path, _, query = (slash + tail).partition("?")
+    path = path or ""
+    if not sep or "#" in tail or not path or not set(path) <= _PLAIN_PATH:
+        return None
+    if not (query.isascii() and netloc.isascii() and "@" not in netloc and "[" not in netloc):
+        return None
+    host, colon, port = netloc.partition(":")
+    if colon and not port.isdigit():
+        return None
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "REQUEST_URI": path,
+        "RAW_URI": path,
+        "SERVER_NAME": host,
+        "SERVER_PORT": port if colon else ("443" if scheme == "https" else "80"),
+        "HTTP_HOST": netloc,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    content_type = None
+    combined: dict[str, list[str]] = {}
+    for key, raw in headers.items():
+        value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if not isinstance(key, str) or not isinstance(value, str) or "\n" in value:
+            return None
+        if "\r" in value or not key.isascii():
+            return None
+        lower = key.lower()
+        if lower in {"transfer-encoding", "content-length"}:
+            continue
+        if lower == "content-type":
+            if content_type is None:
+                content_type = value
+            continue
+        combined.setdefault(f"HTTP_{key.upper().replace('-', '_')}", []).append(value)
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    environ["CONTENT_LENGTH"] = str(len(body))
+    for key, values in combined.items():
+        environ[key] = ", ".join(values)
+    return environ
+
+
+def _from_primitives(cls: Any, method: str, url: str, headers: Any, body: Any = None) -> Any:
+    """moto's ``Request.from_primitives``, the environment from :func:`wsgi_environ`."""
+    from moto.core.request import (  # noqa: PLC0415 - as above
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    environ = wsgi_environ(method, url, headers, body)
+    if environ is None:
+        return _STATE["from_primitives"].__func__(cls, method, url, headers, body)
+    request = cls(environ)
+    request.environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+        environ_key_for_header(key): key
+        for key in headers
+        if key.lower() != "transfer-encoding" and should_preserve_original_header_name(key)
+    }
+    request.environ.setdefault("CONTENT_LENGTH", "0")
+    return request
+
+
+def _request_id(headerdict: dict[str, Any] | None = None) -> str:
+    """moto's ``gen_amzn_requestid_long``: 52 letters and digits from moto's random source."""
+    from moto.moto_api._internal import mock_random  # noqa: PLC0415 - as above
+
+    req_id = "".join(mock_random.choices(_ID_POOL, k=52))
+    if headerdict is not None and isinstance(headerdict, dict):
+        headerdict.update({"x-amzn-requestid": req_id})
+    return req_id
+
+
+# -- condition expressions: each text lexed once ------------------------------------------------
+# moto lexes a condition or filter expression (every ConditionExpression of a write or a
+# transaction item, every FilterExpression) with a dozen regular expressions, token by token,
+# on every call: the bus sends the same few texts. The tokens of a text are kept (its names
+# and values are substituted later, per call, by moto's own parser); a text moto cannot lex
+# raises every time.
+_LEXED: dict[str, tuple[Any, ...]] = {}
+
+
+def _lex_condition_expression(self: Any) -> Any:
+    """moto's ``ConditionExpressionParser._lex_condition_expression``, kept per text (fresh
+    nodes each time: moto's later stages get nodes of their own)."""
+    from collections import deque  # noqa: PLC0415 - as moto builds it
+
+    text = self.condition_expression
+    kept = _LEXED.get(text)
+    if kept is None:
+        kept = tuple(_STATE["lex"](self))
+        if len(_LEXED) >= _KEPT_LIMIT:
+            _LEXED.clear()
+        _LEXED[text] = kept
+    return deque(node._replace(children=list(node.children)) for node in kept)
+
+
+# A condition's parsed tree, kept per (text, names, values): a transaction item's condition is
+# parsed three times per call (moto checks the names and values used, evaluates it, and the
+# put evaluates it again), and a conditional write without values ("attribute_not_exists")
+# is the same tree every time. The tree's operators only read the item they are given
+# (their state is set in __init__), so one tree serves every evaluation; the names and values
+# the parser found are handed to the caller as moto's parse records them. Values moto holds
+# as bytes (binary) are not kept: parsed each time.
+_PARSED: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+
+def _parse_condition(self: Any) -> Any:
+    """moto's ``ConditionExpressionParser.parse``, kept per text, names and values."""
+    try:
+        key = (
+            self.condition_expression or "",
+            json.dumps(self.expression_attribute_names, sort_keys=True),
+            json.dumps(self.expression_attribute_values, sort_keys=True),
+        )
+    except (TypeError, ValueError):
+        return _STATE["parse_condition"](self)
+    kept = _PARSED.get(key)
+    if kept is None:
+        names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = _STATE["parse_condition"](self)  # a bad expression raises: nothing kept
+        kept = (
+            op,
+            list(self.expr_attr_names_found[names:]),
+            list(self.expr_attr_values_found[values:]),
+        )
+        if len(_PARSED) >= _KEPT_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = kept
+        return op
+    self.expr_attr_names_found.extend(kept[1])
+    self.expr_attr_values_found.extend(kept[2])
+    return kept[0]
+
+
 _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "validator_init": ("validator", "__init__", _validator_init),
     "validate": ("validator", "validate", _validate),
@@ -860,10 +1101,17 @@ _MORE_PATCHES: dict[str, tuple[str, str, Callable[..., Any]]] = {
     "queue_attributes": ("queue", "attributes", property(_queue_attributes)),  # type: ignore[dict-item]
     "queue_messages": ("queue", "messages", property(_queue_messages)),  # type: ignore[dict-item]
     "retention": ("sqs_backend", "is_message_valid_based_on_retention_period", _retention_ok),
+    "process_request": ("stubber", "process_request", _process_request),
+    "lex": ("condition_parser", "_lex_condition_expression", _lex_condition_expression),
+    "parse_condition": ("condition_parser", "parse", _parse_condition),
+    "from_primitives": ("request", "from_primitives", classmethod(_from_primitives)),  # type: ignore[dict-item]
 }
 
 
 def _more_owners() -> dict[str, Any]:
+    from moto.core.botocore_stubber import BotocoreStubber  # noqa: PLC0415 - as above
+    from moto.core.request import Request  # noqa: PLC0415 - as above
+    from moto.dynamodb.comparisons import ConditionExpressionParser  # noqa: PLC0415 - as above
     from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415 - as above
     from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # noqa: PLC0415 - as above
         DepthFirstTraverser,
@@ -872,6 +1120,9 @@ def _more_owners() -> dict[str, Any]:
     from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415 - as above
 
     return {
+        "stubber": BotocoreStubber,
+        "request": Request,
+        "condition_parser": ConditionExpressionParser,
         "item": Item,
         "validator": Validator,
         "traverser": DepthFirstTraverser,
@@ -938,6 +1189,8 @@ def install() -> None:
         listed = vars(responses_module)["method_names_from_class"]
         _STATE["method_names"] = listed
         vars(responses_module)["method_names_from_class"] = functools.cache(listed)
+        _STATE["request_id"] = vars(responses_module)["gen_amzn_requestid_long"]
+        vars(responses_module)["gen_amzn_requestid_long"] = _request_id
         _STATE["node_class"] = Node
         _STATE["item_class"] = more["item"]
         _STATE["models_copy"] = vars(models_module)["copy"]
@@ -969,6 +1222,10 @@ def uninstall() -> None:
         import moto.core.responses as responses_module  # noqa: PLC0415 - as above
 
         vars(responses_module)["method_names_from_class"] = _STATE["method_names"]
+        vars(responses_module)["gen_amzn_requestid_long"] = _STATE["request_id"]
+        _ROUTES.clear()
+        _LEXED.clear()
+        _PARSED.clear()
         _AST_BYTES.clear()
         _PASSED.clear()
         owners["table_module"].copy = _STATE["copy"]

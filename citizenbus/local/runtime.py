@@ -78,6 +78,11 @@ _HARNESS_ONLY = {
 AWS_LOCK = threading.RLock()
 STREAM_READ_LIMIT = 1000  # records per GetRecords, as Lambda's stream poller reads
 STREAM_POLL_SECONDS = 0.25  # Lambda reads each shard four times a second
+# While routes are answering (a request in flight, or one ended this recently), a queue
+# consumer with messages waiting defers to them, at most QUEUE_DEFER_MAX_S at a time (see
+# LocalBus.run_workers); the outbox stream, which carries every request to its agency, never.
+ROUTES_QUIET_S = 0.05
+QUEUE_DEFER_MAX_S = 1.0
 
 
 def _serialise_moto() -> None:
@@ -243,6 +248,11 @@ class LocalBus:
         self.enforcer: Any = None
         self.invocations: dict[str, int] = {}
         self._stream_client: Any = None
+        # routes in flight, and when the last one ended (monotonic): see _routes_busy
+        self._routes_guard = threading.Lock()
+        self._routes_active = 0
+        self._routes_ended = 0.0
+        self.deferred = 0  # queue polls that waited for the routes (serve's workers)
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> LocalBus:
@@ -564,12 +574,46 @@ class LocalBus:
         event = self._http_event(
             compiled, match.groupdict(), method, path, query, headers, raw, host, claims
         )
-        if compiled.authorizer is not None:
-            denied = self._lambda_authorizer(compiled.authorizer, event, method, path)
-            if denied is not None:
-                return denied
-        result = self.invoke(compiled.function, event)
+        with self._route():
+            if compiled.authorizer is not None:
+                denied = self._lambda_authorizer(compiled.authorizer, event, method, path)
+                if denied is not None:
+                    return denied
+            result = self.invoke(compiled.function, event)
         return _http_result(result)
+
+    @contextmanager
+    def _route(self) -> Iterator[None]:
+        with self._routes_guard:
+            self._routes_active += 1
+        try:
+            yield
+        finally:
+            with self._routes_guard:
+                self._routes_active -= 1
+                self._routes_ended = time.monotonic()
+
+    def _routes_busy(self) -> bool:
+        """Whether a route is answering, or answered within :data:`ROUTES_QUIET_S`."""
+        return bool(self._routes_active) or (time.monotonic() - self._routes_ended < ROUTES_QUIET_S)
+
+    def _pump_after_routes(self, queue: str, function: str, stop: threading.Event) -> int:
+        """:meth:`pump_queue`, after :meth:`_defer_to_routes`."""
+        self._defer_to_routes(queue, stop)
+        return self.pump_queue(queue, function)
+
+    def _defer_to_routes(self, queue: str, stop: threading.Event) -> None:
+        """Before a queue poll with messages waiting: wait while the routes are busy, at most
+        :data:`QUEUE_DEFER_MAX_S`. All functions share one interpreter here (one GIL), where
+        in AWS each runs on its own: a consumer working beside a burst of filings takes the
+        routes' CPU. As Lambda's poller with a batching window, the consumer gets the
+        messages a little later, in fuller batches; it is never held longer than the cap."""
+        if not self._routes_busy() or not _has_visible(queue):
+            return
+        self.deferred += 1
+        deadline = time.monotonic() + QUEUE_DEFER_MAX_S
+        while self._routes_busy() and time.monotonic() < deadline and not stop.is_set():
+            stop.wait(ROUTES_QUIET_S / 2)
 
     def _lambda_authorizer(
         self, function: str, event: dict[str, Any], method: str, path: str
@@ -863,7 +907,8 @@ class LocalBus:
         handled batch after batch), else after :data:`STREAM_POLL_SECONDS` (Lambda reads a
         shard four times a second); a queue is received from again at once after a full batch,
         else after ``interval``. Records that arrive meanwhile make one batch, not one
-        invocation (and three stream calls, or a receive and a delete) each."""
+        invocation (and three stream calls, or a receive and a delete) each. A queue consumer
+        defers to busy routes for up to :data:`QUEUE_DEFER_MAX_S` (:meth:`_defer_to_routes`)."""
         client = self._streams_client()
         loops: list[tuple[str, Callable[[], int], Callable[[int], bool], float]] = [
             (
@@ -877,7 +922,7 @@ class LocalBus:
         loops += [
             (
                 f"{q}→{f}",
-                lambda q=q, f=f: self.pump_queue(q, f),  # type: ignore[misc]
+                lambda q=q, f=f: self._pump_after_routes(q, f, stop),  # type: ignore[misc]
                 lambda moved, q=q: moved >= self._batch_size(q),  # type: ignore[misc]
                 interval,
             )
