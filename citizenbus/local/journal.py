@@ -451,7 +451,7 @@ class Tracker:
                 if was is None or was[1] != version:
                     upserts.append((message, version[-1]))
             gone = [
-                (message_id, sorted(was[0].all_receipt_handles or ()))
+                (message_id, [h for h in was[0].all_receipt_handles or () if h])
                 for message_id, was in known.items()
                 if message_id not in now
             ]

@@ -665,22 +665,25 @@ class Persistence:
             self.last = saved
             self._changed = self._requested = False
             self._compacted_at = time.monotonic()
-            # the journals before the previous snapshot are no longer needed by either
+            # the journals before the previous snapshot are no longer needed by either (with
+            # no previous one: those before this one)
+            keep = was if was is not None else self.snapshot_generation
             for generation in journal.generations(self.directory):
-                if was is None or generation < was:
+                if keep is not None and generation < keep:
                     (self.directory / journal.journal_name(generation)).unlink(missing_ok=True)
             return saved
 
     def _switch(self) -> tuple[bytes, int, int]:
         """Under the bus lock, at a snapshot: what changed since the last flush (for the
         journal the snapshot starts after), and the new generation."""
+        table = self._table()  # made here: the forked child imports nothing
         delta = self.tracker.collect(self.bus)  # type: ignore[arg-type]
         with self.tracker.lock:
             self.tracker.compact = False
         self.dirty = False
         old = self.generation
         self.generation += 1
-        return (journal.dumps(delta, self._table()) if delta else b""), old, self.generation
+        return (journal.dumps(delta, table) if delta else b""), old, self.generation
 
     def _close_switch(self, payload: bytes, old: int) -> None:
         """After the fork: the changes before it to the old journal; the new one starts."""
