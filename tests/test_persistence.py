@@ -151,7 +151,9 @@ def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> N
             hook.close()
 
 
-def test_a_damaged_snapshot_falls_back_to_the_one_before_and_its_journals_then_to_empty(tmp_path: Path) -> None:
+def test_a_damaged_snapshot_falls_back_to_the_one_before_and_its_journals_then_to_empty(
+    tmp_path: Path,
+) -> None:
     data, said = tmp_path / "data", list[str]()
     kept = keeper(data, said, fork=False)  # the in-process way of writing, too
     with LocalBus(persistence=kept) as bus:

@@ -375,14 +375,14 @@ class Persistence:
                 read = time.perf_counter() - started
                 generation = int(header.get("generation", 0))
                 replayed = self._replay(generation, state["bus"])
+                # what was restored lives as long as the bus: out of the GC's walks (a city
+                # is millions of objects; see seed.settle). Frozen as made, not collected
+                # first: a collection would walk them all once (10 s at 40,000 requests).
+                gc.freeze()
             finally:
                 if collecting:
                     gc.enable()
             fastmoto.forget()  # the items were put back behind the maintained indexes
-            # what was restored lives as long as the bus: out of the GC's full walks (a city
-            # is hundreds of thousands of objects; see seed.settle)
-            gc.collect(1)
-            gc.freeze()
             bus.queue_urls = dict(state["bus"]["queue_urls"])
             self._bus_state = state["bus"]
             self.restored = header
