@@ -291,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"  start after a kill -9: {city['restore_after_kill_seconds']} s (snapshot and"
-            f" {city['journal_records_replayed']} journal records, {city['journal_mb_replayed']} MB)"
+            f" {city['journal_records_replayed']} journal records,"
+            f" {city['journal_mb_replayed']} MB)"
         )
         return 0
     figures = measure(1_000 if args.quick else args.requests)

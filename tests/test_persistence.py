@@ -376,7 +376,7 @@ def test_a_clean_stop_keeps_the_last_filing_and_fresh_starts_empty(tmp_path: Pat
 
 def test_an_erased_citizen_leaves_neither_snapshot_nor_journal_kept(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    kept = keeper(data, [], interval=0, compact_seconds=0)
+    kept = keeper(data, [], interval=0, compact_seconds=0, quiet_seconds=0)
     email = b"erik.erased@example.se"
     with LocalBus(persistence=kept) as bus:
         assert kept.tick() is not None  # the first snapshot, of the empty bus

@@ -70,6 +70,7 @@ MAGIC = b"citizenbus-snapshot "
 INTERVAL_SECONDS = 2.0  # how often the snapshot loop looks
 FLUSH_SECONDS = 0.5  # how often the journal is appended to and fsynced, when something changed
 COMPACT_SECONDS = 60.0  # a snapshot at least this often while changes go on
+QUIET_SECONDS = 10.0  # ...and one once changes stopped for this long
 COMPACT_BYTES = 64 << 20  # ...or once the journal since the last one is this big
 CHILD_TIMEOUT_SECONDS = 300.0
 LOCK_WAIT_SECONDS = 30.0  # a snapshot child of a killed bus may still be finishing its write
@@ -257,12 +258,15 @@ class Persistence:
         flush_interval: float = FLUSH_SECONDS,
         compact_seconds: float = COMPACT_SECONDS,
         compact_bytes: int = COMPACT_BYTES,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self.directory = Path(directory).expanduser().resolve()
         self.interval = interval
         self.flush_interval = flush_interval
         self.compact_seconds = compact_seconds
         self.compact_bytes = compact_bytes
+        self.quiet_seconds = quiet_seconds
+        self._active_at = time.monotonic()
         self.tracker = Tracker()
         self.generation = 1  # the journal appended to: what changed after snapshot ≤ this
         self.snapshot_generation: int | None = None  # that of snapshot.bin
@@ -622,7 +626,8 @@ class Persistence:
 
     def tick(self) -> Saved | None:
         """One look: a snapshot (compacting the journal) when changes went on for
-        :attr:`compact_seconds`, when they stopped, when the journal grew past
+        :attr:`compact_seconds`, when they stopped for :attr:`quiet_seconds`, when the
+        journal grew past
         :attr:`compact_bytes`, or at once for a change the journal cannot hold; once more
         after one with changes, so that ``snapshot.prev.bin`` (and the journals kept for it)
         hold no older state than the current one (an erasure leaves no older copy behind)."""
@@ -630,23 +635,22 @@ class Persistence:
         if texts != self._texts:
             self._texts, self.dirty = texts, True
         active, self.dirty = self.dirty, False
+        now = time.monotonic()
         if active:
-            self._changed = True
+            self._changed, self._active_at = True, now
+        quiet = now - self._active_at >= self.quiet_seconds
         due = (
             self._requested
             or self.tracker.compact
             or self.journal_bytes >= self.compact_bytes
-            or (
-                self._changed
-                and (not active or time.monotonic() - self._compacted_at >= self.compact_seconds)
-            )
+            or (self._changed and (quiet or now - self._compacted_at >= self.compact_seconds))
         )
         if due:
             saved = self.save()
             if saved is not None:
                 self._settle = True
             return saved
-        if self._settle and not active:
+        if self._settle and quiet:
             self._settle = False
             return self.save()
         return None
