@@ -44,6 +44,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citizenbus.local.twilio_http import RecordingHttpClient
+
 if TYPE_CHECKING:
     from citizenbus.local.runtime import LocalBus
 
@@ -362,7 +364,7 @@ class Tracker:
             delta["bus"] = changes
         self._bus = known
         texts = _texts(bus)
-        if texts != self._texts and isinstance(getattr(bus, "twilio", None), _recorder()):
+        if texts != self._texts and isinstance(getattr(bus, "twilio", None), RecordingHttpClient):
             sent_texts = list(bus.twilio.sent)
             delta["texts"] = (
                 (self._texts, sent_texts[self._texts :]) if texts > self._texts else (0, sent_texts)
@@ -504,15 +506,9 @@ class Tracker:
 
 
 # -- the bus's own state ------------------------------------------------------------------------
-def _recorder() -> type:
-    from citizenbus.local.twilio_http import RecordingHttpClient  # noqa: PLC0415 - light, cycle-free
-
-    return RecordingHttpClient
-
-
 def _texts(bus: LocalBus) -> int:
     twilio = getattr(bus, "twilio", None)
-    return len(twilio.sent) if isinstance(twilio, _recorder()) else 0
+    return len(twilio.sent) if isinstance(twilio, RecordingHttpClient) else 0
 
 
 def _bus_known(bus: LocalBus) -> dict[str, Any]:
@@ -584,7 +580,7 @@ def apply(delta: dict[str, Any], bus_state: dict[str, Any]) -> None:
         shard = dynamodb[account][region].tables[name].stream_shard
         del shard.items[start:]
         for record in added:
-            made = StreamRecord.__new__(StreamRecord)
+            made: Any = StreamRecord.__new__(StreamRecord)
             made.record = record
             shard.items.append(made)
 

@@ -590,7 +590,10 @@ class Persistence:
                 with self.bus.lock:
                     delta = self.tracker.collect(self.bus)
                     payload = journal.dumps(delta, self._table()) if delta else b""
-                return self._append(payload) if payload else 0
+                if not payload:
+                    return 0
+                self.dirty = True  # a change (made in-process past the hook, too): activity
+                return self._append(payload)
             except Exception as exc:  # not journaled: a snapshot keeps it instead
                 self._requested = True
                 self._warn("journal", exc)
