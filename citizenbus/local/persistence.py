@@ -5,33 +5,46 @@ waiting, in-flight and dead-lettered messages, the event bus and rules, buckets 
 data exports, the KMS key, the e-mail and push messages sent) and in a little state of the
 :class:`~citizenbus.local.runtime.LocalBus` itself: how far each stream was read (and the
 records read but not yet handled), the queue URL map and the texts the recording Twilio
-client accepted. A *snapshot* is all of that pickled in one piece, so references between
-services stay references.
+client accepted. It is kept as a *snapshot* (all of it pickled in one piece, so references
+between services stay references) and a *journal* of what changed after it
+(:mod:`citizenbus.local.journal`: each item, message, object as stored after the change).
 
-- A botocore ``after-call`` hook marks the bus *dirty* on every call that changes something
-  (a ``ReceiveMessage`` or ``GetRecords`` only when it returned something).
-- A thread writes a snapshot when dirty, at most every :data:`INTERVAL_SECONDS` (or as long
-  as the last one took, if longer), once more after the last change (so the previous snapshot
-  kept holds no older state than the current one: what was erased is gone from both), and
-  one at a clean stop. After ``kill -9`` everything older than that pause plus one snapshot's
-  time is there.
-- Under the bus lock the snapshot only forks (POSIX): the child process holds a copy-on-write
-  copy of the whole state and pickles, compresses and writes it while the bus goes on
-  answering. Where there is no ``fork`` the state is pickled under the lock and compressed and
-  written outside it.
-- The file is written to a temporary name, fsynced and renamed over ``snapshot.bin``; the one
-  before is kept as ``snapshot.prev.bin``. A header line names the format, the moto and
-  Python versions and the payload's length and CRC-32. A snapshot that does not read back
-  (truncated, corrupt) is moved aside to ``snapshot.corrupt.bin`` and the previous one is
-  loaded (or none: the bus starts empty), saying so. One from another moto or Python version
-  is refused with the ``--fresh`` hint: moto's internals differ between versions.
+- Every :data:`FLUSH_SECONDS` a thread reads what changed under the bus lock (the keys moto's
+  ``Table.put_item``/``delete_item`` noted, the queues and objects the calls named, the
+  stream records and e-mail added) and appends it to ``journal.NNNNNNNN.bin`` as one
+  checksummed record, fsynced outside the lock. After ``kill -9`` everything older than that
+  interval plus one flush is there.
+- A snapshot is compaction: taken when changes went on for :data:`COMPACT_SECONDS`, when they
+  stopped for :data:`QUIET_SECONDS`, when the journal passed :data:`COMPACT_BYTES`, at once
+  for a change the journal cannot name (a table's or queue's settings, a bucket, an SES
+  identity, a call over the AWS port), and at a clean stop; then once more after one with
+  changes, so that the previous snapshot kept (and its journals) holds no older state than
+  the current one: what was erased is gone from every file.
+- Under the bus lock the snapshot collects the last changes (for the journal it closes) and
+  forks (POSIX): the child process holds a copy-on-write copy of the whole state and pickles,
+  compresses and writes it while the bus goes on answering and the journal goes on in the
+  next generation's file. Where there is no ``fork`` the state is pickled under the lock and
+  compressed and written outside it.
+- The snapshot file is written to a temporary name, fsynced and renamed over
+  ``snapshot.bin``; the one before is kept as ``snapshot.prev.bin``. A header line names the
+  format, the moto and Python versions, the journal generation it starts, and the payload's
+  length and CRC-32. Once written, the journals before the previous snapshot are deleted.
+- A start loads ``snapshot.bin`` and replays the journals from its generation on, each up to
+  its first record cut short or failing its checksum (the write a kill interrupted). A
+  snapshot that does not read back (truncated, corrupt) is moved aside to
+  ``snapshot.corrupt.bin`` and the previous one is loaded with its journals (or none: the bus
+  starts empty), saying so. One from another moto or Python version is refused with the
+  ``--fresh`` hint: moto's internals differ between versions.
 - Secrets Manager is not kept: the secrets are created again at every start from the
   environment (the values ``citizenbus serve`` prints). The KMS key is kept, so webhook
   secrets encrypted under it still decrypt.
 
+Measured with a city of 100,000 requests (``python -m bench.persistence --data DIR``; the
+figures with their date are in docs/performance.md): FIGURES.
+
 The directory holds personal data (contacts, filed texts): it is created 0700 and every file
-0600, and only an empty directory or one this module made is used. A snapshot is a pickle:
-load only a directory you made yourself.
+0600, and only an empty directory or one this module made is used. Snapshots and journals
+are pickles: load only a directory you made yourself.
 """
 
 from __future__ import annotations
