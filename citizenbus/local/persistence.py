@@ -82,7 +82,8 @@ READABLE = (1, 2)  # a format-1 snapshot reads as generation 0 (there were no jo
 MAGIC = b"citizenbus-snapshot "
 INTERVAL_SECONDS = 2.0  # how often the snapshot loop looks
 FLUSH_SECONDS = 0.5  # how often the journal is appended to and fsynced, when something changed
-COMPACT_SECONDS = 60.0  # a snapshot at least this often while changes go on
+COMPACT_SECONDS = 60.0  # a snapshot at least this often while changes go on, and at most
+COMPACT_SHARE = 10  # ...every ten times the last one's time (its child's CPU: a tenth of a core)
 QUIET_SECONDS = 10.0  # ...and one once changes stopped for this long
 COMPACT_BYTES = 64 << 20  # ...or once the journal since the last one is this big
 CHILD_TIMEOUT_SECONDS = 300.0
@@ -659,7 +660,7 @@ class Persistence:
             self._requested
             or self.tracker.compact
             or self.journal_bytes >= self.compact_bytes
-            or (self._changed and (quiet or now - self._compacted_at >= self.compact_seconds))
+            or (self._changed and (quiet or now - self._compacted_at >= self.compact_every()))
         )
         if due:
             saved = self.save()
@@ -670,6 +671,13 @@ class Persistence:
             self._settle = False
             return self.save()
         return None
+
+    def compact_every(self) -> float:
+        """While changes go on: a snapshot every :attr:`compact_seconds`, or every
+        :data:`COMPACT_SHARE` times the last one's time if longer (a big city's snapshot takes
+        seconds of the other core; the journal holds what changes meanwhile)."""
+        last = self.last.seconds if self.last is not None else 0.0
+        return max(self.compact_seconds, COMPACT_SHARE * last)
 
     def save(self) -> Saved | None:
         """Write a snapshot now; None (and a message, once per kind) if it failed."""
