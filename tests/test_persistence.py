@@ -74,11 +74,13 @@ class Hook:
         self.server.server_close()
 
 
-def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["stopped", "killed after a journal flush"])
+def test_a_bus_starts_again_with_everything_it_held(tmp_path: Path, ending: str) -> None:
     data, said = tmp_path / "data", list[str]()
     port = free_port()  # the agency's receiver: down until after the restart
     kept = keeper(data, said)
     with LocalBus(env=FAST, persistence=kept) as bus:
+        assert kept.save() is not None  # the first snapshot (serve's first look): empty
         subscribed = bus.request(
             "PUT",
             "/agency/v1/subscriptions",
@@ -114,11 +116,17 @@ def test_a_stopped_bus_starts_again_with_everything_it_held(tmp_path: Path) -> N
         sent = {m["channel"] for m in json.loads(before["outbox"][2])}
         assert sent == {"sms", "email"}  # a text (Twilio's recorder) and an e-mail (SES)
         assert before["exports"]
-        assert kept.close() is not None  # the last snapshot, at a clean stop
+        if ending == "stopped":
+            assert kept.close() is not None  # the last snapshot, at a clean stop
+        else:  # everything since the first snapshot is in the journal only
+            assert kept.flush() > 0
+            kept.release()
 
     said.clear()
     with LocalBus(env=FAST, persistence=keeper(data, said)) as bus:
         assert any("restored the bus" in s for s in said), said
+        if ending != "stopped":
+            assert not any(" 0 journal records" in s for s in said), said
         again = bus.request("GET", f"/agency/v1/requests/{first}", headers=KEYS["streets"])
         assert (again.status, again.json()) == (200, before["request"].json())
         assert agency_status(bus, second) == 200
