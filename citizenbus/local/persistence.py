@@ -406,6 +406,11 @@ class Persistence:
             self.restored = header
             self.snapshot_generation = generation if name == CURRENT else None
             self.generation = max([generation, *found]) + 1
+            self.journal_bytes = sum(  # replayed at every start until the next snapshot
+                (self.directory / journal.journal_name(g)).stat().st_size
+                for g in found
+                if g >= generation
+            )
             self.say(
                 f"restored the bus from {path} (written {header['written_at']},"
                 f" {header['bytes'] / 1e6:.1f} MB, read in {read:.1f} s) and"
