@@ -689,6 +689,7 @@ class Persistence:
         assert self.bus is not None, "load_aws first"
         with self._saving:
             was = self.snapshot_generation
+            self.flush()  # the bulk of the changes first: the fork's own hold of the lock
             try:
                 saved = self._save_forked() if self.fork else self._save_here()
             except Exception as exc:
