@@ -21,8 +21,9 @@ the change (not a replay of the calls, so generated ids and clocks need no deter
   those added).
 - EventBridge, KMS and IAM (small): whole, when a call changed them.
 - Anything else (a bucket's settings, a queue's attributes, a table's settings, an SES
-  identity, a change over the AWS port the journal cannot name): the next snapshot is taken
-  at once instead (:attr:`Tracker.compact`).
+  identity): the next snapshot is taken at once instead (:attr:`Tracker.compact`). A call
+  over the AWS port names nothing: every queue is compared, the small services journaled
+  whole; an S3 object written there waits for the next snapshot.
 
 One record per flush: the length, the CRC-32 and the pickled changes, appended and fsynced.
 Reading stops at the first record that is cut short or fails its checksum (the write a
@@ -289,13 +290,15 @@ class Tracker:
                 self.compact = True
 
     def anything(self) -> None:
-        """A change the hooks did not see (the AWS port): compare every queue, journal the
-        small services whole and ask for a snapshot for the rest."""
+        """A call the hooks did not see (the AWS port, which says not which): compare every
+        queue, journal the small services whole, look for e-mail sent (items are noted by
+        moto's model anyway). The rest (a bucket's object, a queue's settings) waits for the
+        next snapshot, which the call's activity brings within a minute or so: a consumer
+        polling over the port must not cause a snapshot every few seconds."""
         with self.lock:
             self.all_queues = True
             self.whole.update(WHOLE)
             self.sent = True
-            self.compact = True
 
     # -- what the journal holds now ---------------------------------------------------------
     def baseline(self, bus: LocalBus) -> None:

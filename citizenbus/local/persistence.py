@@ -17,7 +17,7 @@ between services stay references) and a *journal* of what changed after it
 - A snapshot is compaction: taken when changes went on for :data:`COMPACT_SECONDS`, when they
   stopped for :data:`QUIET_SECONDS`, when the journal passed :data:`COMPACT_BYTES`, at once
   for a change the journal cannot name (a table's or queue's settings, a bucket, an SES
-  identity, a call over the AWS port), and at a clean stop; then once more after one with
+  identity), and at a clean stop; then once more after one with
   changes, so that the previous snapshot kept (and its journals) holds no older state than
   the current one: what was erased is gone from every file.
 - Under the bus lock the snapshot collects the last changes (for the journal it closes) and
