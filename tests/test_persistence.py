@@ -245,6 +245,31 @@ def test_only_changes_mark_the_bus_for_a_snapshot(tmp_path: Path) -> None:
         kept.release()
 
 
+def test_while_changes_go_on_the_journal_holds_them_and_snapshots_stay_rare(
+    tmp_path: Path,
+) -> None:
+    """A stranger filing without pause cannot make the bus write a whole snapshot at every
+    look (seconds of CPU each at a city's size): the journal takes the changes; a snapshot
+    comes once the journal is big, the changes stop, or a long interval passed."""
+    kept = keeper(tmp_path / "data", [], interval=0, compact_seconds=3600, quiet_seconds=3600)
+    with LocalBus(persistence=kept) as bus:
+        assert kept.tick() is not None  # the first snapshot, of the empty bus
+        for n in range(3):
+            file(bus, "street-damage", {"address": f"Storgatan {n}"})
+            assert kept.flush() > 0
+            assert kept.tick() is None  # journaled, no snapshot
+        kept.compact_bytes = kept.journal_bytes  # the journal reached its bound
+        assert kept.tick() is not None
+        assert kept.journal_bytes == 0
+        file(bus, "street-damage", {"address": "Storgatan 9"})
+        assert kept.flush() > 0 and kept.tick() is None
+        kept.quiet_seconds = 0  # the changes stopped
+        assert kept.tick() is not None
+        assert kept.tick() is not None  # once more, for the previous snapshot
+        assert kept.tick() is None
+        kept.release()
+
+
 # -- a real citizenbus serve -----------------------------------------------------------------------
 def post_form(base: str, n: int) -> str:
     body = urllib.parse.urlencode({"address": f"Storgatan {n}", "phone": "0701234567"}).encode()
