@@ -1,4 +1,12 @@
-"""What keeping the local bus costs (``citizenbus serve --data``): snapshot size and time.
+"""What keeping the local bus costs (``citizenbus serve --data``): snapshot size and time,
+the journal's cost per filing, the start after a ``kill -9``.
+
+``python -m bench.persistence --data DIR [--filings N]`` measures a kept city (one
+``citizenbus seed`` filled into ``citizenbus serve --data DIR``), on a copy of DIR: the start
+from its snapshot, N filings with the journal flushed as ``serve`` does (each flush timed, the
+journal thread's CPU counted) and N without flushing, a forked snapshot, N more filings
+journaled only, and a start from that snapshot plus the journal (no last snapshot, as after a
+``kill -9``).
 
 ``python -m bench.persistence [--requests N] [--quick]`` fills an in-process bus with N
 requests, then writes snapshots both ways (forked: the bus lock is held for the fork only;
