@@ -290,6 +290,31 @@ def served_status(base: str, reference: str) -> int:
         return exc.code
 
 
+def test_an_item_changed_in_place_is_journaled(tmp_path: Path) -> None:
+    """``UpdateItem`` on an existing item changes it in place (no ``put_item``): a status
+    change made after the last snapshot comes back from the journal."""
+    data = tmp_path / "data"
+    kept = keeper(data, [], fork=False)
+    with LocalBus(persistence=kept) as bus:
+        reference = file(bus, "street-damage", {"address": "Storgatan 1"})
+        bus.pump()
+        assert kept.save() is not None  # filed and routed: in the snapshot
+        changed = bus.request(
+            "POST",
+            f"/agency/v1/requests/{reference}/status",
+            headers=KEYS["streets"],
+            json_body={"status": "in_progress"},
+        )
+        assert changed.status == 200, changed.text
+        assert kept.flush() > 0
+        kept.release()  # as a kill -9
+    kept = keeper(data, [])
+    with LocalBus(persistence=kept) as bus:
+        looked = bus.request("GET", f"/agency/v1/requests/{reference}", headers=KEYS["streets"])
+        assert looked.json()["status"] == "in_progress", looked.text
+        kept.release()
+
+
 def test_a_journal_cut_short_by_a_kill_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
     data, said = tmp_path / "data", list[str]()
     kept = keeper(data, said, fork=False)

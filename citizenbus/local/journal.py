@@ -4,11 +4,12 @@ A snapshot of a city of 100,000 requests takes seconds to write, so what changed
 last one is appended to a journal as it happens: physically, each thing as it is stored after
 the change (not a replay of the calls, so generated ids and clocks need no determinism):
 
-- DynamoDB: each item a write touched (``Table.put_item`` / ``Table.delete_item`` are wrapped
-  to note its key; every item write of moto goes through one of the two, ``UpdateItem`` and
-  transactions too, and a write over the AWS port as well), read as stored at the flush (or
-  its absence), and the stream records appended since the last flush; a table created or
-  replaced is written whole.
+- DynamoDB: each item a write touched (``Table.put_item``, ``Table.delete_item`` and the
+  backend's ``update_item``, which changes an existing item in place, are wrapped to note its
+  key; every item write of moto goes through one of the three, transactions' and batches'
+  too, and a write over the AWS port or the seed's direct one as well), read as stored at the
+  flush (or its absence), and the stream records appended since the last flush; a table
+  created or replaced is written whole.
 - SQS: per queue, the messages that are new or changed (received, made visible again) and
   the ones gone (with their receipt handles, so a second delete stays harmless); a queue is
   compared with what was journaled only when something may have changed it (a call on it, an
@@ -146,29 +147,52 @@ def _delete_item(self: Any, hash_key: Any, range_key: Any = None) -> Any:
     return item
 
 
-def _install(tracker: Tracker) -> None:
-    from moto.dynamodb.models.table import Table  # noqa: PLC0415 - moto with a kept bus
+def _update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """``UpdateItem`` changes an item that exists in place (no ``put_item``): its key noted
+    too, also when the update failed part way."""
+    try:
+        return _ORIGINALS["update_item"](self, table_name, key, *args, **kwargs)
+    finally:
+        if _TRACKERS:
+            try:
+                table = self.get_table(table_name)
+                hash_key, range_key = self.get_keys_value(table, key)
+            except Exception:  # noqa: S110 - no such table or key: nothing was changed
+                pass
+            else:
+                for tracker in _TRACKERS:
+                    tracker.touch(table, hash_key, range_key)
 
+
+def _patched() -> list[tuple[Any, str, Callable[..., Any]]]:
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto with a kept bus
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415 - as above
+
+    return [
+        (Table, "put_item", _put_item),
+        (Table, "delete_item", _delete_item),
+        (DynamoDBBackend, "update_item", _update_item),
+    ]
+
+
+def _install(tracker: Tracker) -> None:
     with _PATCH_LOCK:
-        if Table.put_item is not _put_item:  # wraps whatever is there (fastmoto's, moto's)
-            _ORIGINALS["put_item"] = Table.put_item
-            _ORIGINALS["delete_item"] = Table.delete_item
-            Table.put_item = _put_item  # type: ignore[method-assign]
-            Table.delete_item = _delete_item  # type: ignore[method-assign]
+        for owner, name, wrapper in _patched():
+            if vars(owner).get(name) is not wrapper:  # wraps whatever is there (fastmoto's)
+                _ORIGINALS[name] = getattr(owner, name)
+                setattr(owner, name, wrapper)
         if tracker not in _TRACKERS:
             _TRACKERS.append(tracker)
 
 
 def _uninstall(tracker: Tracker) -> None:
-    from moto.dynamodb.models.table import Table  # noqa: PLC0415 - moto with a kept bus
-
     with _PATCH_LOCK:
         if tracker in _TRACKERS:
             _TRACKERS.remove(tracker)
         if not _TRACKERS and _ORIGINALS:
-            if Table.put_item is _put_item:
-                Table.put_item = _ORIGINALS["put_item"]  # type: ignore[method-assign]
-                Table.delete_item = _ORIGINALS["delete_item"]  # type: ignore[method-assign]
+            for owner, name, wrapper in _patched():
+                if vars(owner).get(name) is wrapper and name in _ORIGINALS:
+                    setattr(owner, name, _ORIGINALS[name])
             _ORIGINALS.clear()
 
 
