@@ -40,11 +40,11 @@ between services stay references) and a *journal* of what changed after it
   secrets encrypted under it still decrypt.
 
 Measured with a seeded city of 156,585 requests (``python -m bench.persistence --data DIR``;
-two runs, the figures with their date in docs/performance.md): the journal costs 4.2–4.7 KB
-and 0.13–0.35 ms of CPU a filing, a flush p50 11–13 ms, so after ``kill -9`` all but the last
-0.52–0.66 s is there; a forked snapshot holds the bus lock 90–170 ms and takes its child
-14–21 s (50 MB); a start from it takes 5.8 s on a quiet machine (26.5 s under load), a
-journal's replay about 10 MB/s.
+the figures with their date in docs/performance.md): the journal costs about 4.5 KB and
+0.12 ms of CPU a filing (0.35 ms under load), a flush p50 11–13 ms, so after ``kill -9`` all
+but the last 0.52–0.66 s is there; a forked snapshot holds the bus lock 86–170 ms and takes
+its child 14–21 s (50 MB); a start from it takes 5.7 s on a quiet machine (26.5 s under
+load), a journal's replay about 10 MB/s.
 
 The directory holds personal data (contacts, filed texts): it is created 0700 and every file
 0600, and only an empty directory or one this module made is used. Snapshots and journals
