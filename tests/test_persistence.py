@@ -1,5 +1,6 @@
-"""``citizenbus serve --data DIR``: what the bus holds survives a stop, a ``kill -9`` and a
-damaged snapshot; ``--fresh`` starts empty."""
+"""``citizenbus serve --data``: what the bus holds survives a stop, a ``kill -9`` (the
+journal since the last snapshot), a journal cut short and a damaged snapshot; an erasure
+leaves no file; ``--fresh`` starts empty."""
 
 from __future__ import annotations
 
