@@ -1,4 +1,12 @@
-"""What keeping the local bus costs (``citizenbus serve --data``): snapshot size and time.
+"""What keeping the local bus costs (``citizenbus serve --data``): snapshot size and time,
+the journal's cost per filing, the start after a ``kill -9``.
+
+``python -m bench.persistence --data DIR [--filings N]`` measures a kept city (one
+``citizenbus seed`` filled into ``citizenbus serve --data DIR``), on a copy of DIR: the start
+from its snapshot, N filings with the journal flushed as ``serve`` does (each flush timed, the
+journal thread's CPU counted) and N without flushing, a forked snapshot, N more filings
+journaled only, and a start from that snapshot plus the journal (no last snapshot, as after a
+``kill -9``).
 
 ``python -m bench.persistence [--requests N] [--quick]`` fills an in-process bus with N
 requests, then writes snapshots both ways (forked: the bus lock is held for the fork only;
@@ -15,8 +23,10 @@ transactions (issue 16).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -150,12 +160,162 @@ def measure(requests: int) -> dict[str, Any]:
     return figures
 
 
+def _requests_stored() -> int:
+    from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto's own, bench only
+
+    table = dynamodb_backends[ACCOUNT][REGION].tables.get("citizenbus-requests")
+    return 0 if table is None else sum(1 for _ in table.all_items())
+
+
+def _timed_flushes(
+    keeper: Persistence, stop: threading.Event, out: list[tuple[float, float, int]]
+) -> None:
+    """The journal's flush loop, each flush timed: (seconds, this thread's CPU seconds,
+    bytes)."""
+    while not stop.wait(keeper.flush_interval):
+        started, cpu = time.perf_counter(), time.thread_time()
+        written = keeper.flush()
+        if written:
+            out.append((time.perf_counter() - started, time.thread_time() - cpu, written))
+
+
+def _file(bus: LocalBus, filings: int, latencies: list[float]) -> None:
+    for i in range(filings):
+        began = time.perf_counter()
+        answer = bus.request(
+            "POST",
+            "/eservice/v1/forms/street-damage",
+            json_body={
+                "address": f"Benchgatan {i}",
+                "description": "Deep hole by the crossing, about half a metre wide",
+                "phone": "0700000000",
+            },
+        )
+        latencies.append(time.perf_counter() - began)
+        assert answer.status == 201, answer.text
+        if i % 10 == 9:
+            bus.pump()
+    bus.pump()
+
+
+def measure_city(data: str, filings: int) -> dict[str, Any]:
+    """A kept city (``citizenbus seed`` into ``serve --data``), copied: its restore, then
+    ``filings`` filings with the journal flushed as ``serve`` does, a snapshot (forked), and
+    a restore from that snapshot plus a journal (a kill -9: no last snapshot)."""
+    import shutil  # noqa: PLC0415 - this mode only
+
+    figures: dict[str, Any] = {"filings": filings}
+    with tempfile.TemporaryDirectory(prefix="citizenbus-bench-") as directory:
+        copy_of = f"{directory}/data"
+        shutil.copytree(data, copy_of)
+        for leftover in ("lock",):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{copy_of}/{leftover}")
+        started = time.perf_counter()
+        keeper = Persistence(copy_of, say=_say)
+        bus = LocalBus(persistence=keeper).start()
+        figures["restore_seconds"] = round(time.perf_counter() - started, 2)
+        figures["requests"] = _requests_stored()
+        try:
+            without: list[float] = []
+            _file(bus, filings, without)  # the journal not flushed meanwhile
+            keeper.flush()
+            flushes: list[tuple[float, float, int]] = []
+            stop = threading.Event()
+            flusher = threading.Thread(target=_timed_flushes, args=(keeper, stop, flushes))
+            flusher.start()
+            latencies: list[float] = []
+            cpu = time.process_time()
+            _file(bus, filings, latencies)
+            time.sleep(keeper.flush_interval * 2)
+            stop.set()
+            flusher.join()
+            cpu = time.process_time() - cpu
+            seconds = [f for f, _, _ in flushes] or [0.0]
+            flush_cpu = sum(c for _, c, _ in flushes)
+            written = sum(b for _, _, b in flushes)
+            figures["journal"] = {
+                "flushes": len(flushes),
+                "bytes_per_filing": round(written / filings),
+                "flush_cpu_ms_per_filing": round(flush_cpu / filings * 1000, 2),
+                "flush_ms_p50": round(statistics.median(seconds) * 1000, 1),
+                "flush_ms_max": round(max(seconds) * 1000, 1),
+                "flush_cpu_share": round(flush_cpu / cpu, 3) if cpu else None,
+                "filing_ms_p50": round(statistics.median(latencies) * 1000, 1),
+                "filing_ms_p50_unflushed": round(statistics.median(without) * 1000, 1),
+                "kill_9_window_s": round(keeper.flush_interval + max(seconds), 2),
+            }
+            keeper.fork = True
+            saved = keeper.save()
+            assert saved is not None, "snapshot failed"
+            figures["snapshot"] = {
+                "file_mb": round(saved.bytes / 1e6, 1),
+                "pickled_mb": round(saved.pickled_bytes / 1e6, 1),
+                "lock_held_ms": round(saved.locked_seconds * 1000, 1),
+                "seconds": round(saved.seconds, 2),
+            }
+            # after the snapshot, more filings journaled only; then a kill -9 (no last write)
+            for i in range(filings):
+                bus.request(
+                    "POST",
+                    "/eservice/v1/forms/street-damage",
+                    json_body={"address": f"Benchgatan {i}", "phone": "0700000000"},
+                )
+                if i % 10 == 9:
+                    bus.pump()
+            keeper.flush()
+            figures["journal_mb_replayed"] = round(keeper.journal_bytes / 1e6, 2)
+            keeper.release()
+        finally:
+            bus.stop()
+        started = time.perf_counter()
+        again = Persistence(copy_of, say=_say)
+        bus = LocalBus(persistence=again).start()
+        figures["restore_after_kill_seconds"] = round(time.perf_counter() - started, 2)
+        figures["journal_records_replayed"] = again.replayed
+        again.release()
+        bus.stop()
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="1,000 requests")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="measure a kept city instead (a copy of DIR): restore, journal, snapshot",
+    )
+    parser.add_argument("--filings", type=int, default=300, help="with --data (%(default)s)")
     args = parser.parse_args(argv)
+    if args.data:
+        city = measure_city(args.data, args.filings)
+        if args.json:
+            print(json.dumps(city, indent=2))
+            return 0
+        j, snap = city["journal"], city["snapshot"]
+        print(f"citizenbus serve --data, a kept city of {city['requests']:,} requests")
+        print(f"  start from its snapshot: {city['restore_seconds']} s")
+        print(
+            f"  journal over {city['filings']} filings: {j['bytes_per_filing']:,} bytes and"
+            f" {j['flush_cpu_ms_per_filing']} ms of CPU a filing ({j['flush_cpu_share']:.1%}"
+            f" of the process's), {j['flushes']} flushes, p50 {j['flush_ms_p50']} ms, max"
+            f" {j['flush_ms_max']} ms (waiting for the lock and fsync included); filing p50"
+            f" {j['filing_ms_p50']} ms ({j['filing_ms_p50_unflushed']} ms not flushing);"
+            f" kept after a kill -9: all but the last {j['kill_9_window_s']} s"
+        )
+        print(
+            f"  snapshot (forked): {snap['file_mb']} MB ({snap['pickled_mb']} MB pickled),"
+            f" bus lock held {snap['lock_held_ms']} ms, written in {snap['seconds']} s"
+        )
+        print(
+            f"  start after a kill -9: {city['restore_after_kill_seconds']} s (snapshot and"
+            f" {city['journal_records_replayed']} journal records,"
+            f" {city['journal_mb_replayed']} MB)"
+        )
+        return 0
     figures = measure(1_000 if args.quick else args.requests)
     if args.json:
         print(json.dumps(figures, indent=2))
