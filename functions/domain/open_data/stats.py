@@ -135,14 +135,18 @@ def compute(
     )
 
 
+def window(now: datetime) -> tuple[datetime, datetime]:
+    """The aggregates' window: from midnight ``OPEN_DATA_DAYS`` days back (UTC) to ``now``."""
+    days = get_settings().open_data_days
+    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, now
+
+
 def current(now: datetime | None = None, deadline: float | None = None) -> Stats:
     """The aggregates over the configured window, read from the requests table
     (:class:`NotExported` when the read is still going at ``deadline``, a monotonic time)."""
     settings = get_settings()
-    now = now or datetime.now(UTC)
-    start = (now - timedelta(days=settings.open_data_days)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    start, now = window(now or datetime.now(UTC))
     store = RequestStore()
     records = _until(deadline, store.submitted_between(start, now))
     threshold = settings.open_data_suppression
