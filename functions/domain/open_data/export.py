@@ -7,9 +7,11 @@ own: at 100,000 stored the first export read the year twice (76 s; docs/performa
 the window is read once, one ``by-month`` query stream per month (the same one
 ``RequestStore.submitted_between`` reads), and every request read feeds both: the aggregates
 take those submitted by ``now``, the bulk files the days they have pending (today's to its
-end, as a bulk day always is). The verdicts are read in the same pass, one ``by-month``
-query per month of the window, as before. What is written is byte for byte what the two reads
-wrote (``tests/test_open_data_export.py`` compares them).
+end, as a bulk day always is). The verdicts are read after it, one ``by-month`` query per
+month from the first month with a request (a question is asked after its request was filed,
+and a verdict counts only where there are requests; with a year of requests, every month).
+What is written is byte for byte what the two reads wrote (``tests/test_open_data_export.py``
+compares them).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def run(
         by_day[record["submitted_at"][:10]].append(record)
         if record["submitted_at"] <= last:
             aggregated.append(record)
-    verdicts = stats.verdicts_between(store, start, end)
+    first_filed = min((r["submitted_at"][:7] for r in aggregated), default=None)
+    verdicts = stats.verdicts_between(store, start, end, first_filed)
     aggregates = stats.compute(
         aggregated, start, end, settings.open_data_suppression, now, verdicts
     )

@@ -153,10 +153,18 @@ def current(now: datetime | None = None, deadline: float | None = None) -> Stats
     return compute(records, start, now, threshold, now, verdicts_between(store, start, now))
 
 
-def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def verdicts_between(
+    store: RequestStore, start: datetime, end: datetime, first_filed: str | None = ""
+) -> list[dict[str, Any]]:
     """The citizens' answered verdicts on requests submitted in the window, each counted in
     its request's submission month (the verdict store keeps no citizen id). One index query
-    per month a question may have been asked in (from the window's start to its end)."""
+    per month a question may have been asked in (from the window's start to its end).
+
+    ``first_filed``: the earliest submission month (``YYYY-MM``) of the window's requests,
+    when the caller has read them (None: there are none). A question is asked after its
+    request was filed, and a verdict counts only in a month, service and channel that has
+    requests, so the months before it can hold no verdict that counts: they are not read
+    (the default, ``""``, reads every month)."""
     from functions.domain.verdicts.store import VerdictStore  # noqa: PLC0415 - only for the KPIs
 
     del store  # the verdicts have a table of their own
@@ -170,6 +178,8 @@ def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> lis
     wanted = set(months)
     found = []
     for asked in months:
+        if first_filed is None or asked < first_filed:
+            continue
         for item in verdicts.of_month(asked):
             submitted = str(item.get("submitted_month") or "")
             if item.get("score") is not None and submitted in wanted:
