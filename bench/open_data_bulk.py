@@ -9,7 +9,11 @@ this size; see docs/open-data.md). ``--whole``: each run is the scheduled export
 invocation (``functions/open_data/export.py``: the aggregates, the journey KPIs and the bulk
 files), with the AWS calls it made by operation::
 
-    python -m bench.open_data_bulk --requests 2000 [--memory] [--whole]
+    python -m bench.open_data_bulk --requests 2000 [--memory] [--whole] [--compare 2]
+
+``--compare N``: instead, after one export that writes the files, N rounds of the export's
+reads done both ways on the same table (the aggregates and the bulk files each reading for
+itself, against the one pass), a rebuild and a plain re-run each, with wall and CPU seconds.
 """
 
 from __future__ import annotations
@@ -144,17 +148,53 @@ def timed(label: str, memory: bool, rebuild: bool = False, whole: bool = False) 
     print("  calls:", dict(sorted(calls.items())))
 
 
+def compare(rounds: int) -> None:
+    """The export's reads, two (the aggregates' and the bulk files' own, as before the one
+    pass) against one (``functions/domain/open_data/export.py``), alternated on one table:
+    wall and CPU seconds (moto answers in this process: its CPU is counted too)."""
+    from functions.domain.open_data import export, stats  # noqa: PLC0415 - --compare only
+
+    def two_reads(rebuild: bool) -> bulk.Run:
+        stats.publish(stats.current())
+        return bulk.export(get_catalog(), rebuild=rebuild)
+
+    def one_pass(rebuild: bool) -> bulk.Run:
+        return export.run(get_catalog(), rebuild=rebuild).bulk
+
+    print("| export | rebuild | wall | CPU | records read (bulk) | DynamoDB queries |")
+    print("|---|---|---|---|---|---|")
+    for _ in range(rounds):
+        for rebuild in (True, False):
+            for label, how in (("two reads", two_reads), ("one pass", one_pass)):
+                started, cpu = time.perf_counter(), time.process_time()
+                with counted() as calls:
+                    run = how(rebuild)
+                print(
+                    f"| {label} | {rebuild} | {time.perf_counter() - started:.1f} s | "
+                    f"{time.process_time() - cpu:.1f} s | {run.records_read} | "
+                    f"{calls['dynamodb.Query']} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--memory", action="store_true", help="trace peak memory (slower)")
     parser.add_argument("--whole", action="store_true", help="time the export's invocation")
+    parser.add_argument(
+        "--compare", type=int, default=0, help="rounds of two reads against one pass, after"
+    )
     args = parser.parse_args()
     now = datetime.now(UTC)
     with LocalBus() as bus:
         started = time.perf_counter()
         populate(bus, args.requests, now)
         print(f"{args.requests} requests written in {time.perf_counter() - started:.1f} s")
+        if args.compare:
+            bulk.export(get_catalog())  # the files written once, so both sides only read
+            compare(args.compare)
+            return
         print(
             "| export run | time | days read | records read | files written | peak memory "
             "| AWS calls |"
