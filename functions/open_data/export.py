@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.domain.open_data import export
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import NAMESPACE, logger, metrics
-from schemas.open311 import Stats
+from schemas.open_data import Stats
 
 GAUGES = (  # the journey row's figure → (metric, unit, scale)
     ("within_sla_share", "JourneyWithinSlaShare", MetricUnit.Percent, 100),

@@ -27,7 +27,7 @@ from functions.domain.requests.store import RequestStore
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.catalog import Catalog
-from schemas.open311 import Stats
+from schemas.open_data import Stats
 
 
 @dataclass

@@ -33,7 +33,7 @@ from functions.platform import aws, process
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
-from schemas.open311 import JourneyRow, Stats, StatsRow
+from schemas.open_data import JourneyRow, Stats, StatsRow
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
