@@ -107,17 +107,17 @@ class _Context:
 def counted() -> Iterator[Counter[str]]:
     """The AWS calls made inside, by ``service.Operation``."""
     calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counting(self: BaseClient, operation: str, params: Any) -> Any:
         calls[f"{self.meta.service_model.service_name}.{operation}"] += 1
         return original(self, operation, params)
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting  # type: ignore[attr-defined]
     try:
         yield calls
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 def timed(label: str, memory: bool, rebuild: bool = False, whole: bool = False) -> None:

@@ -119,11 +119,11 @@ def queries() -> Iterator[Counter[str]]:
             seen[params["TableName"]] += 1
         return original(self, operation, params)
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting
     try:
         yield seen
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original
 
 
 def test_one_pass_writes_what_two_reads_wrote_and_reads_each_request_once(
