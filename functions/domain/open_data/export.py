@@ -50,7 +50,9 @@ def run(
     settings = get_settings()
     now = now or datetime.now(UTC)
     start, end = stats.window(now)  # the bulk files' window: the same days, to today's end
-    through = max(end, datetime.combine(now.astimezone(UTC).date(), time(23, 59, 59), UTC))
+    # the bulk files' last day ends at 23:59:59 (bulk.export's own query), never before now
+    # to the second that the aggregates' query bound (``iso`` keeps seconds)
+    through = datetime.combine(now.date(), time(23, 59, 59), UTC)
     store = RequestStore()
     by_day: dict[str, list[Request]] = defaultdict(list)
     aggregated: list[Request] = []
