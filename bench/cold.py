@@ -149,8 +149,14 @@ def _median(values: Iterable[float]) -> float:
     return statistics.median(data) if data else float("nan")
 
 
-def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Cold start of every function in the topology beside its floor; the report section."""
+def measure(
+    samples: int = 10,
+    progress: Callable[[str], None] = print,
+    only: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Cold start of every function in the topology (or of those named in ``only``) beside
+    its floor; the report section."""
+    chosen_names = set(only)
     results: dict[str, ColdResult] = {}
     floors: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp, moto_server() as (endpoint, clock):
@@ -159,6 +165,8 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
         jobs: list[tuple[topology.Function, list[str]]] = []
         restores: list[tuple[topology.Function, list[str]]] = []
         for fn in topology.FUNCTIONS:
+            if chosen_names and fn.name not in chosen_names:
+                continue
             chosen = bench_event(fn)
             path = "-"
             if chosen.event is not None:
@@ -237,3 +245,26 @@ def measure(samples: int = 10, progress: Callable[[str], None] = print) -> dict[
             }
         )
     return {"samples_per_function": samples, "functions": rows}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.cold [--only sms,eservice] [--samples 7]``: a subset, printed."""
+    import argparse  # noqa: PLC0415 - the command line only
+
+    parser = argparse.ArgumentParser(description="cold start CPU ratios against the floor")
+    parser.add_argument("--only", default="", help="function names, comma-separated")
+    parser.add_argument("--samples", type=int, default=7)
+    args = parser.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    report = measure(args.samples, progress=lambda _: None, only=names)
+    for row in report["functions"]:
+        print(
+            f"{row['function']:18} cpu {row['cpu_ms']:6.1f} ms  floor {row['floor_cpu_ms']:6.1f} ms"
+            f"  ratio {row['cpu_ratio']:.2f}x  import {row['import_ms']:6.1f} ms"
+            f"  first call {row['first_call_ms']:6.1f} ms  calls {row['aws_calls_first_call']:.0f}"
+            f"  {row['outcomes']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -5,9 +5,15 @@ last 365 days (varied service, channel, status, resolution time) are written str
 table (``citizenbus seed`` is the realistic way; this only needs volume). Then the bulk export
 runs three times: the first (backfill of the whole window), a re-run with nothing changed,
 and a run after one new request today. Prints the figures (moto's query cost dominates at
-this size; see docs/open-data.md)::
+this size; see docs/open-data.md). ``--whole``: each run is the scheduled export's whole
+invocation (``functions/open_data/export.py``: the aggregates, the journey KPIs and the bulk
+files), with the AWS calls it made by operation::
 
-    python -m bench.open_data_bulk --requests 2000 [--memory]
+    python -m bench.open_data_bulk --requests 2000 [--memory] [--whole] [--compare 2]
+
+``--compare N``: instead, after one export that writes the files, N rounds of the export's
+reads done both ways on the same table (the aggregates and the bulk files each reading for
+itself, against the one pass), a rebuild and a plain re-run each, with wall and CPU seconds.
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import json
 import random
 import time
 import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.client import BaseClient
 
 from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data import bulk
@@ -83,35 +93,115 @@ def populate(bus: LocalBus, count: int, now: datetime) -> None:
         client.batch_write_item(RequestItems={table: batch})
 
 
-def timed(label: str, memory: bool, rebuild: bool = False) -> None:
-    """One run of the bulk part of the export (the aggregates are measured elsewhere)."""
+class _Context:
+    function_name = "citizenbus-open_data_export"
+    memory_limit_in_mb = 1024
+    aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:eu-north-1:123456789012:function:open_data_export"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    """The AWS calls made inside, by ``service.Operation``."""
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def counting(self: BaseClient, operation: str, params: Any) -> Any:
+        calls[f"{self.meta.service_model.service_name}.{operation}"] += 1
+        return original(self, operation, params)
+
+    BaseClient._make_api_call = counting  # type: ignore[attr-defined]
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+
+def timed(label: str, memory: bool, rebuild: bool = False, whole: bool = False) -> None:
+    """One run of the bulk part of the export, or (``whole``) of the export's invocation."""
     if memory:
         tracemalloc.start()
     started = time.perf_counter()
-    run = bulk.export(get_catalog(), rebuild=rebuild)
+    with counted() as calls:
+        if whole:
+            from functions.open_data.export import lambda_handler  # noqa: PLC0415 - --whole only
+
+            answer = lambda_handler({"rebuild": rebuild}, _Context())
+            run = bulk.Run(
+                answer["bulk"]["days_read"],
+                answer["bulk"]["records_read"],
+                answer["bulk"]["written"],
+                answer["bulk"]["unfinished"],
+            )
+        else:
+            run = bulk.export(get_catalog(), rebuild=rebuild)
     seconds = time.perf_counter() - started
     peak = f"{tracemalloc.get_traced_memory()[1] / 1e6:.0f} MB" if memory else "-"
     tracemalloc.stop()
     print(
         f"| {label} | {seconds:.1f} s | {run.days_read} | {run.records_read} | "
-        f"{len(run.written)} | {peak} |"
+        f"{len(run.written)} | {peak} | {sum(calls.values())} |"
     )
+    print("  calls:", dict(sorted(calls.items())))
+
+
+def compare(rounds: int) -> None:
+    """The export's reads, two (the aggregates' and the bulk files' own, as before the one
+    pass) against one (``functions/domain/open_data/export.py``), alternated on one table:
+    wall and CPU seconds (moto answers in this process: its CPU is counted too)."""
+    from functions.domain.open_data import export, stats  # noqa: PLC0415 - --compare only
+
+    def two_reads(rebuild: bool) -> bulk.Run:
+        stats.publish(stats.current())
+        return bulk.export(get_catalog(), rebuild=rebuild)
+
+    def one_pass(rebuild: bool) -> bulk.Run:
+        return export.run(get_catalog(), rebuild=rebuild).bulk
+
+    print("| export | rebuild | wall | CPU | records read (bulk) | DynamoDB queries |")
+    print("|---|---|---|---|---|---|")
+    for _ in range(rounds):
+        for rebuild in (True, False):
+            for label, how in (("two reads", two_reads), ("one pass", one_pass)):
+                started, cpu = time.perf_counter(), time.process_time()
+                with counted() as calls:
+                    run = how(rebuild)
+                print(
+                    f"| {label} | {rebuild} | {time.perf_counter() - started:.1f} s | "
+                    f"{time.process_time() - cpu:.1f} s | {run.records_read} | "
+                    f"{calls['dynamodb.Query']} |",
+                    flush=True,
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--memory", action="store_true", help="trace peak memory (slower)")
+    parser.add_argument("--whole", action="store_true", help="time the export's invocation")
+    parser.add_argument(
+        "--compare", type=int, default=0, help="rounds of two reads against one pass, after"
+    )
     args = parser.parse_args()
     now = datetime.now(UTC)
     with LocalBus() as bus:
         started = time.perf_counter()
         populate(bus, args.requests, now)
         print(f"{args.requests} requests written in {time.perf_counter() - started:.1f} s")
-        print("| export run | time | days read | records read | files written | peak memory |")
-        print("|---|---|---|---|---|---|")
-        timed("first (backfill)", args.memory)
-        timed("re-run, nothing changed", args.memory)
+        if args.compare:
+            bulk.export(get_catalog())  # the files written once, so both sides only read
+            compare(args.compare)
+            return
+        print(
+            "| export run | time | days read | records read | files written | peak memory "
+            "| AWS calls |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        timed("first (backfill)", args.memory, whole=args.whole)
+        timed("re-run, nothing changed", args.memory, whole=args.whole)
         new = NewRequest(
             service_code="street-damage",
             attributes={"address": "Storgatan 9"},
@@ -119,7 +209,7 @@ def main() -> None:
             language="en",
         )
         file_request(new, channel="app", citizen="cit_bench", now=now)
-        timed("after one new request today", args.memory)
+        timed("after one new request today", args.memory, whole=args.whole)
         s3 = boto3.client("s3")
         manifest = json.loads(
             s3.get_object(

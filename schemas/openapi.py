@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas import open311 as o311
@@ -18,7 +19,7 @@ from schemas import open311 as o311
 OUTPUT = Path(__file__).with_name("openapi-open311.json")
 REF = "#/components/schemas/{model}"
 
-_MODELS: tuple[type[o311._Model], ...] = (
+_MODELS: tuple[type[BaseModel], ...] = (
     o311.Discovery,
     o311.Service,
     o311.ServiceDefinition,

@@ -1,6 +1,7 @@
 """Scheduled export: the open-data aggregates and the bulk files, written to the open-data bucket.
 
-Runs on the schedule in ``functions/topology.py`` (one at a time: reserved concurrency 1).
+Runs on the schedule in ``functions/topology.py`` (one at a time: reserved concurrency 1);
+reads the window once (``functions/domain/open_data/export.py``).
 Writes ``open-data/v1/stats.json`` and ``stats.csv`` (the latest) plus a dated copy under
 ``open-data/v1/daily/YYYY-MM-DD/``, and brings the bulk files under ``open-data/v1/bulk/`` up
 to date (``functions/domain/open_data/bulk.py``: only the days not final yet are read).
@@ -15,10 +16,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.domain.open_data import bulk, stats
+from functions.domain.open_data import export
 from functions.platform.catalog import get_catalog
 from functions.platform.observability import NAMESPACE, logger, metrics
-from schemas.open311 import Stats
+from schemas.open_data import Stats
 
 GAUGES = (  # the journey row's figure → (metric, unit, scale)
     ("within_sla_share", "JourneyWithinSlaShare", MetricUnit.Percent, 100),
@@ -54,16 +55,15 @@ def gauges(aggregates: Stats) -> int:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    aggregates = stats.current()
-    written = stats.publish(aggregates)
-    withheld = sum(1 for r in aggregates.rows if r.suppressed)
-    metrics.add_metric(name="OpenDataCells", unit="Count", value=len(aggregates.rows))
-    gauges(aggregates)
-    run = bulk.export(
+    done = export.run(
         get_catalog(),
         rebuild=event.get("rebuild") is True,
         time_left_ms=context.get_remaining_time_in_millis,
     )
+    aggregates, written, run = done.aggregates, done.files, done.bulk
+    withheld = sum(1 for r in aggregates.rows if r.suppressed)
+    metrics.add_metric(name="OpenDataCells", unit="Count", value=len(aggregates.rows))
+    gauges(aggregates)
     metrics.add_metric(name="OpenDataBulkFilesWritten", unit="Count", value=len(run.written))
     logger.info(
         "open data exported",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from functions.open_data.year import grouped
-from schemas.open311 import JourneyRow, Stats
+from schemas.open_data import JourneyRow, Stats
 
 Measure = Callable[[JourneyRow], float | int | None]
 

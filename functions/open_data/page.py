@@ -15,7 +15,7 @@ from functions.open_data import kpis, year
 if TYPE_CHECKING:
     from functions.domain.open_data.bulk import Manifest
     from schemas.catalog import Catalog
-    from schemas.open311 import Stats
+    from schemas.open_data import Stats
 
 COLORS = ("#1f6feb", "#d97706", "#15803d", "#b91c1c", "#7c3aed", "#0e7490", "#a16207")
 

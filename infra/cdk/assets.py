@@ -5,8 +5,10 @@ the bytecode, lazy imports included) and the data files of those packages (``cat
 templates). Third-party packages come from two layers
 built from ``uv.lock`` for arm64 / Python 3.12 from wheels only: a base layer (everything but
 boto3/botocore, which the runtime has, and twilio) and a Twilio layer for the functions with
-``uses_twilio``. Layers are cached under ``infra/cdk/build/layers/<hash of requirements>``,
-so a repeated synth needs no network.
+``uses_twilio``. Code and layers carry their bytecode (``__pycache__``, compiled with
+``--invalidation-mode unchecked-hash``): Lambda cannot write it, so without it every cold
+start would compile what it imports. Layers are cached under
+``infra/cdk/build/layers/<hash of requirements>``, so a repeated synth needs no network.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from modulefinder import ModuleFinder
@@ -90,8 +93,48 @@ def first_party_files(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
     return files
 
 
+def compile_bytecode(path: Path, runs_at: str, strict: bool = True) -> bool:
+    """Compile every module under ``path`` to ``__pycache__`` as Lambda's Python will load it.
+
+    Lambda's ``/var/task`` and ``/opt`` are read-only, so Python can never cache bytecode
+    there: without it every cold start compiles each module it imports (the bus's own and
+    the layers'). ``unchecked-hash`` bytecode is used without looking at the source's mtime
+    (the assets carry one fixed mtime) and is the same bytes on every build of the same
+    source. Compiled only by a CPython of Lambda's version (bytecode is per minor version):
+    False, and nothing written, on any other. ``strict``: a module that does not compile
+    fails the build (the bus's own code; a layer may carry a file no import reaches).
+    ``runs_at``: where Lambda puts the tree (``/var/task``, ``/opt``), the file names the
+    bytecode records instead of this build folder's.
+    """
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" != LAMBDA_PYTHON:
+        return False
+    # a fresh interpreter per tree, files in sorted order (compileall sorts): the marshalled
+    # bytes do not depend on what this process compiled before
+    subprocess.run(  # noqa: S603 - this interpreter, our own build folder
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "1",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(path),
+            "-p",
+            runs_at,
+            str(path),
+        ],
+        check=strict,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    return True
+
+
 def build_function(name: str, root: Path = REPO_ROOT, build_dir: Path = BUILD_DIR) -> Path:
-    """Copy the first-party code and data the function's handler can reach into its folder."""
+    """Copy the first-party code and data the function's handler can reach into its folder,
+    with its bytecode (:func:`compile_bytecode`)."""
     target = build_dir / "functions" / name
     if target.exists():
         shutil.rmtree(target)
@@ -101,6 +144,7 @@ def build_function(name: str, root: Path = REPO_ROOT, build_dir: Path = BUILD_DI
         destination = target / source.relative_to(base)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination)
+    compile_bytecode(target, "/var/task")
     for path in target.rglob("*"):  # stable asset hashes: the zip carries mtimes
         os.utime(path, (STABLE_MTIME, STABLE_MTIME))
     return target
@@ -158,7 +202,10 @@ def build_layer(spec: LayerSpec, build_dir: Path = BUILD_DIR) -> Path:
     ).hexdigest()[:16]
     target = build_dir / "layers" / f"{spec.name}-{digest}"
     done = target.parent / f"{spec.name}-{digest}.complete"
+    compiled = target.parent / f"{spec.name}-{digest}.compiled"
     if done.exists() and target.exists():
+        if not compiled.exists():  # a layer cached before it was compiled: compile it once
+            _compile_layer(target, compiled)
         return target
     if target.exists():
         shutil.rmtree(target)
@@ -192,7 +239,14 @@ def build_layer(spec: LayerSpec, build_dir: Path = BUILD_DIR) -> Path:
         subprocess.run([*command, "--offline"], cwd=REPO_ROOT, check=True, env=env)  # noqa: S603
     for junk in list(site.rglob("__pycache__")):
         shutil.rmtree(junk, ignore_errors=True)
+    done.write_text("ok\n")
+    _compile_layer(target, compiled)
+    return target
+
+
+def _compile_layer(target: Path, marker: Path) -> None:
+    """The layer's bytecode (:func:`compile_bytecode`), then its stable mtimes."""
+    if compile_bytecode(target, "/opt", strict=False):
+        marker.write_text("ok\n")
     for path in target.rglob("*"):
         os.utime(path, (STABLE_MTIME, STABLE_MTIME))
-    done.write_text("ok\n")
-    return target

@@ -447,14 +447,18 @@ def test_function_assets_hold_only_their_own_code_and_stay_small(prod):
 
         root = Path(path)
         others = {f.handler.split(".")[1] for f in FUNCTIONS} - {fn.handler.split(".")[1]}
-        present = {p.name for p in (root / "functions").iterdir() if p.is_dir()}
+        present = {p.name for p in (root / "functions").iterdir() if p.is_dir()} - {"__pycache__"}
         own = fn.handler.split(".")[1]
         assert own in present, fn.name
         # the shared layers (functions/platform, functions/domain) and its own folder only
         assert present <= {"platform", "domain", own}, fn.name
         assert not present & others
         assert not (root / "tests").exists() and not (root / "citizenbus").exists()
-        assert assets.dir_size(root) < 512 * 1024, fn.name
+        # the source stays small; its bytecode (Lambda cannot compile into /var/task) beside it
+        bytecode = sum(p.stat().st_size for p in root.rglob("*.pyc"))
+        assert assets.dir_size(root) - bytecode < 512 * 1024, fn.name
+        sources = list(root.rglob("*.py"))
+        assert len(list(root.rglob("__pycache__/*.pyc"))) == len(sources), fn.name
     # Lambda's limit is 250 MB unzipped for code and layers together
     total = sum(assets.dir_size(p) for p in functions.layer_dirs.values())
     assert total < 150 * 1024 * 1024
@@ -464,6 +468,7 @@ def test_function_assets_hold_only_their_own_code_and_stay_small(prod):
     # compiled for the Lambda runtime (arm64, CPython 3.12), not for this machine
     (core,) = functions.layer_dirs["base"].glob("python/pydantic_core/_pydantic_core*.so")
     assert "cpython-312-aarch64-linux-gnu" in core.name
+    assert list(functions.layer_dirs["base"].glob("python/pydantic/__pycache__/main.*.pyc"))
 
 
 def test_each_route_class_has_its_own_throttle_so_one_client_cannot_starve_the_others(prod):

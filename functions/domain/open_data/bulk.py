@@ -29,7 +29,7 @@ import io
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
@@ -402,6 +402,22 @@ def _read_month(days: list[date], run: Run) -> Iterator[tuple[date, list[Request
         yield date.fromisoformat(stem), []
 
 
+def _month_of(
+    days: list[date], read: Mapping[str, list[Request]], run: Run
+) -> Iterator[tuple[date, list[Request]]]:
+    """:func:`_read_month` over requests read already (the export's one pass, by day), in
+    the same order: the days with requests newest first, as the query streams them, then
+    the days without."""
+    stems = [d.isoformat() for d in days]
+    for stem in sorted((s for s in stems if read.get(s)), reverse=True):
+        records = read[stem]
+        run.records_read += len(records)
+        yield date.fromisoformat(stem), records
+    for stem in stems:
+        if not read.get(stem):
+            yield date.fromisoformat(stem), []
+
+
 def _final(day: date, rows: list[dict[str, Any]], today: date) -> bool:
     age = (today - day).days
     if age > FINAL_AFTER_DAYS:
@@ -420,9 +436,12 @@ def export(
     now: datetime | None = None,
     rebuild: bool = False,
     time_left_ms: Callable[[], int] | None = None,
+    read: Mapping[str, list[Request]] | None = None,
 ) -> Run:
     """Bring the bulk files up to date (see the module's docstring); ``rebuild`` rereads every
-    day of the window, final or not (after a backfill such as ``citizenbus seed``)."""
+    day of the window, final or not (after a backfill such as ``citizenbus seed``). ``read``:
+    the window's requests by day (``YYYY-MM-DD``), read already by the caller (the export's
+    one pass, ``export.py``); without it each month of pending days is queried here."""
     settings = get_settings()
     now = now or datetime.now(UTC)
     today = now.date()
@@ -444,7 +463,8 @@ def export(
             run.unfinished = True
             break
         run.days_read += len(month)
-        for day, records in _read_month(month, run):
+        days = _read_month(month, run) if read is None else _month_of(month, read, run)
+        for day, records in days:
             rows = day_rows(records, catalog, now, settings.open_data_suppression)
             stem = day.isoformat()
             state.days[stem] = {"rows": len(rows), "final": _final(day, rows, today)}

@@ -33,7 +33,7 @@ from typing import Any
 
 from functions.domain.requests.records import Request
 from schemas.lifecycle import CLOSED, Status
-from schemas.open311 import JourneyRow
+from schemas.open_data import JourneyRow
 
 ALL = "all"
 REOPENED = "reopened"

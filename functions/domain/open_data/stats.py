@@ -33,7 +33,7 @@ from functions.platform import aws, process
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.lifecycle import CLOSED, Status
-from schemas.open311 import JourneyRow, Stats, StatsRow
+from schemas.open_data import JourneyRow, Stats, StatsRow
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -135,24 +135,36 @@ def compute(
     )
 
 
+def window(now: datetime) -> tuple[datetime, datetime]:
+    """The aggregates' window: from midnight ``OPEN_DATA_DAYS`` days back (UTC) to ``now``."""
+    days = get_settings().open_data_days
+    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, now
+
+
 def current(now: datetime | None = None, deadline: float | None = None) -> Stats:
     """The aggregates over the configured window, read from the requests table
     (:class:`NotExported` when the read is still going at ``deadline``, a monotonic time)."""
     settings = get_settings()
-    now = now or datetime.now(UTC)
-    start = (now - timedelta(days=settings.open_data_days)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    start, now = window(now or datetime.now(UTC))
     store = RequestStore()
     records = _until(deadline, store.submitted_between(start, now))
     threshold = settings.open_data_suppression
     return compute(records, start, now, threshold, now, verdicts_between(store, start, now))
 
 
-def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def verdicts_between(
+    store: RequestStore, start: datetime, end: datetime, first_filed: str | None = ""
+) -> list[dict[str, Any]]:
     """The citizens' answered verdicts on requests submitted in the window, each counted in
     its request's submission month (the verdict store keeps no citizen id). One index query
-    per month a question may have been asked in (from the window's start to its end)."""
+    per month a question may have been asked in (from the window's start to its end).
+
+    ``first_filed``: the earliest submission month (``YYYY-MM``) of the window's requests,
+    when the caller has read them (None: there are none). A question is asked after its
+    request was filed, and a verdict counts only in a month, service and channel that has
+    requests, so the months before it can hold no verdict that counts: they are not read
+    (the default, ``""``, reads every month)."""
     from functions.domain.verdicts.store import VerdictStore  # noqa: PLC0415 - only for the KPIs
 
     del store  # the verdicts have a table of their own
@@ -166,6 +178,8 @@ def verdicts_between(store: RequestStore, start: datetime, end: datetime) -> lis
     wanted = set(months)
     found = []
     for asked in months:
+        if first_filed is None or asked < first_filed:
+            continue
         for item in verdicts.of_month(asked):
             submitted = str(item.get("submitted_month") or "")
             if item.get("score") is not None and submitted in wanted:
