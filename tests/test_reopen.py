@@ -15,24 +15,13 @@ from citizenbus.local.runtime import LocalBus
 from functions.domain.agencies.routing import agency_queue
 from functions.domain.requests.store import RequestStore
 from functions.platform import clock
+from tests.support.bus import STREETS, agency_sets
 from tests.support.contacts import confirmed, last_code, outbox, text_bus
 from tests.support.tokens import auth
 
 ANNA = "+46701234567"
 BERIT = "+46709876543"
-STREETS = {"Authorization": "Bearer local-streets-key"}
 STREET = {"service_code": "street-damage", "attributes": {"address": "Storgatan 3"}}
-
-
-def agency_sets(bus: LocalBus, reference: str, *statuses: str) -> None:
-    for status in statuses:
-        response = bus.request(
-            "POST",
-            f"/agency/v1/requests/{reference}/status",
-            headers=STREETS,
-            json_body={"status": status},
-        )
-        assert response.status == 200, response.text
 
 
 def filed_by_sms(bus: LocalBus, phone: str = ANNA) -> str:

@@ -15,23 +15,11 @@ import pytest
 from citizenbus.local.runtime import LocalBus
 from functions.domain.verdicts import questions
 from functions.platform import clock
+from tests.support.bus import agency_sets
 from tests.support.contacts import confirmed, outbox, text_bus
 from tests.support.tokens import auth
 
 ANNA = "+46701234567"
-STREETS = {"Authorization": "Bearer local-streets-key"}
-
-
-def agency_sets(bus: LocalBus, reference: str, *statuses: str) -> None:
-    for status in statuses:
-        response = bus.request(
-            "POST",
-            f"/agency/v1/requests/{reference}/status",
-            headers=STREETS,
-            json_body={"status": status},
-        )
-        assert response.status == 200, response.text
-    bus.pump()
 
 
 def filed_by_sms(bus: LocalBus, phone: str = ANNA, body: str = "GATA Storgatan 1 hål") -> str:
@@ -47,7 +35,7 @@ def verdicts() -> list[dict[str, Any]]:
 
 def test_sms_asks_once_and_a_digit_answers(bus: LocalBus) -> None:
     reference = filed_by_sms(bus)
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     sent = outbox(bus)
     assert "är klart" in sent[-2]["body"]
     assert "Svara med en siffra från 1" in sent[-1]["body"] and reference in sent[-1]["body"]
@@ -78,7 +66,7 @@ def test_sms_asks_once_and_a_digit_answers(bus: LocalBus) -> None:
     # Reopened and resolved again: not asked again (once per request).
     before = len(outbox(bus))
     text_bus(bus, ANNA, f"ÖPPNA {reference} kvar")
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     after = outbox(bus)[before:]
     assert len(after) == 2  # "in progress" and "resolved", no question
     assert not any("siffra" in m["body"] for m in after)
@@ -86,7 +74,7 @@ def test_sms_asks_once_and_a_digit_answers(bus: LocalBus) -> None:
 
 def test_a_low_score_offers_to_reopen(bus: LocalBus) -> None:
     reference = filed_by_sms(bus)
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     reply = text_bus(bus, ANNA, "2")
     assert f"ÖPPNA {reference}" in reply
     assert "öppnat igen" in text_bus(bus, ANNA, f"ÖPPNA {reference} hålet är kvar")
@@ -94,7 +82,7 @@ def test_a_low_score_offers_to_reopen(bus: LocalBus) -> None:
 
 def test_a_digit_answers_a_field_question_first(bus: LocalBus) -> None:
     reference = filed_by_sms(bus)
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     # A conversation waiting for a field: the digit is the field's answer, not the verdict.
     asked = text_bus(bus, ANNA, "DEKL")
     assert "personlig" in asked.lower() or "kod" in asked.lower()
@@ -105,7 +93,7 @@ def test_a_digit_answers_a_field_question_first(bus: LocalBus) -> None:
 def test_no_consent_no_question(bus: LocalBus) -> None:
     reference = filed_by_sms(bus)
     text_bus(bus, ANNA, "STOPP")
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     assert not [m for m in outbox(bus) if "siffra" in m["body"]]
     assert verdicts() == []
     # Nothing asked: a digit is just text.
@@ -119,7 +107,7 @@ def test_a_form_without_notifications_is_not_asked(bus: LocalBus) -> None:
         "/eservice/v1/forms/street-damage",
         json_body={"address": "Storgatan 1", "email": "anna@example.se", "notify_by": "none"},
     )
-    agency_sets(bus, str(filed.json()["reference"]), "in_progress", "resolved")
+    agency_sets(bus, str(filed.json()["reference"]), "in_progress", "resolved", pump=True)
     assert outbox(bus) == [] and verdicts() == []
 
 
@@ -146,7 +134,7 @@ def test_email_one_tap_link_single_use_and_not_guessable(bus: LocalBus) -> None:
         },
     )
     reference = str(filed.json()["reference"])
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     links = _email_links(bus)
     assert sorted(links) == [1, 2, 3, 4, 5]
     assert all(path.startswith("/en/verdict/") for path in links.values())
@@ -184,7 +172,7 @@ def test_email_link_low_score_and_expiry(bus: LocalBus, monkeypatch: pytest.Monk
                 "consent": "on",
             },
         )
-        agency_sets(bus, str(filed.json()["reference"]), "in_progress", "resolved")
+        agency_sets(bus, str(filed.json()["reference"]), "in_progress", "resolved", pump=True)
     mails = [m for m in outbox(bus) if "/verdict/" in m["body"]]
     first = re.search(r"1: https?://[^/\s]+(/verdict/\S+)", mails[0]["body"]).group(1)
     page = bus.request("GET", first)
@@ -207,7 +195,7 @@ def test_app_shows_the_question_and_takes_the_answer(bus: LocalBus) -> None:
     assert "verdict_asked" not in bus.request("GET", path, headers=auth("anna")).json()
     early = bus.request("POST", path + "/verdict", headers=auth("anna"), json_body={"score": 3})
     assert early.status == 409  # nothing asked yet
-    agency_sets(bus, reference, "in_progress", "resolved")
+    agency_sets(bus, reference, "in_progress", "resolved", pump=True)
     assert bus.request("GET", path, headers=auth("anna")).json()["verdict_asked"] is True
     assert (
         bus.request("POST", path + "/verdict", headers=auth("bob"), json_body={"score": 3}).status

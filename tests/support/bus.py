@@ -11,6 +11,7 @@ from functions.domain.requests.store import RequestStore
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+STREETS = {"Authorization": "Bearer local-streets-key"}  # the streets agency's local API key
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -55,3 +56,18 @@ def function_clients(bus: Any, service: str) -> list[Any]:
         with bus.sandbox(name):
             clients.append(aws.client(service))
     return clients
+
+
+def agency_sets(bus: Any, reference: str, *statuses: str, pump: bool = False) -> None:
+    """The streets agency moves ``reference`` through ``statuses`` over its API (each 200);
+    ``pump``: then deliver what that set off (notifications, questions)."""
+    for status in statuses:
+        response = bus.request(
+            "POST",
+            f"/agency/v1/requests/{reference}/status",
+            headers=STREETS,
+            json_body={"status": status},
+        )
+        assert response.status == 200, response.text
+    if pump:
+        bus.pump()
