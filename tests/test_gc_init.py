@@ -8,12 +8,8 @@ which in this test process happened long ago.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.python import last_line
 
 _PRELUDE = """
 import gc, json, weakref
@@ -41,17 +37,7 @@ class Context:
 
 
 def _run(body: str) -> dict[str, object]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
-    proc = subprocess.run(
-        [sys.executable, "-c", _PRELUDE + body],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = json.loads(last_line(_PRELUDE + body))
     return result
 
 

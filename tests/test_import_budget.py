@@ -19,17 +19,13 @@ quietly grow.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from functions import topology
+from tests.support.python import last_line
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = 6
 BUDGET = 1.5
 # Enforced for every function, known misses included (none today), so that none of them drifts
@@ -58,21 +54,11 @@ print(json.dumps({{"cpu": cpu, "twilio": any(m.split(".")[0] == "twilio" for m i
 
 
 def _sample(body: str) -> dict[str, float | bool]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
     # Bytecode cached as the bench's cold starts have it (bench/cold.py): a shell with
     # PYTHONDONTWRITEBYTECODE would compile every module on every sample, the project's
     # many small modules more than boto3's few large ones.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(body=body)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    result: dict[str, float | bool] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = last_line(_PROBE.format(body=body), env={"PYTHONDONTWRITEBYTECODE": None})
+    result: dict[str, float | bool] = json.loads(out)
     return result
 
 
@@ -82,11 +68,12 @@ def _handler_body(fn: topology.Function) -> str:
 
 
 @cache
-def handler_samples(name: str) -> tuple[float, float, bool]:
-    """(handler CPU, floor CPU, twilio loaded): the fastest of interleaved samples of each."""
+def handler_samples(name: str, rounds: int = 1) -> tuple[float, float, bool]:
+    """(handler CPU, floor CPU, twilio loaded): the fastest of interleaved samples of each,
+    ``rounds`` times :data:`SAMPLES` of them."""
     fn = topology.function(name)
     handler, floor = [], []
-    for _ in range(SAMPLES):
+    for _ in range(SAMPLES * rounds):
         floor.append(_sample(FLOOR))
         handler.append(_sample(_handler_body(fn)))
     return (
@@ -110,6 +97,11 @@ def _budget_param(fn: topology.Function) -> object:
 @pytest.mark.parametrize("name", [_budget_param(f) for f in topology.FUNCTIONS])
 def test_handler_import_within_budget_of_boto3_floor(name: str) -> None:
     cpu, floor, _ = handler_samples(name)
+    if cpu / floor > BUDGET:
+        # Over in the first samples: measure again with three times as many before judging
+        # (a CPU ratio on a 2-core machine running the rest of the suite wanders by ~0.1x;
+        # the fastest of more samples is nearer the real cost, a real regression stays over)
+        cpu, floor, _ = handler_samples(name, rounds=3)
     ratio = cpu / floor
     assert ratio <= BUDGET, (
         f"{name}: importing the handler + boto3 + a client costs {ratio:.2f}x the floor "

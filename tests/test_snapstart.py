@@ -4,14 +4,10 @@ snapshot do not share random state or AWS clients."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.python import last_line
 
 pytest.importorskip("snapshot_restore_py")
 
@@ -59,20 +55,9 @@ print(json.dumps(out))
 
 
 def _run(code: str, *args: str, snap_start: bool = True) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
-    env.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
-    if snap_start:
-        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"  # what Lambda sets for a snapshot
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    return proc.stdout.strip().splitlines()[-1]
+    # what Lambda sets for a snapshot
+    kind = "snap-start" if snap_start else None
+    return last_line(code, *args, env={"AWS_LAMBDA_INITIALIZATION_TYPE": kind})
 
 
 def test_hooks_are_registered_where_lambda_initializes_for_a_snapshot():
