@@ -26,6 +26,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -228,47 +230,10 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def seed_only(requests: int, seed_value: int = 1000) -> dict[str, Any]:
-    """``citizenbus seed --requests N`` into a fresh ``citizenbus serve``: the wall time as a
-    newcomer sees it, and the server's CPU time (what the seed costs, whatever else the
-    machine runs meanwhile), with the load average before and after."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-    env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
-    env["CITIZENBUS_OPERATOR_TOKEN"] = TOKEN
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port), "--aws-port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        wait_until_serving(port, server, log, timeout=90, interval=0.3)
-        load_before = os.getloadavg()
-        cpu_before = _cpu_s(server.pid)
-        seconds = seed(port, requests, seed_value)
-        cpu = _cpu_s(server.pid) - cpu_before
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "requests": requests,
-        "seed_s": round(seconds, 1),
-        "server_cpu_s": round(cpu, 1),
-        "ms_per_request": round(seconds / requests * 1000, 2),
-        "server_cpu_ms_per_request": round(cpu / requests * 1000, 2),
-        "load_average_before": [round(x, 1) for x in load_before],
-        "load_average_after": [round(x, 1) for x in os.getloadavg()],
-    }
-
-
-def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any]:
+@contextmanager
+def serving() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A fresh ``citizenbus serve`` on a free port (its operator token :data:`TOKEN`, no
+    embedded AWS port), serving: (port, process); stopped at the end."""
     port = free_port()
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
     env = dict(
@@ -284,10 +249,43 @@ def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    rows: list[dict[str, Any]] = []
-    result: dict[str, Any] = {}
     try:
         wait_until_serving(port, server, log, timeout=90, interval=0.3)
+        yield port, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def seed_only(requests: int, seed_value: int = 1000) -> dict[str, Any]:
+    """``citizenbus seed --requests N`` into a fresh ``citizenbus serve``: the wall time as a
+    newcomer sees it, and the server's CPU time (what the seed costs, whatever else the
+    machine runs meanwhile), with the load average before and after."""
+    with serving() as (port, server):
+        load_before = os.getloadavg()
+        cpu_before = _cpu_s(server.pid)
+        seconds = seed(port, requests, seed_value)
+        cpu = _cpu_s(server.pid) - cpu_before
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "requests": requests,
+        "seed_s": round(seconds, 1),
+        "server_cpu_s": round(cpu, 1),
+        "ms_per_request": round(seconds / requests * 1000, 2),
+        "server_cpu_ms_per_request": round(cpu / requests * 1000, 2),
+        "load_average_before": [round(x, 1) for x in load_before],
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
+def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    with serving() as (port, server):
         stored = 0
         for number, size in enumerate(sizes):
             seconds = seed(port, size - stored, 1000 + number)
@@ -301,13 +299,6 @@ def run(sizes: list[int], filings: int, reads: int, burst: int) -> dict[str, Any
         quiet_after = wait_until_quiet(server.pid)
         result = {"sizes": rows, "sustained": sustained(port, burst, 4)}
         result["sustained"]["bus_quiet_after_s"] = quiet_after
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     first, last = rows[0], rows[-1]
     load = os.getloadavg()
     result |= {
