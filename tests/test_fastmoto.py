@@ -217,6 +217,11 @@ def _query_pages(client: Any, op: tuple[Any, ...]) -> list[Any]:
     elif extra == "filter":
         args["FilterExpression"] = "n >= :two"
         args["ExpressionAttributeValues"][":two"] = {"N": "2"}
+    return _pages(client, args)
+
+
+def _pages(client: Any, args: dict[str, Any]) -> list[Any]:
+    """Every page of the query (at most 20): items, last key and count of each."""
     pages = []
     for _ in range(20):
         response = client.query(**args)
@@ -267,14 +272,7 @@ def _range_query_pages(client: Any, op: tuple[Any, ...]) -> list[Any]:
         args["ExpressionAttributeValues"][":two"] = {"N": "2"}
     elif extra == "projection":
         args["ProjectionExpression"] = "id, #r, n, history, tags, n, missing"
-    pages = []
-    for _ in range(20):
-        response = client.query(**args)
-        pages.append((response["Items"], response.get("LastEvaluatedKey"), response["Count"]))
-        if "LastEvaluatedKey" not in response:
-            break
-        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    return pages
+    return _pages(client, args)
 
 
 def _run(client: Any, op: tuple[Any, ...]) -> Any:

@@ -57,24 +57,21 @@ def test_the_asset_runs_from_its_bytecode_without_compiling(tmp_path: Path) -> N
     module.write_text(module.read_text() + "\nthis is not python (\n")
     env = dict(os.environ, PYTHONPATH=str(built), PYTHONDONTWRITEBYTECODE="1")
     code = "import functions.platform.gc_init as g; print(g.INIT_THRESHOLD)"
-    answer = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+
+    def imported() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    answer = imported()
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.strip() == "(200000, 100, 100)"
     # and without the bytecode the same asset would fail: the check above can fail
     _pyc(module).unlink()
-    again = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    again = imported()
     assert again.returncode != 0 and "SyntaxError" in again.stderr
