@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import itertools
 import json
 import os
@@ -16,7 +17,6 @@ import urllib.request
 from typing import Any
 
 from citizenbus.local import operator_token as recorded_tokens
-from citizenbus.local.operator_token import is_loopback
 from functions.domain.citizens import erasure
 from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
@@ -50,6 +50,15 @@ DEFAULT_KEY_VARIABLES = (
     "CITIZENBUS_JWT_SECRET",
     "TWILIO_AUTH_TOKEN",
 )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def exposed_environment() -> tuple[dict[str, str], list[str]]:

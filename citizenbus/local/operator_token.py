@@ -56,12 +56,11 @@ def forget(path: Path, token: str) -> None:
         pass
 
 
-def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback address (``[::1]`` with or without its brackets)."""
+def _loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -73,7 +72,7 @@ def recorded(base: str) -> str | None:
         port = url.port or (443 if url.scheme == "https" else 80)
     except ValueError:
         return None
-    if not url.hostname or not is_loopback(url.hostname):
+    if not url.hostname or not _loopback(url.hostname):
         return None
     path = path_for(port)
     try:
