@@ -16,7 +16,6 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from citizenbus.local import operator_token as recorded_tokens
 from functions.domain.citizens import erasure
 from functions.platform.settings import get_settings
 from schemas.catalog import load_catalog
@@ -185,8 +184,6 @@ def serve(
         snapshots.start()
     token = local_token()
     base = f"http://{host}:{port}"
-    recorded = recorded_tokens.record(server.server_port, operator)
-    where = f"find it in {recorded}" if recorded else f"need {OPERATOR_TOKEN_VARIABLE} set to it"
     if exposed:
         print(
             f"WARNING: serving on {host}, beyond this machine: anyone who reaches port {port}"
@@ -225,8 +222,7 @@ Local credentials (set the variables to change them):
   CITIZENBUS_OPEN311_KEYS = {os.environ.get("CITIZENBUS_OPEN311_KEYS", "")}  (Open311 POST api_key)
   TWILIO_AUTH_TOKEN      = {get_settings().twilio_auth_token}
   CITIZENBUS_OPERATOR_TOKEN = {operator}
-    (operator routes /_local/seed, /_local/erase, /_local/redrive; citizenbus seed and
-     erase/redrive --local on this machine {where})
+    (operator routes /_local/erase, /_local/redrive; citizenbus erase/redrive --local read it)
     (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h), ready to paste:
     export TOKEN={token}
@@ -253,8 +249,6 @@ Press Ctrl+C to stop.""",
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         stop.set()
         server.server_close()
-        if recorded is not None:
-            recorded_tokens.forget(recorded, operator)
         if aws_server is not None:
             aws_server.shutdown()
             aws_server.server_close()
@@ -272,12 +266,9 @@ Press Ctrl+C to stop.""",
 def post_local(base: str, path: str, body: object, command: str) -> dict[str, Any] | None:
     """POST an operator command to a running local bus with ``CITIZENBUS_OPERATOR_TOKEN``;
     its JSON answer, None if unreachable."""
-    token = os.environ.get(OPERATOR_TOKEN_VARIABLE) or recorded_tokens.recorded(base)
+    token = os.environ.get(OPERATOR_TOKEN_VARIABLE)
     if not token:
-        message = (
-            f"set {OPERATOR_TOKEN_VARIABLE} to the token citizenbus serve printed (no citizenbus"
-            f" serve on this machine recorded one for {base})"
-        )
+        message = f"set {OPERATOR_TOKEN_VARIABLE} to the token citizenbus serve printed"
         return {"errors": [{"field": "authorization", "message": message}]}
     http = urllib.request.Request(  # noqa: S310 - the operator's own local bus
         base.rstrip("/") + path,

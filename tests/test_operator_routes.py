@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import stat
 import threading
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.error import HTTPError
 
 import pytest
 
 from citizenbus import cli
-from citizenbus.local import operator_token
 from citizenbus.local.runtime import LocalBus
 from citizenbus.local.server import OperatorServer, make_server, served_host
 from functions.domain.requests.store import RequestStore
-from tests.support.serve import Served, citizenbus_serve
+from tests.support.serve import citizenbus_serve
 from tests.support.tokens import KEYS
 from tests.support.webhooks import file
 
@@ -136,11 +133,9 @@ def test_the_local_commands_send_the_token_from_the_environment(
     served: tuple[str, OperatorServer],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
 ) -> None:
     base, _ = served
     monkeypatch.delenv("CITIZENBUS_OPERATOR_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     assert cli.main(["redrive", "--local", base]) == 2
     assert "CITIZENBUS_OPERATOR_TOKEN" in capsys.readouterr().err
     monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", "not-the-token")
@@ -148,38 +143,6 @@ def test_the_local_commands_send_the_token_from_the_environment(
     monkeypatch.setenv("CITIZENBUS_OPERATOR_TOKEN", TOKEN)
     assert cli.main(["redrive", "--local", base]) == 0
     assert "streets: 0 message(s)" in capsys.readouterr().out
-
-
-def test_the_local_commands_find_the_token_a_serve_on_this_machine_recorded(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`make run` in one terminal, `citizenbus redrive --local` (or seed, erase) in another,
-    nothing copied: serve records its token for its port, readable by this user only, and
-    removes it when it stops."""
-    monkeypatch.delenv("CITIZENBUS_OPERATOR_TOKEN", raising=False)
-    served = Served()
-    try:
-        monkeypatch.setenv("XDG_RUNTIME_DIR", served.runtime_dir)
-        port = int(served.base.rsplit(":", 1)[1])
-        record = operator_token.path_for(port)
-        line = next(x for x in served.banner.splitlines() if "CITIZENBUS_OPERATOR_TOKEN =" in x)
-        assert record.read_text() == line.split("=", 1)[1].strip()
-        assert stat.S_IMODE(record.stat().st_mode) == 0o600
-        assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
-        assert str(record) in served.banner
-        assert cli.main(["redrive", "--local", served.base]) == 0
-        assert "streets: 0 message(s)" in capsys.readouterr().out
-        # only for loopback and this port: another port has no token recorded
-        assert operator_token.recorded(f"http://127.0.0.1:{port + 1}") is None
-        assert operator_token.recorded(f"http://bus.example.org:{port}") is None
-        # a record others could read is not one serve wrote: not used
-        record.chmod(0o644)
-        assert cli.main(["redrive", "--local", served.base]) == 2
-        assert "no citizenbus serve on this machine recorded one" in capsys.readouterr().err
-        record.chmod(0o600)
-    finally:
-        assert served.stop() == 0
-    assert not record.exists()
 
 
 def test_serve_prints_a_random_operator_token_and_requires_it() -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,9 +31,6 @@ class Served:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CITIZENBUS_"))}
         env.pop("TWILIO_AUTH_TOKEN", None)
-        # where serve records its operator token for the local commands (never the home)
-        self.runtime_dir = tempfile.mkdtemp(prefix="citizenbus-run-")
-        env["XDG_RUNTIME_DIR"] = self.runtime_dir
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [
@@ -85,7 +80,6 @@ class Served:
             self.proc.terminate()
         code = self.proc.wait(timeout=60)
         self._drain.join(timeout=10)
-        shutil.rmtree(self.runtime_dir, ignore_errors=True)
         return code
 
 
