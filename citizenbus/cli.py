@@ -226,6 +226,8 @@ Local credentials (set the variables to change them):
     (a signed test text: python -m citizenbus.local.phone sms +46701234567 'GATA Storgatan 1')
   app token (sub=demo-citizen, 12 h), ready to paste:
     export TOKEN={token}
+  operator token for citizenbus seed and erase/redrive --local, ready to paste:
+    export CITIZENBUS_OPERATOR_TOKEN={operator}
 
 Try:
   curl -s -X POST {base}/app/v1/requests -H "Authorization: Bearer $TOKEN" \\

@@ -154,6 +154,8 @@ def test_serve_prints_a_random_operator_token_and_requires_it() -> None:
         assert call(url, b"{}", {"Content-Type": "application/json"})[0] == 401
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         assert call(url, b"{}", headers)[0] == 200
+        # ready to paste into the terminal that runs citizenbus seed or erase/redrive --local
+        assert f"export CITIZENBUS_OPERATOR_TOKEN={token}" in banner
     with citizenbus_serve() as (_, other):
         assert line not in other  # random per run
 
