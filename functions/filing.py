@@ -15,7 +15,8 @@ from functions.platform.observability import logger, metrics
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
 
-    from schemas.request import Channel, NewRequest
+    from schemas.channels import Channel
+    from schemas.request import NewRequest
 
 
 def file_and_answer(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.channels import Channel
 from schemas.event_types import (
     BUS_SOURCE,
     EVENT_SOURCE,
@@ -23,7 +24,6 @@ from schemas.event_types import (
     EventType,
 )
 from schemas.lifecycle import Status
-from schemas.request import Channel
 
 
 class RequestEventData(BaseModel):

@@ -18,11 +18,10 @@ from pydantic_core import PydanticCustomError
 
 from schemas import text
 from schemas.catalog import Language
+from schemas.channels import Channel
 from schemas.lifecycle import Status
 from schemas.text import CONTROL_MESSAGE, has_control
 
-Channel = Literal["sms", "voice", "app", "eservice", "open311"]
-CHANNELS: tuple[Channel, ...] = ("sms", "voice", "app", "eservice", "open311")
 NotifyBy = Literal["sms", "email", "push", "none"]
 
 MAX_TEXT = text.MAX_TEXT  # defined beside the text rules, which import no pydantic

@@ -94,6 +94,52 @@ def test_a_phone_number_is_checked_without_the_matcher_and_the_as_you_type_forma
     }
 
 
+_MATCH = (
+    "import json, phonenumbers\n"
+    "text = 'Ring 020 7946 0018, +44 20 7946 0018 eller 08-123 456 78'\n"
+    "found = [(m.raw_string, phonenumbers.format_number(m.number, 0))"
+    " for region in ('GB', 'SE') for leniency in phonenumbers.Leniency.__dict__.values()"
+    " if isinstance(leniency, int)"
+    " for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency)]\n"
+)
+
+
+def test_the_alternate_formats_load_only_when_the_matcher_reads_them():
+    # 46 modules of national alternate formats that only the text matcher reads: a number
+    # typed in leaves them unread; the matcher finds what it found with them loaded at import
+    out = _run(
+        "import json, functions\n"
+        "from functions.domain.citizens.identity import normalize_phone\n"
+        "from phonenumbers.data import _ALT_NUMBER_FORMATS as alt\n"
+        "e164 = normalize_phone('+44 20 7946 0018')\n"
+        "unread = sum(list.__len__(f) for f in alt.values())\n"
+        + _MATCH
+        + "print(json.dumps({'e164': e164, 'unread': unread, 'found': found,"
+        " 'gb': [f.pattern for f in alt[44]][:2], 'count': sum(len(f) for f in alt.values())}))"
+    )
+    plain = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _MATCH + "from phonenumbers.data import _ALT_NUMBER_FORMATS"
+                " as alt\nprint(json.dumps({'found': found, 'gb': [f.pattern for f in alt[44]][:2],"
+                " 'count': sum(len(f) for f in alt.values())}))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert out["e164"] == "+442079460018"
+    assert out["unread"] == 0
+    assert plain["found"] and out["found"] == plain["found"]
+    assert out["gb"] == plain["gb"] and out["count"] == plain["count"] > 100
+
+
 def test_pydantic_builds_a_model_without_importlib_metadata_and_it_still_works():
     # pydantic's plugin loader imports importlib.metadata's entry_points for plugins the bus
     # disables; the real module loads only when something calls or asks for more

@@ -537,8 +537,9 @@ def _checked(filing: dict[str, Any], catalog: Any) -> tuple[Any, ...]:
     from functions.domain.requests import intake  # noqa: PLC0415 - as above
     from functions.domain.requests.reference import is_valid  # noqa: PLC0415 - as above
     from functions.platform import clock  # noqa: PLC0415 - as above
+    from schemas.channels import CHANNELS  # noqa: PLC0415 - as above
     from schemas.lifecycle import Status, can_transition  # noqa: PLC0415 - as above
-    from schemas.request import CHANNELS, NewRequest  # noqa: PLC0415 - as above
+    from schemas.request import NewRequest  # noqa: PLC0415 - as above
 
     new = NewRequest.model_validate(
         {

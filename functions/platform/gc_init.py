@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gc
 
+from functions.platform.datastack import with_room
+
 TYPE_CHECKING = False  # not typing's: health imports no typing at all
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,6 +65,8 @@ def after_first_call[F: Callable[..., Any]](handler: F) -> F:
         finally:
             resume()
 
+    # the handler runs in a stack chunk of its own (functions/platform/datastack.py)
+    with_room(wrapper)
     # functools.wraps by hand: health imports no functools
     for name in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(wrapper, name, getattr(handler, name, None))

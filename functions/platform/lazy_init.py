@@ -25,7 +25,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: health and the authorizer import no typing at all
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from importlib.abc import Loader
     from importlib.machinery import ModuleSpec
     from types import ModuleType
@@ -92,22 +92,82 @@ class _Deferred:  # an importlib.abc.Loader (duck-typed: importlib.abc costs ~10
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
 
 
+class _LaterList(list):  # type: ignore[type-arg]
+    """A list a module only stores at import, filled by ``load`` the first time it is read."""
+
+    def __init__(self, load: Callable[[], list[Any]]) -> None:
+        super().__init__()
+        self._load: Callable[[], list[Any]] | None = load
+
+    def _filled(self) -> _LaterList:
+        if self._load is not None:
+            load, self._load = self._load, None
+            self.extend(load())
+        return self
+
+    def __iter__(self) -> Any:
+        return list.__iter__(self._filled())
+
+    def __len__(self) -> int:
+        return list.__len__(self._filled())
+
+    def __getitem__(self, index: Any) -> Any:
+        return list.__getitem__(self._filled(), index)
+
+    def __eq__(self, other: object) -> bool:
+        return list.__eq__(self._filled(), other)
+
+    __hash__ = None  # as list's
+
+    def __repr__(self) -> str:
+        return list.__repr__(self._filled())
+
+
+class _AltFormats:  # a Loader, duck-typed
+    """Loads one of phonenumbers' ``data.alt_format_<code>`` modules as a stand-in whose
+    ``PHONE_ALT_FORMAT_<code>`` is a :class:`_LaterList`: the real module runs when the
+    list is first read (only phonenumbers' text matcher reads them)."""
+
+    def __init__(self, real: Loader) -> None:
+        self.real = real
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        real = self.real
+        name = "PHONE_ALT_FORMAT_" + module.__name__.rpartition("_")[2]
+
+        def load() -> list[Any]:
+            real.exec_module(module)  # sets the name to the real list: hand over its items
+            items = list(getattr(module, name))
+            setattr(module, name, later)
+            return items
+
+        later = _LaterList(load)
+        setattr(module, name, later)
+
+
 class _Finder:  # an importlib.abc.MetaPathFinder, duck-typed likewise
-    """Finds the packages named in :data:`DEFERRED` as the other finders do, loads them
-    through :class:`_Deferred`."""
+    """Finds the packages named in :data:`DEFERRED` (and phonenumbers' alternate formats) as
+    the other finders do, loads them through :class:`_Deferred` (:class:`_AltFormats`)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname not in DEFERRED:
+        alt_formats = fullname.startswith(ALT_FORMATS)
+        if fullname not in DEFERRED and not alt_formats:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and spec.origin and spec.submodule_search_locations:
+            if spec is not None and spec.loader is not None and spec.origin:
+                if alt_formats:
+                    spec.loader = _AltFormats(spec.loader)  # type: ignore[assignment]
+                elif spec.submodule_search_locations:
                     spec.loader = _Deferred(spec.loader, spec.origin)  # type: ignore[assignment]
+            if spec is not None:
                 return spec
         return None
 
@@ -129,6 +189,10 @@ DEFERRED = frozenset(
         "importlib.metadata",
     }
 )
+# phonenumbers' data package imports the alternate national formats of 46 country codes at
+# import (one module each, ~4 ms of a first number typed in); only its text matcher reads them
+# (``phonenumbermatcher``), never parse, validate or format: each loads when first read.
+ALT_FORMATS = "phonenumbers.data.alt_format_"
 # Functions a module imports by name (``from package import f``) but calls only sometimes:
 # the stand-in hands out a function that runs the real ``__init__`` when first called.
 # pydantic's plugin loader imports ``importlib.metadata.entry_points`` (importlib.metadata

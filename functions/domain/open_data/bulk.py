@@ -43,8 +43,8 @@ from functions.platform import aws
 from functions.platform.clock import iso
 from functions.platform.settings import get_settings
 from schemas.catalog import Catalog
+from schemas.channels import CHANNELS
 from schemas.lifecycle import Status
-from schemas.request import CHANNELS
 
 PREFIX = "open-data/v1/bulk"
 MANIFEST = "manifest.json"

@@ -29,8 +29,9 @@ from functions.domain.requests.records import Request
 from functions.domain.requests.store import RequestStore
 from functions.platform import clock
 from schemas.catalog import Service
+from schemas.channels import Channel
 from schemas.event_types import SUPPORTED
-from schemas.request import Channel, NewRequest
+from schemas.request import NewRequest
 
 MAX_FOLLOWERS = 100
 # Written abbreviations (with their period): "Storg." and "Storgat." are "Storgatan".

@@ -22,9 +22,10 @@ from functions.domain.requests.store import Created, ReferenceTaken, RequestStor
 from functions.platform import texts
 from functions.platform.catalog import get_catalog
 from schemas.catalog import Catalog, Service, at_least
+from schemas.channels import Channel
 from schemas.event_types import SUBMITTED
 from schemas.lifecycle import Status
-from schemas.request import MAX_IDEMPOTENCY_KEY, Channel, NewRequest
+from schemas.request import MAX_IDEMPOTENCY_KEY, NewRequest
 
 
 def message(key: str, language: str, **values: str) -> str:

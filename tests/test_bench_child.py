@@ -1,0 +1,63 @@
+"""A cold-start sample runs the handler as Lambda does (bench/_child.py): AWS's runtime
+interface client imports it and hands it the event, and the sample reports what it answered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.events import bench_event
+from functions import topology
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = ROOT / "bench" / "_child.py"
+
+
+def _sample(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
+    return subprocess.run(
+        [sys.executable, str(CHILD), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    result: dict[str, object] = json.loads(lines[-1])
+    return result
+
+
+def test_the_handler_answers_through_the_lambda_runtime(tmp_path: Path) -> None:
+    fn = topology.function("health")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(bench_event(fn).event), encoding="utf-8")
+    result = _result(_sample("handler", fn.handler, str(event), fn.name))
+    assert result["outcome"] == 200
+    assert result["clients"] == []
+    assert float(result["cpu_ms"]) > 0
+    assert float(result["import_ms"]) <= float(result["total_ms"])
+    # the runtime's own modules were loaded by the sample, as in Lambda
+    assert int(result["modules"]) > 50  # type: ignore[call-overload]
+
+
+def test_an_import_only_sample_and_the_floor_stop_after_init() -> None:
+    fn = topology.function("erasure")
+    result = _result(_sample("handler", fn.handler, "-", fn.name))
+    assert result["outcome"] is None and result["first_call_ms"] == 0
+    floor = _result(_sample("floor", ""))
+    assert floor["clients"] == [] and float(floor["cpu_ms"]) > 0
+
+
+def test_a_handler_that_cannot_be_imported_fails_the_sample() -> None:
+    proc = _sample("handler", "functions.no_such_function.handler.lambda_handler", "-", "none")
+    assert proc.returncode != 0
+    assert "init failed" in proc.stderr and "No module named" in proc.stderr
