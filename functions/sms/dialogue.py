@@ -61,7 +61,6 @@ from functions.domain.requests.store import Refused, RequestStore
 from functions.platform.gsm import strip_symbols
 from functions.platform.observability import logger, metrics
 from functions.platform.texts import known, words
-from functions.sms import after
 from functions.sms.replies import Turn
 from functions.sms.texts import ask, for_sms, help_text, text
 from functions.sms.understand import Guess, detect_language, keyword_in_prose, understand
@@ -158,6 +157,8 @@ class Dialogue:
         if command in (reopens := words("reopen")):
             turn.writes.append(citizens.conversation_delete(citizen))
             language = reopens[command]
+            from functions.sms import after  # noqa: PLC0415 - reopening and verdicts (~1 ms of init) only when asked
+
             answer = after.reopen_reply(citizen, rest, language, self.citizens, self.requests)
             return answer, language
         pending = turn.conversation
@@ -190,8 +191,11 @@ class Dialogue:
                     pending.get("description"),
                 )
                 return answer, language
-        if len(body) == 1 and (verdict := after.verdict_reply(citizen, body, self.citizens)):
-            return verdict  # a digit answering the verdict question (no field was asked for)
+        if len(body) == 1:  # a digit answering the verdict question (no field was asked for)
+            from functions.sms import after  # noqa: PLC0415 - as above
+
+            if verdict := after.verdict_reply(citizen, body, self.citizens):
+                return verdict
         if is_valid(body):  # a bare reference, as in our filing reply: its status
             return self._status(citizen, body)
         return self._free_text(citizen, body)
