@@ -5,9 +5,12 @@ catalog (the same ``provision`` the local bus uses). The server counts the time 
 answering, and that service time is taken off each sample: what is left is the function's
 own init + first-invocation cost, which is what a faster or slower AWS does not change.
 The budget is judged on CPU time (wall time is reported beside it).
-The floor of a function is a fresh process that imports boto3 and creates the same clients
-the function created. Samples run round-robin (every function and floor once per round) so
-load on the machine spreads evenly over all of them.
+Each process starts as Lambda starts it: AWS's runtime interface client imports the handler
+and hands it the event (bench/_child.py says why that matters on Python 3.12). The floor of a
+function is a fresh process whose handler module only imports boto3 and creates the same
+clients the function created, run right after each of its samples; the budget is the median
+of those paired ratios (the ratio of the two medians is reported beside it). Samples run
+round-robin (every function once per round) so load on the machine spreads evenly over all.
 """
 
 from __future__ import annotations
@@ -135,6 +138,8 @@ class ColdResult:
     uses_twilio: bool
     samples: list[dict[str, Any]] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
+    # a floor sample (boto3 and the same clients) taken right after each sample
+    floors: list[dict[str, Any]] = field(default_factory=list)
     # SnapStart functions (topology ``snap_start``): the first invocation of a copy resumed
     # from the snapshot, after-restore hooks included (bench/_child.py ``restored``)
     restored: list[dict[str, Any]] = field(default_factory=list)
@@ -158,7 +163,6 @@ def measure(
     its floor; the report section."""
     chosen_names = set(only)
     results: dict[str, ColdResult] = {}
-    floors: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp, moto_server() as (endpoint, clock):
         provision_at(endpoint)
         env = child_env(endpoint)
@@ -188,29 +192,33 @@ def measure(
                 result.samples.append(sample)
                 if not result.clients and sample.get("clients"):
                     result.clients = list(sample["clients"])
-                key = ",".join(result.clients)
-                floors.setdefault(key, [])
+                # its floor right after it: the pair shares whatever the machine was doing
+                result.floors.append(_run(["floor", ",".join(result.clients)], env))
             for fn, args in restores:
                 clock.reset()
                 sample = _run(args, env)
                 if "total_ms" in sample:
                     sample["own_ms"] = sample["total_ms"] - clock.seconds * 1000
                 results[fn.name].restored.append(sample)
-            for key, floor_samples in floors.items():
-                if len(floor_samples) <= round_:
-                    floor_samples.append(_run(["floor", key], env))
             progress(f"cold start: round {round_ + 1}/{samples}")
     rows = []
     for result in results.values():
-        floor_key = ",".join(result.clients)
-        floor = _median(s["total_ms"] for s in floors.get(floor_key, []) if "total_ms" in s)
-        floor_cpu = _median(s["cpu_ms"] for s in floors.get(floor_key, []) if "cpu_ms" in s)
+        floor = _median(s["total_ms"] for s in result.floors if "total_ms" in s)
+        floor_cpu = _median(s["cpu_ms"] for s in result.floors if "cpu_ms" in s)
         cpu = result.median("cpu_ms")
         own = result.median("own_ms")
+        # the median of each sample over the floor sample taken right after it (the same
+        # moment of the machine), beside the ratio of the two medians
+        pairs = [
+            (s["cpu_ms"], f["cpu_ms"])
+            for s, f in zip(result.samples, result.floors, strict=True)
+            if "cpu_ms" in s and f.get("cpu_ms")
+        ]
+        paired = _median(c / f for c, f in pairs)
         outcomes = sorted({str(s.get("outcome", s.get("error"))) for s in result.samples})
         twilio = any(s.get("twilio") for s in result.samples)
         ratio = own / floor if floor > 0 else float("nan")
-        cpu_ratio = cpu / floor_cpu if floor_cpu > 0 else float("nan")
+        cpu_ratio = paired
         rows.append(
             {
                 "function": result.function,
@@ -228,6 +236,7 @@ def measure(
                 "cpu_ms": cpu,
                 "floor_cpu_ms": floor_cpu,
                 "cpu_ratio": cpu_ratio,
+                "cpu_ratio_of_medians": cpu / floor_cpu if floor_cpu > 0 else float("nan"),
                 "budget_ratio": BUDGET_RATIO,
                 # Judged on CPU time: on an idle core it equals the wall time of this
                 # import-bound work, and unlike wall time it does not swing with machine load.
@@ -260,7 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     for row in report["functions"]:
         print(
             f"{row['function']:18} cpu {row['cpu_ms']:6.1f} ms  floor {row['floor_cpu_ms']:6.1f} ms"
-            f"  ratio {row['cpu_ratio']:.2f}x  import {row['import_ms']:6.1f} ms"
+            f"  ratio {row['cpu_ratio']:.2f}x (medians {row['cpu_ratio_of_medians']:.2f}x)"
+            f"  import {row['import_ms']:6.1f} ms"
             f"  first call {row['first_call_ms']:6.1f} ms  calls {row['aws_calls_first_call']:.0f}"
             f"  {row['outcomes']}"
         )
