@@ -11,16 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from schemas.bodies import ErrorBody, Preferences, RequestView, StatusChange
 from schemas.catalog import Catalog
 from schemas.events import RequestEvent, RequestEventData
-from schemas.request import (
-    AppRequestBody,
-    ErrorBody,
-    NewRequest,
-    Preferences,
-    RequestView,
-    StatusChange,
-)
+from schemas.request import AppRequestBody, NewRequest
 
 OUT = Path(__file__).with_name("json")
 

@@ -16,8 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas.agency import StatusUpdateBody, SubscriptionBody
-from schemas.request import (
-    AppRequestBody,
+from schemas.bodies import (
     ContactBody,
     ContactCode,
     ErrorBody,
@@ -26,6 +25,7 @@ from schemas.request import (
     RequestView,
     VerdictBody,
 )
+from schemas.request import AppRequestBody
 
 OUTPUT = Path(__file__).with_name("openapi-citizen.json")
 REF = "#/components/schemas/{model}"

@@ -17,7 +17,7 @@ from functions.domain.verdicts import questions
 from functions.platform.errors import ApiError
 from functions.platform.http import model_from
 from functions.platform.observability import logger, metrics
-from schemas.request import ReopenBody, VerdictBody
+from schemas.bodies import ReopenBody, VerdictBody
 
 REFUSED = {
     "not_resolved": "the request is not resolved",

@@ -28,7 +28,7 @@ from functions.platform.errors import ApiError
 from functions.platform.http import json_response, model_from
 from functions.platform.observability import logger
 from functions.platform.settings import get_settings
-from schemas.request import ContactBody, ContactCode, Preferences
+from schemas.bodies import ContactBody, ContactCode, Preferences
 
 NO_STORE = {"Cache-Control": "no-store"}
 

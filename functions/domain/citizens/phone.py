@@ -6,7 +6,7 @@ pseudonymous citizen id, and a status look-up only ever finds that citizen's own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from functions.domain.citizens.identity import InvalidPhone, normalize_phone, pseudonym
 from functions.domain.requests.records import Request
@@ -18,8 +18,7 @@ from schemas.catalog import Catalog
 __all__ = ["Caller", "caller", "own_request", "service_name", "status_name"]
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     """Who is texting or calling: the E.164 number (stored as contact only) and citizen id."""
 
     phone: str

@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from functions.domain.citizens.identity import InvalidPhone, citizen_for_contact, normalize_phone
 from functions.domain.requests import duplicates
@@ -57,8 +56,7 @@ def digest(request: NewRequest) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Filed:
+class Filed(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     """The outcome of filing: the stored record, and whether this call created it."""
 
     record: Request

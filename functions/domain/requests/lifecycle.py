@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from functions.domain.requests.events import request_event
 from functions.domain.requests.records import HistoryEntry, Request
@@ -47,8 +46,7 @@ class KeyReused(Exception):
     """The same ``Idempotency-Key`` came with a different change."""
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     """A change made (``record`` is the request after it), or replayed from its key."""
 
     answer: dict[str, Any]  # the state after the change: what the agency is answered

@@ -12,9 +12,8 @@ import json
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from functions.domain.citizens.identity import pseudonym
 from functions.domain.requests.records import Request
@@ -49,8 +48,7 @@ class Refused(Exception):
         self.index = index
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     reference: str
     created: bool  # False: the channel's message id was seen before; reference is the original
     digest: str | None = None  # the first filing's request digest (None: not recorded)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hmac
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from functions.domain.citizens.contacts import keyed_hash
 from functions.domain.requests.records import Request
@@ -35,8 +35,7 @@ SCORES = range(1, 6)
 LOW = 2  # 1 and 2 are offered the reopening
 
 
-@dataclass(frozen=True)
-class Answered:
+class Answered(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     reference: str
     score: int
 
