@@ -13,7 +13,8 @@ import pytest
 from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data.stats import compute, percentile
 from functions.domain.requests.intake import file_request
-from schemas.request import Channel, Contact, NewRequest
+from schemas.channels import Channel
+from schemas.request import Contact, NewRequest
 from tests.support.bus import move
 from tests.support.privacy import PublicWatch
 

@@ -18,7 +18,8 @@ from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data import bulk
 from functions.domain.requests.intake import file_request
 from functions.platform import process
-from schemas.request import Channel, Contact, NewRequest
+from schemas.channels import Channel
+from schemas.request import Contact, NewRequest
 from tests.support.bus import move
 from tests.support.privacy import PublicWatch
 

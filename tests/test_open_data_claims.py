@@ -14,7 +14,8 @@ from pathlib import Path
 from citizenbus.local.runtime import LocalBus
 from functions.domain.open_data import stats
 from functions.domain.requests.intake import file_request
-from schemas.request import Channel, Contact, NewRequest
+from schemas.channels import Channel
+from schemas.request import Contact, NewRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 

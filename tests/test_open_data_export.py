@@ -28,7 +28,8 @@ from functions.domain.requests.store import months
 from functions.domain.verdicts.store import VerdictStore
 from functions.platform.catalog import get_catalog
 from functions.platform.settings import get_settings
-from schemas.request import Channel, Contact, NewRequest
+from schemas.channels import Channel
+from schemas.request import Contact, NewRequest
 from tests.support.bus import move
 from tests.support.privacy import PublicWatch
 
