@@ -154,14 +154,15 @@ class _Stop(Exception):
 class _Runtime:
     """The Runtime API as ``awslambdaric.bootstrap.run`` uses it, for one invocation."""
 
-    def __init__(self, body: str | None, name: str) -> None:
-        from awslambdaric.lambda_runtime_client import (  # noqa: PLC0415 - see main()
-            InvocationRequest,
-            LambdaRuntimeClient,
-        )
+    def __init__(self, body: str | None, name: str, direct: bool = False) -> None:
+        if not direct:
+            from awslambdaric.lambda_runtime_client import (  # noqa: PLC0415 - see main()
+                InvocationRequest,
+                LambdaRuntimeClient,
+            )
 
-        self.marshaller = LambdaRuntimeClient.marshaller
-        self.request = InvocationRequest
+            self.marshaller = LambdaRuntimeClient.marshaller
+            self.request = InvocationRequest
         self.body = body
         self.name = name
         self.clock: dict[str, float] = {}
@@ -206,6 +207,38 @@ class _Runtime:
         self.error = error
 
 
+def _run_direct(target: str, runtime: _Runtime) -> None:
+    """The handler called from the bench's own frames: where the runtime interface client is
+    not installed (it ships for Linux only) or ``CITIZENBUS_BENCH_DIRECT`` asks for it."""
+    import importlib  # noqa: PLC0415 - this path only
+
+    module_name, _, attr = target.rpartition(".")
+    restored = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+    try:
+        handler = getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:
+        runtime.post_init_error({"errorType": type(exc).__name__, "errorMessage": str(exc)})
+        raise SystemExit(1) from exc
+    if restored:
+        import snapshot_restore_py  # noqa: PLC0415 - SnapStart's hooks, as Lambda runs them
+
+        for hook, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
+            hook(*args, **kwargs)
+        runtime.restore_next()
+        for hook, args, kwargs in snapshot_restore_py.get_after_restore():
+            hook(*args, **kwargs)
+    runtime._mark("invoked")
+    if runtime.body is None:
+        return
+    try:
+        answer = handler(json.loads(runtime.body), _Context(f"citizenbus-{runtime.name}"))
+    except Exception as exc:  # reported as the runtime reports it
+        error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+        runtime.post_invocation_error("", json.dumps(error))
+        return
+    runtime.post_invocation_result("", json.dumps(answer))
+
+
 def _outcome(runtime: _Runtime) -> object:
     if runtime.error is not None:  # reported, not hidden: the bench marks the sample failed
         return f"error: {runtime.error.get('errorType')}: {runtime.error.get('errorMessage')}"
@@ -248,14 +281,22 @@ def main() -> None:
     _lambda_environment(name, target)
     out = sys.stdout  # bootstrap.run wraps it
     start = (time.perf_counter(), time.process_time())
-    # Lambda's init duration counts the runtime's own start (its imports: logging, json,
-    # decimal, simplejson, traceback, which a handler then finds loaded): the floor's too.
-    from awslambdaric import bootstrap  # noqa: PLC0415 - in the clock; warm.py imports us
-
-    runtime = _Runtime(body, name)
+    direct = bool(os.environ.get("CITIZENBUS_BENCH_DIRECT"))
+    if not direct:
+        try:
+            # Lambda's init duration counts the runtime's own start (its imports: logging,
+            # json, decimal, simplejson, traceback, which a handler then finds loaded): the
+            # floor's too.
+            from awslambdaric import bootstrap  # noqa: PLC0415 - in the clock; warm.py imports us
+        except ImportError:
+            direct = True
+    runtime = _Runtime(body, name, direct)
     runtime.clock["start"], runtime.clock["start_cpu"] = start
     try:
-        bootstrap.run(target, runtime)
+        if direct:
+            _run_direct(target, runtime)
+        else:
+            bootstrap.run(target, runtime)
     except _Stop:
         pass
     except SystemExit:  # the runtime's answer to an import that failed (post_init_error)
@@ -274,6 +315,7 @@ def main() -> None:
             "first_call_ms": (clock[end] - invoked) * 1000,
             "outcome": _outcome(runtime),
         }
+    result["runtime"] = "direct" if direct else "awslambdaric"
     result["clients"] = _clients()
     result["twilio"] = any(m == "twilio" or m.startswith("twilio.") for m in sys.modules)
     result["modules"] = len(sys.modules)

@@ -246,6 +246,8 @@ def measure(
                 "twilio_imported": twilio,
                 "twilio_ok": result.uses_twilio or not twilio,
                 "modules_loaded": result.median("modules"),
+                # awslambdaric, or "direct" where it is not installed (bench/_child.py)
+                "runtime": sorted({str(s.get("runtime")) for s in result.samples}),
                 # SnapStart: CPU of the after-restore hooks + first call, against the floor
                 "restored_cpu_ms": _median(s["cpu_ms"] for s in result.restored if "cpu_ms" in s),
                 "restored_outcomes": sorted(

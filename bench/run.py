@@ -147,7 +147,14 @@ def markdown(report: dict[str, Any]) -> str:
         "by a moto server on loopback whose service time is taken off. Floor: a fresh process whose handler "
         "module only imports boto3 and creates the same clients, run right after each sample. The budget is "
         "judged on CPU time, which a busy machine does not inflate the way it inflates wall time (wall time is "
-        "shown beside it), as the median of each sample's ratio to the floor taken right after it.",
+        "shown beside it), as the median of each sample's ratio to the floor taken right after it."
+        + (
+            " **Started from the bench's own frames** (`awslambdaric` is not installed here: it ships"
+            " for Linux only), so the figures may differ from Lambda's by the frame-stack effect"
+            " docs/performance.md describes (part G)."
+            if any("direct" in r.get("runtime", ()) for r in cold["functions"])
+            else ""
+        ),
         "",
         "| function | event | import ms | first call ms | AWS service ms (excluded) | cold ms | floor ms (clients) | ratio | CPU ms (floor) | CPU ratio | twilio loaded | outcome |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",

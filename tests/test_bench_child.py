@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.events import bench_event
 from functions import topology
 
@@ -16,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "bench" / "_child.py"
 
 
-def _sample(*args: str) -> subprocess.CompletedProcess[str]:
+def _sample(*args: str, direct: bool = False) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
+    env.pop("CITIZENBUS_BENCH_DIRECT", None)
+    if direct:
+        env["CITIZENBUS_BENCH_DIRECT"] = "1"
     return subprocess.run(
         [sys.executable, str(CHILD), *args],
         capture_output=True,
@@ -36,11 +41,14 @@ def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
     return result
 
 
-def test_the_handler_answers_through_the_lambda_runtime(tmp_path: Path) -> None:
+@pytest.mark.parametrize("direct", [False, True], ids=["runtime", "direct"])
+def test_the_handler_answers_through_the_lambda_runtime(tmp_path: Path, direct: bool) -> None:
+    # direct: where awslambdaric is not installed (Linux wheels only), from the bench's frames
     fn = topology.function("health")
     event = tmp_path / "event.json"
     event.write_text(json.dumps(bench_event(fn).event), encoding="utf-8")
-    result = _result(_sample("handler", fn.handler, str(event), fn.name))
+    result = _result(_sample("handler", fn.handler, str(event), fn.name, direct=direct))
+    assert result["runtime"] == ("direct" if direct else "awslambdaric")
     assert result["outcome"] == 200
     assert result["clients"] == []
     assert float(result["cpu_ms"]) > 0
@@ -57,7 +65,9 @@ def test_an_import_only_sample_and_the_floor_stop_after_init() -> None:
     assert floor["clients"] == [] and float(floor["cpu_ms"]) > 0
 
 
-def test_a_handler_that_cannot_be_imported_fails_the_sample() -> None:
-    proc = _sample("handler", "functions.no_such_function.handler.lambda_handler", "-", "none")
+@pytest.mark.parametrize("direct", [False, True], ids=["runtime", "direct"])
+def test_a_handler_that_cannot_be_imported_fails_the_sample(direct: bool) -> None:
+    target = "functions.no_such_function.handler.lambda_handler"
+    proc = _sample("handler", target, "-", "none", direct=direct)
     assert proc.returncode != 0
     assert "init failed" in proc.stderr and "No module named" in proc.stderr
