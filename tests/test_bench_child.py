@@ -4,33 +4,21 @@ interface client imports it and hands it the event, and the sample reports what 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.events import bench_event
 from functions import topology
+from tests.support.python import ROOT, run
 
-ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "bench" / "_child.py"
 
 
 def _sample(*args: str, direct: bool = False) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), AWS_DEFAULT_REGION="eu-north-1")
-    env.pop("CITIZENBUS_BENCH_DIRECT", None)
-    if direct:
-        env["CITIZENBUS_BENCH_DIRECT"] = "1"
-    return subprocess.run(
-        [sys.executable, str(CHILD), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
+    return run(
+        [str(CHILD), *args], env={"CITIZENBUS_BENCH_DIRECT": "1" if direct else None}, check=False
     )
 
 
