@@ -12,7 +12,7 @@ and need none of this (the fix was not backported to 3.12).
 
 :func:`with_room` gives a wrapper's frame a large evaluation stack (``co_stacksize``; it is
 never initialized, so its pages are never touched): the wrapper's frame cannot fit in the chunk
-it is called from, so CPython maps a chunk for it big enough to leave ``ROOM`` bytes after it,
+it is called from, so CPython maps a chunk for it with ~70 KB to spare after it (``SLOTS``),
 and everything the handler calls runs in that room (one map and unmap per call instead of
 thousands). ``gc_init.after_first_call`` runs each handler's first invocation (the cold start)
 in such a frame; warm invocations skip it (mapping the chunk costs ~8 µs a call). Only the

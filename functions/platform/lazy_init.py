@@ -114,6 +114,9 @@ class _LaterList(list):  # type: ignore[type-arg]
     def __getitem__(self, index: Any) -> Any:
         return list.__getitem__(self._filled(), index)
 
+    def __contains__(self, item: object) -> bool:
+        return list.__contains__(self._filled(), item)
+
     def __eq__(self, other: object) -> bool:
         return list.__eq__(self._filled(), other)
 
