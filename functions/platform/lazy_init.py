@@ -19,6 +19,7 @@ imports Powertools (a handler's module path always starts with ``functions.``).
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import importlib.util
 import sys
@@ -98,11 +99,14 @@ class _LaterList(list):  # type: ignore[type-arg]
     def __init__(self, load: Callable[[], list[Any]]) -> None:
         super().__init__()
         self._load: Callable[[], list[Any]] | None = load
+        self._lock = _thread.allocate_lock()  # two threads reading first: one fills
 
     def _filled(self) -> _LaterList:
         if self._load is not None:
-            load, self._load = self._load, None
-            self.extend(load())
+            with self._lock:
+                if self._load is not None:
+                    self.extend(self._load())
+                    self._load = None
         return self
 
     def __iter__(self) -> Any:
