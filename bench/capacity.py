@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +30,7 @@ from typing import Any
 
 from bench import price
 from bench.events import ROOT
-from bench.throughput import _call, free_port, wait_until_serving
+from bench.throughput import _call, delivered, serving
 
 QUOTAS = ROOT / "bench" / "quotas.json"
 REPORT = ROOT / "bench" / "report.json"
@@ -776,21 +774,10 @@ def design_prices(
 def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0) -> dict[str, Any]:
     """File ``filings`` web e-service requests into ``citizenbus serve`` (loopback), wait until
     each reached its agency queue, and count the AWS calls the bus made per filing."""
-    port = free_port()
     out = Path(tempfile.mkstemp(suffix=".json")[1])
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-    env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "bench._capacity_server", "--port", str(port), "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
     references: list[str] = []
     failed = 0
-    try:
-        wait_until_serving(port, server, log)
+    with serving("bench._capacity_server", "--out", str(out)) as (port, server):
         lock = threading.Lock()
         counter = iter(range(filings))
         stop_at = time.monotonic() + time_limit
@@ -826,17 +813,7 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-        delivered: set[str] = set()
-        wait_until = time.monotonic() + 90
-        while time.monotonic() < wait_until:
-            status, raw = _call(port, "GET", "/_local/queues/streets")
-            delivered = {
-                str(m.get("detail", {}).get("subject"))
-                for m in (json.loads(raw) if status == 200 else [])
-            }
-            if delivered.issuperset(references):
-                break
-            time.sleep(0.5)
+        arrived = delivered(port, "streets", references, 90)
         # the notifier drains: every filer asked for an e-mail receipt
         settle_until = time.monotonic() + 120
         while time.monotonic() < settle_until:
@@ -850,13 +827,6 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
                 continue
             if sent >= len(references):
                 break
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     counts = (
         json.loads(out.read_text(encoding="utf-8"))
         if out.stat().st_size
@@ -901,7 +871,7 @@ def simulate(filings: int = 200, concurrency: int = 4, time_limit: float = 120.0
         "route": "POST /eservice/v1/forms/street-damage",
         "filed": len(references),
         "failed": failed,
-        "delivered_to_agency_queue": len(set(references) & delivered),
+        "delivered_to_agency_queue": len(set(references) & arrived),
         "wall_s": wall,
         "filings_per_s": len(references) / wall if wall else 0.0,
         "dynamodb_calls_per_filing": sum(dynamo.values()) / n,

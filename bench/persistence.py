@@ -117,11 +117,18 @@ def _health_latencies(bus: LocalBus, stop: threading.Event, out: list[float]) ->
         out.append(time.perf_counter() - due)
 
 
+def _started(directory: str) -> tuple[Persistence, LocalBus, float]:
+    """The local bus started on ``directory``'s data, and the seconds that took (a restore)."""
+    started = time.perf_counter()
+    keeper = Persistence(directory, say=_say)
+    bus = LocalBus(persistence=keeper).start()
+    return keeper, bus, round(time.perf_counter() - started, 2)
+
+
 def measure(requests: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"requests": requests}
     with tempfile.TemporaryDirectory(prefix="citizenbus-bench-") as directory:
-        keeper = Persistence(directory, say=_say)
-        bus = LocalBus(persistence=keeper).start()
+        keeper, bus, _ = _started(directory)
         try:
             started = time.perf_counter()
             fill(bus, requests)
@@ -151,10 +158,7 @@ def measure(requests: int) -> dict[str, Any]:
             keeper.close()
         finally:
             bus.stop()
-        started = time.perf_counter()
-        again = Persistence(directory, say=_say)
-        bus = LocalBus(persistence=again).start()
-        figures["restore_seconds"] = round(time.perf_counter() - started, 2)
+        again, bus, figures["restore_seconds"] = _started(directory)
         again.close()
         bus.stop()
     return figures
@@ -211,10 +215,7 @@ def measure_city(data: str, filings: int) -> dict[str, Any]:
         for leftover in ("lock",):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{copy_of}/{leftover}")
-        started = time.perf_counter()
-        keeper = Persistence(copy_of, say=_say)
-        bus = LocalBus(persistence=keeper).start()
-        figures["restore_seconds"] = round(time.perf_counter() - started, 2)
+        keeper, bus, figures["restore_seconds"] = _started(copy_of)
         figures["requests"] = _requests_stored()
         try:
             without: list[float] = []
@@ -268,10 +269,7 @@ def measure_city(data: str, filings: int) -> dict[str, Any]:
             keeper.release()
         finally:
             bus.stop()
-        started = time.perf_counter()
-        again = Persistence(copy_of, say=_say)
-        bus = LocalBus(persistence=again).start()
-        figures["restore_after_kill_seconds"] = round(time.perf_counter() - started, 2)
+        again, bus, figures["restore_after_kill_seconds"] = _started(copy_of)
         figures["journal_records_replayed"] = again.replayed
         again.release()
         bus.stop()

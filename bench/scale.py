@@ -22,7 +22,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -32,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import throughput
 from bench.events import ROOT
-from bench.throughput import _call, _percentile, free_port, wait_until_serving
+from bench.throughput import _call, _percentile
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "scale-bench-operator-token"  # noqa: S105 - a local bench's own token
@@ -234,31 +234,10 @@ def _cpu_s(pid: int) -> float:
 def serving() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A fresh ``citizenbus serve`` on a free port (its operator token :data:`TOKEN`, no
     embedded AWS port), serving: (port, process); stopped at the end."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        POWERTOOLS_LOG_LEVEL="ERROR",
-        CITIZENBUS_OPERATOR_TOKEN=TOKEN,
-    )
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "citizenbus.cli", "serve", "--port", str(port), "--aws-port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        wait_until_serving(port, server, log, timeout=90, interval=0.3)
-        yield port, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with throughput.serving(
+        *throughput.SERVE, env={"CITIZENBUS_OPERATOR_TOKEN": TOKEN}, timeout=90, interval=0.3
+    ) as served:
+        yield served
 
 
 def seed_only(requests: int, seed_value: int = 1000) -> dict[str, Any]:

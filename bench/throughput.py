@@ -18,7 +18,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from bench.events import ROOT
@@ -64,6 +65,55 @@ def wait_until_serving(
         time.sleep(interval)
 
 
+@contextmanager
+def serving(
+    *module: str, env: Mapping[str, str] | None = None, timeout: float = 60, interval: float = 0.2
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``python -m <module…> --port P`` on a free port P (``citizenbus.cli serve …`` or a
+    bench server), serving: (P, process); stopped (SIGTERM, then killed after 20 s) at the end.
+    ``env``: more variables for it (its log level is ERROR)."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR", **(env or {}))
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", *module, "--port", str(port)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        wait_until_serving(port, server, log, timeout, interval)
+        yield port, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+# ``citizenbus serve`` with no embedded AWS port, as the benches run it
+SERVE = ("citizenbus.cli", "serve", "--host", "127.0.0.1", "--aws-port", "0")
+
+
+def delivered(port: int, agency: str, references: Iterable[str], seconds: float) -> set[str]:
+    """The references in ``agency``'s queue (``GET /_local/queues/{agency}``) once all of
+    ``references`` are there, or when ``seconds`` have passed."""
+    wanted = set(references)
+    found: set[str] = set()
+    wait_until = time.monotonic() + seconds
+    while time.monotonic() < wait_until:
+        status, raw = _call(port, "GET", f"/_local/queues/{agency}")
+        messages = json.loads(raw) if status == 200 else []
+        found = {str(m.get("detail", {}).get("subject")) for m in messages}
+        if found.issuperset(wanted):
+            break
+        time.sleep(0.5)
+    return found
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -75,29 +125,7 @@ def measure(
     time_limit: float = 90.0,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-    env = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR")
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [
-            sys.executable,
-            "-m",
-            "citizenbus.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--aws-port",
-            "0",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        wait_until_serving(port, server, log)
+    with serving(*SERVE) as (port, _):
         references: list[str] = []
         latencies: list[float] = []
         failures: list[str] = []
@@ -139,24 +167,9 @@ def measure(
             thread.join()
         wall = time.perf_counter() - started
         progress(f"throughput: {len(latencies)} requests in {wall:.1f} s, waiting for delivery")
-        delivered: set[str] = set()
-        wait_until = time.monotonic() + 60
-        while time.monotonic() < wait_until:
-            status, raw = _call(port, "GET", f"/_local/queues/{AGENCY}")
-            messages = json.loads(raw) if status == 200 else []
-            delivered = {str(m.get("detail", {}).get("subject")) for m in messages}
-            if delivered.issuperset(references):
-                break
-            time.sleep(0.5)
-        lost = sorted(set(references) - delivered)
+        arrived = delivered(port, AGENCY, references, 60)
+        lost = sorted(set(references) - arrived)
         delivery_s = time.perf_counter() - started
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     return {
         "route": f"POST /eservice/v1/forms/{SERVICE}",
         "requested": requests,
@@ -169,7 +182,7 @@ def measure(
         "requests_per_s": len(latencies) / wall if wall else 0.0,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": _percentile(latencies, 0.99) if latencies else float("nan"),
-        "delivered_to_agency_queue": len(set(references) & delivered),
+        "delivered_to_agency_queue": len(set(references) & arrived),
         "lost": len(lost),
         "all_delivered_after_s": delivery_s,
     }
