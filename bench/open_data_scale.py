@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         inline_status = bus.request("GET", ROUTES["stats"]).status
         inline_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    bus.invoke("open_data_export", {})  # as the local bus runs it after `citizenbus seed`
+    bus.invoke("open_data_export", {"rebuild": True})  # as the local bus does after a seed
     export_s = time.perf_counter() - started
     first_ms, _ = _get(bus, ROUTES["stats"])
     page_ms, _ = _get(bus, "/open-data/")

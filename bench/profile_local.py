@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         bus.stop()
         return 0
     if args.what == "stats":  # as the local bus does after `citizenbus seed` (else a 503)
-        bus.invoke("open_data_export", {})
+        bus.invoke("open_data_export", {"rebuild": True})
     if args.what in calls:
         call = calls[args.what]
         call(-1)  # warm

@@ -178,3 +178,57 @@ def test_the_export_invocation_answers_with_its_files_and_bulk_run(
     assert "open-data/v1/stats.json" in answer["files"]
     assert answer["bulk"]["records_read"] == 5 and not answer["bulk"]["unfinished"]
     assert "open-data/v1/bulk/manifest.json" in answer["bulk"]["written"]
+
+
+def test_the_next_hourly_run_reads_only_the_months_that_can_still_change(
+    open_data: PublicWatch, bus: LocalBus
+) -> None:
+    """A young deployment's window is mostly empty months: once the bulk manifest knows their
+    days final and empty, the hourly export stops asking for them (one query a month, every
+    hour, for nothing) and publishes the same aggregates."""
+    old = AT - timedelta(days=300)
+    file(open_data, "street-damage", "eservice", old, 3, timedelta(hours=30))
+    file(open_data, "missed-waste-collection", "open311", AT - timedelta(days=2), 4)  # open
+    file(open_data, "street-damage", "app", AT - timedelta(hours=2), 2)
+    catalog = get_catalog()
+    first = export.run(catalog, AT)
+    with queries() as again:
+        second = export.run(catalog, AT)
+    open_data.exports()
+
+    window = months(*stats.window(AT))
+    state = bulk.manifest()
+    assert state is not None
+    settled = bulk.settled_empty(state, stats.window(AT)[0].date(), AT.date())
+    # read: the months with a request, and those with a day not final yet (the last two days)
+    live = {old.strftime("%Y-%m")} | {
+        (AT - timedelta(days=n)).strftime("%Y-%m") for n in range(3)
+    }
+    assert settled == set(window) - live and len(settled) >= 10
+    assert again[get_settings().requests_table] == len(live)
+    assert second.aggregates == first.aggregates  # the same cells, journey rows and verdicts
+    assert second.bulk.written == [] and second.bulk.records_read == 4 + 2
+
+
+def test_a_backfill_into_a_settled_month_is_read_by_a_rebuild(
+    open_data: PublicWatch, bus: LocalBus
+) -> None:
+    """Nothing intake files lands in a day final and empty (late arrivals land within
+    ``GRACE_DAYS``); a backfill does, and is followed by a ``rebuild`` (what the local bus
+    runs after ``citizenbus seed``), which reads every month again."""
+    file(open_data, "street-damage", "app", AT - timedelta(hours=2), 1)
+    catalog = get_catalog()
+    export.run(catalog, AT)
+    backfilled = AT - timedelta(days=200)
+    file(open_data, "street-damage", "eservice", backfilled, 3, timedelta(hours=30))
+
+    plain = export.run(catalog, AT)
+    with queries() as seen:
+        rebuilt = export.run(catalog, AT, rebuild=True)
+    open_data.exports()
+
+    assert seen[get_settings().requests_table] == len(months(*stats.window(AT)))
+    day = backfilled.date().isoformat()
+    assert [r for r in rebuilt.aggregates.rows if r.date == day]  # a cell (withheld: 3 < 5)
+    assert not [r for r in plain.aggregates.rows if r.date == day]
+    assert rebuilt.bulk.records_read == 4

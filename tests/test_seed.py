@@ -160,9 +160,11 @@ def test_the_seed_route_needs_the_token_and_refuses_a_bad_batch_whole(
     assert len(stored()) == 3
 
 
-def test_the_open_data_export_runs_soon_after_a_seed(served: tuple[str, LocalBus]) -> None:
-    """A backfill is followed by the export (not an hour later), so the first stats.json and
-    /open-data/ reads after `citizenbus seed` serve the exported files."""
+def test_the_open_data_export_runs_soon_after_a_seed(
+    served: tuple[str, LocalBus], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill is followed by the export (not an hour later), rereading every day, so the
+    first stats.json and /open-data/ reads after `citizenbus seed` serve the exported files."""
     import time
 
     from citizenbus.local.server import EXPORT_AFTER_SEED_S
@@ -171,6 +173,16 @@ def test_the_open_data_export_runs_soon_after_a_seed(served: tuple[str, LocalBus
     assert bus.schedules["open_data_export"] - time.monotonic() > 30 * 60  # hourly, at start
     assert seed_into(base, 20, 5) == 0
     assert bus.schedules["open_data_export"] - time.monotonic() <= EXPORT_AFTER_SEED_S
+    # a rebuild: the seed filed into past days an earlier export may have settled as final
+    assert bus.schedule_extra["open_data_export"] == {"rebuild": True}
+    invoked: list[tuple[str, dict[str, Any]]] = []
+    invoke = bus.invoke
+    monkeypatch.setattr(bus, "invoke", lambda f, e: invoked.append((f, e)) or invoke(f, e))
+    with bus.lock:
+        bus.run_schedules(force=True)
+        bus.run_schedules(force=True)
+    exports = [e.get("rebuild") for f, e in invoked if f == "open_data_export"]
+    assert exports == [True, None]  # the one after the seed, then the hourly ones as before
 
 
 def test_a_batch_that_begins_with_a_me_too_follows_the_open_request() -> None:

@@ -239,6 +239,8 @@ class LocalBus:
         self.queue_consumers: list[tuple[str, str]] = []  # (queue name, function)
         self.schedules: dict[str, float] = {}  # function → next run (monotonic)
         self.schedule_minutes: dict[str, float] = {}  # function → its rate
+        # function → what its next scheduled run's event adds (once), e.g. a rebuild after seed
+        self.schedule_extra: dict[str, dict[str, Any]] = {}
         self.queue_settings: dict[str, _QueueSource] = {}  # queue → its event source mapping
         self.function_env: dict[str, dict[str, str]] = {}  # function → its template variables
         self.wired: set[str] = set()
@@ -884,7 +886,8 @@ class LocalBus:
             if force or time.monotonic() >= due:
                 minutes = self.schedule_minutes.get(function, 1)
                 self.schedules[function] = time.monotonic() + minutes * 60
-                self.invoke(function, _scheduler_event(function))
+                extra = self.schedule_extra.pop(function, {})
+                self.invoke(function, _scheduler_event(function) | extra)
                 ran += 1
         return ran
 

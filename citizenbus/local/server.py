@@ -221,9 +221,11 @@ def export_soon(bus: LocalBus) -> None:
     """A backfill is followed by the open-data export (``bulk.py`` says so): the scheduled
     export runs :data:`EXPORT_AFTER_SEED_S` after the last seed batch, so the first read of
     ``stats.json`` or ``/open-data/`` after ``citizenbus seed`` is the exported file, not an
-    aggregation of the whole table on the request path."""
+    aggregation of the whole table on the request path. That run is a ``rebuild``: the seed
+    filed into past days an earlier export may already have settled as final."""
     if "open_data_export" in bus.schedules:
         bus.schedules["open_data_export"] = time.monotonic() + EXPORT_AFTER_SEED_S
+        bus.schedule_extra["open_data_export"] = {"rebuild": True}
 
 
 def local_redrive(bus: LocalBus, body: bytes, function: str = "redrive") -> Answer:

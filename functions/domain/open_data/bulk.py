@@ -323,6 +323,21 @@ def manifest() -> Manifest | None:
     return Manifest.from_json(text) if text is not None else None
 
 
+def settled_empty(state: Manifest, first: date, today: date) -> set[str]:
+    """The months (``YYYY-MM``) whose days from ``first`` to ``today`` the manifest knows as
+    final with no request: nothing can be filed into such a day any more (a late arrival
+    lands within ``GRACE_DAYS``; a backfill is followed by a ``rebuild``), so the export does
+    not query them again every hour. Today is never final, so its month is always read."""
+    months: dict[str, bool] = {}
+    day = first
+    while day <= today:
+        info = state.days.get(day.isoformat(), {})
+        month = day.isoformat()[:7]
+        months[month] = months.get(month, True) and bool(info.get("final")) and not info.get("rows")
+        day += timedelta(days=1)
+    return {month for month, settled in months.items() if settled}
+
+
 def summary() -> dict[str, Any] | None:
     text = _read(f"{PREFIX}/{SUMMARY}")
     return json.loads(text) if text is not None else None
@@ -437,15 +452,17 @@ def export(
     rebuild: bool = False,
     time_left_ms: Callable[[], int] | None = None,
     read: Mapping[str, list[Request]] | None = None,
+    state: Manifest | None = None,
 ) -> Run:
     """Bring the bulk files up to date (see the module's docstring); ``rebuild`` rereads every
     day of the window, final or not (after a backfill such as ``citizenbus seed``). ``read``:
     the window's requests by day (``YYYY-MM-DD``), read already by the caller (the export's
-    one pass, ``export.py``); without it each month of pending days is queried here."""
+    one pass, ``export.py``); without it each month of pending days is queried here.
+    ``state``: the manifest, read already by the caller (else read here)."""
     settings = get_settings()
     now = now or datetime.now(UTC)
     today = now.date()
-    state = manifest() or Manifest()
+    state = state or manifest() or Manifest()
     days_before = json.dumps(state.days, sort_keys=True)
     run = Run()
     writer = _Writer(state, now, run)

@@ -7,7 +7,10 @@ own: at 100,000 stored the first export read the year twice (76 s; docs/performa
 the window is read once, one ``by-month`` query stream per month (the same one
 ``RequestStore.submitted_between`` reads), and every request read feeds both: the aggregates
 take those submitted by ``now``, the bulk files the days they have pending (today's to its
-end, as a bulk day always is). The verdicts are read after it, one ``by-month`` query per
+end, as a bulk day always is). A month whose days of the window the bulk manifest knows as
+final and empty is not queried again (an hourly export of a young deployment would otherwise
+ask for twelve empty months every hour); after a backfill a ``rebuild`` reads them all. The
+verdicts are read after it, one ``by-month`` query per
 month from the first month with a request (a question is asked after its request was filed,
 and a verdict counts only where there are requests; with a year of requests, every month).
 What is written is byte for byte what the two reads wrote (``tests/test_open_data_export.py``
@@ -53,11 +56,14 @@ def run(
     # the bulk files' last day ends at 23:59:59 (bulk.export's own query), never before now
     # to the second that the aggregates' query bound (``iso`` keeps seconds)
     through = datetime.combine(now.date(), time(23, 59, 59), UTC)
+    state = bulk.manifest() or bulk.Manifest()  # read once: the bulk run below uses it too
+    # months the manifest knows final and empty are not read again (``bulk.settled_empty``)
+    settled = set() if rebuild else bulk.settled_empty(state, start.date(), now.date())
     store = RequestStore()
     by_day: dict[str, list[Request]] = defaultdict(list)
     aggregated: list[Request] = []
     last = iso(end)  # the aggregates stop at now, as their own query did
-    for record in store.submitted_between(start, through):
+    for record in store.submitted_between(start, through, skip_months=settled):
         by_day[record["submitted_at"][:10]].append(record)
         if record["submitted_at"] <= last:
             aggregated.append(record)
@@ -68,5 +74,5 @@ def run(
     )
     files = stats.publish(aggregates)
     del aggregated
-    done = bulk.export(catalog, now, rebuild, time_left_ms, read=by_day)
+    done = bulk.export(catalog, now, rebuild, time_left_ms, read=by_day, state=state)
     return Exported(aggregates, files, done)

@@ -11,7 +11,7 @@ import heapq
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -540,6 +540,7 @@ class RequestStore(Store):
         statuses: Iterable[str] = (),
         fields: Sequence[str] = (),
         limit: int | None = None,
+        skip_months: Collection[str] = (),
     ) -> Iterator[Request]:
         """Requests submitted in ``[start, end]``, newest first, lazily read.
 
@@ -548,7 +549,8 @@ class RequestStore(Store):
         reads more than it skips plus what it returns. ``fields``: only these attributes of
         each (a projection; ``submitted_at`` is added when reading by service, to merge the
         services' streams). ``limit``: how many a query evaluates at most (the caller's need;
-        more queries follow only if it reads on).
+        more queries follow only if it reads on). ``skip_months``: ``YYYY-MM`` partitions the
+        caller knows hold nothing in the window (not queried).
         """
         lo, hi = clock.iso(start), clock.iso(end)
         statuses = tuple(statuses)
@@ -563,6 +565,8 @@ class RequestStore(Store):
             yield from heapq.merge(*streams, key=lambda r: r["submitted_at"], reverse=True)
             return
         for month in months(start, end):
+            if month in skip_months:
+                continue
             yield from self._window_query(
                 "by-month", "submitted_month", month, lo, hi, statuses, fields, limit
             )
