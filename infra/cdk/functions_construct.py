@@ -144,9 +144,6 @@ class FunctionsConstruct(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",  # events carry personal data
-            # pydantic's first model otherwise scans every installed distribution's entry
-            # points for plugins (none here): ~6 ms of a cold start (docs/performance.md)
-            "PYDANTIC_DISABLE_PLUGINS": "__all__",
             "EVENT_BUS_NAME": self.bus_name,
             "CITIZENBUS_ENV": self.settings.name,
         }
