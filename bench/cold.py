@@ -5,10 +5,12 @@ catalog (the same ``provision`` the local bus uses). The server counts the time 
 answering, and that service time is taken off each sample: what is left is the function's
 own init + first-invocation cost, which is what a faster or slower AWS does not change.
 The budget is judged on CPU time (wall time is reported beside it).
-Each process starts as Lambda starts it: AWS's runtime interface client imports the handler
-and hands it the event (bench/_child.py says why that matters on Python 3.12). The floor of a
-function is a fresh process whose handler module only imports boto3 and creates the same
-clients the function created, run right after each of its samples; the budget is the median
+Each process has the environment the synthesized template gives the function (its plain
+values; the local bus's names for the resources it references), and starts as Lambda starts
+it: AWS's runtime interface client imports the handler and hands it the event
+(bench/_child.py says why that matters on Python 3.12). The floor of a function is a fresh
+process whose handler module only imports boto3 and creates the same clients the function
+created, run right after each of its samples; the budget is the median
 of those paired ratios (the ratio of the two medians is reported beside it). Samples run
 round-robin (every function once per round) so load on the machine spreads evenly over all.
 """
@@ -31,6 +33,7 @@ from typing import Any
 
 from bench.events import ROOT, bench_event
 from bench.journey import bench_environment
+from citizenbus.local import wiring
 from citizenbus.local.aws import provision
 from citizenbus.local.runtime import local_environment
 from functions import topology
@@ -96,6 +99,14 @@ def child_env(endpoint: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+def template_environment(function: str) -> dict[str, str]:
+    """The variables the synthesized template gives ``function`` as plain values (Powertools'
+    settings, the table names...): the sample starts with what
+    the deployed function finds (references to resources are the local bus's already)."""
+    variables = wiring.load()["functions"].get(function, {}).get("environment", {})
+    return {key: value for key, value in variables.items() if isinstance(value, str)}
 
 
 def provision_at(endpoint: str) -> None:
@@ -180,10 +191,11 @@ def measure(
             jobs.append((fn, ["handler", fn.handler, path, fn.name]))
             if fn.snap_start and chosen.event is not None:
                 restores.append((fn, ["handler", fn.handler, path, fn.name, "restored"]))
+        envs = {fn.name: env | template_environment(fn.name) for fn, _ in jobs}
         for round_ in range(samples):
             for fn, args in jobs:
                 clock.reset()
-                sample = _run(args, env)
+                sample = _run(args, envs[fn.name])
                 sample["aws_service_ms"] = clock.seconds * 1000
                 sample["aws_calls"] = clock.calls
                 if "total_ms" in sample:
@@ -193,10 +205,10 @@ def measure(
                 if not result.clients and sample.get("clients"):
                     result.clients = list(sample["clients"])
                 # its floor right after it: the pair shares whatever the machine was doing
-                result.floors.append(_run(["floor", ",".join(result.clients)], env))
+                result.floors.append(_run(["floor", ",".join(result.clients)], envs[fn.name]))
             for fn, args in restores:
                 clock.reset()
-                sample = _run(args, env)
+                sample = _run(args, envs[fn.name])
                 if "total_ms" in sample:
                     sample["own_ms"] = sample["total_ms"] - clock.seconds * 1000
                 results[fn.name].restored.append(sample)
