@@ -103,8 +103,8 @@ def child_env(endpoint: str) -> dict[str, str]:
 
 def template_environment(function: str) -> dict[str, str]:
     """The variables the synthesized template gives ``function`` as plain values (Powertools'
-    settings, the table names...): the sample starts with what
-    the deployed function finds (references to resources are the local bus's already)."""
+    settings, the table names): the sample starts with what the deployed function finds
+    (the resources the template references have the local bus's names already)."""
     variables = wiring.load()["functions"].get(function, {}).get("environment", {})
     return {key: value for key, value in variables.items() if isinstance(value, str)}
 
