@@ -34,7 +34,7 @@ from typing import Any
 from bench.events import ROOT, bench_event
 from bench.journey import bench_environment
 from citizenbus.local import wiring
-from citizenbus.local.aws import provision
+from citizenbus.local.aws import create_secrets, provision
 from citizenbus.local.runtime import local_environment
 from functions import topology
 from functions.platform import process
@@ -101,22 +101,28 @@ def child_env(endpoint: str) -> dict[str, str]:
     return env
 
 
-def template_environment(function: str) -> dict[str, str]:
-    """The variables the synthesized template gives ``function`` as plain values (Powertools'
-    settings, the table names): the sample starts with what the deployed function finds
-    (the resources the template references have the local bus's names already)."""
+def template_environment(function: str, secrets: dict[str, str]) -> dict[str, str]:
+    """The variables the synthesized template gives ``function``: its plain values
+    (Powertools' settings, the table names) and the ARNs of the secrets it reads (``secrets``:
+    the ones :func:`provision_at` created), so the sample reads its secrets from Secrets Manager
+    as the deployed function does. The other resources it references have the local bus's
+    names in the environment already."""
     variables = wiring.load()["functions"].get(function, {}).get("environment", {})
-    return {key: value for key, value in variables.items() if isinstance(value, str)}
+    env = {key: value for key, value in variables.items() if isinstance(value, str)}
+    env |= {key: secrets[key] for key in variables if key in secrets}
+    return env
 
 
-def provision_at(endpoint: str) -> None:
-    """Create the tables, bus, rules and queues on the moto server at ``endpoint``."""
+def provision_at(endpoint: str) -> dict[str, str]:
+    """Create the tables, bus, rules, queues and secrets on the moto server at ``endpoint``;
+    the secrets' ARN variables (``TWILIO_AUTH_TOKEN_SECRET_ARN``...)."""
     saved = dict(os.environ)
     try:
         os.environ.update(child_env(endpoint))
         process.reset()
         process.reset()
         provision(load_catalog(), get_settings().event_bus)
+        return create_secrets()
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -175,7 +181,7 @@ def measure(
     chosen_names = set(only)
     results: dict[str, ColdResult] = {}
     with tempfile.TemporaryDirectory() as tmp, moto_server() as (endpoint, clock):
-        provision_at(endpoint)
+        secrets = provision_at(endpoint)
         env = child_env(endpoint)
         jobs: list[tuple[topology.Function, list[str]]] = []
         restores: list[tuple[topology.Function, list[str]]] = []
@@ -191,7 +197,7 @@ def measure(
             jobs.append((fn, ["handler", fn.handler, path, fn.name]))
             if fn.snap_start and chosen.event is not None:
                 restores.append((fn, ["handler", fn.handler, path, fn.name, "restored"]))
-        envs = {fn.name: env | template_environment(fn.name) for fn, _ in jobs}
+        envs = {fn.name: env | template_environment(fn.name, secrets) for fn, _ in jobs}
         for round_ in range(samples):
             for fn, args in jobs:
                 clock.reset()
