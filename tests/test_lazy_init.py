@@ -66,6 +66,27 @@ def test_every_name_of_the_packages_still_imports():
     }
 
 
+def test_a_secret_read_loads_the_secrets_provider_and_not_every_other_provider():
+    # functions/platform/secrets.py imports SecretsProvider from Powertools' parameters, whose
+    # __init__ imports the AppConfig, DynamoDB and SSM providers too; the others still import
+    loaded = _run(
+        "import json, sys, functions\n"
+        "from aws_lambda_powertools.utilities.parameters import SecretsProvider\n"
+        "p = 'aws_lambda_powertools.utilities.parameters.'\n"
+        "seen = {m: p + m in sys.modules for m in ('secrets', 'ssm', 'appconfig', 'dynamodb')}\n"
+        "from aws_lambda_powertools.utilities.parameters import SSMProvider, get_parameter\n"
+        "seen['later'] = [SecretsProvider.__name__, SSMProvider.__name__, callable(get_parameter)]\n"
+        "print(json.dumps(seen))"
+    )
+    assert loaded == {
+        "secrets": True,
+        "ssm": False,
+        "appconfig": False,
+        "dynamodb": False,
+        "later": ["SecretsProvider", "SSMProvider", True],
+    }
+
+
 def test_a_phone_number_is_checked_without_the_matcher_and_the_as_you_type_formatter():
     # phonenumbers' __init__ imports its text matcher and as-you-type formatter (regexes
     # compiled at import); the bus parses, validates and formats numbers only
