@@ -201,9 +201,7 @@ def test_the_next_hourly_run_reads_only_the_months_that_can_still_change(
     assert state is not None
     settled = bulk.settled_empty(state, stats.window(AT)[0].date(), AT.date())
     # read: the months with a request, and those with a day not final yet (the last two days)
-    live = {old.strftime("%Y-%m")} | {
-        (AT - timedelta(days=n)).strftime("%Y-%m") for n in range(3)
-    }
+    live = {old.strftime("%Y-%m")} | {(AT - timedelta(days=n)).strftime("%Y-%m") for n in range(3)}
     assert settled == set(window) - live and len(settled) >= 10
     assert again[get_settings().requests_table] == len(live)
     assert second.aggregates == first.aggregates  # the same cells, journey rows and verdicts
