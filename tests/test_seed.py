@@ -177,7 +177,12 @@ def test_the_open_data_export_runs_soon_after_a_seed(
     assert bus.schedule_extra["open_data_export"] == {"rebuild": True}
     invoked: list[tuple[str, dict[str, Any]]] = []
     invoke = bus.invoke
-    monkeypatch.setattr(bus, "invoke", lambda f, e: invoked.append((f, e)) or invoke(f, e))
+
+    def recording(function: str, event: dict[str, Any]) -> Any:
+        invoked.append((function, event))
+        return invoke(function, event)
+
+    monkeypatch.setattr(bus, "invoke", recording)
     with bus.lock:
         bus.run_schedules(force=True)
         bus.run_schedules(force=True)
