@@ -93,60 +93,63 @@ def _file(
     ]
     if errors:
         return _answer(400, {"errors": errors})
-    body = str(secrets.randbelow(9 * 10**8) + 10**8)
-    reference = body + _luhn(body)
     now = datetime.now(UTC)
     at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
-    personal = {n for n, s in known.items() if s.get("personal")}
-    public = {k: v for k, v in attributes.items() if k not in personal}
-    record = {
-        "reference": reference,
-        "service_code": code,
-        "agency": service["agency"],
-        "channel": channel,
-        "status": "received",
-        "citizen": citizen,
-        "attributes": public,
-        "personal": {k: v for k, v in attributes.items() if k in personal},
-        "submitted_at": at,
-        "history": [{"status": "received", "at": at}],
-        "version": 1,
-        "expires_at": int((now + timedelta(days=365)).timestamp()),
-    }
-    event = {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "/citizenbus/requests",
-        "type": "org.citizenbus.request.submitted.v1",
-        "subject": reference,
-        "time": at,
-        "datacontenttype": "application/json",
-        "data": {k: record[k] for k in ("reference", "service_code", "agency", "channel")}
-        | {"status": "received", "attributes": public, "citizen": citizen, "submitted_at": at},
-    }
     ttl = int(time.time())
-    items: list[dict[str, Any]] = [
-        {
-            "Put": {
-                "TableName": os.environ["REQUESTS_TABLE"],
-                "Item": {k: _av(v) for k, v in record.items()},
-                "ConditionExpression": "attribute_not_exists(#ref)",
-                "ExpressionAttributeNames": {"#ref": "reference"},
-            }
-        },
-        {
-            "Put": {
-                "TableName": os.environ["OUTBOX_TABLE"],
-                "Item": {
-                    "id": {"S": event["id"]},
-                    "type": {"S": event["type"]},
-                    "subject": {"S": reference},
-                    "event": {"S": json.dumps(event)},
-                    "expires_at": {"N": str(ttl + 172800)},
-                },
-            }
-        },
-    ]
+    place_key = _place_key(service, attributes)
+    found = (
+        _open_at(place_key, now - timedelta(days=service["duplicate_days"])) if place_key else None
+    )
+    # "me too": the citizen follows someone else's open request at the same door (their own
+    # is filed again, as the function does: someone who reports a place twice means two things)
+    original = found["reference"]["S"] if found and found["citizen"]["S"] != citizen else None
+    if original:
+        reference = original
+        items = [
+            {
+                "Update": {
+                    "TableName": os.environ["REQUESTS_TABLE"],
+                    "Key": {"reference": {"S": original}},
+                    "UpdateExpression": "ADD followers :c, supporters :one",
+                    "ExpressionAttributeValues": {":c": {"SS": [citizen]}, ":one": {"N": "1"}},
+                }
+            },
+            _outbox(_event("supported", original, at, {"citizen": citizen}), ttl),
+        ]
+    else:
+        body = str(secrets.randbelow(9 * 10**8) + 10**8)
+        reference = body + _luhn(body)
+        personal = {n for n, s in known.items() if s.get("personal")}
+        public = {k: v for k, v in attributes.items() if k not in personal}
+        record = {
+            "reference": reference,
+            "service_code": code,
+            "agency": service["agency"],
+            "channel": channel,
+            "status": "received",
+            "citizen": citizen,
+            "attributes": public,
+            "personal": {k: v for k, v in attributes.items() if k in personal},
+            "submitted_at": at,
+            "history": [{"status": "received", "at": at}],
+            "version": 1,
+            "expires_at": int((now + timedelta(days=365)).timestamp()),
+        }
+        if place_key:
+            record["place_key"] = place_key
+        data = {k: record[k] for k in ("reference", "service_code", "agency", "channel")}
+        data |= {"status": "received", "attributes": public, "citizen": citizen}
+        items = [
+            {
+                "Put": {
+                    "TableName": os.environ["REQUESTS_TABLE"],
+                    "Item": {k: _av(v) for k, v in record.items()},
+                    "ConditionExpression": "attribute_not_exists(#ref)",
+                    "ExpressionAttributeNames": {"#ref": "reference"},
+                }
+            },
+            _outbox(_event("submitted", reference, at, data | {"submitted_at": at}), ttl),
+        ]
     if key:
         items.append(
             {
@@ -163,6 +166,66 @@ def _file(
         )
     _client("dynamodb").transact_write_items(TransactItems=items)
     return _answer(201, {"reference": reference, "status": "received", "submitted_at": at})
+
+
+def _open_at(place_key: str, since: datetime) -> dict[str, Any] | None:
+    """The open request at the same door filed since ``since`` (the "me too" query)."""
+    found = _client("dynamodb").query(
+        TableName=os.environ["REQUESTS_TABLE"],
+        IndexName="by-place",
+        KeyConditionExpression="place_key = :p AND submitted_at >= :since",
+        FilterExpression="NOT #s IN (:r, :x)",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":p": {"S": place_key},
+            ":since": {"S": since.isoformat(timespec="seconds").replace("+00:00", "Z")},
+            ":r": {"S": "resolved"},
+            ":x": {"S": "rejected"},
+        },
+    )
+    items = found.get("Items") or []
+    return items[0] if items else None
+
+
+def _event(kind: str, subject: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/citizenbus/requests",
+        "type": f"org.citizenbus.request.{kind}.v1",
+        "subject": subject,
+        "time": at,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def _outbox(event: dict[str, Any], ttl: int) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": os.environ["OUTBOX_TABLE"],
+            "Item": {
+                "id": {"S": event["id"]},
+                "type": {"S": event["type"]},
+                "subject": {"S": event["subject"]},
+                "event": {"S": json.dumps(event)},
+                "expires_at": {"N": str(ttl + 172800)},
+            },
+        }
+    }
+
+
+def _place_key(service: dict[str, Any], attributes: dict[str, str]) -> str | None:
+    """The ``by-place`` key of a filing whose service takes duplicates at a public door."""
+    place = next((a for a in service.get("attributes", []) if a.get("location")), None)
+    if not service.get("duplicate_days") or place is None or place.get("personal"):
+        return None
+    door = " ".join(
+        w for w in re.split(r"[^\w]+", attributes.get(place["code"], "").casefold()) if w
+    )
+    if not any(c.isdigit() for c in door):
+        return None
+    return "plc_" + _pseudonym("place", f"{service['service_code']}\n{door}")[4:]
 
 
 def _pseudonym(kind: str, value: str) -> str:
