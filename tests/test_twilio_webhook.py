@@ -270,3 +270,16 @@ def test_functions_that_do_not_use_twilio_never_import_it() -> None:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
         ).stdout.strip()
         assert out == "False", f"{fn.name} imports twilio at cold start"
+
+
+def test_the_settings_never_show_a_secret_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Settings shown anywhere (a log line, a traceback's locals) names no secret's value:
+    it has no generated repr listing every field."""
+    from functions.platform.settings import Settings
+
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok-shown-nowhere")
+    monkeypatch.setenv("PSEUDONYM_KEY", "key-shown-nowhere")
+    settings = Settings.from_env(os.environ)
+    assert settings.twilio_auth_token == "tok-shown-nowhere"
+    for shown in (repr(settings), str(settings), f"{settings!r}"):
+        assert "shown-nowhere" not in shown

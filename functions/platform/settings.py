@@ -60,7 +60,10 @@ LOCAL_DEFAULTS = {
 }
 
 
-@dataclass(frozen=True)
+# No generated __repr__ (it would print the local secrets' values wherever a Settings is
+# shown: a log line, a traceback with locals) and no __eq__/__hash__ (nothing compares two):
+# two fewer 70-field methods built at every cold start (~0.5 ms of CPU).
+@dataclass(frozen=True, eq=False, repr=False)
 class Settings:
     """Everything a function reads from its environment (each field names its variable)."""
 
