@@ -30,10 +30,10 @@ import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 from functions.domain.open_data.privacy import public_address
 from functions.domain.open_data.stats import closed_at, percentile
@@ -60,8 +60,7 @@ CONTENT_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):  # not a dataclass: ~6x cheaper at import (docs/performance.md)
     name: str
     type: str  # string | date | datetime | number | boolean
     meaning: str
@@ -245,7 +244,7 @@ def dictionary(catalog: Catalog) -> dict[str, Any]:
         ),
         "suppression_threshold": settings.open_data_suppression,
         "final_after_days": FINAL_AFTER_DAYS,
-        "columns": [asdict(c) for c in columns(catalog)],
+        "columns": [c._asdict() for c in columns(catalog)],
     }
 
 
