@@ -192,3 +192,37 @@ def test_an_entry_point_search_before_anything_else_runs_the_real_module():
         " 'distribution': m.distribution('pydantic').metadata['Name']}))"
     )
     assert out == {"type": "EntryPoints", "real": "importlib.metadata", "distribution": "pydantic"}
+
+
+def test_a_function_makes_its_clients_without_boto3_and_boto3_still_works():
+    # functions/platform/aws.py makes clients from botocore; Powertools' parameters imports
+    # boto3 at its top but is handed the client, so boto3's __init__ (s3transfer,
+    # multiprocessing: ~10 ms) never runs in a function. Code that uses boto3 gets all of it,
+    # and from then on the functions' clients come from boto3's default session (its hooks).
+    seen = _run(
+        "import json, sys, functions\n"
+        "from functions.platform import aws, secrets\n"
+        "import functions.sms.handler\n"
+        "dynamodb = aws.client('dynamodb')\n"
+        "provider = secrets._provider()\n"
+        "import boto3\n"
+        "seen = {'s3transfer': 's3transfer' in sys.modules, 'multiprocessing': 'multiprocessing'"
+        " in sys.modules, 'boto3 ran': 'DEFAULT_SESSION' in vars(boto3),"
+        " 'service': dynamodb.meta.service_model.service_name,"
+        " 'secrets client': provider.client is aws.client('secretsmanager')}\n"
+        "s3 = boto3.client('s3')\n"
+        "from functions.platform import process\n"
+        "process.reset()\n"
+        "seen['after'] = [s3.meta.service_model.service_name, 'DEFAULT_SESSION' in vars(boto3),"
+        " aws.client('sqs')._endpoint is not None,"
+        " aws._session() is boto3.DEFAULT_SESSION._session]\n"
+        "print(json.dumps(seen))"
+    )
+    assert seen == {
+        "s3transfer": False,
+        "multiprocessing": False,
+        "boto3 ran": False,
+        "service": "dynamodb",
+        "secrets client": True,
+        "after": ["s3", True, True, True],
+    }

@@ -189,6 +189,11 @@ class _Finder:  # an importlib.abc.MetaPathFinder, duck-typed likewise
 # number typed in costs ~11 ms instead of ~15. And Powertools' parameters, whose __init__
 # imports every provider (AppConfig, DynamoDB with boto3's condition builder, SSM) where the
 # bus reads secrets only (functions/platform/secrets.py): ~2.0 ms -> 0.9 on a first secret.
+# And boto3: the functions make their clients from botocore (functions/platform/aws.py), but
+# Powertools' parameters and idempotency modules ``import boto3`` at their top and touch it
+# only when handed no client (they are always handed one); boto3's __init__ imports
+# s3transfer, ``multiprocessing`` and ``concurrent.futures`` (~10 ms). Any other use of it
+# (``boto3.client``, ``boto3.DEFAULT_SESSION``: tests, the local bus) runs the real __init__.
 DEFERRED = frozenset(
     {
         "aws_lambda_powertools.event_handler",
@@ -197,6 +202,7 @@ DEFERRED = frozenset(
         "phonenumbers",
         "importlib.metadata",
         "aws_lambda_powertools.utilities.parameters",
+        "boto3",
     }
 )
 # phonenumbers' data package imports the alternate national formats of 46 country codes at

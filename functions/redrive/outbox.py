@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from functions.domain.requests.store import RequestStore
 from functions.platform import aws, process
 from functions.platform.bus import EventPublisher
@@ -63,11 +60,9 @@ def batch_info(body: str) -> dict[str, Any]:
     return info
 
 
-@process.once
 def _streams() -> Any:
-    """The DynamoDB Streams client, on the regional endpoint (botocore's account-based
-    endpoints are not served for Streams by moto, and the regional one works everywhere)."""
-    return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    """The DynamoDB Streams client (``functions/platform/aws.py``: on the regional endpoint)."""
+    return aws.client("dynamodbstreams")
 
 
 def stream_keys(info: dict[str, Any]) -> list[str] | None:
