@@ -318,6 +318,8 @@ def main() -> None:
     result["runtime"] = "direct" if direct else "awslambdaric"
     result["clients"] = _clients()
     result["twilio"] = any(m == "twilio" or m.startswith("twilio.") for m in sys.modules)
+    # boto3's __init__ ran (the functions make their clients from botocore; the floor uses it)
+    result["boto3"] = "DEFAULT_SESSION" in vars(sys.modules.get("boto3") or json)
     result["modules"] = len(sys.modules)
     print(json.dumps(result), file=out, flush=True)
 

@@ -59,3 +59,22 @@ def test_a_handler_that_cannot_be_imported_fails_the_sample(direct: bool) -> Non
     proc = _sample("handler", target, "-", "none", direct=direct)
     assert proc.returncode != 0
     assert "init failed" in proc.stderr and "No module named" in proc.stderr
+
+
+def test_a_filing_answers_as_deployed_with_clients_from_botocore(tmp_path: Path) -> None:
+    # The e-service as `make bench` starts it: its template's environment, its secrets read
+    # from Secrets Manager, AWS a moto server. It files (303) with clients made from botocore,
+    # boto3's __init__ never run (functions/platform/aws.py); the floor's boto3 is.
+    from bench.cold import child_env, moto_server, provision_at, template_environment
+
+    fn = topology.function("eservice")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(bench_event(fn).event), encoding="utf-8")
+    with moto_server() as (endpoint, _):
+        env = child_env(endpoint) | template_environment(fn.name, provision_at(endpoint))
+        args = [str(CHILD), "handler", fn.handler, str(event), fn.name]
+        result = _result(run(args, env=dict(env), check=False))
+        floor = _result(run([str(CHILD), "floor", "dynamodb"], env=dict(env), check=False))
+    assert result["outcome"] == 303
+    assert result["clients"] == ["dynamodb", "secretsmanager"]
+    assert result["boto3"] is False and floor["boto3"] is True
