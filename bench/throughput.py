@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 from bench.events import ROOT
 
@@ -67,20 +67,28 @@ def wait_until_serving(
 
 @contextmanager
 def serving(
-    *module: str, env: Mapping[str, str] | None = None, timeout: float = 60, interval: float = 0.2
+    *module: str,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 60,
+    interval: float = 0.2,
+    port: int | None = None,
+    output: IO[str] | None = None,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """``python -m <module…> --port P`` on a free port P (``citizenbus.cli serve …`` or a
-    bench server), serving: (P, process); stopped (SIGTERM, then killed after 20 s) at the end.
-    ``env``: more variables for it (its log level is ERROR)."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-    environ = dict(os.environ, PYTHONPATH=str(ROOT), POWERTOOLS_LOG_LEVEL="ERROR", **(env or {}))
+    """``python -m <module…> --port P`` on ``port`` (else a free one; ``citizenbus.cli serve
+    …`` or a bench server), serving: (P, process); stopped (SIGTERM, then killed after 20 s)
+    at the end. ``env``: more variables for it (None unsets one; its log level is ERROR unless
+    ``env`` says).
+    ``output``: a readable file that keeps all it prints (else only its errors, kept until
+    it stops)."""
+    port = port or free_port()
+    log = output or tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "POWERTOOLS_LOG_LEVEL": "ERROR"}
     server = subprocess.Popen(  # noqa: S603 - our own command
         [sys.executable, "-m", *module, "--port", str(port)],
         cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+        env={k: v for k, v in (environ | dict(env or {})).items() if v is not None},
+        stdout=subprocess.DEVNULL if output is None else output,
+        stderr=log if output is None else subprocess.STDOUT,
     )
     try:
         wait_until_serving(port, server, log, timeout, interval)
@@ -91,7 +99,8 @@ def serving(
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
+        if output is None:
+            log.close()
 
 
 # ``citizenbus serve`` with no embedded AWS port, as the benches run it

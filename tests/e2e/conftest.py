@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.throughput import SERVE, serving
 from tests.support.browser import AXE, ROOT, Pages, Server
 from tests.support.serve import free_port
 
@@ -53,43 +51,16 @@ def _ensure_tools() -> None:
 def server() -> Iterator[Server]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CITIZENBUS_PUBLIC_URL": base, "PYTHONUNBUFFERED": "1"}
+    # the server's whole output is kept for CI, at the log level of the test run
+    env = {
+        "CITIZENBUS_PUBLIC_URL": base,
+        "PYTHONUNBUFFERED": "1",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL"),
+    }
     log = (ROOT / "test-output").joinpath("e2e-server.log")
     log.parent.mkdir(exist_ok=True)
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "citizenbus.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--aws-port",
-                "0",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2):
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"citizenbus serve did not start; see {log}") from None
-                    time.sleep(0.2)
-            yield Server(base)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with log.open("w+") as out, serving(*SERVE, env=env, port=port, output=out):
+        yield Server(base)
 
 
 @pytest.fixture(scope="session")
