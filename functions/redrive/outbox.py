@@ -60,15 +60,10 @@ def batch_info(body: str) -> dict[str, Any]:
     return info
 
 
-def _streams() -> Any:
-    """The DynamoDB Streams client (``functions/platform/aws.py``: on the regional endpoint)."""
-    return aws.client("dynamodbstreams")
-
-
 def stream_keys(info: dict[str, Any]) -> list[str] | None:
     """The outbox entry ids of the stream records in the pointer's range, in order; None when
     the stream no longer has them (trimmed after 24 hours, or the shard is gone)."""
-    client = _streams()
+    client = aws.client("dynamodbstreams")  # on the regional endpoint (aws.py says why)
     start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
     try:
         iterator = client.get_shard_iterator(
